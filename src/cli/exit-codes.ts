@@ -1,0 +1,37 @@
+/**
+ * Process exit codes. 0, 1, 10–14 and 130 are the reference Hecate's contract (consumers and
+ * schedulers match on them); 2 is a usage error; 15 is ours (another producer holds the prefix).
+ */
+import { Cause, Exit, Runtime } from "effect"
+import { CliError } from "effect/cli"
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  epochsFailed: 10,
+  unreachableWindow: 11,
+  noRegisteredConsumer: 12,
+  consumerNotFinished: 13,
+  orderingStalled: 14,
+  producerLockHeld: 15,
+  interrupted: 130
+} as const
+
+const codeOf = (error: unknown): number => {
+  if (CliError.isCliError(error)) return ExitCode.usage
+  if (typeof error === "object" && error !== null && Runtime.errorExitCode in error) {
+    const code = (error as { [Runtime.errorExitCode]?: unknown })[Runtime.errorExitCode]
+    if (typeof code === "number") return code
+  }
+  return ExitCode.failure
+}
+
+/** Maps a program's exit to the documented code; a bare `--help` (ShowHelp without errors) is 0. */
+export const teardown: Runtime.Teardown = (exit, onExit) => {
+  if (Exit.isSuccess(exit)) return onExit(ExitCode.ok)
+  if (Cause.hasInterruptsOnly(exit.cause)) return onExit(ExitCode.interrupted)
+  const error = Cause.squash(exit.cause)
+  if (error instanceof CliError.ShowHelp) return onExit(error.errors.length === 0 ? ExitCode.ok : ExitCode.usage)
+  onExit(codeOf(error))
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * `node dist/main.js`: the Hecate command line. Each command lives in src/commands/; this file
+ * only assembles the tree and runs it with the platform services and documented exit codes.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import { teardown } from "./cli/exit-codes.js"
+import { commands } from "./commands/index.js"
+
+const hecate = Command.make("hecate").pipe(
+  Command.withDescription(
+    "Relay Cardano blocks from Ogmios into Redis: epoch-parallel backfill, a rollback-aware realtime relay, " +
+      "and a forking Ogmios simulator to run them against."
+  ),
+  Command.withSubcommands(commands)
+)
+
+hecate.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ teardown, disableErrorReporting: false })
+)
