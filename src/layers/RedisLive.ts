@@ -1,0 +1,106 @@
+/**
+ * The live Redis layer (ioredis 6). Acquire = connect and fail fast with a clear RedisError when the
+ * server is unreachable (no silent background reconnect loop before the first connection); release
+ * = QUIT (falling back to disconnect). Once connected, ioredis reconnects with its capped backoff.
+ * The URL is a Redacted value; only its redacted form ever reaches an error or a log.
+ */
+import { Config, Effect, Layer, Redacted, type Scope } from "effect"
+import { Redis as IORedis } from "ioredis"
+import {
+  Redis,
+  type RedisClient,
+  type RedisConnection,
+  type RedisError,
+  operationOf,
+  redactUrl,
+  toRedisError,
+  urlPassword
+} from "../services/Redis.js"
+
+export interface RedisLiveOptions {
+  readonly url: Redacted.Redacted<string>
+  /** CLIENT SETNAME, visible in `redis-cli client list`. Default "hecate". */
+  readonly connectionName?: string
+  /** Connect timeout in ms (default 5000). */
+  readonly connectTimeoutMs?: number
+}
+
+export const DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+/** Opens one connection for the current scope (connect on acquire, QUIT on release). */
+export const makeConnection = (
+  options: RedisLiveOptions
+): Effect.Effect<RedisConnection & { readonly client: RedisClient }, RedisError, Scope.Scope> => {
+  const rawUrl = Redacted.value(options.url)
+  const url = redactUrl(rawUrl)
+  const secret = urlPassword(rawUrl)
+  return Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        let connected = false
+        const client = new IORedis(rawUrl, {
+          lazyConnect: true,
+          connectionName: options.connectionName ?? "hecate",
+          connectTimeout: options.connectTimeoutMs ?? 5_000,
+          // Before the first connection: fail fast. Afterwards: capped exponential backoff.
+          retryStrategy: (times) => (connected ? Math.min(times * 200, 5_000) : null),
+          maxRetriesPerRequest: 20
+        })
+        // Without a listener ioredis prints "Unhandled error event" for every failed reconnect.
+        client.on("error", () => {})
+        try {
+          await client.connect()
+        } catch (error) {
+          client.disconnect()
+          throw error
+        }
+        connected = true
+        return client
+      },
+      catch: (cause) => toRedisError("connect", url, cause, secret)
+    }),
+    (client) =>
+      Effect.promise(() =>
+        client.quit().then(
+          () => undefined,
+          () => client.disconnect()
+        )
+      )
+  ).pipe(
+    Effect.map((client) => {
+      const use = <A>(f: (client: RedisClient) => Promise<A>, operation?: string): Effect.Effect<A, RedisError> =>
+        Effect.tryPromise({
+          try: () => f(client),
+          catch: (cause) => toRedisError(operation ?? operationOf(cause), url, cause, secret)
+        })
+      return { url, client, use }
+    })
+  )
+}
+
+/** Builds the Redis service for the current scope. */
+export const make = (options: RedisLiveOptions): Effect.Effect<Redis["Service"], RedisError, Scope.Scope> =>
+  Effect.map(makeConnection(options), ({ url, use }) =>
+    Redis.of({
+      url,
+      use,
+      duplicate: (name) =>
+        Effect.map(
+          makeConnection({ ...options, connectionName: name ?? `${options.connectionName ?? "hecate"}:dedicated` }),
+          ({ url, use }) => ({ url, use })
+        )
+    })
+  )
+
+export const RedisLive = {
+  /** `RedisLive.layer({ url })`: the Redis service over one connection for the layer's lifetime. */
+  layer: (options: RedisLiveOptions): Layer.Layer<Redis, RedisError> => Layer.effect(Redis, make(options)),
+  /** Same, with the URL read from `REDIS_URL` (default redis://localhost:6379/0). */
+  layerConfig: Layer.effect(
+    Redis,
+    Effect.gen(function*() {
+      const url = yield* Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(DEFAULT_REDIS_URL)))
+      return yield* make({ url })
+    })
+  )
+} as const

@@ -1,0 +1,111 @@
+/**
+ * The Redis service: one ioredis connection behind `use`, which maps every rejection to a
+ * `RedisError` whose message names the operation, the (password-redacted) server and what to do.
+ * `duplicate()` opens a dedicated connection (blocking reads, cleanup loops) for the caller's scope.
+ *
+ * The live implementation is `src/layers/RedisLive.ts`.
+ */
+import { Context, Effect, Schema, type Scope } from "effect"
+import type { Redis as IORedis } from "ioredis"
+
+export type RedisClient = IORedis
+
+export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
+  /** What was being done, e.g. "connect", "XADD hecate:history:epoch:300". */
+  operation: Schema.String,
+  /** The server URL with any password replaced by `***`. */
+  url: Schema.String,
+  /** The full human message: what happened and what to do. */
+  detail: Schema.String,
+  cause: Schema.Defect()
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** A connection: the raw client only through `use`, so every failure becomes a RedisError. */
+export interface RedisConnection {
+  /** The server URL, password redacted: safe to log. */
+  readonly url: string
+  /** Runs `f` against the client; a rejection becomes a RedisError naming `operation`. */
+  readonly use: <A>(f: (client: RedisClient) => Promise<A>, operation?: string) => Effect.Effect<A, RedisError>
+}
+
+export interface RedisShape extends RedisConnection {
+  /**
+   * A dedicated connection to the same server (its own socket), connected before it is returned
+   * and closed (QUIT) when the scope closes. For blocking reads and background loops.
+   */
+  readonly duplicate: (name?: string) => Effect.Effect<RedisConnection, RedisError, Scope.Scope>
+}
+
+export class Redis extends Context.Service<Redis, RedisShape>()("hecate/Redis") {}
+
+// ---------------------------------------------------------------------------------------------
+// helpers shared by the live layer (and usable by tests)
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; unparsable → "<redis url>". */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return "<unparsable redis url>"
+  }
+}
+
+/** The password embedded in a URL, if any (so it can be scrubbed from error texts). */
+export const urlPassword = (url: string): string | undefined => {
+  try {
+    const p = new URL(url).password
+    return p === "" ? undefined : decodeURIComponent(p)
+  } catch {
+    return undefined
+  }
+}
+
+const scrub = (text: string, secret: string | undefined): string =>
+  secret === undefined || secret === "" ? text : text.split(secret).join("***")
+
+/**
+ * Builds the RedisError for a failure of `operation` against `url` (already redacted). The text
+ * says what happened and what to do; `secret` is removed from anything quoted from the driver.
+ */
+export const toRedisError = (operation: string, url: string, cause: unknown, secret?: string): RedisError => {
+  const err = cause as { message?: unknown; code?: unknown } | null | undefined
+  const raw = scrub(typeof err?.message === "string" ? err.message : String(cause), secret)
+  const code = typeof err?.code === "string" ? err.code : ""
+  let detail: string
+  if (code === "ECONNREFUSED" || /ECONNREFUSED/.test(raw)) {
+    detail = `Redis at ${url} refused the connection (${operation}): start redis-server or set REDIS_URL`
+  } else if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /ENOTFOUND|EAI_AGAIN/.test(raw)) {
+    detail = `Redis host of ${url} could not be resolved (${operation}): check the host name in REDIS_URL`
+  } else if (/ETIMEDOUT|timed out|timeout/i.test(raw) || code === "ETIMEDOUT") {
+    detail = `Redis at ${url} did not answer in time (${operation}): check that the server is up and reachable, or set REDIS_URL`
+  } else if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(raw)) {
+    detail = `Redis at ${url} rejected the credentials (${operation}): put the right user/password in REDIS_URL`
+  } else if (/^OOM\b/.test(raw)) {
+    detail = `Redis at ${url} is out of memory (${operation}: ${raw}): let consumers drain/purge the epoch streams or raise maxmemory (keep the noeviction policy)`
+  } else if (/MaxRetriesPerRequest|Connection is closed|ECONNRESET|EPIPE/i.test(raw)) {
+    detail = `Redis at ${url} dropped the connection (${operation}: ${raw}): check the server and retry`
+  } else {
+    detail = `Redis ${operation} failed at ${url}: ${raw}`
+  }
+  return new RedisError({ operation, url, detail, cause: scrubCause(cause, secret) })
+}
+
+/** Keeps the cause's class and code, but never a text that contains the password. */
+const scrubCause = (cause: unknown, secret: string | undefined): unknown => {
+  if (secret === undefined || !(cause instanceof Error) || !cause.message.includes(secret)) return cause
+  const copy = new Error(scrub(cause.message, secret))
+  copy.name = cause.name
+  return copy
+}
+
+/** The first word(s) of an ioredis command error, for naming the operation when none was given. */
+export const operationOf = (cause: unknown): string => {
+  const command = (cause as { command?: { name?: unknown } } | null)?.command
+  return typeof command?.name === "string" ? command.name.toUpperCase() : "command"
+}

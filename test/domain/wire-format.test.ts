@@ -1,0 +1,173 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import type { Block } from "../../src/domain/block.js"
+import { encodeBlock, encodeBlocks, prepareBlock, STAKE_CREDENTIAL_DEPOSIT } from "../../src/domain/wire-format.js"
+import { parse, stringify } from "../../src/json/lossless.js"
+
+const DIR = "/work/shared/fixtures/ogmios/vectors/NextBlockResponse"
+
+interface Vector {
+  readonly file: string
+  readonly text: string
+  readonly block: Block
+}
+
+const vectors: ReadonlyArray<Vector> = readdirSync(DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort()
+  .flatMap((file) => {
+    const text = readFileSync(join(DIR, file), "utf8")
+    const msg = parse(text) as { result: { direction: string; block?: Block } }
+    return msg.result.direction === "forward" && msg.result.block !== undefined ? [{ file, text, block: msg.result.block }] : []
+  })
+const praos = vectors.filter((v) => v.block.type === "praos")
+
+const LONG = /[:[,]-?\d{16,}/g
+const DROPPED = ["datums", "scripts", "redeemers"]
+const countBigInts = (u: unknown): number =>
+  typeof u === "bigint" ? 1 : Array.isArray(u) ? u.reduce((n: number, x) => n + countBigInts(x), 0)
+  : typeof u === "object" && u !== null ? Object.values(u).reduce((n: number, x) => n + countBigInts(x), 0) : 0
+
+describe("wire format (reference §2.3)", () => {
+  it("has enough Praos vectors, some with unsafe integers and deposit-less certificates", () => {
+    expect(praos.length).toBeGreaterThanOrEqual(30)
+    expect(praos.some((v) => countBigInts(v.block.transactions) > 0)).toBe(true)
+  })
+
+  it("emits exactly slot, hash, blocktype, era, ancestor, nonce, height, size, protocol, transactions", () => {
+    for (const { block, file } of praos) {
+      const out = prepareBlock(block)
+      expect(Object.keys(out), file).toEqual(
+        ["slot", "hash", "blocktype", "era", "ancestor", "nonce", "height", "size", "protocol", "transactions"]
+      )
+      expect(out.slot).toBe(block.slot)
+      expect(out.hash).toBe(block.id)
+      expect(out.blocktype).toBe("praos")
+      expect(out.era).toBe(block.era)
+      expect(out.ancestor).toBe(block.ancestor)
+      expect(out.height).toBe(block.height)
+      expect(out.size).toEqual(block.size)
+      expect(out.protocol).toEqual(block["protocol"])
+      expect("issuer" in out).toBe(false)
+      // the serialised key order is the object order
+      const text = encodeBlock(block)
+      expect(text.startsWith(`{"slot":${block.slot},"hash":"${block.id}","blocktype":"praos","era":"${block.era}"`)).toBe(true)
+      const issuer = block["issuer"] as { operationalCertificate: { sigma: string }; vrfVerificationKey: string }
+      expect(text).not.toContain(issuer.operationalCertificate.sigma)
+      expect(text).not.toContain(issuer.vrfVerificationKey)
+    }
+  })
+
+  it("writes nonce as null when Ogmios omits it, and keeps it when present", () => {
+    const without = praos.filter((v) => !("nonce" in v.block))
+    const withNonce = praos.filter((v) => "nonce" in v.block)
+    expect(without.length).toBeGreaterThan(0)
+    expect(withNonce.length).toBeGreaterThan(0)
+    for (const v of without) expect(encodeBlock(v.block)).toContain(`"ancestor":"${v.block.ancestor}","nonce":null,"height":`)
+    for (const v of withNonce) expect(prepareBlock(v.block).nonce).toEqual(v.block["nonce"])
+  })
+
+  it("drops datums, scripts and redeemers from every transaction and keeps the other keys in Ogmios order", () => {
+    let dropped = 0
+    for (const { block, file } of praos) {
+      const out = prepareBlock(block)
+      const txs = (block.transactions ?? []) as ReadonlyArray<Record<string, unknown>>
+      expect(out.transactions.length).toBe(txs.length)
+      txs.forEach((tx, i) => {
+        const got = out.transactions[i] as Record<string, unknown>
+        const keys = Object.keys(tx).filter((k) => !DROPPED.includes(k))
+        dropped += Object.keys(tx).length - keys.length
+        expect(Object.keys(got), file).toEqual(keys)
+        for (const k of keys) if (k !== "certificates") expect(got[k]).toBe(tx[k])
+      })
+    }
+    expect(dropped).toBeGreaterThan(50)
+  })
+
+  it("injects the 2 ADA deposit into registration/deregistration certificates without one, and only there", () => {
+    let injected = 0
+    let kept = 0
+    for (const { block } of praos) {
+      const out = prepareBlock(block)
+      const txs = (block.transactions ?? []) as ReadonlyArray<Record<string, unknown>>
+      txs.forEach((tx, i) => {
+        const certs = (tx["certificates"] ?? []) as ReadonlyArray<Record<string, unknown>>
+        const outCerts = ((out.transactions[i] as Record<string, unknown>)["certificates"] ?? []) as ReadonlyArray<Record<string, unknown>>
+        expect(outCerts.length).toBe(certs.length)
+        certs.forEach((c, j) => {
+          const o = outCerts[j]!
+          const isStake = c["type"] === "stakeCredentialRegistration" || c["type"] === "stakeCredentialDeregistration"
+          if (isStake && !("deposit" in c)) {
+            injected++
+            expect(Object.keys(o)).toEqual([...Object.keys(c), "deposit"])
+            expect(o["deposit"]).toEqual({ ada: { lovelace: 2000000 } })
+            expect(stringify(o)).toMatch(/,"deposit":\{"ada":\{"lovelace":2000000\}\}\}$/)
+          } else {
+            if (isStake) kept++
+            expect(o).toBe(c)
+          }
+        })
+      })
+    }
+    expect(injected).toBeGreaterThan(20)
+    expect(kept).toBeGreaterThan(0) // Conway certificates carry their own deposit, left as is
+    expect(STAKE_CREDENTIAL_DEPOSIT).toEqual({ ada: { lovelace: 2000000 } })
+  })
+
+  it("never mutates the input block", () => {
+    for (const { block, file } of vectors) {
+      const before = stringify(block)
+      prepareBlock(block)
+      encodeBlocks([block], "hecate")
+      expect(stringify(block), file).toBe(before)
+    }
+  })
+
+  it("passes big integers through digit-exact", () => {
+    let checked = 0
+    for (const { block, text, file } of praos) {
+      const out = encodeBlock(block)
+      const expectedTxs = ((block.transactions ?? []) as ReadonlyArray<Record<string, unknown>>).map((tx) =>
+        Object.fromEntries(Object.entries(tx).filter(([k]) => !DROPPED.includes(k)))
+      )
+      const bigs = countBigInts(expectedTxs)
+      expect(countBigInts(parse(out)), file).toBe(bigs)
+      for (const token of out.match(LONG) ?? []) {
+        expect(text, file).toContain(token.slice(1))
+        checked++
+      }
+      expect((parse(out) as { transactions: unknown }).transactions).toEqual(
+        expectedTxs.map((tx) => (parse(stringify(prepareBlock({ ...block, transactions: [tx] }).transactions[0])) ))
+      )
+    }
+    expect(checked).toBeGreaterThan(100)
+  })
+
+  it("encodeBlocks: a compact JSON array in the hecate or the raw ogmios format", () => {
+    const blocks = praos.slice(0, 5).map((v) => v.block)
+    const hecate = encodeBlocks(blocks, "hecate")
+    expect(hecate).toBe(`[${blocks.map((b) => encodeBlock(b)).join(",")}]`)
+    expect((parse(hecate) as ReadonlyArray<unknown>).length).toBe(5)
+    expect(encodeBlocks(blocks)).toBe(hecate)
+    const ogmios = encodeBlocks(blocks, "ogmios")
+    praos.slice(0, 5).forEach((v) => expect(ogmios).toContain(stringify(v.block)))
+    expect(ogmios.startsWith(`[{"type":"praos"`)).toBe(true)
+    expect(encodeBlocks([], "hecate")).toBe("[]")
+  })
+
+  it("gives Byron blocks the same layout with nulls for what they lack", () => {
+    const ebb = vectors.find((v) => v.block.type === "ebb")
+    const bft = vectors.find((v) => v.block.type === "bft")
+    expect(ebb).toBeDefined()
+    expect(bft).toBeDefined()
+    const e = prepareBlock(ebb!.block)
+    expect(e.slot).toBeNull()
+    expect(e.transactions).toEqual([])
+    const b = prepareBlock(bft!.block)
+    expect(Object.keys(b)).toEqual(["slot", "hash", "blocktype", "era", "ancestor", "nonce", "height", "size", "protocol", "transactions"])
+    expect(b.blocktype).toBe("bft")
+    expect(b.nonce).toBeNull()
+    expect(encodeBlock(bft!.block)).not.toContain("\"delegate\"")
+  })
+})
