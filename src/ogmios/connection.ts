@@ -1,0 +1,182 @@
+/**
+ * One WebSocket to Ogmios. Requests with our own numeric ids are correlated by id, each with a
+ * timeout; `nextBlock` goes without an id and its replies (id null, in request order) are handed
+ * to `onChainSync`. A keepalive ping detects a dead peer, and the server's close code/reason is
+ * surfaced as ConnectionLost. Plain callbacks/promises: this sits on the hot path, the Effect
+ * service and the RxJS source both wrap it.
+ */
+import WebSocket from "ws"
+import { stringify } from "../json/lossless.js"
+import { connectionLost, ConnectionLost, MalformedFrame, RequestTimeout, type OgmiosError } from "./errors.js"
+import { decodeFrame, isErrorFrame, type ResponseFrame } from "./frame.js"
+import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
+
+export interface ConnectionOptions {
+  /** default timeout of `request`, ms (default 30 000) */
+  readonly requestTimeout?: number
+  /** opening handshake timeout, ms (default 10 000) */
+  readonly connectTimeout?: number
+  /** ping period, ms; the peer is declared dead when a period passes with no pong nor frame (default 30 000, 0 = off) */
+  readonly keepAliveInterval?: number
+  /** largest accepted frame, bytes (default 128 MiB like the official client: blocks can be large) */
+  readonly maxPayload?: number
+}
+
+/** Why the connection ended: the close frame, a dead peer, or a frame we could not read. */
+export type ConnectionEnd = ConnectionLost | MalformedFrame
+
+interface Pending {
+  readonly method: string
+  readonly resolve: (result: unknown) => void
+  readonly reject: (error: OgmiosError) => void
+  readonly timer: NodeJS.Timeout | undefined
+}
+
+export const DEFAULT_MAX_PAYLOAD = 128 * 1024 * 1024
+
+export class OgmiosConnection {
+  /** Receives every chain-sync reply (frames with a null id), in order. */
+  onChainSync: ((frame: ResponseFrame, text: string) => void) | undefined = undefined
+  /** Called once when the connection ends for any reason other than `close()`. */
+  onEnd: ((error: ConnectionEnd) => void) | undefined = undefined
+
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 0
+  private ended: ConnectionEnd | undefined
+  private alive = true
+  private readonly keepAlive: NodeJS.Timeout | undefined
+
+  private constructor(
+    readonly url: string,
+    private readonly ws: WebSocket,
+    private readonly requestTimeout: number,
+    keepAliveInterval: number
+  ) {
+    ws.on("message", this.onMessage)
+    ws.on("pong", this.markAlive)
+    ws.once("close", (code: number, reason: Buffer) => this.end(connectionLost(url, code, reason.toString())))
+    ws.on("error", () => {
+      // 'close' follows every 'error'; the close frame (or 1006) is what we report
+    })
+    if (keepAliveInterval > 0) {
+      this.keepAlive = setInterval(() => {
+        if (!this.alive) {
+          this.end(connectionLost(url, 1006, "", "no pong within the keepalive interval (dead peer)"))
+          ws.terminate()
+          return
+        }
+        this.alive = false
+        ws.ping()
+      }, keepAliveInterval)
+    }
+  }
+
+  /** Opens a connection; rejects with ConnectionLost if the handshake fails or times out. */
+  static open(url: string, options: ConnectionOptions = {}): Promise<OgmiosConnection> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket
+      try {
+        ws = new WebSocket(url, {
+          maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+          handshakeTimeout: options.connectTimeout ?? 10_000,
+          perMessageDeflate: false
+        })
+      } catch (error) {
+        reject(connectionLost(url, 1006, "", error instanceof Error ? error.message : String(error)))
+        return
+      }
+      let lastError = ""
+      const onError = (error: Error) => {
+        lastError = error.message
+      }
+      const onClose = (code: number, reason: Buffer) => {
+        ws.off("error", onError)
+        reject(connectionLost(url, code, reason.toString(), lastError || "connection refused"))
+      }
+      ws.on("error", onError)
+      ws.once("close", onClose)
+      ws.once("open", () => {
+        ws.off("error", onError)
+        ws.off("close", onClose)
+        resolve(new OgmiosConnection(url, ws, options.requestTimeout ?? 30_000, options.keepAliveInterval ?? 30_000))
+      })
+    })
+  }
+
+  get isOpen(): boolean {
+    return this.ended === undefined && this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Sends a request with a fresh id and resolves with its `result`; error responses reject typed. */
+  request(method: string, params?: unknown, timeoutMs: number = this.requestTimeout): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.ended !== undefined) return reject(this.ended)
+      const id = ++this.nextId
+      const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+          this.pending.delete(id)
+          reject(new RequestTimeout({ message: `${method}: no reply within ${timeoutMs} ms`, method, timeoutMs }))
+        }, timeoutMs)
+        : undefined
+      this.pending.set(id, { method, resolve, reject, timer })
+      this.ws.send(stringify(request(method, params, id)))
+    })
+  }
+
+  /** Pipelines `n` nextBlock requests (replies arrive through `onChainSync`, in order). */
+  nextBlock(n = 1): void {
+    if (this.ended !== undefined) return
+    for (let i = 0; i < n; i++) this.ws.send(NEXT_BLOCK_FRAME)
+  }
+
+  /** Closes the socket; pending requests reject with ConnectionLost. `onEnd` is not called. */
+  close(code = 1000, reason = "client closed"): void {
+    this.onEnd = undefined
+    this.onChainSync = undefined
+    this.end(connectionLost(this.url, code, reason))
+    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason)
+  }
+
+  /** Drops the socket without a close handshake (used when the peer misbehaves). */
+  terminate(error: ConnectionEnd): void {
+    this.end(error)
+    this.ws.terminate()
+  }
+
+  private readonly markAlive = () => {
+    this.alive = true
+  }
+
+  private readonly onMessage = (data: WebSocket.RawData) => {
+    this.alive = true
+    const text = data.toString()
+    const frame = decodeFrame(text)
+    if (frame instanceof MalformedFrame) return this.terminate(frame)
+    const id = frame.id
+    if (typeof id === "number") {
+      const pending = this.pending.get(id)
+      if (pending === undefined) return // a reply that already timed out
+      this.pending.delete(id)
+      if (pending.timer !== undefined) clearTimeout(pending.timer)
+      if (isErrorFrame(frame)) pending.reject(fromRpcError(frame.error, frame.method ?? pending.method))
+      else pending.resolve(frame.result)
+      return
+    }
+    // nextBlock replies carry id null; so do pre-routing errors (no method) for them
+    if (frame.method === undefined || frame.method === Method.nextBlock) this.onChainSync?.(frame, text)
+  }
+
+  private end(error: ConnectionEnd): void {
+    if (this.ended !== undefined) return
+    this.ended = error
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive)
+    for (const pending of this.pending.values()) {
+      if (pending.timer !== undefined) clearTimeout(pending.timer)
+      pending.reject(error)
+    }
+    this.pending.clear()
+    const onEnd = this.onEnd
+    this.onEnd = undefined
+    onEnd?.(error)
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Typed failures of the Ogmios client. Every error carries a human `message`; the protocol ones
+ * keep the JSON-RPC code and data the server sent so callers can branch on them.
+ */
+import { Schema } from "effect"
+import { TipOrOrigin } from "../domain/point.js"
+
+/** 1000: none of the candidate points is on the server's chain; the cursor did not move. */
+export class IntersectionNotFound extends Schema.TaggedError<IntersectionNotFound>()("IntersectionNotFound", {
+  message: Schema.String,
+  tip: TipOrOrigin
+}) {}
+
+/** 1001: findIntersection sent while nextBlock requests were still unanswered. */
+export class IntersectionInterleaved extends Schema.TaggedError<IntersectionInterleaved>()("IntersectionInterleaved", {
+  message: Schema.String
+}) {}
+
+/** 2001: the query's era and the ledger's era differ (around a hard fork). */
+export class EraMismatch extends Schema.TaggedError<EraMismatch>()("EraMismatch", {
+  message: Schema.String,
+  queryEra: Schema.String,
+  ledgerEra: Schema.String
+}) {}
+
+/** 2002: e.g. a Shelley-only query while the node is still in Byron. */
+export class QueryUnavailableInCurrentEra extends Schema.TaggedError<QueryUnavailableInCurrentEra>()(
+  "QueryUnavailableInCurrentEra",
+  { message: Schema.String }
+) {}
+
+/** Any other JSON-RPC error response (-32600, -32603, 2000, 2003, 2004, ...). */
+export class OgmiosRpcError extends Schema.TaggedError<OgmiosRpcError>()("OgmiosRpcError", {
+  message: Schema.String,
+  code: Schema.Number,
+  method: Schema.optionalKey(Schema.String),
+  data: Schema.optionalKey(Schema.Unknown)
+}) {}
+
+/**
+ * The socket closed or never opened. `code`/`reason` are the WebSocket close frame's; when the
+ * reason is Ogmios' JSON (`{"code":-32000,"message":...}`, node connection lost) it is parsed into
+ * `rpcCode`/`rpcMessage`.
+ */
+export class ConnectionLost extends Schema.TaggedError<ConnectionLost>()("ConnectionLost", {
+  message: Schema.String,
+  url: Schema.String,
+  code: Schema.Number,
+  reason: Schema.String,
+  rpcCode: Schema.optionalKey(Schema.Number),
+  rpcMessage: Schema.optionalKey(Schema.String)
+}) {}
+
+/** A request (or, while syncing below the tip, the next chain-sync reply) took too long. */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", {
+  message: Schema.String,
+  method: Schema.String,
+  timeoutMs: Schema.Number
+}) {}
+
+/** A frame that is not JSON, not a JSON-RPC envelope, or lacks the fields the client relies on. */
+export class MalformedFrame extends Schema.TaggedError<MalformedFrame>()("MalformedFrame", {
+  message: Schema.String,
+  /** the start of the offending frame, for logs */
+  excerpt: Schema.String
+}) {}
+
+export type OgmiosError =
+  | IntersectionNotFound
+  | IntersectionInterleaved
+  | EraMismatch
+  | QueryUnavailableInCurrentEra
+  | OgmiosRpcError
+  | ConnectionLost
+  | RequestTimeout
+  | MalformedFrame
+
+/** Failures after which a fresh connection may succeed (used by the reconnect policy). */
+export const isTransient = (error: OgmiosError): error is ConnectionLost | RequestTimeout =>
+  error._tag === "ConnectionLost" || error._tag === "RequestTimeout"
+
+/** Builds ConnectionLost from a close frame, parsing Ogmios' JSON reason when present. */
+export const connectionLost = (url: string, code: number, reason: string, fallback = "connection closed"): ConnectionLost => {
+  let rpcCode: number | undefined
+  let rpcMessage: string | undefined
+  if (reason.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(reason) as { code?: unknown; message?: unknown }
+      if (typeof parsed.code === "number") rpcCode = parsed.code
+      if (typeof parsed.message === "string") rpcMessage = parsed.message
+    } catch {
+      // not JSON: keep the raw reason
+    }
+  }
+  const detail = rpcMessage ?? (reason.length > 0 ? reason : fallback)
+  return new ConnectionLost({
+    message: `${url}: ${detail} (close code ${code})`,
+    url,
+    code,
+    reason,
+    ...(rpcCode === undefined ? {} : { rpcCode }),
+    ...(rpcMessage === undefined ? {} : { rpcMessage })
+  })
+}
