@@ -1,0 +1,40 @@
+/**
+ * `hecate/testing`: property-testing kit for chain-sync consumers.
+ * See docs/testing-kit.md.
+ */
+export { type TestBlock, testBlock, testBlockId, testBlockSlot, testPoint, testTip } from "./blocks.js"
+export {
+  type History,
+  historyArbitrary,
+  type HistoryArbitraryOptions,
+  type HistoryOp,
+  fromScript,
+  type Script,
+  toScript
+} from "./history.js"
+export { ReferenceChain, type Replay, replay } from "./reference-chain.js"
+export {
+  EventChecker,
+  finalIsPrefix,
+  foldApplyUndo,
+  type InvariantName,
+  InvariantViolation,
+  noDuplicates,
+  sameChain,
+  undoMirrorsApply,
+  windowBound
+} from "./invariants.js"
+export {
+  type CheckOptions,
+  type CheckReport,
+  checkConsumer,
+  ConsumerCheckFailed,
+  type ConsumerContext,
+  type ConsumerFactory,
+  type ConsumerUnderTest,
+  propertyRuns,
+  reorgConsumer,
+  runConsumer,
+  type RunOptions,
+  type RunSummary
+} from "./check.js"
