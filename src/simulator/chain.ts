@@ -1,0 +1,451 @@
+/**
+ * The simulated chain: a deterministic, forkable sequence of blocks.
+ *
+ * Only per-block metadata (slot, branch) is kept in arrays; block ids are hashes of
+ * (seed, branch, height) and block JSON is generated on demand from the id, then kept in a
+ * byte-bounded LRU of serialised buffers so serving a block twice costs a memcpy.
+ *
+ * Positions are indices (0 = the first block, -1 = origin); height = baseHeight + index.
+ * A fork keeps indices <= forkIndex and continues on a new branch id, which enters every hash,
+ * so replaced heights get new ids, slots and content.
+ */
+import type { Block } from "../domain/block.js"
+import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
+import { parse } from "../json/lossless.js"
+import { BlockGenerator } from "./generator.js"
+import { loadMainnetData, type PraosEra } from "./mainnet.js"
+import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
+import { mix32, Rng, sha256Hex } from "./rng.js"
+
+export interface ChainOptions {
+  /** Seed of every random choice. Default "hecate". */
+  readonly seed?: string | number
+  /** Default "custom". */
+  readonly network?: "custom" | "mainnet-shaped"
+  // ---- custom network
+  /** Era of every block (custom). Default "conway". */
+  readonly era?: PraosEra
+  /** Slots per epoch (custom). Default 10_000 (= 10k/f). */
+  readonly epochLength?: number
+  /** Default 1000. */
+  readonly slotLengthMs?: number
+  /** f (custom). Default 0.1. */
+  readonly activeSlotsCoefficient?: number
+  /** k (custom). Default 100. */
+  readonly securityParameter?: number
+  /** Default: chosen so the initial tip's slot time is "now" (custom). */
+  readonly systemStart?: Date | string
+  /** Default 42 (custom). */
+  readonly networkMagic?: number
+  /** Blocks generated up front (custom). Default 1000. */
+  readonly initialBlocks?: number
+  // ---- mainnet-shaped network
+  /** Inclusive epoch range a..b, a >= 208. Default 507..507. */
+  readonly epochs?: { readonly from: number; readonly to: number }
+  /** Blocks of epoch b+1 after the range, the first one real. Default 20. */
+  readonly nextEpochBlocks?: number
+  /** Folder holding epoch_boundaries.csv / epoch_blocks.csv. Default: the repository's data/. */
+  readonly dataDir?: string
+  // ---- content
+  /** Mean block size in bytes (size.bytes and JSON length). Default 16_384. */
+  readonly meanBlockBytes?: number
+  /** Share of blocks with no transactions. Default 0.05. */
+  readonly emptyBlockRate?: number
+  /** Byte budget of the serialised block cache. Default 256 MiB. */
+  readonly cacheBytes?: number
+}
+
+export type ChainChange =
+  | { readonly kind: "forward"; readonly tipIndex: number }
+  | { readonly kind: "rollback"; readonly forkIndex: number }
+
+export interface EpochInfo {
+  readonly epoch: number
+  readonly firstHeight: number
+  readonly lastHeight: number
+  readonly blocks: number
+  readonly first: Point
+  readonly last: Point
+}
+
+interface Segment {
+  readonly branch: number
+  readonly fromIndex: number
+}
+
+export class ChainError extends Error {
+  override readonly name = "ChainError"
+}
+
+export class Chain {
+  readonly seed: string
+  readonly network: Network
+  readonly generator: BlockGenerator
+  /** Height of index 0. */
+  readonly baseHeight: number
+  /** Lowest index a fork may keep: the mainnet anchor is immutable, a custom chain may go back to origin. */
+  readonly minForkIndex: number
+  readonly genesis: { readonly shelley: ReturnType<typeof shelleyGenesis> }
+
+  private readonly slots: Array<number> = []
+  private readonly ids: Array<string | undefined> = []
+  private readonly segments: Array<Segment> = [{ branch: 0, fromIndex: 0 }]
+  private readonly anchorAncestor: string
+  private nextBranch = 1
+  private freshBranchOnForge = false
+  private highestTipIndex = -1
+  private readonly cache = new Map<string, Buffer>()
+  private cacheSize = 0
+  private readonly cacheBudget: number
+  private readonly listeners = new Set<(change: ChainChange) => void>()
+  private tipJsonCache: { index: number; branch: number; json: string } | undefined
+  /** generated blocks so far (cache misses), for stats */
+  generated = 0
+
+  constructor(options: ChainOptions = {}) {
+    this.seed = String(options.seed ?? "hecate")
+    this.cacheBudget = options.cacheBytes ?? 256 * 1024 * 1024
+    const mode = options.network ?? "custom"
+    if (mode === "mainnet-shaped") {
+      this.network = mainnetShapedNetwork()
+      const { from, to } = options.epochs ?? { from: 507, to: 507 }
+      const layout = this.layoutMainnet(from, to, options.nextEpochBlocks ?? 20, options.dataDir)
+      this.baseHeight = layout.baseHeight
+      this.minForkIndex = 0
+    } else {
+      const k = options.securityParameter ?? 100
+      const f = options.activeSlotsCoefficient ?? 0.1
+      const slotLengthMs = options.slotLengthMs ?? 1000
+      if (!(f > 0 && f <= 1)) throw new ChainError(`activeSlotsCoefficient must be in (0, 1], got ${f}`)
+      this.baseHeight = 0
+      this.minForkIndex = -1
+      // slots do not depend on the system start, so lay the chain out first
+      const params = {
+        era: options.era ?? "conway",
+        epochLength: options.epochLength ?? Math.round((10 * k) / f),
+        slotLengthMs,
+        activeSlotsCoefficient: f,
+        securityParameter: k,
+        networkMagic: options.networkMagic ?? 42
+      } as const
+      this.network = customNetwork({ ...params, systemStart: new Date(0) })
+      this.appendGenerated(options.initialBlocks ?? 1000, 0)
+      const tipSlot = this.slots.at(-1) ?? 0
+      const systemStart =
+        options.systemStart !== undefined
+          ? new Date(options.systemStart)
+          : new Date(Math.floor((Date.now() - tipSlot * slotLengthMs) / 1000) * 1000)
+      this.network = customNetwork({ ...params, systemStart })
+    }
+    this.anchorAncestor = sha256Hex(`${this.seed}/anchor-ancestor`)
+    this.highestTipIndex = this.tipIndex
+    this.genesis = { shelley: shelleyGenesis(this.network, this.seed) }
+    this.generator = new BlockGenerator({
+      seed: this.seed,
+      meanBlockBytes: options.meanBlockBytes ?? 16_384,
+      emptyBlockRate: options.emptyBlockRate ?? 0.05,
+      slotsPerKesPeriod: this.network.slotsPerKesPeriod
+    })
+  }
+
+  /**
+   * anchor = real last block of epoch a-1; then per epoch e in a..b the real first block,
+   * generated blocks at strictly increasing slots inside the epoch, the real last block; then the
+   * real first block of b+1 and generated blocks after it.
+   */
+  private layoutMainnet(from: number, to: number, nextEpochBlocks: number, dataDir?: string) {
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 208 && to >= from)) {
+      throw new ChainError(`mainnet-shaped epochs must be integers with 208 <= a <= b, got ${from}..${to}`)
+    }
+    const { boundaries } = loadMainnetData(dataDir)
+    const row = (epoch: number) => {
+      const r = boundaries.get(epoch)
+      if (!r) throw new ChainError(`no boundary data for epoch ${epoch} (data covers ${Math.min(...boundaries.keys())}..${Math.max(...boundaries.keys())})`)
+      return r
+    }
+    const anchor = row(from - 1)
+    const baseHeight = anchor.endHeight
+    const push = (slot: number, realId?: string) => {
+      this.slots.push(slot)
+      this.ids.push(realId)
+    }
+    push(anchor.endSlot, anchor.endHash)
+    const seedInt = parseInt(sha256Hex(`${this.seed}/layout`).slice(0, 8), 16)
+    for (let epoch = from; epoch <= to; epoch++) {
+      const r = row(epoch)
+      if (r.startHeight !== baseHeight + this.slots.length) throw new ChainError(`epoch ${epoch} does not follow epoch ${epoch - 1} in the data`)
+      push(r.startSlot, r.startHash)
+      // n generated blocks in the open interval (startSlot, endSlot): block j sits in its own
+      // sub-interval [base_j, base_{j+1}), so slots are strictly increasing in O(1) per block.
+      const n = r.endHeight - r.startHeight - 1
+      const span = r.endSlot - r.startSlot
+      for (let j = 1; j <= n; j++) {
+        const lo = Math.floor((j * span) / (n + 1))
+        const hi = Math.floor(((j + 1) * span) / (n + 1))
+        push(r.startSlot + lo + (mix32(seedInt, r.startHeight + j) % Math.max(1, hi - lo)))
+      }
+      push(r.endSlot, r.endHash)
+    }
+    const next = boundaries.get(to + 1)
+    if (next) push(next.startSlot, next.startHash)
+    else push(this.network.epochStartSlot(to + 1) + 1)
+    this.appendGenerated(Math.max(0, nextEpochBlocks - 1), 0)
+    return { baseHeight }
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  get tipIndex(): number {
+    return this.slots.length - 1
+  }
+
+  get length(): number {
+    return this.slots.length
+  }
+
+  heightOf(index: number): number {
+    return this.baseHeight + index
+  }
+
+  indexOfHeight(height: number): number {
+    return height - this.baseHeight
+  }
+
+  branchAt(index: number): number {
+    for (let s = this.segments.length - 1; s >= 0; s--) {
+      const seg = this.segments[s]!
+      if (seg.fromIndex <= index) return seg.branch
+    }
+    return 0
+  }
+
+  slotAt(index: number): number {
+    const slot = this.slots[index]
+    if (slot === undefined) throw new ChainError(`no block at index ${index}`)
+    return slot
+  }
+
+  idAt(index: number): string {
+    const cached = this.ids[index]
+    if (cached !== undefined) return cached
+    if (index < 0 || index > this.tipIndex) throw new ChainError(`no block at index ${index}`)
+    const id = sha256Hex(`${this.seed}/${this.branchAt(index)}/${this.heightOf(index)}`)
+    this.ids[index] = id
+    return id
+  }
+
+  pointAt(index: number): PointOrOrigin {
+    return index < 0 ? "origin" : { slot: this.slotAt(index), id: this.idAt(index) }
+  }
+
+  tipAt(index: number): TipOrOrigin {
+    return index < 0 ? "origin" : { slot: this.slotAt(index), id: this.idAt(index), height: this.heightOf(index) }
+  }
+
+  tip(): TipOrOrigin {
+    return this.tipAt(this.tipIndex)
+  }
+
+  /** The tip as JSON text, cached until the chain changes. */
+  tipJson(): string {
+    const index = this.tipIndex
+    const c = this.tipJsonCache
+    if (c && c.index === index && c.branch === this.branchAt(index)) return c.json
+    const tip = this.tip()
+    const json = tip === "origin" ? `"origin"` : `{"slot":${tip.slot},"id":"${tip.id}","height":${tip.height}}`
+    this.tipJsonCache = { index, branch: this.branchAt(index), json }
+    return json
+  }
+
+  /** Index of a point on the canonical chain (-1 for origin), or undefined. Binary search by slot. */
+  find(point: PointOrOrigin): number | undefined {
+    if (point === "origin") return -1
+    let lo = 0
+    let hi = this.tipIndex
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const slot = this.slots[mid]!
+      if (slot === point.slot) return this.idAt(mid) === point.id ? mid : undefined
+      if (slot < point.slot) lo = mid + 1
+      else hi = mid - 1
+    }
+    return undefined
+  }
+
+  eraAt(index: number): PraosEra {
+    return this.network.eraOf(this.network.epochOf(this.slotAt(index)))
+  }
+
+  /** Block JSON as a UTF-8 buffer (cached). */
+  blockBuffer(index: number): Buffer {
+    const key = `${this.branchAt(index)}:${index}`
+    const hit = this.cache.get(key)
+    if (hit) {
+      this.cache.delete(key)
+      this.cache.set(key, hit)
+      return hit
+    }
+    const buf = this.generateBlock(index)
+    this.generated++
+    this.cache.set(key, buf)
+    this.cacheSize += buf.length
+    for (const [k, v] of this.cache) {
+      if (this.cacheSize <= this.cacheBudget) break
+      this.cache.delete(k)
+      this.cacheSize -= v.length
+    }
+    return buf
+  }
+
+  private generateBlock(index: number): Buffer {
+    const slot = this.slotAt(index)
+    const epoch = this.network.epochOf(slot)
+    return this.generator.generate({
+      era: this.network.eraOf(epoch),
+      id: this.idAt(index),
+      ancestor: index > 0 ? this.idAt(index - 1) : this.network.kind === "custom" ? "genesis" : this.anchorAncestor,
+      height: this.heightOf(index),
+      slot,
+      protocol: this.network.protocolVersionOf(epoch)
+    })
+  }
+
+  /** The canonical block at `height` (parsed losslessly), or undefined. */
+  blockAt(height: number): Block | undefined {
+    const index = this.indexOfHeight(height)
+    if (index < 0 || index > this.tipIndex) return undefined
+    return parse(this.blockBuffer(index).toString("utf8")) as Block
+  }
+
+  /** Canonical blocks from `fromHeight` to `toHeight` inclusive (defaults: the whole chain). */
+  *blocks(fromHeight = this.baseHeight, toHeight = this.heightOf(this.tipIndex)): Generator<Block> {
+    for (let h = Math.max(fromHeight, this.baseHeight); h <= toHeight; h++) {
+      const block = this.blockAt(h)
+      if (block === undefined) return
+      yield block
+    }
+  }
+
+  /** Every canonical point, oldest first. */
+  canonicalPoints(): Array<Point> {
+    const points: Array<Point> = []
+    for (let i = 0; i <= this.tipIndex; i++) points.push({ slot: this.slots[i]!, id: this.idAt(i) })
+    return points
+  }
+
+  currentEpoch(): number {
+    return this.network.epochOf(this.tipIndex < 0 ? 0 : this.slotAt(this.tipIndex))
+  }
+
+  /** First/last canonical block of an epoch, or undefined when the chain has none in it. */
+  epochInfo(epoch: number): EpochInfo | undefined {
+    const first = this.lowerBound(this.network.epochStartSlot(epoch))
+    const end = this.lowerBound(this.network.epochStartSlot(epoch + 1)) - 1
+    if (first > end || first > this.tipIndex) return undefined
+    return {
+      epoch,
+      firstHeight: this.heightOf(first),
+      lastHeight: this.heightOf(end),
+      blocks: end - first + 1,
+      first: this.pointAt(first) as Point,
+      last: this.pointAt(end) as Point
+    }
+  }
+
+  /** Epochs that have canonical blocks, in order. */
+  epochs(): Array<EpochInfo> {
+    if (this.tipIndex < 0) return []
+    const out: Array<EpochInfo> = []
+    for (let e = this.network.epochOf(this.slots[0]!); e <= this.currentEpoch(); e++) {
+      const info = this.epochInfo(e)
+      if (info) out.push(info)
+    }
+    return out
+  }
+
+  /** first index whose slot >= slot */
+  private lowerBound(slot: number): number {
+    let lo = 0
+    let hi = this.slots.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.slots[mid]! < slot) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  eraSummaries() {
+    return this.network.eraSummaries(this.tipIndex < 0 ? 0 : this.slotAt(this.tipIndex))
+  }
+
+  // ------------------------------------------------------------------ changing
+
+  subscribe(listener: (change: ChainChange) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private emit(change: ChainChange) {
+    for (const listener of this.listeners) listener(change)
+  }
+
+  /** Slots of new blocks follow the Praos leader lottery: geometric gaps with success rate f. */
+  private appendGenerated(n: number, branch: number) {
+    for (let i = 0; i < n; i++) {
+      const index = this.slots.length
+      const height = this.heightOf(index)
+      const rng = Rng.fromHex(sha256Hex(`${this.seed}/${branch}/${height}/slot`))
+      const previous = this.slots[index - 1]
+      this.slots.push(previous === undefined ? 0 : previous + rng.geometric(this.network.activeSlotsCoefficient))
+      this.ids.push(undefined)
+    }
+  }
+
+  /** Largest rollback allowed now: never below the anchor, never more than k below the highest tip seen. */
+  maxRollbackDepth(): number {
+    const k = this.network.securityParameter
+    const floor = Math.max(this.minForkIndex, this.highestTipIndex - k)
+    return Math.max(0, this.tipIndex - floor)
+  }
+
+  /** Adds `n` blocks on the current branch (a fresh branch right after a rollback). */
+  forge(n = 1): void {
+    if (n <= 0) return
+    if (this.freshBranchOnForge) {
+      this.segments.push({ branch: this.nextBranch++, fromIndex: this.slots.length })
+      this.freshBranchOnForge = false
+    }
+    this.appendGenerated(n, this.segments.at(-1)!.branch)
+    this.highestTipIndex = Math.max(this.highestTipIndex, this.tipIndex)
+    this.emit({ kind: "forward", tipIndex: this.tipIndex })
+  }
+
+  /** Drops the newest `depth` blocks; the next forged block starts a new branch. Returns the fork point. */
+  rollback(depth: number): PointOrOrigin {
+    if (!Number.isInteger(depth) || depth < 0) throw new ChainError(`rollback depth must be a non-negative integer, got ${depth}`)
+    if (depth > this.maxRollbackDepth()) {
+      throw new ChainError(`rollback of ${depth} exceeds the immutable tip rule (max ${this.maxRollbackDepth()} with k=${this.network.securityParameter})`)
+    }
+    if (depth === 0) return this.pointAt(this.tipIndex)
+    const forkIndex = this.tipIndex - depth
+    this.slots.length = forkIndex + 1
+    this.ids.length = forkIndex + 1
+    while (this.segments.length > 1 && this.segments.at(-1)!.fromIndex > forkIndex) this.segments.pop()
+    this.freshBranchOnForge = true
+    this.emit({ kind: "rollback", forkIndex })
+    return this.pointAt(forkIndex)
+  }
+
+  /** A fork switch: roll back `depth` blocks and adopt `newBlocks` blocks of a new branch. */
+  switchFork(depth: number, newBlocks: number): PointOrOrigin {
+    const point = this.rollback(depth)
+    this.freshBranchOnForge = true
+    this.forge(newBlocks)
+    return point
+  }
+
+  cacheStats() {
+    return { entries: this.cache.size, bytes: this.cacheSize, budget: this.cacheBudget, generated: this.generated }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Ajv (draft-07) validators for the official Ogmios schemas, v6.14 and v7.0, with the two known
+ * schema bugs patched in memory (the files stay untouched):
+ * - cardano.json#/definitions/Value.propertyNames rejects the required `ada` key;
+ * - ogmios.json#/properties/RpcError.error requires a "string" key that additionalProperties forbids.
+ */
+import { Ajv, type ValidateFunction } from "ajv"
+import { readFileSync } from "node:fs"
+
+const FIXTURES = "/work/shared/fixtures/ogmios"
+
+export type SchemaVersion = "v6.14" | "v7.0"
+
+const load = (file: string) => JSON.parse(readFileSync(`${FIXTURES}/${file}`, "utf8"))
+
+const build = (version: SchemaVersion) => {
+  const cardano = load(version === "v6.14" ? "cardano-v6.14.json" : "cardano.json")
+  const ogmios = load(version === "v6.14" ? "ogmios-v6.14.json" : "ogmios.json")
+  cardano.definitions.Value.propertyNames.pattern = "^(ada|[0-9a-f]{56})$"
+  ogmios.properties.RpcError.properties.error.required = ["code", "message"]
+  const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false, validateSchema: false })
+  ajv.addSchema(cardano, "cardano.json")
+  ajv.addSchema(ogmios, "ogmios.json")
+  const cache = new Map<string, ValidateFunction>()
+  return (responseName: string): ValidateFunction => {
+    let v = cache.get(responseName)
+    if (!v) {
+      v = ajv.getSchema(`ogmios.json#/properties/${responseName}`)
+      if (!v) throw new Error(`no schema for ${responseName}`)
+      cache.set(responseName, v)
+    }
+    return v
+  }
+}
+
+const validators = { "v6.14": build("v6.14"), "v7.0": build("v7.0") }
+
+/** Validates a parsed response against `ogmios.json#/properties/<name>` of both versions; returns error text per version. */
+export const validateBoth = (name: string, message: unknown): Array<string> => {
+  const failures: Array<string> = []
+  for (const version of ["v6.14", "v7.0"] as const) {
+    const v = validators[version](name)
+    if (!v(message)) failures.push(`${version} ${name}: ${JSON.stringify(v.errors?.slice(0, 3))}`)
+  }
+  return failures
+}
