@@ -1,0 +1,219 @@
+/**
+ * The table of Hecate's settings: for each one its variable, how a raw string is parsed and what a
+ * valid value is. Pure functions; `src/layers/HecateConfigLive.ts` feeds them env / .env / flags.
+ * Every failure message names the variable, says what was wrong and shows an example.
+ */
+import { Cron, Duration, type LogLevel, Option, Redacted, Result, Schema } from "effect"
+import { type HecateSettings, type LogFormat, redactUrl } from "../services/HecateConfig.js"
+
+/** A check or parse result: the value, or the text of the problem (without the variable name). */
+type Check<A> = Result.Result<A, string>
+
+export interface Setting<K extends keyof HecateSettings> {
+  readonly key: K
+  readonly variable: string
+  /** raw env string → value */
+  readonly parse: (raw: string) => Check<HecateSettings[K]>
+  /** semantic check of an already-typed value (flag overrides go through this only) */
+  readonly check: (value: HecateSettings[K]) => Check<HecateSettings[K]>
+}
+
+/** The settings that come from one environment variable each (all but `envFile`). */
+export type SettingKey = Exclude<keyof HecateSettings, "envFile">
+export type AnySetting = { readonly [K in SettingKey]: Setting<K> }[SettingKey]
+
+const ok = Result.succeed
+const bad = (problem: string): Check<never> => Result.fail(problem)
+
+const show = (raw: string): string => JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw)
+
+// ------------------------------------------------------------------------------------ numbers ---
+
+const integer = (example: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const check = (n: number): Check<number> =>
+    Number.isSafeInteger(n) && n >= min && n <= max
+      ? ok(n)
+      : bad(`must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${n} — e.g. ${example}`)
+  const parse = (raw: string): Check<number> => {
+    const trimmed = raw.trim()
+    if (!/^[+-]?\d+$/.test(trimmed)) {
+      return bad(`must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${show(raw)} — e.g. ${example}`)
+    }
+    return check(Number(trimmed))
+  }
+  return { parse, check }
+}
+
+const int = <K extends keyof HecateSettings>(
+  key: K,
+  variable: string,
+  example: string,
+  min: number,
+  max?: number
+): Setting<K> => {
+  const i = integer(`${variable}=${example}`, min, max)
+  return { key, variable, parse: i.parse, check: i.check } as unknown as Setting<K>
+}
+
+const millis = <K extends "requestTimeout" | "reconnectMaxDelay">(key: K, variable: string, example: string): Setting<K> => {
+  const i = integer(`${variable}=${example}`, 1)
+  return {
+    key,
+    variable,
+    parse: (raw) => Result.map(i.parse(raw), (n) => Duration.millis(n)),
+    check: (d) =>
+      Duration.isFinite(d) && Duration.toMillis(d) >= 1
+        ? ok(d)
+        : bad(`must be a finite duration of at least 1 ms, got ${Duration.format(d)} — e.g. ${variable}=${example}`)
+  } as Setting<K>
+}
+
+// ------------------------------------------------------------------------------------ strings ---
+
+const nonEmpty = <K extends "epochCachePath" | "httpHost" | "relayPrefix" | "historyPrefix">(
+  key: K,
+  variable: string,
+  example: string
+): Setting<K> => {
+  const check = (s: string): Check<string> =>
+    s.trim() === "" || /\s/.test(s)
+      ? bad(`must be a non-empty value without spaces, got ${show(s)} — e.g. ${variable}=${example}`)
+      : ok(s)
+  return { key, variable, parse: check, check } as Setting<K>
+}
+
+// ------------------------------------------------------------------------------------- others ---
+
+const EndpointsJson = Schema.fromJsonString(Schema.Array(Schema.String))
+const decodeEndpoints = Schema.decodeUnknownResult(EndpointsJson)
+const endpointsExample = `OGMIOS_ENDPOINTS='["ws://localhost:1337"]'`
+
+const checkEndpoints = (urls: ReadonlyArray<string>): Check<ReadonlyArray<string>> => {
+  if (urls.length === 0) return bad(`must list at least one endpoint, got [] — e.g. ${endpointsExample}`)
+  for (const url of urls) {
+    let protocol: string | undefined
+    try {
+      protocol = new URL(url).protocol
+    } catch {
+      protocol = undefined
+    }
+    if (protocol !== "ws:" && protocol !== "wss:") {
+      return bad(`must contain only ws:// or wss:// URLs, got ${show(url)} — e.g. ${endpointsExample}`)
+    }
+  }
+  return ok(urls)
+}
+
+const ogmiosEndpoints: Setting<"ogmiosEndpoints"> = {
+  key: "ogmiosEndpoints",
+  variable: "OGMIOS_ENDPOINTS",
+  parse: (raw) => {
+    const decoded = decodeEndpoints(raw)
+    return Result.isFailure(decoded)
+      ? bad(`must be a JSON array of ws:// URLs, got ${show(raw)} — e.g. ${endpointsExample}`)
+      : checkEndpoints(decoded.success)
+  },
+  check: checkEndpoints
+}
+
+const redisExample = "REDIS_URL=redis://:password@127.0.0.1:6379/0"
+const checkRedis = (url: Redacted.Redacted<string>): Check<Redacted.Redacted<string>> => {
+  const raw = Redacted.value(url)
+  let protocol: string
+  try {
+    protocol = new URL(raw).protocol
+  } catch {
+    // never echo the value: it may hold a password
+    return bad(`must be a redis:// or rediss:// URL, got a value that is not a URL — e.g. ${redisExample}`)
+  }
+  return protocol === "redis:" || protocol === "rediss:"
+    ? ok(url)
+    : bad(`must be a redis:// or rediss:// URL, got ${show(redactUrl(raw))} — e.g. ${redisExample}`)
+}
+
+const redisUrl: Setting<"redisUrl"> = {
+  key: "redisUrl",
+  variable: "REDIS_URL",
+  parse: (raw) => checkRedis(Redacted.make(raw.trim(), { label: "REDIS_URL" })),
+  check: checkRedis
+}
+
+const LOG_LEVELS: Record<string, LogLevel.LogLevel> = {
+  all: "All",
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  warning: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  critical: "Fatal",
+  none: "None",
+  off: "None"
+}
+const logLevel: Setting<"logLevel"> = {
+  key: "logLevel",
+  variable: "HECATE_LOG_LEVEL",
+  parse: (raw) => {
+    const level = LOG_LEVELS[raw.trim().toLowerCase()]
+    return level !== undefined
+      ? ok(level)
+      : bad(`must be one of trace, debug, info, warn, error, fatal, none (any case), got ${show(raw)} — e.g. HECATE_LOG_LEVEL=debug`)
+  },
+  check: ok
+}
+
+const logFormat: Setting<"logFormat"> = {
+  key: "logFormat",
+  variable: "HECATE_LOG_FORMAT",
+  parse: (raw) => {
+    const f = raw.trim().toLowerCase()
+    return f === "pretty" || f === "json"
+      ? ok(f satisfies LogFormat)
+      : bad(`must be pretty or json, got ${show(raw)} — e.g. HECATE_LOG_FORMAT=json`)
+  },
+  check: (f) => f === "pretty" || f === "json" ? ok(f) : bad(`must be pretty or json, got ${show(String(f))}`)
+}
+
+const checkCron = (expr: string): Check<string> => {
+  const parsed = Cron.parse(expr.trim(), "UTC")
+  return Result.isSuccess(parsed)
+    ? ok(expr.trim())
+    : bad(`must be a cron expression (minute hour day month weekday, UTC), got ${show(expr)}: ${parsed.failure.message} — e.g. HECATE_REFRESH_CRON="0 0 * * *"`)
+}
+const refreshCron: Setting<"refreshCron"> = {
+  key: "refreshCron",
+  variable: "HECATE_REFRESH_CRON",
+  parse: checkCron,
+  check: checkCron
+}
+
+const depth = integer("HECATE_RELAY_DEPTH=2160", 1)
+const relayDepth: Setting<"relayDepth"> = {
+  key: "relayDepth",
+  variable: "HECATE_RELAY_DEPTH",
+  parse: (raw) => Result.map(depth.parse(raw), Option.some),
+  check: (d) => Option.isNone(d) ? ok(d) : Result.map(depth.check(d.value), Option.some)
+}
+
+/** Every setting read from the environment, in the order they are validated. */
+export const settings = [
+  ogmiosEndpoints,
+  redisUrl,
+  int("batchSize", "BATCH_SIZE", "500", 1),
+  int("redisMaxUnconsumedEpochs", "REDIS_MAX_UNCONSUMED_EPOCHS", "5", 1),
+  nonEmpty("epochCachePath", "HECATE_EPOCH_CACHE", "data/epoch_cache.json"),
+  int("inFlight", "HECATE_IN_FLIGHT", "100", 1),
+  millis("requestTimeout", "HECATE_REQUEST_TIMEOUT_MS", "30000"),
+  millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "30000"),
+  logLevel,
+  logFormat,
+  nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"),
+  int("httpPort", "HECATE_HTTP_PORT", "9464", 0, 65535),
+  refreshCron,
+  relayDepth,
+  nonEmpty("relayPrefix", "HECATE_RELAY_PREFIX", "hecate:relay:"),
+  nonEmpty("historyPrefix", "HECATE_HISTORY_PREFIX", "hecate:history:")
+] as const satisfies ReadonlyArray<AnySetting>
+
+export const ENV_FILE_VARIABLE = "HECATE_ENV_FILE"

@@ -1,0 +1,141 @@
+/**
+ * Every Hecate setting, resolved once at startup: CLI flags > environment > `.env` file > defaults.
+ * The live implementation (env / .env / flags) is `src/layers/HecateConfigLive.ts`; the variables
+ * are listed in docs/configuration.md.
+ *
+ * `redisUrl` may carry a password: it is `Redacted`, and the settings object prints (String,
+ * JSON, util.inspect, Effect logs) with the password replaced by `***`.
+ */
+import { Context, Duration, Layer, type LogLevel, Option, Redacted, Schema } from "effect"
+
+export type LogFormat = "pretty" | "json"
+
+export interface HecateSettings {
+  /** `OGMIOS_ENDPOINTS`: ws:// or wss:// URLs, rotated round-robin; never empty */
+  readonly ogmiosEndpoints: ReadonlyArray<string>
+  /** `REDIS_URL` (redis:// or rediss://; may carry a password) */
+  readonly redisUrl: Redacted.Redacted<string>
+  /** `BATCH_SIZE`: blocks per sink batch (>= 1) */
+  readonly batchSize: number
+  /** `REDIS_MAX_UNCONSUMED_EPOCHS`: backpressure threshold (>= 1) */
+  readonly redisMaxUnconsumedEpochs: number
+  /** `HECATE_EPOCH_CACHE`: path of the derived-epoch cache */
+  readonly epochCachePath: string
+  /** the `.env` file that was read (`HECATE_ENV_FILE` or ./.env), if any */
+  readonly envFile: Option.Option<string>
+  /** `HECATE_IN_FLIGHT`: outstanding nextBlock requests per chain-sync session (>= 1) */
+  readonly inFlight: number
+  /** `HECATE_REQUEST_TIMEOUT_MS` */
+  readonly requestTimeout: Duration.Duration
+  /** `HECATE_RECONNECT_MAX_DELAY_MS`: cap of the reconnect backoff */
+  readonly reconnectMaxDelay: Duration.Duration
+  /** `HECATE_LOG_LEVEL` */
+  readonly logLevel: LogLevel.LogLevel
+  /** `HECATE_LOG_FORMAT` */
+  readonly logFormat: LogFormat
+  /** `HECATE_HTTP_HOST`: bind address of /health and /metrics */
+  readonly httpHost: string
+  /** `HECATE_HTTP_PORT` (0 = pick a free port) */
+  readonly httpPort: number
+  /** `HECATE_REFRESH_CRON`: a valid cron expression (UTC) */
+  readonly refreshCron: string
+  /** `HECATE_RELAY_DEPTH`: relay confirmation depth; none = the network's security parameter k */
+  readonly relayDepth: Option.Option<number>
+  /** `HECATE_RELAY_PREFIX` */
+  readonly relayPrefix: string
+  /** `HECATE_HISTORY_PREFIX` */
+  readonly historyPrefix: string
+}
+
+/** Values from CLI flags; `undefined` means "not given" (the env / .env / default applies). */
+export type HecateConfigOverrides =
+  & { readonly [K in Exclude<keyof HecateSettings, "envFile">]?: HecateSettings[K] | undefined }
+  & {
+    /** read this `.env` file instead of `HECATE_ENV_FILE` / ./.env */
+    readonly envFile?: string | undefined
+  }
+
+/** A setting is invalid; `message` names the variable, what was wrong and what to do. */
+export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
+  /** the environment variable (or, for a flag override, the variable it overrides) */
+  variable: Schema.String,
+  message: Schema.String
+}) {}
+
+export const DEFAULT_OGMIOS_ENDPOINTS: ReadonlyArray<string> = ["ws://127.0.0.1:1337"]
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; never returns the password. */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return "<not a URL>"
+  }
+}
+
+/** A log-safe plain view of the settings (the Redis password replaced by `***`). */
+export const describe = (s: HecateSettings): Record<string, unknown> => ({
+  ogmiosEndpoints: s.ogmiosEndpoints,
+  redisUrl: redactUrl(Redacted.value(s.redisUrl)),
+  batchSize: s.batchSize,
+  redisMaxUnconsumedEpochs: s.redisMaxUnconsumedEpochs,
+  epochCachePath: s.epochCachePath,
+  envFile: Option.getOrNull(s.envFile),
+  inFlight: s.inFlight,
+  requestTimeoutMs: Duration.toMillis(s.requestTimeout),
+  reconnectMaxDelayMs: Duration.toMillis(s.reconnectMaxDelay),
+  logLevel: s.logLevel,
+  logFormat: s.logFormat,
+  httpHost: s.httpHost,
+  httpPort: s.httpPort,
+  refreshCron: s.refreshCron,
+  relayDepth: Option.getOrNull(s.relayDepth),
+  relayPrefix: s.relayPrefix,
+  historyPrefix: s.historyPrefix
+})
+
+const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
+
+/**
+ * Wraps settings in an object that prints safely: `String()`, `JSON.stringify`, `util.inspect`
+ * and Effect's log formatting all show `describe(settings)`.
+ */
+export const makeSettings = (s: HecateSettings): HecateSettings => {
+  const safe = { ...s }
+  Object.defineProperties(safe, {
+    toJSON: { value: () => describe(s), enumerable: false },
+    toString: { value: () => `HecateConfig ${JSON.stringify(describe(s))}`, enumerable: false },
+    [inspectSymbol]: { value: () => describe(s), enumerable: false }
+  })
+  return Object.freeze(safe)
+}
+
+/** The defaults of every setting (no env, no file, no flags). */
+export const defaults: HecateSettings = makeSettings({
+  ogmiosEndpoints: DEFAULT_OGMIOS_ENDPOINTS,
+  redisUrl: Redacted.make(DEFAULT_REDIS_URL, { label: "REDIS_URL" }),
+  batchSize: 500,
+  redisMaxUnconsumedEpochs: 5,
+  epochCachePath: "data/epoch_cache.json",
+  envFile: Option.none(),
+  inFlight: 100,
+  requestTimeout: Duration.millis(30_000),
+  reconnectMaxDelay: Duration.millis(30_000),
+  logLevel: "Info",
+  logFormat: "pretty",
+  httpHost: "127.0.0.1",
+  httpPort: 9464,
+  refreshCron: "0 0 * * *",
+  relayDepth: Option.none(),
+  relayPrefix: "hecate:relay:",
+  historyPrefix: "hecate:history:"
+})
+
+export class HecateConfig extends Context.Service<HecateConfig, HecateSettings>()("hecate/HecateConfig") {
+  /** For tests of other modules: the defaults with some settings replaced (not validated). */
+  static readonly layerTest = (settings: Partial<HecateSettings> = {}): Layer.Layer<HecateConfig> =>
+    Layer.succeed(HecateConfig, makeSettings({ ...defaults, ...settings }))
+}
