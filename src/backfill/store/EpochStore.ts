@@ -1,0 +1,443 @@
+/**
+ * EpochStore: the backfill's Redis contract (the reference's `EpochCoordinator` /
+ * `HistoricalRedisSink`, §1.2 and §2), keys per `storeKeys(prefix)`. Consumers written for the
+ * Python Hecate work unchanged; the differences are fixes, listed in docs/redis-contract.md:
+ *
+ * - the `epoch_complete` event is emitted once per epoch, when the ordered advance commits it
+ *   (weak point 3), and `event_stream` is capped with XADD MAXLEN ~ (weak point 15);
+ * - `resetEpochState` also clears `:meta` and the epoch's ready_set entry, takes the failed
+ *   attempt's blocks back out of `metrics.blocks_total`, and refuses a committed epoch (weak point 14);
+ * - purge and cleanup classify and delete inside one Lua script (weak point 6);
+ * - a single-producer lock per prefix (weak point 5).
+ *
+ * Opening the store writes nothing: `status()` is read-only.
+ */
+import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import type { Block } from "../../domain/block.js"
+import { encodeBlocks, type WireFormat } from "../../domain/wire-format.js"
+import { Redis, type RedisConnection, type RedisError } from "../../services/Redis.js"
+import {
+  ConsumerNotFinished,
+  formatEpochRanges,
+  NoRegisteredConsumer,
+  ProducerLockHeld,
+  StoreContractViolation
+} from "../errors.js"
+import { DEFAULT_PREFIX, isoTimestamp, type StoreKeys, storeKeys } from "./keys.js"
+import {
+  ADVANCE_SCRIPT,
+  CLASSIFY_SCRIPT,
+  CLEANUP_SCRIPT,
+  LOCK_ACQUIRE_SCRIPT,
+  LOCK_REFRESH_SCRIPT,
+  LOCK_RELEASE_SCRIPT,
+  PURGE_SCRIPT,
+  RESET_SCRIPT,
+  runScript,
+  type Script
+} from "./scripts.js"
+
+/** One sink batch, already encoded: the entry's `data` and what the bookkeeping needs. */
+export interface EncodedBatch {
+  /** JSON text of the array of blocks (the entry's `data` field). */
+  readonly data: string
+  readonly blockCount: number
+  /** Height of the batch's last block (written to resume_map). */
+  readonly lastHeight: number
+  /** UTF-8 byte length of `data`; computed when absent. */
+  readonly byteLength?: number
+}
+
+/** Encodes blocks (ascending height) into an EncodedBatch. */
+export const encodeBatch = (blocks: ReadonlyArray<Block>, format: WireFormat = "hecate"): EncodedBatch => {
+  const last = blocks[blocks.length - 1]
+  if (last === undefined) throw new RangeError("encodeBatch: empty batch")
+  const data = encodeBlocks(blocks, format)
+  return { data, blockCount: blocks.length, lastHeight: last.height, byteLength: Buffer.byteLength(data, "utf8") }
+}
+
+export type StreamState = "absent" | "orphaned" | "consumed" | "unfinished"
+
+export interface StreamClassification {
+  readonly epoch: number
+  readonly key: string
+  readonly state: StreamState
+  readonly groups: ReadonlyArray<string>
+}
+
+export interface PurgeResult {
+  /** Streams that existed in the swept range (consumed or orphaned), all deleted. */
+  readonly purged: number
+  /** Orphaned epochs dropped under purgeOrphans. */
+  readonly orphans: ReadonlyArray<number>
+  /** low_watermark after the purge (undefined if it was unset). */
+  readonly lowWatermark: number | undefined
+}
+
+export interface CleanupResult {
+  readonly skipped: boolean
+  readonly purged: number
+  readonly lowWatermark: number | undefined
+  /** The epoch the pass stopped at (not yet consumed), if any. */
+  readonly stoppedAt: number | undefined
+  readonly stoppedBecause: StreamState | undefined
+}
+
+/** The reference's `get_status()` (§2.11), same field names. */
+export interface EpochStoreStatus {
+  readonly last_synced_epoch: number | null
+  readonly low_watermark: number | null
+  readonly epochs_individually_completed_pending_sync: number
+  readonly epochs_with_active_resume_points: number
+  readonly ordering_consistent: boolean
+  readonly redis_connection: "ok"
+}
+
+export interface BackpressureOptions {
+  /** REDIS_MAX_UNCONSUMED_EPOCHS (default 5). */
+  readonly maxUnconsumedEpochs?: number
+  /** Poll interval (default 10 s). */
+  readonly pollInterval?: Duration.Input
+}
+
+export interface EpochStoreOptions {
+  readonly prefix?: string
+  /** Approximate cap of event_stream (XADD MAXLEN ~). Default 10 000 (≈ 137 years of epochs). */
+  readonly eventStreamMaxLen?: number
+}
+
+export interface EpochStoreShape {
+  readonly prefix: string
+  readonly keys: StoreKeys
+
+  /** MULTI: SETNX last_synced_epoch = base, SETNX low_watermark = base + 1. Returns the base in force. */
+  readonly ensureOrderingBase: (base: number) => Effect.Effect<{ readonly base: number; readonly seeded: boolean }, RedisError>
+  /** SET last_synced_epoch = base (only for --rebase-ordering-base, after the purge). */
+  readonly resetOrderingBase: (base: number) => Effect.Effect<void, RedisError>
+  readonly getLastSyncedEpoch: () => Effect.Effect<number | undefined, RedisError>
+  readonly getLowWatermark: () => Effect.Effect<number | undefined, RedisError>
+  /** resume_map[epoch]: the last relayed height of an epoch in flight. */
+  readonly getEpochResumeHeight: (epoch: number) => Effect.Effect<number | undefined, RedisError>
+
+  /** Start of an attempt: clears the epoch's stream, :meta, resume entry, ready entry, metric blocks. */
+  readonly resetEpochState: (epoch: number) => Effect.Effect<void, RedisError | StoreContractViolation>
+  /** MULTI: XADD the batch entry, HSET resume_map, HINCRBY metrics.blocks_total and :meta counters. */
+  readonly appendBatch: (epoch: number, batch: EncodedBatch) => Effect.Effect<void, RedisError>
+  /**
+   * Phase 2: the epoch is complete with last block `lastHeight`; atomically ready it and advance
+   * last_synced_epoch over every contiguous ready epoch (one epoch_complete event each). Returns
+   * the new last_synced_epoch. Fails with StoreContractViolation when the base is unset.
+   */
+  readonly markEpochComplete: (epoch: number, lastHeight: number) => Effect.Effect<number, RedisError | StoreContractViolation>
+
+  readonly classifyStream: (epoch: number) => Effect.Effect<StreamClassification, RedisError>
+  /** Startup purge of [low_watermark, upTo) (§2.10): all-or-nothing, atomic. */
+  readonly purgeStaleStreams: (
+    upTo: number,
+    options?: { readonly purgeOrphans?: boolean }
+  ) => Effect.Effect<PurgeResult, RedisError | NoRegisteredConsumer | ConsumerNotFinished>
+  /** One background cleanup pass (§2.9); the caller schedules it (80 s, then every 45 s). */
+  readonly cleanupPass: () => Effect.Effect<CleanupResult, RedisError>
+
+  /** last_synced_epoch − low_watermark, 0 if either is unset (§2.8). */
+  readonly unconsumedLag: () => Effect.Effect<number, RedisError>
+  /** HSET backpressure_paused "1" + since ISO, or "0" + "". */
+  readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError>
+  /** Sleeps while lag ≥ max, flagging the pause on its edges (§2.8). */
+  readonly waitForBackpressure: (options?: BackpressureOptions) => Effect.Effect<void, RedisError>
+
+  readonly status: () => Effect.Effect<EpochStoreStatus, RedisError>
+
+  /** Take the prefix's producer lock (or extend it if `owner` already holds it). */
+  readonly acquireProducerLock: (owner: string, ttlMs: number) => Effect.Effect<void, RedisError | ProducerLockHeld>
+  /** Extend the lock; ProducerLockHeld if it expired and someone else took it (or nobody holds it). */
+  readonly refreshProducerLock: (owner: string, ttlMs: number) => Effect.Effect<void, RedisError | ProducerLockHeld>
+  /** Compare-and-delete; false if the lock was not ours. */
+  readonly releaseProducerLock: (owner: string) => Effect.Effect<boolean, RedisError>
+  /** Acquire now, refresh every ttl/3 in the background, release when the scope closes. */
+  readonly holdProducerLock: (owner: string, ttlMs: number) => Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope>
+
+  /** HSET metrics last_heartbeat_ts. */
+  readonly heartbeat: () => Effect.Effect<void, RedisError>
+  /** HSET workers_active / workers_max at batch start. */
+  readonly noteBatchStarted: (active: number, maximum: number) => Effect.Effect<void, RedisError>
+  /** HSET workers_active "0". */
+  readonly noteBatchFinished: () => Effect.Effect<void, RedisError>
+}
+
+const toInt = (v: unknown): number | undefined => {
+  if (v === null || v === undefined) return undefined
+  const n = Number(typeof v === "string" || typeof v === "number" ? v : String(v))
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** Builds the store over a connection (the service's, or a `duplicate()` for a cleanup loop). */
+export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOptions = {}): EpochStoreShape => {
+  const keys = storeKeys(options.prefix ?? DEFAULT_PREFIX)
+  const eventMaxLen = options.eventStreamMaxLen ?? 10_000
+  const run = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<string | number>, what: string) =>
+    redis.use((c) => runScript(c, s, ks, args), what)
+
+  const getInt = (key: string) => Effect.map(redis.use((c) => c.get(key), `GET ${key}`), toInt)
+
+  const ensureOrderingBase = Effect.fn("EpochStore.ensureOrderingBase")(function*(base: number) {
+    const replies = yield* redis.use(
+      (c) => c.multi().setnx(keys.lastSyncedEpoch, String(base)).setnx(keys.lowWatermark, String(base + 1)).get(keys.lastSyncedEpoch).exec(),
+      "ensureOrderingBase (MULTI SETNX)"
+    )
+    const seeded = replies?.[0]?.[1] === 1
+    const current = toInt(replies?.[2]?.[1])
+    return { base: current ?? base, seeded }
+  })
+
+  const resetOrderingBase = Effect.fn("EpochStore.resetOrderingBase")(function*(base: number) {
+    yield* redis.use((c) => c.set(keys.lastSyncedEpoch, String(base)), "resetOrderingBase (SET last_synced_epoch)")
+  })
+
+  const resetEpochState = Effect.fn("EpochStore.resetEpochState")(function*(epoch: number) {
+    yield* run(
+      RESET_SCRIPT,
+      [keys.stream(epoch), keys.meta(epoch), keys.resumeMap, keys.readySet, keys.metrics, keys.lastSyncedEpoch],
+      [epoch],
+      `resetEpochState(${epoch})`
+    ).pipe(
+      Effect.mapError((e): RedisError | StoreContractViolation =>
+        /already committed/.test(e.detail)
+          ? new StoreContractViolation({
+            operation: `resetEpochState(${epoch})`,
+            detail: `epoch ${epoch} is already committed (≤ last_synced_epoch): its stream is published to consumers and must not be rewritten`
+          })
+          : e)
+    )
+  })
+
+  const appendBatch = Effect.fn("EpochStore.appendBatch")(function*(epoch: number, batch: EncodedBatch) {
+    const bytes = batch.byteLength ?? Buffer.byteLength(batch.data, "utf8")
+    const stream = keys.stream(epoch)
+    const replies = yield* redis.use(
+      (c) =>
+        c.multi()
+          .xadd(stream, "*", "type", "batch", "epoch", String(epoch), "data", batch.data)
+          .hset(keys.resumeMap, String(epoch), String(batch.lastHeight))
+          .hincrby(keys.metrics, "blocks_total", batch.blockCount)
+          .hincrby(keys.meta(epoch), "bytes_total", bytes)
+          .hincrby(keys.meta(epoch), "blocks_total", batch.blockCount)
+          .exec(),
+      `XADD ${stream}`
+    )
+    const failed = replies?.find(([err]) => err !== null)
+    if (replies === null || failed !== undefined) {
+      return yield* redis.use(() => Promise.reject(failed?.[0] ?? new Error("transaction aborted")), `XADD ${stream}`)
+    }
+  })
+
+  const markEpochComplete = Effect.fn("EpochStore.markEpochComplete")(function*(epoch: number, lastHeight: number) {
+    const reply = yield* run(
+      ADVANCE_SCRIPT,
+      [keys.lastSyncedEpoch, keys.readySet, keys.resumeMap, keys.eventStream, keys.metrics, keys.stream(epoch), keys.meta(epoch)],
+      [epoch, lastHeight, eventMaxLen],
+      `markEpochComplete(${epoch})`
+    ).pipe(
+      Effect.mapError((e): RedisError | StoreContractViolation =>
+        /last_synced_epoch is unset/.test(e.detail)
+          ? new StoreContractViolation({
+            operation: `markEpochComplete(${epoch})`,
+            detail: `${keys.lastSyncedEpoch} is unset: call ensureOrderingBase first (nothing was written)`
+          })
+          : e)
+    )
+    const [synced, accepted] = reply as [number, number, number]
+    if (accepted === 0) {
+      yield* Effect.logDebug(`epoch ${epoch} was already committed (last_synced_epoch ${synced}); no new event`)
+    }
+    return Number(synced)
+  })
+
+  const classifyStream = Effect.fn("EpochStore.classifyStream")(function*(epoch: number) {
+    const key = keys.stream(epoch)
+    const reply = (yield* run(CLASSIFY_SCRIPT, [key], [], `classify ${key}`)) as Array<string>
+    return { epoch, key, state: reply[0] as StreamState, groups: reply.slice(1) }
+  })
+
+  const purgeStaleStreams = Effect.fn("EpochStore.purgeStaleStreams")(function*(
+    upTo: number,
+    opts?: { readonly purgeOrphans?: boolean }
+  ) {
+    const reply = (yield* run(
+      PURGE_SCRIPT,
+      [keys.lowWatermark, keys.resumeMap, keys.readySet],
+      [keys.epochPrefix, upTo, opts?.purgeOrphans === true ? "1" : "0"],
+      `purgeStaleStreams(${upTo})`
+    )) as Array<string | number>
+    const tag = reply[0]
+    if (tag === "orphan") {
+      return yield* new NoRegisteredConsumer({ epoch: Number(reply[1]), streamKey: String(reply[2]) })
+    }
+    if (tag === "unfinished") {
+      return yield* new ConsumerNotFinished({ epoch: Number(reply[1]), streamKey: String(reply[2]), groups: reply.slice(3).map(String) })
+    }
+    if (tag === "noop") {
+      return { purged: 0, orphans: [], lowWatermark: yield* getInt(keys.lowWatermark) }
+    }
+    const purged = Number(reply[1])
+    const orphans = reply.slice(2).map(Number)
+    if (orphans.length > 0) {
+      yield* Effect.logWarning(`Purged orphaned epoch stream(s) nobody registered for: ${formatEpochRanges(orphans)}`)
+    }
+    if (purged === 0) yield* Effect.logInfo(`No epoch streams present below ${upTo}`)
+    else yield* Effect.logInfo(`Purged ${purged} epoch stream(s) below ${upTo}`)
+    return { purged, orphans, lowWatermark: upTo }
+  })
+
+  const cleanupPass = Effect.fn("EpochStore.cleanupPass")(function*() {
+    const reply = (yield* run(
+      CLEANUP_SCRIPT,
+      [keys.lowWatermark, keys.lastSyncedEpoch, keys.metrics],
+      [keys.epochPrefix, isoTimestamp()],
+      "cleanupPass"
+    )) as Array<string | number>
+    if (reply[0] === "skipped") {
+      return { skipped: true, purged: 0, lowWatermark: undefined, stoppedAt: undefined, stoppedBecause: undefined }
+    }
+    const stopped = Number(reply[3])
+    return {
+      skipped: false,
+      purged: Number(reply[1]),
+      lowWatermark: toInt(reply[2]),
+      stoppedAt: stopped >= 0 ? stopped : undefined,
+      stoppedBecause: stopped >= 0 ? (String(reply[4]) as StreamState) : undefined
+    }
+  })
+
+  const unconsumedLag = Effect.fn("EpochStore.unconsumedLag")(function*() {
+    const [ls, lw] = yield* redis.use((c) => c.mget(keys.lastSyncedEpoch, keys.lowWatermark), "unconsumedLag (MGET)")
+    const a = toInt(ls)
+    const b = toInt(lw)
+    return a === undefined || b === undefined ? 0 : a - b
+  })
+
+  const setBackpressurePaused = Effect.fn("EpochStore.setBackpressurePaused")(function*(paused: boolean) {
+    yield* redis.use(
+      (c) => c.hset(keys.metrics, "backpressure_paused", paused ? "1" : "0", "backpressure_paused_since", paused ? isoTimestamp() : ""),
+      "HSET backpressure_paused"
+    )
+  })
+
+  const waitForBackpressure = (opts?: BackpressureOptions): Effect.Effect<void, RedisError> => {
+    const max = opts?.maxUnconsumedEpochs ?? 5
+    const interval = opts?.pollInterval ?? Duration.seconds(10)
+    return Effect.gen(function*() {
+      let lag = yield* unconsumedLag()
+      if (lag < max) return
+      yield* setBackpressurePaused(true)
+      yield* Effect.logWarning(
+        `Backpressure: ${lag} unconsumed epoch(s) ≥ REDIS_MAX_UNCONSUMED_EPOCHS=${max}; waiting for consumers to drain`
+      )
+      yield* Effect.gen(function*() {
+        while (lag >= max) {
+          yield* Effect.sleep(interval)
+          lag = yield* unconsumedLag()
+        }
+      }).pipe(Effect.ensuring(Effect.ignore(setBackpressurePaused(false))))
+    }).pipe(Effect.withSpan("EpochStore.waitForBackpressure"))
+  }
+
+  const status = Effect.fn("EpochStore.status")(function*() {
+    const replies = yield* redis.use(
+      (c) => c.multi().get(keys.lastSyncedEpoch).get(keys.lowWatermark).scard(keys.readySet).hlen(keys.resumeMap).exec(),
+      "status"
+    )
+    const ls = toInt(replies?.[0]?.[1]) ?? null
+    const lw = toInt(replies?.[1]?.[1]) ?? null
+    return {
+      last_synced_epoch: ls,
+      low_watermark: lw,
+      epochs_individually_completed_pending_sync: toInt(replies?.[2]?.[1]) ?? 0,
+      epochs_with_active_resume_points: toInt(replies?.[3]?.[1]) ?? 0,
+      ordering_consistent: ls === null || lw === null || lw <= ls + 1,
+      redis_connection: "ok" as const
+    }
+  })
+
+  const lockHeld = (reply: Array<string | number>) =>
+    new ProducerLockHeld({ prefix: keys.prefix, holder: String(reply[1] ?? "") || "nobody (expired)", ttlMs: Number(reply[2] ?? -2) })
+
+  const acquireProducerLock = Effect.fn("EpochStore.acquireProducerLock")(function*(owner: string, ttlMs: number) {
+    const reply = (yield* run(LOCK_ACQUIRE_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "acquireProducerLock")) as Array<string | number>
+    if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
+  })
+
+  const refreshProducerLock = Effect.fn("EpochStore.refreshProducerLock")(function*(owner: string, ttlMs: number) {
+    const reply = (yield* run(LOCK_REFRESH_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "refreshProducerLock")) as Array<string | number>
+    if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
+  })
+
+  const releaseProducerLock = Effect.fn("EpochStore.releaseProducerLock")(function*(owner: string) {
+    const n = yield* run(LOCK_RELEASE_SCRIPT, [keys.producerLock], [owner], "releaseProducerLock")
+    return Number(n) === 1
+  })
+
+  const holdProducerLock = (owner: string, ttlMs: number): Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope> =>
+    Effect.gen(function*() {
+      yield* Effect.acquireRelease(acquireProducerLock(owner, ttlMs), () => Effect.ignore(releaseProducerLock(owner)))
+      yield* refreshProducerLock(owner, ttlMs).pipe(
+        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, Math.floor(ttlMs / 3))))),
+        Effect.tapError((e) => Effect.logError(`producer lock on ${keys.prefix} lost: ${e.message}`)),
+        Effect.ignore,
+        Effect.delay(Duration.millis(Math.max(10, Math.floor(ttlMs / 3)))),
+        Effect.forkScoped
+      )
+    })
+
+  const heartbeat = Effect.fn("EpochStore.heartbeat")(function*() {
+    yield* redis.use((c) => c.hset(keys.metrics, "last_heartbeat_ts", isoTimestamp()), "HSET last_heartbeat_ts")
+  })
+
+  const noteBatchStarted = Effect.fn("EpochStore.noteBatchStarted")(function*(active: number, maximum: number) {
+    yield* redis.use((c) => c.hset(keys.metrics, "workers_active", String(active), "workers_max", String(maximum)), "HSET workers_active")
+  })
+
+  const noteBatchFinished = Effect.fn("EpochStore.noteBatchFinished")(function*() {
+    yield* redis.use((c) => c.hset(keys.metrics, "workers_active", "0"), "HSET workers_active")
+  })
+
+  return {
+    prefix: keys.prefix,
+    keys,
+    ensureOrderingBase,
+    resetOrderingBase,
+    getLastSyncedEpoch: () => getInt(keys.lastSyncedEpoch),
+    getLowWatermark: () => getInt(keys.lowWatermark),
+    getEpochResumeHeight: (epoch) =>
+      Effect.map(redis.use((c) => c.hget(keys.resumeMap, String(epoch)), `HGET ${keys.resumeMap}`), toInt),
+    resetEpochState,
+    appendBatch,
+    markEpochComplete,
+    classifyStream,
+    purgeStaleStreams,
+    cleanupPass,
+    unconsumedLag,
+    setBackpressurePaused,
+    waitForBackpressure,
+    status,
+    acquireProducerLock,
+    refreshProducerLock,
+    releaseProducerLock,
+    holdProducerLock,
+    heartbeat,
+    noteBatchStarted,
+    noteBatchFinished
+  }
+}
+
+export class EpochStore extends Context.Service<EpochStore, EpochStoreShape>()("hecate/EpochStore") {
+  /** `EpochStore.layer({ prefix })` over the Redis service (default prefix "hecate:history:"). */
+  static readonly layer = (options: EpochStoreOptions = {}): Layer.Layer<EpochStore, never, Redis> =>
+    Layer.effect(
+      EpochStore,
+      Effect.gen(function*() {
+        const redis = yield* Redis
+        return EpochStore.of(makeEpochStore(redis, options))
+      })
+    )
+}

@@ -1,0 +1,51 @@
+/**
+ * The Redis key layout of the epoch-stream contract (reference §2.1), for prefix `p`
+ * (default "hecate:history:"). Everything here is the contract shared with consumers, except
+ * `producerLock`, which is new (weak point 5).
+ */
+export const DEFAULT_PREFIX = "hecate:history:"
+
+export interface StoreKeys {
+  readonly prefix: string
+  /** `p + "epoch:"`: the stream of epoch N is this + N. */
+  readonly epochPrefix: string
+  /** STREAM of epoch N: entries {type: "batch", epoch, data}. */
+  readonly stream: (epoch: number) => string
+  /** HASH beside it: bytes_total, blocks_total, first_xadd_ts_ms, last_xadd_ts_ms. */
+  readonly meta: (epoch: number) => string
+  readonly resumeMap: string
+  readonly readySet: string
+  readonly lastSyncedEpoch: string
+  readonly lowWatermark: string
+  readonly eventStream: string
+  readonly metrics: string
+  /** STRING: the single-producer lock (new; not in the reference). */
+  readonly producerLock: string
+}
+
+export const storeKeys = (prefix: string = DEFAULT_PREFIX): StoreKeys => {
+  const epochPrefix = `${prefix}epoch:`
+  return {
+    prefix,
+    epochPrefix,
+    stream: (epoch) => `${epochPrefix}${epoch}`,
+    meta: (epoch) => `${epochPrefix}${epoch}:meta`,
+    resumeMap: `${prefix}resume_map`,
+    readySet: `${prefix}ready_set`,
+    lastSyncedEpoch: `${prefix}last_synced_epoch`,
+    lowWatermark: `${prefix}low_watermark`,
+    eventStream: `${prefix}event_stream`,
+    metrics: `${prefix}metrics`,
+    producerLock: `${prefix}producer_lock`
+  }
+}
+
+/**
+ * Python `datetime.now(timezone.utc).isoformat()`: `2026-07-27T05:41:55.123000+00:00`, with the
+ * fraction omitted when it is zero (the metrics timestamp format, reference §6).
+ */
+export const isoTimestamp = (date: Date = new Date()): string => {
+  const base = date.toISOString().slice(0, 19)
+  const ms = date.getUTCMilliseconds()
+  return ms === 0 ? `${base}+00:00` : `${base}.${String(ms * 1000).padStart(6, "0")}+00:00`
+}
