@@ -206,6 +206,22 @@ describe("Actor", () => {
       assert.deepStrictEqual(yield* ref.ask(get), [1, 2, 3, 4, 5, 6])
     }))
 
+  it.live("backpressure in real time: the sender is held back to the handler's pace", () =>
+    Effect.gen(function*() {
+      const ref = yield* Actor.spawn({
+        name: "real-time",
+        initial: 0,
+        capacity: 2,
+        behavior: (n: number, _: string) => Effect.sleep("25 millis").pipe(Effect.as(n + 1))
+      })
+      const start = Date.now()
+      // 1 in the handler + 2 queued are free; each of the other 5 waits for a 25 ms slot
+      for (let i = 0; i < 8; i++) yield* ref.tell("work")
+      const elapsed = Date.now() - start
+      assert.isAtLeast(elapsed, 5 * 25 - 10)
+      assert.isAtMost(elapsed, 2_000)
+    }))
+
   it.effect("stop interrupts the message in progress, runs onStop, fails waiting asks and later tells", () =>
     Effect.gen(function*() {
       const events: Array<string> = []
