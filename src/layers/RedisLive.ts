@@ -47,12 +47,17 @@ export const makeConnection = (
           maxRetriesPerRequest: 20
         })
         // Without a listener ioredis prints "Unhandled error event" for every failed reconnect.
-        client.on("error", () => {})
+        // Before the first connection, keep the socket error: connect() itself only rejects with
+        // "Connection is closed".
+        let socketError: unknown
+        client.on("error", (error: unknown) => {
+          if (!connected) socketError = error
+        })
         try {
           await client.connect()
         } catch (error) {
           client.disconnect()
-          throw error
+          throw socketError ?? error
         }
         connected = true
         return client
