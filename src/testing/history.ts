@@ -125,7 +125,9 @@ export const historyArbitrary = (options: HistoryArbitraryOptions): fc.Arbitrary
   return fc
     .array(fc.oneof(...kinds.filter((kind) => kind.weight > 0)), {
       minLength: options.minLength ?? 0,
-      maxLength: options.maxLength ?? 200
+      maxLength: options.maxLength ?? 200,
+      // fast-check's default size caps arrays at ~10 elements; histories must be long to matter
+      size: "max"
     })
     .map((raw) => normalise(k, raw))
 }
