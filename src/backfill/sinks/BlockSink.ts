@@ -1,0 +1,51 @@
+/**
+ * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`
+ * (the reference's `BlockRelay`); `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
+ * sink can drop what a failed attempt wrote (the retry contract). A sink that coordinates the
+ * ordered commit (the redis sink) exposes its EpochStore as `coordinator` (the reference's
+ * `EpochCoordinator`); the orchestrator then drives the ordering base, purge, phase-2 completion,
+ * backpressure and cleanup through it.
+ */
+import { Effect, Schema } from "effect"
+import type { Block } from "../../domain/block.js"
+import type { RedisError } from "../../services/Redis.js"
+import type { StoreContractViolation } from "../errors.js"
+import type { EpochStoreShape } from "../store/EpochStore.js"
+
+export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
+  sink: Schema.String,
+  detail: Schema.String,
+  cause: Schema.Defect()
+}) {
+  readonly exitCode = 1
+  override get message(): string {
+    return `${this.sink} sink: ${this.detail}`
+  }
+}
+
+export type SinkFailure = SinkError | RedisError | StoreContractViolation
+
+export interface SinkOpenContext {
+  /** First epoch of the run's window (after narrowing). */
+  readonly startEpoch: number
+}
+
+export interface BlockSink {
+  readonly name: "redis" | "redis-list" | "cli" | "jsonl" | (string & {})
+  readonly open: (context: SinkOpenContext) => Effect.Effect<void, SinkFailure>
+  /** An attempt at `epoch` starts: anything an earlier attempt at it wrote is discarded. */
+  readonly beginEpoch: (epoch: number) => Effect.Effect<void, SinkFailure>
+  /** Blocks of `epoch`, ascending height, at most one sink batch. */
+  readonly writeBatch: (epoch: number, blocks: ReadonlyArray<Block>) => Effect.Effect<void, SinkFailure>
+  /** The attempt wrote every block of `epoch`; its last block has `lastHeight`. */
+  readonly endEpoch: (epoch: number, lastHeight: number) => Effect.Effect<void, SinkFailure>
+  readonly close: () => Effect.Effect<void, SinkFailure>
+  /** Present when the sink is a coordinator (redis): the store behind it. */
+  readonly coordinator?: EpochStoreShape
+}
+
+export type SinkKind = "redis" | "redis-list" | "cli" | "jsonl"
+
+export const SINK_KINDS: ReadonlyArray<SinkKind> = ["redis", "redis-list", "cli", "jsonl"]
+
+export const noop: Effect.Effect<void> = Effect.void
