@@ -1,0 +1,80 @@
+/**
+ * `hecate simulate`: runs the Ogmios-protocol chain simulator until interrupted, printing its URL
+ * and the shape of the chain it serves.
+ */
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { startSimulator, type SimulatorOptions } from "../simulator/index.js"
+
+/** "a..b" or "a" */
+export const parseEpochRange = (text: string): { from: number; to: number } | undefined => {
+  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim())
+  if (!m) return undefined
+  const from = Number(m[1])
+  const to = m[2] === undefined ? from : Number(m[2])
+  return to >= from ? { from, to } : undefined
+}
+
+const flags = {
+  port: Flag.Int("port").pipe(Flag.withDescription("port for WebSocket + HTTP (0 = ephemeral)"), Flag.withDefault(1337)),
+  host: Flag.String("host").pipe(Flag.withDescription("interface to listen on"), Flag.withDefault("127.0.0.1")),
+  seed: Flag.String("seed").pipe(Flag.withDescription("seed of every random choice"), Flag.withDefault("hecate")),
+  network: Flag.Literals("network", ["custom", "mainnet-shaped"]).pipe(Flag.withDefault("custom")),
+  epochs: Flag.String("epochs").pipe(Flag.withDescription("mainnet-shaped epoch range a..b (a >= 208)"), Flag.withDefault("507..507")),
+  era: Flag.Literals("era", ["shelley", "allegra", "mary", "alonzo", "babbage", "conway"]).pipe(
+    Flag.withDescription("era of a custom network"),
+    Flag.withDefault("conway")
+  ),
+  initialBlocks: Flag.Int("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
+  blockInterval: Flag.Int("block-interval").pipe(Flag.withDescription("ms between produced blocks (0 = no live production)"), Flag.withDefault(1000)),
+  forkRate: Flag.Finite("fork-rate").pipe(Flag.withDescription("probability that a produced block is a fork switch"), Flag.withDefault(0)),
+  maxRollback: Flag.Int("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
+  meanBlockBytes: Flag.Int("mean-block-bytes").pipe(Flag.withDefault(16_384)),
+  epochLength: Flag.Int("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f)"), Flag.optional),
+  slotLength: Flag.Int("slot-length").pipe(Flag.withDescription("slot length in ms (custom)"), Flag.withDefault(1000)),
+  k: Flag.Int("k").pipe(Flag.withDescription("security parameter (custom)"), Flag.withDefault(100))
+}
+
+export const simulateCommand = Command.make("simulate", flags, (f) =>
+  Effect.gen(function* () {
+    const epochs = parseEpochRange(f.epochs)
+    if (epochs === undefined) return yield* Effect.fail(new Error(`--epochs must look like a..b, got ${f.epochs}`))
+    const options: SimulatorOptions = {
+      port: f.port,
+      host: f.host,
+      seed: f.seed,
+      network: f.network,
+      epochs,
+      era: f.era,
+      initialBlocks: f.initialBlocks,
+      blockIntervalMs: f.blockInterval,
+      forkRate: f.forkRate,
+      maxRollback: f.maxRollback,
+      meanBlockBytes: f.meanBlockBytes,
+      slotLengthMs: f.slotLength,
+      securityParameter: f.k,
+      ...(Option.isSome(f.epochLength) ? { epochLength: f.epochLength.value } : {})
+    }
+    const sim = yield* Effect.acquireRelease(
+      Effect.tryPromise(() => startSimulator(options)),
+      (s) => Effect.promise(() => s.stop())
+    )
+    const chain = sim.chain
+    const tip = chain.tip()
+    const epochInfos = chain.epochs()
+    yield* Console.log(`simulator listening on ${sim.url} (health: ${sim.httpUrl}/health)`)
+    yield* Console.log(
+      `network: ${chain.network.kind} (magic ${chain.network.networkMagic}, k=${chain.network.securityParameter}, ` +
+        `epochLength=${chain.network.epochLength}, slotLength=${chain.network.slotLengthMs}ms, seed=${chain.seed})`
+    )
+    const first = epochInfos[0]
+    const last = epochInfos.at(-1)
+    yield* Console.log(
+      `chain: ${chain.length} blocks, heights ${chain.baseHeight}..${chain.heightOf(chain.tipIndex)}` +
+        (first && last ? `, epochs ${first.epoch}..${last.epoch} (${epochInfos.map((e) => `${e.epoch}:${e.blocks}`).join(" ")})` : "")
+    )
+    yield* Console.log(tip === "origin" ? "tip: origin" : `tip: slot ${tip.slot} height ${tip.height} id ${tip.id} (era ${chain.eraAt(chain.tipIndex)})`)
+    if (f.blockInterval > 0) yield* Console.log(`producing a block every ${f.blockInterval} ms, fork rate ${f.forkRate}, max rollback ${f.maxRollback}`)
+    return yield* Effect.never
+  }).pipe(Effect.scoped)
+).pipe(Command.withDescription("Run a forking Ogmios-protocol chain simulator (a local devnet) until interrupted"))
