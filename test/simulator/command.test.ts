@@ -22,7 +22,7 @@ it("simulate prints the URL and the chain's shape, serves until interrupted, the
   expect(url).not.toBeNull()
   expect(lines.join("\n")).toMatch(/epochs 599\.\.602 \(599:1 600:\d+ 601:\d+ 602:20\)/)
   const health = await fetch(`http://127.0.0.1:${url![2]}/health`)
-  expect((await health.json()).currentEpoch).toBe(602)
+  expect(((await health.json()) as { currentEpoch: number }).currentEpoch).toBe(602)
   await Effect.runPromise(Fiber.interrupt(fiber))
   await expect(fetch(`http://127.0.0.1:${url![2]}/health`)).rejects.toThrow()
 }, 60_000)
