@@ -5,6 +5,7 @@
  * surfaced as ConnectionLost. Plain callbacks/promises: this sits on the hot path, the Effect
  * service and the RxJS source both wrap it.
  */
+import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
 import { connectionLost, ConnectionLost, MalformedFrame, RequestTimeout, type OgmiosError } from "./errors.js"
@@ -126,7 +127,11 @@ export class OgmiosConnection {
   /** Pipelines `n` nextBlock requests (replies arrive through `onChainSync`, in order). */
   nextBlock(n = 1): void {
     if (this.ended !== undefined) return
+    // ws writes every frame with its own syscall; corking the socket makes a batch one writev
+    const socket = n > 1 ? (this.ws as unknown as { _socket?: Socket })._socket : undefined
+    socket?.cork()
     for (let i = 0; i < n; i++) this.ws.send(NEXT_BLOCK_FRAME)
+    socket?.uncork()
   }
 
   /** Closes the socket; pending requests reject with ConnectionLost. `onEnd` is not called. */

@@ -107,6 +107,7 @@ export const validateFollowerOptions = (options: FollowerOptions): void => {
 export const follow = (options: FollowerOptions, sink: FollowerSink): Follower => {
   validateFollowerOptions(options)
   const inFlight = options.inFlight ?? 100
+  const batch = Math.max(1, Math.floor(inFlight / 10))
   const requestTimeout = options.requestTimeout ?? 30_000
   const backoff = {
     initialDelay: options.reconnect?.initialDelay ?? 100,
@@ -159,7 +160,8 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
   const pump = () => {
     if (phase !== "syncing" || conn === undefined) return
     const room = Math.min(inFlight, credits) - outstanding
-    if (room <= 0) return
+    // Top up in batches (one syscall each) rather than a frame per reply; never let the pipe run dry.
+    if (room <= 0 || (room < batch && outstanding > 0)) return
     if (outstanding === 0) lastProgress = performance.now()
     outstanding += room
     conn.nextBlock(room)

@@ -65,8 +65,9 @@ describe("chainSync$: credit", () => {
     subs.push(c.sub)
     await waitFor(() => c.model.blocks.length === 250, 10_000, "250 blocks")
     expect(srv.stats.maxOutstanding).toBeLessThanOrEqual(16)
-    // at the tip, inFlight requests stay parked on the server (that is the credit, not a buffer)
-    await waitFor(() => srv.sessions[0]?.waiting === 16, 2000, "16 parked")
+    // at the tip, the requests stay parked on the server (that is the credit, not a buffer)
+    await waitFor(() => (srv.sessions[0]?.waiting ?? 0) >= 15, 2000, "15+ parked")
+    expect(srv.sessions[0]!.waiting).toBeLessThanOrEqual(16)
   })
 })
 
@@ -106,8 +107,10 @@ describe("chainSync$: start and resume", () => {
     // only the initial RollBackward: the resume confirmations were swallowed
     expect(c.model.backwards).toHaveLength(1)
     expect(c.model.events).toHaveLength(501)
-    // credits survived the drops: the pipeline is full again at the tip
-    await waitFor(() => srv.sessions[0]?.waiting === 25, 2000, "full pipeline at the tip")
+    // credits survived the drops: the pipeline is full again at the tip (top-ups go in batches of
+    // inFlight/10, so up to one batch minus one may be unsent)
+    await waitFor(() => (srv.sessions[0]?.waiting ?? 0) >= 24, 2000, "full pipeline at the tip")
+    expect(srv.sessions[0]!.waiting).toBeLessThanOrEqual(25)
   })
 
   it("a fork during the outage yields a RollBackward to the fork point, then the new branch", async () => {

@@ -1,0 +1,123 @@
+/**
+ * Chain-sync throughput: one connection syncing `blocks` realistic blocks (10-60 KB of JSON) from
+ * a local server process, for our chainSync$ (and the Ogmios.chainSync Effect Stream), the
+ * official @cardano-ogmios/client chain-sync client, and a bare loop that only receives frames and
+ * JSON.parses them (the ceiling). Each client runs in a fresh process, so its peak RSS is its own.
+ * Then a micro-bench of src/json/lossless.ts parse vs JSON.parse, on frames with and without
+ * integers beyond 2^53.
+ *
+ *   npx tsc -p tsconfig.bench.json && npx node dist-bench/bench/chainsync.js [blocks] [inFlight] [runs]
+ */
+import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
+import { parse } from "../src/json/lossless.js"
+import { blockBody } from "./chainsyncServer.js"
+
+export type ChainSyncVariant = "bare" | "hecate-rx" | "hecate-stream" | "official"
+
+export interface ChainSyncBenchOptions {
+  readonly blocks?: number
+  readonly inFlight?: number
+  /** runs per variant; the best is reported (the machine is shared) */
+  readonly runs?: number
+  readonly variants?: ReadonlyArray<ChainSyncVariant>
+}
+
+export interface ChainSyncBenchRow {
+  readonly variant: ChainSyncVariant
+  readonly blocksPerSecond: number
+  readonly mbPerSecond: number
+  readonly peakRssMb: number
+  readonly seconds: number
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+
+const firstLine = (child: ReturnType<typeof spawn>): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! })
+    rl.once("line", (line) => {
+      rl.close()
+      resolve(line)
+    })
+    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)))
+  })
+
+export const runChainSyncBench = async (options: ChainSyncBenchOptions = {}): Promise<Array<ChainSyncBenchRow>> => {
+  const blocks = options.blocks ?? 20_000
+  const inFlight = options.inFlight ?? 100
+  const runs = options.runs ?? 3
+  const variants = options.variants ?? ["bare", "hecate-rx", "hecate-stream", "official"]
+  const server = spawn(process.execPath, [here("./chainsyncServer.js"), String(blocks)], { stdio: ["ignore", "pipe", "inherit"] })
+  try {
+    const info = JSON.parse(await firstLine(server)) as { port: number; avgBlockBytes: number; minBlockBytes: number; maxBlockBytes: number }
+    const url = `ws://127.0.0.1:${info.port}`
+    console.log(`chain sync: ${blocks} blocks, ${(info.minBlockBytes / 1024).toFixed(1)}-${(info.maxBlockBytes / 1024).toFixed(1)} KB (avg ${(info.avgBlockBytes / 1024).toFixed(1)} KB) per frame, inFlight ${inFlight}, best of ${runs}`)
+    // Round-robin over the variants, best run of each: the machine is shared, load drifts.
+    const best = new Map<ChainSyncVariant, ChainSyncBenchRow>()
+    for (let r = 0; r < runs; r++) {
+      for (const variant of variants) {
+        const child = spawn(process.execPath, [here("./chainsyncClient.js"), variant, url, String(blocks), String(inFlight)], { stdio: ["ignore", "pipe", "inherit"] })
+        const result = JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
+        if (result.blocks !== blocks) throw new Error(`${variant}: ${result.blocks} blocks`)
+        const row = {
+          variant,
+          seconds: result.seconds,
+          blocksPerSecond: blocks / result.seconds,
+          mbPerSecond: (blocks * info.avgBlockBytes) / result.seconds / 1e6,
+          peakRssMb: result.maxRssMb
+        }
+        const previous = best.get(variant)
+        if (previous === undefined || row.seconds < previous.seconds) best.set(variant, row)
+      }
+    }
+    const rows = variants.map((v) => best.get(v)!)
+    const bare = rows.find((r) => r.variant === "bare")
+    console.log("variant         blocks/s     MB/s   peak RSS MB   vs bare")
+    for (const r of rows) {
+      console.log(
+        `${r.variant.padEnd(14)} ${r.blocksPerSecond.toFixed(0).padStart(9)} ${r.mbPerSecond.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(13)} ${bare ? `${((100 * r.blocksPerSecond) / bare.blocksPerSecond).toFixed(0)} %`.padStart(9) : ""}`
+      )
+    }
+    return rows
+  } finally {
+    server.kill()
+  }
+}
+
+export interface ParseBenchRow {
+  readonly frame: string
+  readonly parser: "JSON.parse" | "lossless.parse"
+  readonly mbPerSecond: number
+}
+
+/** lossless.parse vs JSON.parse on realistic frames, with and without big integers. */
+export const runLosslessParseBench = (iterations = 300): Array<ParseBenchRow> => {
+  const frame = (big: boolean) =>
+    `{"jsonrpc":"2.0","method":"nextBlock","result":{"direction":"forward","block":{"type":"praos","era":"babbage","id":"${"a".repeat(64)}","ancestor":"${"b".repeat(64)}","height":1,"slot":20,${blockBody(40_000, big)}},"tip":{"slot":20,"id":"${"a".repeat(64)}","height":1}},"id":null}`
+  const frames = { "40 KB, no big ints": frame(false), "40 KB, big ints": frame(true) }
+  const rows: Array<ParseBenchRow> = []
+  for (const [name, text] of Object.entries(frames)) {
+    for (const [parser, fn] of [["JSON.parse", JSON.parse], ["lossless.parse", parse]] as const) {
+      for (let i = 0; i < 50; i++) fn(text) // warm up
+      const start = performance.now()
+      for (let i = 0; i < iterations; i++) fn(text)
+      const seconds = (performance.now() - start) / 1000
+      rows.push({ frame: name, parser, mbPerSecond: (text.length * iterations) / seconds / 1e6 })
+    }
+  }
+  console.log("frame                 parser            MB/s")
+  for (const r of rows) console.log(`${r.frame.padEnd(21)} ${r.parser.padEnd(15)} ${r.mbPerSecond.toFixed(0).padStart(6)}`)
+  return rows
+}
+
+if (process.argv[1]?.endsWith("chainsync.js")) {
+  const [blocks, inFlight, runs] = process.argv.slice(2).map(Number)
+  await runChainSyncBench({
+    ...(blocks ? { blocks } : {}),
+    ...(inFlight ? { inFlight } : {}),
+    ...(runs ? { runs } : {})
+  })
+  runLosslessParseBench()
+}
