@@ -1,10 +1,6 @@
 /** The command tree, one module per command. */
-import { Console, Effect } from "effect"
-import { Command } from "effect/cli"
+import { backfillCommand } from "./backfill.js"
+import { simulateCommand } from "./simulate.js"
+import { statusCommand } from "./status.js"
 
-const version = Command.make("version", {}, () => Console.log("hecate 0.1.0")).pipe(
-  Command.withDescription("Print the version")
-)
-
-export const commands = [version] as const
-void Effect
+export const commands = [backfillCommand, statusCommand, simulateCommand] as const

@@ -1,0 +1,345 @@
+/**
+ * The historical backfill: epochs `start..target` synced concurrently by a pool of supervised
+ * epoch-worker actors, written through a BlockSink, and — for a coordinating sink (redis) —
+ * committed in ascending order by the atomic advance of `last_synced_epoch` through `ready_set`.
+ *
+ * Compared with the reference (docs/redis-contract.md lists each fix):
+ * - no lock-step batches: a worker takes the next epoch as soon as it is free;
+ * - each retry resets the epoch and fails over to the next endpoint;
+ * - the chain is asked for the target *before* anything is written, so an empty window writes
+ *   nothing (weak point 11);
+ * - a resume never waits for consumers: below the window only what is safe is reclaimed, and
+ *   refusals (exit 12/13) are reserved for a rebase, which writes epochs off (weak point 2);
+ * - the heartbeat and cleanup loops log and carry on after a Redis error (weak point 13);
+ * - one producer per prefix (a lock, weak point 5).
+ */
+import { Cause, type Duration, Effect, Fiber, type Layer, Queue, Ref, Schedule } from "effect"
+import { Actor, Supervisor } from "../actors/index.js"
+import type { Block } from "../domain/block.js"
+import type { OgmiosError } from "../ogmios/errors.js"
+import { Ogmios } from "../services/Ogmios.js"
+import { ensureIndexedThrough } from "./epoch-derivation.js"
+import { EpochIndex, type EpochRow } from "./epoch-index.js"
+import { type EpochSyncResult, syncEpoch } from "./epoch-sync.js"
+import {
+  type BackfillError,
+  EpochsFailed,
+  OrderingStalled
+} from "./errors.js"
+import type { BlockSink, SinkFailure } from "./sinks/BlockSink.js"
+import { decideOrderingBase } from "./store/ordering-base.js"
+import type { EpochStoreShape } from "./store/EpochStore.js"
+
+export interface BackfillOptions {
+  /** First epoch (default: 208 on mainnet, the first indexed epoch elsewhere). */
+  readonly startEpoch?: number | undefined
+  /** Last epoch, inclusive (default and cap: the last finalized epoch, read live). */
+  readonly endEpoch?: number | undefined
+  readonly concurrency: number
+  readonly batchSize: number
+  /** nextBlock requests in flight per epoch session (default 100). */
+  readonly inFlight?: number
+  /** Ogmios endpoints; attempt k of an epoch starts at the k-th next one (failover). */
+  readonly endpoints: ReadonlyArray<string>
+  /** Builds the Ogmios service for one epoch session over the given endpoint order. */
+  readonly ogmiosLayer: (endpoints: ReadonlyArray<string>) => Layer.Layer<Ogmios, OgmiosError>
+  /** Further attempts per epoch after the first (default 3). */
+  readonly retries?: number
+  readonly retryDelay?: Duration.Input
+  readonly purgeOrphans?: boolean
+  readonly rebaseOrderingBase?: boolean
+  /** REDIS_MAX_UNCONSUMED_EPOCHS (default 5). */
+  readonly maxUnconsumedEpochs?: number
+  readonly backpressurePoll?: Duration.Input
+  readonly cleanupInterval?: Duration.Input
+  readonly heartbeatInterval?: Duration.Input
+  /** Producer-lock owner id (default: host + pid) and TTL. */
+  readonly owner?: string
+  readonly lockTtlMs?: number
+  readonly onProgress?: (event: BackfillProgress) => void
+}
+
+export type BackfillProgress =
+  | { readonly _tag: "Planned"; readonly start: number; readonly target: number; readonly epochs: number; readonly blocks: number }
+  | { readonly _tag: "NothingToDo"; readonly reason: string }
+  | { readonly _tag: "EpochStarted"; readonly epoch: number; readonly attempt: number; readonly endpoint: string }
+  | { readonly _tag: "EpochBatch"; readonly epoch: number; readonly blocks: number }
+  | { readonly _tag: "EpochRetry"; readonly epoch: number; readonly attempt: number; readonly error: string }
+  | { readonly _tag: "EpochSynced"; readonly epoch: number; readonly blocks: number; readonly bytes: number }
+  | { readonly _tag: "EpochFailed"; readonly epoch: number; readonly error: string }
+  | { readonly _tag: "Committed"; readonly lastSyncedEpoch: number }
+  | { readonly _tag: "BackpressurePaused"; readonly lag: number }
+
+export interface BackfillResult {
+  /** The last epoch of the relayed range, or undefined when there was nothing to do. */
+  readonly target: number | undefined
+  readonly epochs: number
+  readonly blocks: number
+}
+
+const MAINNET_FIRST_EPOCH = 208
+
+/** Endpoint order for attempt `attempt` of the `index`-th epoch: rotation spreads load and fails over. */
+const rotate = (endpoints: ReadonlyArray<string>, by: number): ReadonlyArray<string> =>
+  endpoints.map((_, i) => endpoints[(i + by) % endpoints.length]!)
+
+const describe = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
+    ? error.message
+    : String(error)
+
+type WorkerMsg = { readonly _tag: "Sync"; readonly epoch: number; readonly index: number; readonly reply: Actor.Reply<EpochOutcome> }
+type EpochOutcome = { readonly _tag: "Synced"; readonly result: EpochSyncResult } | { readonly _tag: "Failed"; readonly error: string }
+type CommitMsg = { readonly _tag: "Commit"; readonly epoch: number; readonly lastHeight: number; readonly reply: Actor.Reply<number> }
+
+/** Resolves the window: the target from the live chain, the start from the ordering base. */
+const plan = Effect.fnUntraced(function*(options: BackfillOptions, sink: BlockSink) {
+  const index = yield* EpochIndex
+  const currentEpoch = yield* Effect.flatMap(Ogmios, (o) => o.queryLedgerStateEpoch())
+  const lastFinalized = currentEpoch - 1
+  const known = yield* index.knownRange()
+  const defaultStart = index.network === "mainnet" ? MAINNET_FIRST_EPOCH : (known?.first ?? 0)
+  let start = options.startEpoch ?? defaultStart
+  let target = lastFinalized
+  if (options.endEpoch !== undefined) {
+    if (options.endEpoch > lastFinalized) {
+      yield* Effect.logWarning(`end epoch ${options.endEpoch} is not finalized yet: clamped to ${lastFinalized}`)
+    } else target = options.endEpoch
+  }
+  if (start > target) return { start, target, empty: true as const, reason: `no finalized epoch in ${start}..${target}` }
+  // Epochs past the index (mainnet beyond the shipped CSVs, or any other network) come from the chain.
+  yield* ensureIndexedThrough(target)
+
+  const store = sink.coordinator
+  if (store !== undefined) {
+    const existing = yield* store.getLastSyncedEpoch()
+    const decision = decideOrderingBase({ base: existing, start, end: target, rebase: options.rebaseOrderingBase })
+    switch (decision._tag) {
+      case "Refuse":
+        return yield* Effect.fail(decision.error)
+      case "Narrow":
+        yield* Effect.logWarning(decision.warning)
+        start = decision.start
+        if (decision.empty) return { start, target, empty: true as const, reason: `epochs up to ${decision.base} are already delivered` }
+        break
+      case "Rebase":
+        // Epochs below the new base are written off: deleting their streams must be safe (12/13 otherwise).
+        yield* store.purgeStaleStreams(start, { purgeOrphans: options.purgeOrphans === true })
+        yield* store.resetOrderingBase(decision.newBase)
+        yield* Effect.logWarning(decision.warning)
+        break
+      case "Seed":
+      case "Exact":
+        break
+    }
+    yield* store.ensureOrderingBase(start - 1)
+    if (decision._tag !== "Rebase") yield* reclaimBelowWindow(store, start, options.purgeOrphans === true)
+  }
+  return { start, target, empty: false as const, reason: "" }
+})
+
+/**
+ * Below the window on a resume: free what no consumer needs any more (consumed streams, and
+ * orphans when asked), stop at the first stream still being read, and never refuse to run.
+ */
+const reclaimBelowWindow = (store: EpochStoreShape, start: number, purgeOrphans: boolean) =>
+  Effect.gen(function*() {
+    if (purgeOrphans) {
+      const purged = yield* store.purgeStaleStreams(start, { purgeOrphans: true }).pipe(
+        Effect.map((r) => r.purged),
+        Effect.catchTags({
+          ConsumerNotFinished: (e) => Effect.as(Effect.logInfo(`left epoch ${e.epoch} below the window: ${e.message}`), 0),
+          NoRegisteredConsumer: () => Effect.succeed(0)
+        })
+      )
+      if (purged > 0) yield* Effect.logInfo(`purged ${purged} stream(s) below epoch ${start}`)
+      return
+    }
+    const pass = yield* store.cleanupPass()
+    if (pass.purged > 0) yield* Effect.logInfo(`reclaimed ${pass.purged} consumed stream(s) below the window`)
+    if (pass.stoppedAt !== undefined && pass.stoppedAt < start - 1) {
+      yield* Effect.logInfo(
+        `epoch ${pass.stoppedAt} and later delivered streams are still ${pass.stoppedBecause}: kept for their consumers`
+      )
+    }
+  })
+
+/** Runs the backfill. Needs an Ogmios service for the live queries, the epoch index and the sink. */
+export const backfill = (sink: BlockSink, options: BackfillOptions) =>
+  Effect.scoped(Effect.gen(function*() {
+    const index = yield* EpochIndex
+    const emit = options.onProgress ?? (() => {})
+    const store = sink.coordinator
+    const owner = options.owner ?? `${process.env.HOSTNAME ?? "host"}:${process.pid}`
+    if (store !== undefined) yield* store.holdProducerLock(owner, options.lockTtlMs ?? 30_000)
+
+    const window = yield* plan(options, sink)
+    if (window.empty) {
+      yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
+      emit({ _tag: "NothingToDo", reason: window.reason })
+      return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
+    }
+    const { start, target } = window
+    const rows = new Map<number, EpochRow>()
+    for (let e = start - 1; e <= target; e++) {
+      if (e < start && e < 0) continue
+      rows.set(e, yield* index.boundary(e))
+    }
+    const epochs = Array.from({ length: target - start + 1 }, (_, i) => start + i)
+    const plannedBlocks = epochs.reduce((n, e) => n + rows.get(e)!.blocks, 0)
+    yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
+    emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
+
+    yield* sink.open({ startEpoch: start })
+    yield* Effect.addFinalizer(() => sink.close().pipe(Effect.catchCause((c) => Effect.logWarning("closing the sink failed", c))))
+
+    // Concurrency > 1 only where the sink keeps epochs apart (streams per epoch, staged lists).
+    const concurrency = sink.coordinator !== undefined || sink.name === "redis-list" ? Math.max(1, options.concurrency) : 1
+    if (concurrency < options.concurrency) {
+      yield* Effect.logInfo(`the ${sink.name} sink writes one ordered stream: epochs are synced one at a time`)
+    }
+
+    // --- bookkeeping loops (redis): heartbeat and cleanup; failures are logged, never fatal ---
+    if (store !== undefined) {
+      const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
+        e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
+      yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
+      yield* store.cleanupPass().pipe(
+        logged("cleanup pass"),
+        Effect.repeat(Schedule.spaced(options.cleanupInterval ?? "45 seconds")),
+        Effect.delay(options.cleanupInterval ?? "45 seconds"),
+        Effect.forkScoped
+      )
+    }
+
+    // --- the committer: one actor, so completions are applied one at a time ---
+    const committer = yield* Actor.spawn<number | undefined, CommitMsg, SinkFailure, never>({
+      name: "committer",
+      initial: undefined,
+      capacity: Math.max(2, concurrency),
+      behavior: (last, msg) =>
+        Effect.gen(function*() {
+          yield* sink.endEpoch(msg.epoch, msg.lastHeight)
+          const synced = store !== undefined ? yield* store.markEpochComplete(msg.epoch, msg.lastHeight) : msg.epoch
+          yield* Actor.reply(msg.reply, synced)
+          if (last !== synced) emit({ _tag: "Committed", lastSyncedEpoch: synced })
+          return synced
+        })
+    })
+
+    // --- epoch workers: supervised actors taking one epoch at a time, with retries + failover ---
+    const retries = options.retries ?? 3
+    const attemptEpoch = (epoch: number, index: number, attempt: number) =>
+      Effect.gen(function*() {
+        const endpoints = rotate(options.endpoints, index + attempt)
+        emit({ _tag: "EpochStarted", epoch, attempt, endpoint: endpoints[0]! })
+        yield* sink.beginEpoch(epoch)
+        const anchor = rows.get(epoch - 1) ?? originAnchor
+        return yield* syncEpoch(
+          { epoch, anchor, expected: rows.get(epoch)!, batchSize: options.batchSize, inFlight: options.inFlight ?? 100 },
+          (blocks: ReadonlyArray<Block>) =>
+            sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => Effect.sync(() => emit({ _tag: "EpochBatch", epoch, blocks: blocks.length }))))
+        ).pipe(Effect.provide(options.ogmiosLayer(endpoints)))
+      })
+
+    const runEpoch = (epoch: number, index: number): Effect.Effect<EpochOutcome> =>
+      Effect.gen(function*() {
+        const attempt = yield* Ref.make(0)
+        return yield* Ref.getAndUpdate(attempt, (n) => n + 1).pipe(
+          Effect.flatMap((k) => attemptEpoch(epoch, index, k)),
+          Effect.tapError((error) =>
+            Effect.gen(function*() {
+              const k = yield* Ref.get(attempt)
+              const message = describe(error)
+              if (k <= retries) {
+                emit({ _tag: "EpochRetry", epoch, attempt: k, error: message })
+                yield* Effect.logWarning(`epoch ${epoch}: attempt ${k}/${retries + 1} failed (${message}); retrying on the next endpoint`)
+              }
+            })
+          ),
+          Effect.retry(Schedule.spaced(options.retryDelay ?? "10 seconds").pipe(Schedule.upTo({ times: retries }))),
+          Effect.map((result): EpochOutcome => ({ _tag: "Synced", result })),
+          Effect.catch((error) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(error) }))
+        )
+      })
+
+    const workers = yield* Supervisor.make<number, WorkerMsg>({ name: "epoch-workers" })
+    const idle = yield* Queue.bounded<Actor.ActorRef<WorkerMsg>>(concurrency)
+    for (let w = 0; w < concurrency; w++) {
+      const ref = yield* workers.spawn(w, {
+        name: `epoch-worker-${w}`,
+        initial: 0,
+        capacity: 1,
+        behavior: (done: number, msg: WorkerMsg) =>
+          runEpoch(msg.epoch, msg.index).pipe(Effect.flatMap((outcome) => Actor.reply(msg.reply, outcome)), Effect.as(done + 1))
+      })
+      yield* Queue.offer(idle, ref)
+    }
+
+    const failures = yield* Ref.make<ReadonlyArray<{ epoch: number; reason: string }>>([])
+    const totals = yield* Ref.make({ epochs: 0, blocks: 0 })
+    const active = yield* Ref.make(0)
+    const noteActive = (delta: number) =>
+      Ref.updateAndGet(active, (n) => n + delta).pipe(
+        Effect.flatMap((n) => store === undefined ? Effect.void : store.noteBatchStarted(n, concurrency)),
+        Effect.catchCause((c) => Effect.logWarning("writing workers_active failed", Cause.pretty(c)))
+      )
+
+    const dispatch = (epoch: number, index: number, worker: Actor.ActorRef<WorkerMsg>) =>
+      Effect.gen(function*() {
+        yield* noteActive(+1)
+        const outcome = yield* worker.ask<EpochOutcome>((reply) => ({ _tag: "Sync", epoch, index, reply })).pipe(
+          Effect.catch((e) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(e) }))
+        )
+        if (outcome._tag === "Synced") {
+          emit({ _tag: "EpochSynced", epoch, blocks: outcome.result.blocks, bytes: outcome.result.bytes })
+          yield* committer.ask<number>((reply) => ({ _tag: "Commit", epoch, lastHeight: outcome.result.lastHeight, reply }))
+          yield* Ref.update(totals, (t) => ({ epochs: t.epochs + 1, blocks: t.blocks + outcome.result.blocks }))
+        } else {
+          emit({ _tag: "EpochFailed", epoch, error: outcome.error })
+          yield* Effect.logError(`epoch ${epoch} failed after ${retries + 1} attempt(s): ${outcome.error}`)
+          yield* Ref.update(failures, (fs) => [...fs, { epoch, reason: outcome.error }])
+        }
+        yield* noteActive(-1)
+        yield* Queue.offer(idle, worker)
+      })
+
+    const running: Array<Fiber.Fiber<void, unknown>> = []
+    for (const [i, epoch] of epochs.entries()) {
+      // A permanent failure stops new work; in-flight epochs finish and are committed (if in order).
+      if ((yield* Ref.get(failures)).length > 0) break
+      if (store !== undefined) {
+        if ((yield* store.unconsumedLag()) >= (options.maxUnconsumedEpochs ?? 5)) {
+          yield* store.cleanupPass()
+          const lag = yield* store.unconsumedLag()
+          if (lag >= (options.maxUnconsumedEpochs ?? 5)) emit({ _tag: "BackpressurePaused", lag })
+        }
+        yield* store.waitForBackpressure({
+          maxUnconsumedEpochs: options.maxUnconsumedEpochs ?? 5,
+          pollInterval: options.backpressurePoll ?? "10 seconds"
+        })
+      }
+      // Wait for a free worker before dispatching, so backpressure is checked per epoch started.
+      const worker = yield* Queue.take(idle)
+      running.push(yield* Effect.forkChild(dispatch(epoch, i, worker)))
+    }
+    yield* Fiber.joinAll(running)
+    if (store !== undefined) yield* store.noteBatchFinished().pipe(Effect.catchCause((c) => Effect.logWarning("metrics", Cause.pretty(c))))
+
+    const failed = yield* Ref.get(failures)
+    if (failed.length > 0) return yield* Effect.fail(new EpochsFailed({ failures: [...failed].sort((a, b) => a.epoch - b.epoch) }))
+    if (store !== undefined) {
+      const synced = yield* store.getLastSyncedEpoch()
+      if (synced === undefined || synced < target) {
+        return yield* Effect.fail(new OrderingStalled({ lastSynced: synced ?? null, target }))
+      }
+    }
+    const t = yield* Ref.get(totals)
+    yield* Effect.logInfo(`Backfill complete: epochs ${start}..${target}, ${t.blocks} blocks`)
+    return { target, epochs: t.epochs, blocks: t.blocks } satisfies BackfillResult
+  }))
+
+/** Epoch 0 of a network that starts at genesis has no previous epoch: intersect at origin. */
+const originAnchor = { endSlot: -1, endHash: "genesis", endHeight: -1 } as const
+
+export type { BackfillError }

@@ -1,0 +1,50 @@
+/**
+ * Expected failures (bad configuration, an unreachable Redis or Ogmios, a refused window …) are
+ * printed as one line saying what happened and what to do, with their documented exit code —
+ * no stack trace. Anything else is a bug and keeps runMain's full report.
+ */
+import { Cause, Console, Effect, Runtime } from "effect"
+import { ExitCode } from "./exit-codes.js"
+
+/** An error already shown to the user; carries the exit code for the teardown. */
+export class ReportedFailure extends Error {
+  override readonly [Runtime.errorExitCode]: number
+  override readonly [Runtime.errorReported] = true
+  constructor(readonly code: number, message: string) {
+    super(message)
+    this[Runtime.errorExitCode] = code
+  }
+}
+
+const EXPECTED_TAGS: Record<string, number> = {
+  InvalidConfiguration: ExitCode.usage,
+  RedisError: ExitCode.failure,
+  ConnectionLost: ExitCode.failure,
+  RequestTimeout: ExitCode.failure,
+  IntersectionNotFound: ExitCode.failure,
+  OgmiosRpcError: ExitCode.failure,
+  MalformedFrame: ExitCode.failure,
+  EpochNotIndexed: ExitCode.failure,
+  SinkError: ExitCode.failure,
+  SimulatorError: ExitCode.failure
+}
+
+export const exitCodeFor = (error: unknown): number | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  const own = (error as { exitCode?: unknown }).exitCode
+  if (typeof own === "number") return own
+  const tag = (error as { _tag?: unknown })._tag
+  return typeof tag === "string" ? EXPECTED_TAGS[tag] : undefined
+}
+
+/** Prints `<label>: <message>` for expected failures and exits with their code. */
+export const reportExpectedFailures = (label: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ReportedFailure, R> =>
+    Effect.catchCause(self, (cause): Effect.Effect<never, E | ReportedFailure> => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+      const error = Cause.squash(cause)
+      const code = exitCodeFor(error)
+      if (code === undefined) return Effect.failCause(cause)
+      const message = (error as { message?: string }).message ?? String(error)
+      return Console.log(`${label}: ${message}`).pipe(Effect.andThen(Effect.fail(new ReportedFailure(code, message))))
+    })

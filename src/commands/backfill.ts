@@ -1,0 +1,188 @@
+/**
+ * `hecate backfill`: relay finalized epochs into a sink, oldest first (the reference's command,
+ * same flags, defaults and exit codes). `--simulator` runs it against an embedded simulator, so a
+ * newcomer sees it work with nothing but Redis.
+ */
+import { availableParallelism } from "node:os"
+import { Console, Effect, Layer, Option, Redacted } from "effect"
+import { Command, Flag } from "effect/cli"
+import { backfill, type BackfillProgress } from "../backfill/backfill.js"
+import { EpochIndex } from "../backfill/epoch-index.js"
+import { detectNetwork } from "../backfill/network.js"
+import { makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, SINK_KINDS, type BlockSink, type SinkKind } from "../backfill/sinks/index.js"
+import { makeEpochStore } from "../backfill/store/EpochStore.js"
+import { loggingLayer } from "../cli/logging.js"
+import { reportExpectedFailures } from "../cli/report.js"
+import { WIRE_FORMATS } from "../domain/wire-format.js"
+import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { RedisLive } from "../layers/RedisLive.js"
+import { Redis } from "../services/Redis.js"
+import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
+
+const optionalInt = (name: string, description: string) =>
+  Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+
+export const backfillFlags = {
+  startEpoch: optionalInt("start-epoch", "First epoch (default 208 on mainnet, the first epoch elsewhere)"),
+  endEpoch: optionalInt("end-epoch", "Last epoch, inclusive (default and cap: the last finalized epoch)"),
+  concurrency: optionalInt("concurrency", "Epochs synced in parallel (default: half the CPUs, at least 1)"),
+  batchSize: optionalInt("batch-size", "Blocks per sink batch (default BATCH_SIZE, 500; 0 = BATCH_SIZE)"),
+  sink: Flag.Literals("sink", SINK_KINDS).pipe(Flag.withDescription("Where blocks go"), Flag.withDefault<SinkKind>("redis")),
+  endpoint: Flag.String("endpoint").pipe(
+    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
+    Flag.atLeast(0)
+  ),
+  redisPrefix: Flag.String("redis-prefix").pipe(
+    Flag.withDescription("Key prefix (default hecate:history: for redis, hecate: for redis-list)"),
+    Flag.optional
+  ),
+  purgeOrphans: Flag.Boolean("purge-orphans").pipe(
+    Flag.withDescription("Let the purge drop published epochs below the window that no consumer group registered for"),
+    Flag.withDefault(false)
+  ),
+  rebaseOrderingBase: Flag.Boolean("rebase-ordering-base").pipe(
+    Flag.withDescription("Allow a window starting above last_synced_epoch + 1 by moving the base up"),
+    Flag.withDefault(false)
+  ),
+  format: Flag.Literals("format", WIRE_FORMATS).pipe(
+    Flag.withDescription("Block wire format: hecate (the reference's prepare_block) or ogmios (untouched)"),
+    Flag.withDefault<"hecate" | "ogmios">("hecate")
+  ),
+  output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
+  inFlight: optionalInt("in-flight", "nextBlock requests in flight per epoch session (default HECATE_IN_FLIGHT, 100)"),
+  retries: Flag.Int("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
+  retryDelay: Flag.Int("retry-delay").pipe(Flag.withDescription("Seconds between attempts"), Flag.withDefault(10)),
+  simulator: Flag.Boolean("simulator").pipe(
+    Flag.withDescription("Run against an embedded simulator (a short custom chain) instead of OGMIOS_ENDPOINTS"),
+    Flag.withDefault(false)
+  ),
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+}
+
+type Flags = {
+  readonly [K in keyof typeof backfillFlags]: (typeof backfillFlags)[K] extends Flag.Flag<infer A> ? A : never
+}
+
+/** A small custom chain for demos: 8 epochs of ~100 blocks (6 finalized), 4 KiB blocks. */
+export const DEMO_SIMULATOR = {
+  port: 0,
+  network: "custom",
+  epochLength: 200,
+  activeSlotsCoefficient: 0.5,
+  securityParameter: 20,
+  initialBlocks: 700,
+  meanBlockBytes: 4096
+} as const
+
+/** Progress as log lines, through the command's logger (the context it was created in). */
+const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => void) => {
+  let blocks = 0
+  return (event: BackfillProgress) => {
+    switch (event._tag) {
+      case "EpochBatch":
+        blocks += event.blocks
+        return
+      case "EpochSynced": {
+        const seconds = (performance.now() - started) / 1000
+        return log(Effect.logInfo(
+          `epoch ${event.epoch}: ${event.blocks} blocks synced (${Math.round(blocks / Math.max(seconds, 1e-3))} blocks/s overall)`
+        ))
+      }
+      case "Committed":
+        return log(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
+      case "BackpressurePaused":
+        return log(Effect.logWarning(`consumers lag ${event.lag} epochs: pausing until they catch up`))
+      default:
+        return
+    }
+  }
+}
+
+const run = (flags: Flags) =>
+  Effect.gen(function*() {
+    const settings = yield* HecateConfigLive.load({
+      ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+      batchSize: Option.getOrUndefined(flags.batchSize) || undefined,
+      inFlight: Option.getOrUndefined(flags.inFlight),
+      logFormat: Option.getOrUndefined(flags.logFormat)
+    })
+
+    let simulator: SimulatorHandle | undefined
+    if (flags.simulator) {
+      simulator = yield* Effect.acquireRelease(
+        Effect.promise(() => startSimulator(DEMO_SIMULATOR)),
+        (sim) => Effect.promise(() => sim.stop())
+      )
+      const tip = simulator.chain.tip()
+      yield* Effect.logInfo(`embedded simulator at ${simulator.url} (custom network, tip height ${tip === "origin" ? "-" : tip.height})`)
+    }
+    const endpoints = simulator !== undefined ? [simulator.url] : settings.ogmiosEndpoints
+    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+
+    const queryLayer = ogmiosLayer(endpoints)
+    const network = yield* detectNetwork.pipe(Effect.provide(queryLayer))
+    const indexLayer = EpochIndex.layer({ network, cachePath: settings.epochCachePath })
+
+    const needsRedis = flags.sink === "redis" || flags.sink === "redis-list"
+    const makeSink = Effect.gen(function*(): Effect.fn.Return<BlockSink, never, Redis> {
+      const redis = yield* Redis
+      switch (flags.sink) {
+        case "redis": {
+          const prefix = Option.getOrElse(flags.redisPrefix, () => settings.historyPrefix)
+          return makeRedisSink(makeEpochStore(redis, { prefix }), { format: flags.format })
+        }
+        case "redis-list":
+          return makeRedisListSink(redis, { prefix: Option.getOrElse(flags.redisPrefix, () => "hecate:"), format: flags.format })
+        case "cli":
+          return makeCliSink()
+        case "jsonl":
+          return makeJsonlSink({ format: flags.format, ...Option.match(flags.output, { onNone: () => ({}), onSome: (path) => ({ path }) }) })
+      }
+    })
+    const redisLayer = needsRedis
+      ? RedisLive.layer({ url: settings.redisUrl })
+      : Layer.succeed(Redis, Redis.of({
+        url: Redacted.make(""),
+        use: () => Effect.die("this sink does not use Redis"),
+        duplicate: () => Effect.die("this sink does not use Redis")
+      } as never))
+
+    const started = performance.now()
+    const runLog = Effect.runForkWith(yield* Effect.context<never>())
+    const result = yield* Effect.gen(function*() {
+      const sink = yield* makeSink
+      return yield* backfill(sink, {
+        startEpoch: Option.getOrUndefined(flags.startEpoch),
+        endEpoch: Option.getOrUndefined(flags.endEpoch),
+        concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
+        batchSize: settings.batchSize,
+        inFlight: settings.inFlight,
+        endpoints,
+        ogmiosLayer,
+        retries: flags.retries,
+        retryDelay: `${flags.retryDelay} seconds`,
+        purgeOrphans: flags.purgeOrphans,
+        rebaseOrderingBase: flags.rebaseOrderingBase,
+        maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+        onProgress: progressLogger(started, (e) => void runLog(e))
+      })
+    }).pipe(Effect.provide(Layer.mergeAll(redisLayer, indexLayer, queryLayer)))
+
+    if (result.target !== undefined) {
+      const seconds = (performance.now() - started) / 1000
+      yield* Console.error(
+        `Relayed epochs up to ${result.target}: ${result.epochs} epochs, ${result.blocks} blocks in ${seconds.toFixed(1)} s`
+      )
+    }
+  }).pipe(
+    Effect.scoped,
+    Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),
+    reportExpectedFailures("Backfill incomplete"),
+    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+  )
+
+export const backfillCommand = Command.make("backfill", backfillFlags, run).pipe(
+  Command.withDescription("Relay finalized epochs oldest first: per-epoch Redis streams committed in ascending order")
+)
