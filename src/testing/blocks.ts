@@ -16,7 +16,10 @@ export interface TestBlock extends Block {
   readonly transactions: ReadonlyArray<{ readonly id: string; readonly branch: number; readonly height: number }>
 }
 
-const hex32 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+// table lookups: Number#toString(16) on values >= 2^31 is several times slower
+const hex32 = (n: number): string =>
+  HEX_BYTE[(n >>> 24) & 255]! + HEX_BYTE[(n >>> 16) & 255]! + HEX_BYTE[(n >>> 8) & 255]! + HEX_BYTE[n & 255]!
 
 /** A 32-bit integer mix (murmur3 finaliser). */
 const mix32 = (x: number): number => {
