@@ -20,9 +20,12 @@ export const ExitCode = {
 
 const codeOf = (error: unknown): number => {
   if (CliError.isCliError(error)) return ExitCode.usage
-  if (typeof error === "object" && error !== null && Runtime.errorExitCode in error) {
-    const code = (error as { [Runtime.errorExitCode]?: unknown })[Runtime.errorExitCode]
-    if (typeof code === "number") return code
+  if (typeof error === "object" && error !== null) {
+    // Runtime.errorExitCode is Effect's marker; `exitCode` is the convention of Hecate's error classes.
+    const marked = (error as { [Runtime.errorExitCode]?: unknown })[Runtime.errorExitCode]
+    if (typeof marked === "number") return marked
+    const own = (error as { exitCode?: unknown }).exitCode
+    if (typeof own === "number") return own
   }
   return ExitCode.failure
 }
