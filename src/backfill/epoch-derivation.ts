@@ -35,6 +35,12 @@ export interface DeriveRequest {
   readonly untilEpoch: number
   readonly summaries: EraSummaries
   readonly inFlight?: number
+  /**
+   * The highest immutable block height (tip height − k), when given: an epoch is closed only when
+   * the first block of the next epoch is at or below it, and the walk stops at the first block
+   * above it — so no row depends on a block a rollback could still replace.
+   */
+  readonly finalHeight?: number | undefined
 }
 
 /**
@@ -55,6 +61,7 @@ export const deriveEpochRows = (request: DeriveRequest): Effect.Effect<Array<Epo
       Stream.filter((event) => event._tag === "RollForward"),
       Stream.takeUntil((event) => {
         const block = event.block
+        if (request.finalHeight !== undefined && block.height > request.finalHeight) return true
         const slot = block.slot ?? 0
         const epoch = epochOfSlot(request.summaries, slot)
         if (last !== undefined && block.height !== last.height + 1) {

@@ -1,6 +1,7 @@
 /** The command tree, one module per command. */
 import { backfillCommand } from "./backfill.js"
+import { refreshCommand } from "./refresh.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand] as const
