@@ -9,6 +9,9 @@ import { Schema } from "effect"
 
 /** Exit 17: `--until-epoch` names an epoch that is not final; the final epochs before it were recorded. */
 export class EpochNotFinal extends Schema.TaggedError<EpochNotFinal>()("EpochNotFinal", {
+  /** the epoch asked for (--until-epoch) */
+  requested: Schema.Number,
+  /** the first epoch up to it that is not final */
   epoch: Schema.Number,
   /** the last epoch that is final, or -1 when none is */
   lastFinal: Schema.Number,
@@ -22,7 +25,8 @@ export class EpochNotFinal extends Schema.TaggedError<EpochNotFinal>()("EpochNot
       ? `the chain's tip (height ${this.tipHeight}) is still in epoch ${this.tipEpoch}`
       : `the first block of epoch ${this.epoch + 1} is fewer than k = ${this.securityParameter} blocks deep (tip height ${this.tipHeight}), so a rollback could still change where epoch ${this.epoch} ends`
     const done = this.lastFinal >= 0 ? `The final epochs up to ${this.lastFinal} are recorded; ` : "No epoch is final yet; "
-    return `epoch ${this.epoch} is not final: ${why}. It was not recorded. ${done}` +
+    const asked = this.requested === this.epoch ? "" : ` (--until-epoch ${this.requested} needs epochs up to ${this.requested})`
+    return `epoch ${this.epoch} is not final${asked}: ${why}. It was not recorded. ${done}` +
       `run refresh again once the first block of epoch ${this.epoch + 1} is ${this.securityParameter} blocks deep.`
   }
 }

@@ -105,7 +105,8 @@ export const refreshEpochs = (options: RefreshOptions = {}): Effect.Effect<Refre
     const lastFinalSeen = knownAfter ?? -1
     const refused = options.untilEpoch !== undefined && options.untilEpoch > lastFinalSeen
       ? new EpochNotFinal({
-        epoch: Math.max(lastFinalSeen + 1, Math.min(options.untilEpoch, tipEpoch)),
+        requested: options.untilEpoch,
+        epoch: lastFinalSeen + 1,
         lastFinal: lastFinalSeen,
         tipEpoch,
         tipHeight,
