@@ -1,0 +1,172 @@
+/**
+ * `hecate relay`: follows the chain through the reorg operator into a sink. With the redis sink
+ * (the default) it is the exactly-once relay of docs/relay.md: `events` (apply/undo), `final`, an
+ * atomic cursor, restart with re-intersection, backpressure, and reconnects that never give up.
+ * The cli and jsonl sinks print the same events (no cursor: they start at --from every time).
+ */
+import { Console, Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { concatMap, Observable } from "rxjs"
+import { loggingLayer } from "../cli/logging.js"
+import { reportExpectedFailures } from "../cli/report.js"
+import { blockSlot } from "../domain/block.js"
+import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
+import type { ReorgEvent } from "../domain/reorg-event.js"
+import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
+import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { RedisLive } from "../layers/RedisLive.js"
+import { relay, type RelayFrom } from "../relay/relay.js"
+import { RelayStore } from "../relay/RelayStore.js"
+import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { Ogmios } from "../services/Ogmios.js"
+import { chainSync$ } from "../streams/chainSync.js"
+import { reorg } from "../streams/reorg.js"
+
+const optionalInt = (name: string, description: string) => Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+
+export const RELAY_SINKS = ["redis", "cli", "jsonl"] as const
+export type RelaySinkKind = (typeof RELAY_SINKS)[number]
+
+export const relayFlags = {
+  from: Flag.String("from").pipe(
+    Flag.withDescription("Start: cursor (resume, else tip), tip, origin or slot.hash; events begin after it"),
+    Flag.withDefault("cursor")
+  ),
+  depth: optionalInt("depth", "Blocks on top of a block before it is final (default HECATE_RELAY_DEPTH, else the network's k)"),
+  redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Key prefix (default HECATE_RELAY_PREFIX, hecate:relay:)"), Flag.optional),
+  sink: Flag.Literals("sink", RELAY_SINKS).pipe(Flag.withDescription("Where events go"), Flag.withDefault<RelaySinkKind>("redis")),
+  format: Flag.Literals("format", WIRE_FORMATS).pipe(
+    Flag.withDescription("Block format: hecate (prepare_block) or ogmios (untouched); default: the cursor's, else hecate"),
+    Flag.optional
+  ),
+  endpoint: Flag.String("endpoint").pipe(
+    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable, failover in rotation; default OGMIOS_ENDPOINTS)"),
+    Flag.atLeast(0)
+  ),
+  inFlight: optionalInt("in-flight", "nextBlock requests in flight (default HECATE_IN_FLIGHT, 100)"),
+  maxLag: Flag.Int("max-lag").pipe(
+    Flag.withDescription("Pause while a consumer group of events/final lags more entries than this (0 = off)"),
+    Flag.withDefault(10_000)
+  ),
+  maxLength: Flag.Int("max-length").pipe(Flag.withDescription("Pause while XLEN events exceeds this (0 = off)"), Flag.withDefault(0)),
+  retain: Flag.Int("retain").pipe(
+    Flag.withDescription("Writes kept in events/final beyond the volatile window and unread group entries (0 = never trim)"),
+    Flag.withDefault(100_000)
+  ),
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+}
+
+type Flags = { readonly [K in keyof typeof relayFlags]: (typeof relayFlags)[K] extends Flag.Flag<infer A> ? A : never }
+
+export const parseFrom = (text: string): Effect.Effect<RelayFrom, InvalidConfiguration> => {
+  if (text === "cursor" || text === "tip" || text === "origin") return Effect.succeed(text)
+  const point = parsePoint(text)
+  return point === undefined || point === "origin"
+    ? Effect.fail(new InvalidConfiguration({ variable: "--from", message: `--from must be cursor, tip, origin or slot.hash (64 hex digits), got ${text}` }))
+    : Effect.succeed(point)
+}
+
+/** The settings and layers shared by relay and sync. */
+export const relaySettings = (flags: { readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }) =>
+  HecateConfigLive.load({
+    ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+    inFlight: Option.getOrUndefined(flags.inFlight),
+    logFormat: Option.getOrUndefined(flags.logFormat),
+    relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
+  })
+
+export const ogmiosQueries = (settings: HecateSettings) =>
+  OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } })
+
+/** A relay-event line for the cli / jsonl sinks. */
+const printEvents = (sink: "cli" | "jsonl", format: WireFormat, events: ReadonlyArray<ReorgEvent>): string => {
+  let out = ""
+  for (const e of events) {
+    const type = e._tag === "Apply" ? "apply" : e._tag === "Undo" ? "undo" : "final"
+    const slot = blockSlot(e.block)
+    if (sink === "jsonl") {
+      out += `{"type":"${type}","slot":${slot},"height":${e.block.height},"hash":"${e.block.id}","era":"${e.block.era}","block":${encodeBlock(e.block, format)}}\n`
+    } else {
+      out += `${type.padEnd(5)} ${String(e.block.height).padStart(9)} ${String(slot).padStart(10)} ${e.block.id} ${e.block.era}\n`
+    }
+  }
+  return out
+}
+
+/** The cli / jsonl relay: the same source and operator, printed; a credit per input once stdout took it. */
+const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, depth: number) =>
+  Effect.gen(function*() {
+    const ogmios = yield* Ogmios
+    let start: PointOrOrigin
+    if (from === "cursor" || from === "tip") {
+      const tip = yield* ogmios.queryNetworkTip()
+      start = tip
+    } else start = from
+    const format = Option.getOrElse(flags.format, () => "hecate" as const)
+    const sink = flags.sink as "cli" | "jsonl"
+    yield* Effect.logInfo(`relaying to ${sink} after ${formatPoint(start)} (depth ${depth})`)
+    return yield* Effect.callback<never, unknown>((resume) => {
+      const source = chainSync$({
+        endpoints: settings.ogmiosEndpoints,
+        points: [start],
+        inFlight: settings.inFlight,
+        onReconnect: (info) => process.stderr.write(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`)
+      })
+      const sub = source.pipe(
+        reorg({ depth }),
+        concatMap((batch) =>
+          new Observable<void>((s) => {
+            const text = printEvents(sink, format, batch)
+            if (text === "") {
+              s.next()
+              s.complete()
+            } else {
+              process.stdout.write(text, () => {
+                s.next()
+                s.complete()
+              })
+            }
+          })
+        )
+      ).subscribe({ next: () => source.request(1), error: (e: unknown) => resume(Effect.fail(e)) })
+      return Effect.sync(() => sub.unsubscribe())
+    })
+  })
+
+const run = (flags: Flags) =>
+  Effect.gen(function*() {
+    const settings = yield* relaySettings(flags)
+    const from = yield* parseFrom(flags.from)
+    const queries = ogmiosQueries(settings)
+    const configuredDepth = Option.getOrUndefined(settings.relayDepth)
+    if (flags.sink !== "redis") {
+      const depth = configuredDepth ?? (yield* Effect.flatMap(Ogmios, (o) => o.queryNetworkGenesisConfiguration("shelley")).pipe(
+        Effect.provide(queries)
+      )).securityParameter
+      return yield* printRelay(flags, settings, from, depth).pipe(Effect.provide(queries))
+    }
+    const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
+    const layers = Layer.mergeAll(
+      queries,
+      RelayStore.layer({ prefix, retain: flags.retain }).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
+    )
+    return yield* relay({
+      endpoints: settings.ogmiosEndpoints,
+      from,
+      ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
+      ...(Option.isSome(flags.format) ? { format: flags.format.value } : {}),
+      inFlight: settings.inFlight,
+      maxLag: flags.maxLag,
+      maxLength: flags.maxLength
+    }).pipe(Effect.provide(layers))
+  }).pipe(
+    Effect.scoped,
+    Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume from the cursor.")),
+    reportExpectedFailures("Relay stopped"),
+    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+  )
+
+export const relayCommand = Command.make("relay", relayFlags, run).pipe(
+  Command.withDescription("Follow the chain into Redis: apply/undo events and final blocks, exactly once, with an atomic cursor")
+)

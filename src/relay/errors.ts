@@ -1,0 +1,53 @@
+/**
+ * The relay's typed errors. Each carries its exit code (`exitCode`, read by src/cli/report.ts)
+ * and a message that says what happened and what to do.
+ *
+ *    1  RelayCursorInvalid   the stored cursor cannot be used with these settings (format, depth, --from)
+ *    1  RelayDepthExceeded   the chain rolled back past a block the relay published as final
+ *   15  RelayFenced          another relay process took this prefix over
+ *
+ * `RelayResync` is internal: the stored cursor and this process disagree (e.g. Redis lost its last
+ * writes); the relay reloads the cursor and re-intersects, it never reaches the user.
+ */
+import { Schema } from "effect"
+
+export class RelayFenced extends Schema.TaggedError<RelayFenced>()("RelayFenced", {
+  prefix: Schema.String,
+  detail: Schema.String
+}) {
+  readonly exitCode = 15
+  override get message(): string {
+    return `another relay took over ${this.prefix} (${this.detail}). Two producers on one prefix are never allowed to ` +
+      `interleave: this one stops. Run a single relay per --redis-prefix.`
+  }
+}
+
+export class RelayResync extends Schema.TaggedError<RelayResync>()("RelayResync", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the stored relay cursor moved under this process: ${this.detail}`
+  }
+}
+
+export class RelayCursorInvalid extends Schema.TaggedError<RelayCursorInvalid>()("RelayCursorInvalid", {
+  prefix: Schema.String,
+  detail: Schema.String
+}) {
+  readonly exitCode = 1
+  override get message(): string {
+    return `relay cursor at ${this.prefix}: ${this.detail}`
+  }
+}
+
+export class RelayDepthExceeded extends Schema.TaggedError<RelayDepthExceeded>()("RelayDepthExceeded", {
+  prefix: Schema.String,
+  detail: Schema.String
+}) {
+  readonly exitCode = 1
+  override get message(): string {
+    return `the chain rolled back past a block published as final under ${this.prefix} (${this.detail}). The relay depth ` +
+      `is smaller than the network's rollbacks: use --depth k (the security parameter, the default), and rebuild ` +
+      `this prefix from a point before the fork.`
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The realtime relay: `chainSync$` (credit-based, reconnecting, endpoint rotation) → `reorg`
+ * (1:1 batches of apply / undo / final) → `relaySink` (one atomic RelayStore write per input) →
+ * `request(1)`. A credit goes back to Ogmios only once the input's write is committed and the
+ * consumers are within the backpressure limits, so memory holds at most `inFlight` inputs.
+ *
+ * Start and restart: the relay claims the prefix (fencing token), reads the cursor, resumes the
+ * reorg operator from the stored window and intersects with the cursor's points (the window,
+ * newest first, then the final point, then sparse checkpoints). If the chain forked while the
+ * relay was down, the intersection is older than the stored tip and the operator emits the
+ * undos of the published blocks that left the chain. Redis failures are retried forever; if the
+ * stored cursor and the process disagree (RelayResync, e.g. Redis lost its last writes), the
+ * session starts over from the stored cursor.
+ */
+import { Cause, Duration, Effect, Exit } from "effect"
+import { concatMap, type Observable, Observable as Rx, of, type OperatorFunction } from "rxjs"
+import { type Block, blockSlot } from "../domain/block.js"
+import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
+import type { ReorgEvent } from "../domain/reorg-event.js"
+import type { WireFormat } from "../domain/wire-format.js"
+import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
+import type { OgmiosError } from "../ogmios/errors.js"
+import type { RedisError } from "../services/Redis.js"
+import { Ogmios } from "../services/Ogmios.js"
+import { chainSync$ } from "../streams/chainSync.js"
+import { reorg, type VolatileWindow } from "../streams/reorg.js"
+import { RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync } from "./errors.js"
+import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, toOp, type WriteResult } from "./RelayStore.js"
+
+export type RelayFrom = "cursor" | "tip" | "origin" | Point
+
+export interface RelayOptions {
+  /** Ogmios endpoints, dialled in rotation on every (re)connect. */
+  readonly endpoints: ReadonlyArray<string>
+  /**
+   * Where a fresh relay starts (events begin with the block after it). "cursor" (default):
+   * resume the stored cursor, or start at the tip when there is none. Any other value refuses
+   * to run over an existing cursor.
+   */
+  readonly from?: RelayFrom
+  /** Height of the `from` point when known (sync passes the epoch's last height). */
+  readonly fromHeight?: number
+  /** Finality depth. Default: the stored cursor's, else the network's security parameter k. */
+  readonly depth?: number
+  /** Block format of the entries. Default: the stored cursor's, else "hecate". */
+  readonly format?: WireFormat
+  /** nextBlock requests in flight (default 100). */
+  readonly inFlight?: number
+  /** Pause while a consumer group of `events`/`final` lags more entries than this (0 = off; default 10 000). */
+  readonly maxLag?: number
+  /** Pause while XLEN events exceeds this (0 = off, the default). */
+  readonly maxLength?: number
+  /** Backpressure poll interval (default 200 ms). */
+  readonly pollInterval?: Duration.Input
+  readonly requestTimeout?: number
+  /** Ogmios reconnect policy (default: never give up, 100 ms .. 5 s). */
+  readonly reconnect?: ReconnectOptions
+  /** Extra cursor fields written when a fresh cursor is created (the seam of `sync`). */
+  readonly initFields?: Readonly<Record<string, string>>
+  /** Observes every committed write (after backpressure), e.g. for progress or tests. */
+  readonly onWrite?: (info: { readonly seq: number; readonly events: ReadonlyArray<ReorgEvent>; readonly result: WriteResult }) => void
+}
+
+export type RelayError = OgmiosError | RedisError | RelayFenced | RelayCursorInvalid | RelayDepthExceeded | { readonly _tag: string }
+
+/** What a session needs to start, derived from the stored cursor. */
+export interface RelayStart {
+  readonly cursor: RelayCursor
+  /** intersection candidates, newest first */
+  readonly points: ReadonlyArray<PointOrOrigin>
+  /** the reorg operator's resume window (blocks carry header fields only) */
+  readonly resume: VolatileWindow
+}
+
+/** Intersection points and the reorg resume window of a stored cursor. */
+export const relayStart = (cursor: RelayCursor): RelayStart => {
+  const finalPoint = cursor.final.point
+  const blocks: Array<Block> = cursor.window.map((e, i) => ({
+    type: "praos",
+    era: "",
+    id: e.hash,
+    ancestor: i === 0 ? (finalPoint === "origin" ? "genesis" : finalPoint.id) : cursor.window[i - 1]!.hash,
+    height: e.height,
+    slot: e.slot
+  }))
+  const points: Array<PointOrOrigin> = []
+  for (let i = cursor.window.length - 1; i >= 0; i--) points.push({ slot: cursor.window[i]!.slot, id: cursor.window[i]!.hash })
+  points.push(finalPoint)
+  for (const c of cursor.checkpoints) points.push(c.point)
+  return { cursor, points, resume: { final: cursor.final, blocks } }
+}
+
+const describeError = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
+
+/** Effect → Observable on a given context (so logs go through the caller's logger). */
+const fromEffect = <A, E>(run: ReturnType<typeof Effect.runForkWith<never>>, effect: Effect.Effect<A, E>): Observable<A> =>
+  new Rx<A>((subscriber) => {
+    const fiber = run(effect)
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) {
+        subscriber.next(exit.value)
+        subscriber.complete()
+      } else if (!Cause.hasInterruptsOnly(exit.cause)) subscriber.error(Cause.squash(exit.cause))
+    })
+    return () => fiber.interruptUnsafe()
+  })
+
+/** Retries RedisErrors forever (capped backoff), with a log line per failure. */
+export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string): Effect.Effect<A, E> => {
+  const attempt = (n: number): Effect.Effect<A, E> =>
+    Effect.catch(effect, (error) => {
+      if ((error as { _tag?: unknown })._tag !== "RedisError") return Effect.fail(error)
+      const delay = Math.min(2_000, 50 * 2 ** Math.min(n, 6))
+      return Effect.logWarning(`${what} failed (${describeError(error)}); retrying in ${delay} ms (attempt ${n + 1})`).pipe(
+        Effect.andThen(Effect.sleep(Duration.millis(delay))),
+        Effect.andThen(Effect.suspend(() => attempt(n + 1)))
+      )
+    })
+  return attempt(0)
+}
+
+export interface RelaySinkOptions {
+  readonly store: RelayStoreShape
+  /** the fencing token returned by claim/init */
+  readonly producer: number
+  /** the cursor's seq: the first write of this session is seq + 1 */
+  readonly seq: number
+  readonly format: WireFormat
+  /** slot of the final point and of the window blocks, oldest first (for EBBs, which carry no slot) */
+  readonly slots?: { readonly anchor: number; readonly window: ReadonlyArray<number> }
+  readonly maxLag?: number
+  readonly maxLength?: number
+  readonly pollInterval?: Duration.Input
+  readonly onWrite?: RelayOptions["onWrite"]
+}
+
+/**
+ * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (in order, one at a
+ * time), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
+ * which is when the caller grants the source one more credit. Redis failures are retried forever;
+ * RelayFenced / RelayResync error the Observable. Runs its effects on `context`.
+ */
+export const relaySink = (
+  options: RelaySinkOptions,
+  context: Parameters<typeof Effect.runForkWith<never>>[0]
+): OperatorFunction<ReadonlyArray<ReorgEvent>, WriteResult | undefined> => {
+  const run = Effect.runForkWith(context)
+  const { store } = options
+  const maxLag = options.maxLag ?? 10_000
+  const maxLength = options.maxLength ?? 0
+  const poll = options.pollInterval ?? "200 millis"
+  let seq = options.seq
+  // slots of the window, mirroring it (EBBs carry no slot: theirs follows from the previous block)
+  const slots = [...(options.slots?.window ?? [])]
+  let anchorSlot = options.slots?.anchor ?? -1
+  const over = (r: { lag: number; length: number }) => (maxLag > 0 && r.lag > maxLag) || (maxLength > 0 && r.length > maxLength)
+  const backpressure = (result: WriteResult): Effect.Effect<void, RedisError> =>
+    !over(result) ? Effect.void : Effect.gen(function*() {
+      yield* Effect.logWarning(
+        `consumers lag ${result.lag} entries (limit ${maxLag || "off"}), events holds ${result.length} (limit ${maxLength || "off"}): ` +
+          `pausing chain sync until they catch up`
+      )
+      yield* store.setStatus({ state: "paused", since_ms: Date.now() }).pipe(Effect.ignore)
+      yield* store.incrMetric("backpressure_pauses").pipe(Effect.ignore)
+      let current: { lag: number; length: number } = result
+      while (over(current)) {
+        yield* Effect.sleep(poll)
+        current = yield* retryRedis(store.lag(), "backpressure poll")
+      }
+      yield* Effect.logInfo(`consumers caught up (lag ${current.lag}, events ${current.length}): resuming chain sync`)
+      yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
+    })
+
+  return concatMap((batch) => {
+    if (batch.length === 0) return of(undefined)
+    let tip: TipOrOrigin | undefined
+    // one pass in batch order, mirroring the window's slots (an apply batch is the apply then its
+    // finals; a rollback batch is undos only)
+    const ops = batch.map((event): RelayOp => {
+      switch (event._tag) {
+        case "Apply": {
+          tip = event.tip
+          const slot = blockSlot(event.block, slots.at(-1) ?? anchorSlot)
+          slots.push(slot)
+          return toOp(event, slot, options.format)
+        }
+        case "Undo":
+          slots.pop()
+          return { _tag: "U", hash: event.block.id }
+        case "Final":
+          anchorSlot = slots.shift() ?? anchorSlot
+          return { _tag: "F", hash: event.block.id }
+      }
+    })
+    const mySeq = ++seq
+    const write = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`).pipe(
+      Effect.tap((result) => backpressure(result)),
+      Effect.tap((result) => Effect.sync(() => options.onWrite?.({ seq: mySeq, events: batch, result })))
+    )
+    return fromEffect(run, write)
+  })
+}
+
+/**
+ * Runs the relay until interrupted or a fatal error (RelayFenced, RelayCursorInvalid,
+ * RelayDepthExceeded, IntersectionNotFound, a protocol error). Needs the RelayStore and an Ogmios
+ * service for the tip / genesis queries of a fresh start.
+ */
+export const relay = (options: RelayOptions) =>
+  Effect.gen(function*() {
+    const store = yield* RelayStore
+    const ogmios = yield* Ogmios
+    const context = yield* Effect.context<never>()
+    const run = Effect.runForkWith(context)
+    const from = options.from ?? "cursor"
+    const log = (effect: Effect.Effect<void>) => void run(effect)
+
+    const establish = Effect.gen(function*() {
+      const claimed = yield* retryRedis(store.claim(), "reading the relay cursor")
+      if (claimed !== undefined) {
+        if (from !== "cursor") {
+          return yield* Effect.fail(new RelayCursorInvalid({
+            prefix: store.keys.prefix,
+            detail: `a relay cursor exists (write ${claimed.seq}, final point ${formatPoint(claimed.final.point)}); ` +
+              `--from ${typeof from === "string" ? from : formatPoint(from)} would fork the published stream. Resume it with ` +
+              `--from cursor, or use another --redis-prefix`
+          }))
+        }
+        if (options.format !== undefined && options.format !== claimed.format) {
+          return yield* Effect.fail(new RelayCursorInvalid({
+            prefix: store.keys.prefix,
+            detail: `its entries are in the ${claimed.format} format, not ${options.format}: one stream never mixes formats`
+          }))
+        }
+        const depth = options.depth ?? claimed.depth
+        if (claimed.window.length > depth) {
+          return yield* Effect.fail(new RelayCursorInvalid({
+            prefix: store.keys.prefix,
+            detail: `its volatile window holds ${claimed.window.length} blocks, more than --depth ${depth}: use a depth of at least ${claimed.window.length}`
+          }))
+        }
+        yield* Effect.logInfo(
+          `resuming relay ${store.keys.prefix} at write ${claimed.seq}: ${claimed.window.length} volatile blocks above ` +
+            `${formatPoint(claimed.final.point)}${claimed.window.length > 0 ? `, tip height ${claimed.window.at(-1)!.height}` : ""}`
+        )
+        return { cursor: claimed, depth }
+      }
+      const depth = options.depth ?? (yield* ogmios.queryNetworkGenesisConfiguration("shelley")).securityParameter
+      let start: PointOrOrigin
+      let height: number | null = options.fromHeight ?? null
+      if (from === "cursor" || from === "tip") {
+        const tip = yield* ogmios.queryNetworkTip()
+        start = tip === "origin" ? "origin" : { slot: tip.slot, id: tip.id }
+        height = null // a Point carries no height; the first final block sets it
+      } else start = from
+      const cursor = yield* retryRedis(
+        store.init({ start, height, depth, format: options.format ?? "hecate", ...(options.initFields ? { extra: options.initFields } : {}) }),
+        "creating the relay cursor"
+      )
+      yield* Effect.logInfo(`new relay ${store.keys.prefix}: events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
+      return { cursor, depth }
+    })
+
+    const session = Effect.gen(function*() {
+      const { cursor, depth } = yield* establish
+      const start = relayStart(cursor)
+      yield* store.setStatus({ state: "connecting", since_ms: Date.now(), prefix: store.keys.prefix }).pipe(Effect.ignore)
+      return yield* Effect.callback<never, RelayError>((resume) => {
+        const source = chainSync$({
+          endpoints: options.endpoints,
+          points: start.points,
+          inFlight: options.inFlight ?? 100,
+          ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+          reconnect: options.reconnect ?? { initialDelay: 100, maxDelay: 5_000 },
+          onReconnect: (info: ReconnectInfo) =>
+            log(Effect.logWarning(
+              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (attempt ${info.attempt})`
+            ).pipe(
+              Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint })),
+              Effect.andThen(store.incrMetric("reconnects")),
+              Effect.ignore
+            )),
+          onConnected: (info: ConnectedInfo) =>
+            log(Effect.logInfo(
+              `${info.resumed ? "reconnected to" : "following"} ${info.endpoint} from ${formatPoint(info.intersection)} ` +
+                `(node tip ${info.tip === "origin" ? "origin" : `height ${info.tip.height}`})`
+            ).pipe(
+              Effect.andThen(store.setStatus({ state: "following", since_ms: Date.now(), endpoint: info.endpoint })),
+              Effect.ignore
+            ))
+        })
+        const subscription = source.pipe(
+          reorg({ depth, resume: start.resume }),
+          relaySink({
+            store,
+            producer: cursor.producer,
+            seq: cursor.seq,
+            format: cursor.format,
+            slots: { anchor: cursor.final.point === "origin" ? -1 : cursor.final.point.slot, window: cursor.window.map((e) => e.slot) },
+            ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
+            ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
+            ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),
+            ...(options.onWrite === undefined ? {} : { onWrite: options.onWrite })
+          }, context)
+        ).subscribe({
+          next: () => source.request(1),
+          error: (error: unknown) => resume(Effect.fail(classify(error, store.keys.prefix, start)))
+        })
+        return Effect.sync(() => subscription.unsubscribe())
+      })
+    })
+
+    return yield* session.pipe(
+      Effect.catch((error): Effect.Effect<void, RelayError> =>
+        (error as { _tag?: unknown })._tag === "RelayResync"
+          ? Effect.logWarning(`${describeError(error)}: restarting from the stored cursor`).pipe(
+            Effect.andThen(store.incrMetric("resyncs").pipe(Effect.ignore))
+          )
+          : Effect.fail(error as RelayError)
+      ),
+      Effect.forever
+    )
+  })
+
+const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync => {
+  const tag = (error as { _tag?: unknown } | null)?._tag
+  if (tag === "RollbackTooDeep") return new RelayDepthExceeded({ prefix, detail: describeError(error) })
+  if (tag === "IntersectionNotFound") {
+    return new RelayCursorInvalid({
+      prefix,
+      detail: `none of its ${start.points.length} intersection points (newest ${formatPoint(start.points[0] ?? "origin")}) is on the ` +
+        `node's chain: is this the same network? (${describeError(error)})`
+    })
+  }
+  if (typeof tag === "string") return error as RelayError
+  return { _tag: "RelayDefect", message: describeError(error) } as RelayError
+}

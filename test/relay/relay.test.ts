@@ -1,0 +1,135 @@
+/**
+ * The relay pipeline (chainSync$ → reorg → RelayStore) in-process against the simulator and a
+ * real Redis: live forks and dropped connections, a restart after the chain forked while the
+ * relay was down, backpressure from a lagging consumer group, and fencing of a second producer.
+ */
+import { Effect, Exit, Fiber } from "effect"
+import { Redis as IORedis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { caughtUp, cleanup, expectCanonical, newPrefix, sleep, startRelay, waitFor } from "./harness.js"
+import { relayState } from "./support.js"
+
+let client: IORedis
+const prefixes: Array<string> = []
+const sims: Array<SimulatorHandle> = []
+
+beforeAll(() => {
+  client = new IORedis(TEST_REDIS_URL)
+})
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.stop()))
+  await cleanup(client, prefixes)
+  client.disconnect()
+})
+
+const sim = async (options: Parameters<typeof startSimulator>[0] = {}) => {
+  const s = await startSimulator({
+    port: 0,
+    seed: `relay-${prefixes.length}`,
+    securityParameter: 10,
+    initialBlocks: 60,
+    meanBlockBytes: 1024,
+    maxRollback: 6,
+    ...options
+  })
+  sims.push(s)
+  return s
+}
+
+const prefix = () => {
+  const p = newPrefix()
+  prefixes.push(p)
+  return p
+}
+
+describe("relay pipeline", () => {
+  it("follows live forks and connection drops: events fold to the canonical chain, final is its prefix", async () => {
+    const s = await sim({ blockIntervalMs: 15, forkRate: 0.25 })
+    const p = prefix()
+    const relay = startRelay(s, p)
+    await sleep(700)
+    s.faults.dropAfter(40)
+    await sleep(700)
+    s.faults.dropAfter(7)
+    await sleep(700)
+    s.live.stop()
+    await caughtUp(client, p, s)
+    await relay.stop()
+    const { chain, final, events } = await expectCanonical(client, p, s)
+    expect(chain.length).toBe(s.chain.length)
+    expect(events.some((e) => e.type === "undo")).toBe(true)
+    expect(final.length).toBe(s.chain.length - 10)
+    const metrics = await client.hgetall(`${p}metrics`)
+    expect(Number(metrics["reconnects"])).toBeGreaterThanOrEqual(2)
+  })
+
+  it("a restart emits the undos of blocks that left the chain while it was down", async () => {
+    const s = await sim()
+    const p = prefix()
+    let relay = startRelay(s, p)
+    await caughtUp(client, p, s)
+    await relay.stop()
+    const before = await relayState(client, p)
+    const tip = s.chain.length
+    s.switchFork(4, 6)
+    relay = startRelay(s, p, { from: "cursor" })
+    await caughtUp(client, p, s)
+    await relay.stop()
+    const after = await expectCanonical(client, p, s)
+    const fresh = after.events.slice(before.events.length)
+    expect(fresh.slice(0, 4).map((e) => `${e.type}:${e.height}`)).toEqual(
+      [tip - 1, tip - 2, tip - 3, tip - 4].map((h) => `undo:${h}`)
+    )
+    expect(fresh.slice(4).every((e) => e.type === "apply")).toBe(true)
+    expect(fresh.length).toBe(10)
+  })
+
+  it("pauses while a consumer group lags, and resumes when it catches up", async () => {
+    const s = await sim({ initialBlocks: 200 })
+    const p = prefix()
+    // a group registered before the relay starts, reading nothing yet
+    await client.xgroup("CREATE", `${p}events`, "slow", "0", "MKSTREAM")
+    const relay = startRelay(s, p, { maxLag: 20, pollInterval: "20 millis" })
+    await sleep(800)
+    const paused = await client.xlen(`${p}events`)
+    expect(paused).toBeLessThanOrEqual(21 + 20)
+    expect(await client.hget(`${p}status`, "state")).toBe("paused")
+    // the consumer drains; the relay follows to the tip
+    const drain = async () => {
+      for (;;) {
+        const r = (await client.xreadgroup("GROUP", "slow", "c", "COUNT", 50, "STREAMS", `${p}events`, ">")) as
+          | Array<[string, Array<[string, Array<string>]>]>
+          | null
+        const entries = r?.[0]?.[1] ?? []
+        if (entries.length > 0) await client.xack(`${p}events`, "slow", ...entries.map((e) => e[0]))
+        if (entries.length === 0) return
+      }
+    }
+    await waitFor("the relay to reach the tip while the group drains", async () => {
+      await drain()
+      const last = (await client.lrange(`${p}window`, -1, -1))[0]
+      const tip = s.chain.tip()
+      return tip !== "origin" && last?.split(" ")[2] === tip.id
+    })
+    await relay.stop()
+    await expectCanonical(client, p, s)
+    expect(Number(await client.hget(`${p}metrics`, "backpressure_pauses"))).toBeGreaterThanOrEqual(1)
+  })
+
+  it("a second relay on the same prefix fences the first one off", async () => {
+    const s = await sim({ blockIntervalMs: 20 })
+    const p = prefix()
+    const first = startRelay(s, p)
+    await waitFor("the first relay to write", async () => (await client.xlen(`${p}events`)) > 0)
+    const second = startRelay(s, p, { from: "cursor" })
+    const exit = await Effect.runPromise(Fiber.await(first.fiber))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("RelayFenced")
+    s.live.stop()
+    await caughtUp(client, p, s)
+    await second.stop()
+    await expectCanonical(client, p, s)
+  })
+})
