@@ -1,7 +1,8 @@
 /** The command tree, one module per command. */
 import { backfillCommand } from "./backfill.js"
 import { refreshCommand } from "./refresh.js"
+import { relayCommand } from "./relay.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand] as const
