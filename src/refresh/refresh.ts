@@ -77,7 +77,7 @@ export const refreshEpochs = (options: RefreshOptions = {}): Effect.Effect<Refre
       const anchorRow = knownBefore === undefined ? undefined : yield* index.boundary(knownBefore)
       yield* Effect.logInfo(
         `refresh ${network}: index ends at ${knownBefore ?? "(empty)"}, tip height ${tipHeight} in epoch ${tipEpoch}, ` +
-          `k = ${k}: deriving final epochs ${knownBefore === undefined ? "from genesis" : knownBefore + 1} .. ${target} from the chain`
+          `k = ${k}: deriving the final epochs among ${knownBefore === undefined ? 0 : knownBefore + 1} .. ${target} from the chain`
       )
       derived = yield* deriveEpochRows({
         anchor: anchorRow === undefined ? undefined : { slot: anchorRow.endSlot, hash: anchorRow.endHash, height: anchorRow.endHeight },
