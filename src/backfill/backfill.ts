@@ -53,9 +53,11 @@ export interface BackfillOptions {
   readonly backpressurePoll?: Duration.Input
   readonly cleanupInterval?: Duration.Input
   readonly heartbeatInterval?: Duration.Input
-  /** Producer-lock owner id (default: host + pid) and TTL. */
+  /** Producer-lock owner id (default: host + pid) and TTL (default DEFAULT_LOCK_TTL_MS, refreshed every ttl/3). */
   readonly owner?: string
   readonly lockTtlMs?: number
+  /** How long to wait for a silent holder's lock to expire before exit 15 (default 60 s). */
+  readonly lockWaitMs?: number
   readonly onProgress?: (event: BackfillProgress) => void
 }
 
@@ -78,6 +80,42 @@ export interface BackfillResult {
 }
 
 const MAINNET_FIRST_EPOCH = 208
+
+/**
+ * The producer lock's TTL. Short, so the lock of a producer that died without releasing it
+ * (SIGKILL, OOM, power loss) frees itself within seconds; it is refreshed every ttl/3.
+ */
+export const DEFAULT_LOCK_TTL_MS = 10_000
+
+/**
+ * Takes the prefix's producer lock and holds it for the scope. When another owner holds it, tell a
+ * live holder from a dead one by its TTL: a live producer refreshes its lock every ttl/3, so the
+ * remaining TTL goes back up; a dead one's only runs down. Wait while it runs down and take the
+ * lock over once it expired (a rerun right after a crash just works); refuse with ProducerLockHeld
+ * (exit 15) at the first refresh, for a lock without expiry, or after `maxWaitMs`.
+ */
+const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: number, maxWaitMs: number) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    let previous: number | undefined
+    for (;;) {
+      const held = yield* store.holdProducerLock(owner, ttlMs).pipe(
+        Effect.as(undefined),
+        Effect.catchTag("ProducerLockHeld", (e) => Effect.succeed(e))
+      )
+      if (held === undefined) return
+      const refreshed = previous !== undefined && held.ttlMs > previous
+      if (held.ttlMs === -1 || refreshed || Date.now() - started > maxWaitMs) return yield* Effect.fail(held)
+      if (previous === undefined) {
+        yield* Effect.logInfo(
+          `the producer lock of ${store.prefix} is held by ${held.holder} (expires in ${held.ttlMs} ms unless refreshed): ` +
+            `waiting to see whether it is still alive`
+        )
+      }
+      previous = held.ttlMs
+      yield* Effect.sleep(Math.max(20, Math.min(250, held.ttlMs + 5)))
+    }
+  })
 
 /** Endpoint order for attempt `attempt` of the `index`-th epoch: rotation spreads load and fails over. */
 const rotate = (endpoints: ReadonlyArray<string>, by: number): ReadonlyArray<string> =>
@@ -171,7 +209,9 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
     const emit = options.onProgress ?? (() => {})
     const store = sink.coordinator
     const owner = options.owner ?? `${process.env.HOSTNAME ?? "host"}:${process.pid}`
-    if (store !== undefined) yield* store.holdProducerLock(owner, options.lockTtlMs ?? 30_000)
+    if (store !== undefined) {
+      yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
+    }
 
     const window = yield* plan(options, sink)
     if (window.empty) {
@@ -321,6 +361,8 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
       }
       // Wait for a free worker before dispatching, so backpressure is checked per epoch started.
       const worker = yield* Queue.take(idle)
+      // The epoch that freed this worker may just have failed: check again, or one more epoch starts.
+      if ((yield* Ref.get(failures)).length > 0) break
       running.push(yield* Effect.forkChild(dispatch(epoch, i, worker)))
     }
     yield* Fiber.joinAll(running)

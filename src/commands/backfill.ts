@@ -16,6 +16,7 @@ import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis } from "../services/Redis.js"
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
@@ -64,6 +65,24 @@ type Flags = {
   readonly [K in keyof typeof backfillFlags]: (typeof backfillFlags)[K] extends Flag.Flag<infer A> ? A : never
 }
 
+/**
+ * HECATE_LOCK_TTL_MS: the producer lock's TTL (default 10 000 ms, refreshed every third of it).
+ * A crashed producer's lock frees itself after it; a rerun waits for that instead of exiting 15.
+ */
+export const LOCK_TTL_VARIABLE = "HECATE_LOCK_TTL_MS"
+
+const lockTtlFromEnv = Effect.suspend(() => {
+  const raw = process.env[LOCK_TTL_VARIABLE]?.trim()
+  if (raw === undefined || raw === "") return Effect.succeed(undefined)
+  const n = Number(raw)
+  return /^\d+$/.test(raw) && n >= 300 && n <= 3_600_000
+    ? Effect.succeed(n)
+    : Effect.fail(new InvalidConfiguration({
+      variable: LOCK_TTL_VARIABLE,
+      message: `${LOCK_TTL_VARIABLE} must be an integer from 300 to 3600000 (milliseconds), got ${JSON.stringify(raw)} — e.g. ${LOCK_TTL_VARIABLE}=10000`
+    }))
+})
+
 /** A small custom chain for demos: 8 epochs of ~100 blocks (6 finalized), 4 KiB blocks. */
 export const DEMO_SIMULATOR = {
   port: 0,
@@ -107,6 +126,7 @@ const run = (flags: Flags) =>
       inFlight: Option.getOrUndefined(flags.inFlight),
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
+    const lockTtlMs = yield* lockTtlFromEnv
 
     let simulator: SimulatorHandle | undefined
     if (flags.simulator) {
@@ -166,6 +186,7 @@ const run = (flags: Flags) =>
         purgeOrphans: flags.purgeOrphans,
         rebaseOrderingBase: flags.rebaseOrderingBase,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+        ...(lockTtlMs !== undefined ? { lockTtlMs } : {}),
         onProgress: progressLogger(started, (e) => void runLog(e))
       })
     }).pipe(Effect.provide(Layer.mergeAll(redisLayer, indexLayer, queryLayer)))
