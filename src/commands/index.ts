@@ -4,5 +4,6 @@ import { refreshCommand } from "./refresh.js"
 import { relayCommand } from "./relay.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
+import { syncCommand } from "./sync.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, syncCommand] as const
