@@ -2,8 +2,8 @@
 import { backfillCommand } from "./backfill.js"
 import { refreshCommand } from "./refresh.js"
 import { relayCommand } from "./relay.js"
+import { serveCommand } from "./serve.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
-import { syncCommand } from "./sync.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, syncCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand] as const
