@@ -5,5 +5,6 @@ import { relayCommand } from "./relay.js"
 import { serveCommand } from "./serve.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
+import { syncCommand } from "./sync.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand, syncCommand] as const
