@@ -1,0 +1,76 @@
+/**
+ * `hecate worker`: pulls epoch jobs from the backfill queue (`backfill --distributed` fills it),
+ * syncs each from this machine's Ogmios endpoints into the epoch stream named in the job, and
+ * reports completion; the coordinator commits. Run any number, on any machines sharing the Redis.
+ * A worker killed mid-epoch loses nothing: its job's lock expires (HECATE_WORKER_LOCK_MS), another
+ * worker takes it, resets the epoch and redoes it. Runs until interrupted (exit 130).
+ */
+import { hostname } from "node:os"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { Command, Flag } from "effect/cli"
+import { detectNetwork } from "../backfill/network.js"
+import { loggingLayer } from "../cli/logging.js"
+import { reportExpectedFailures } from "../cli/report.js"
+import { effectWorkerLayer, processEpochJob, queueSettingsFromEnv, workerLockSettingsFromEnv } from "../distributed/index.js"
+import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { RedisLive } from "../layers/RedisLive.js"
+
+const flags = {
+  concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
+  endpoint: Flag.String("endpoint").pipe(
+    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
+    Flag.atLeast(0)
+  ),
+  queue: Flag.String("queue").pipe(Flag.withDescription("Job queue name (default hecate-backfill; key prefix HECATE_QUEUE_PREFIX)"), Flag.optional),
+  name: Flag.String("name").pipe(Flag.withDescription("Worker name recorded on its jobs (default host:pid)"), Flag.optional),
+  lockDuration: Flag.Int("lock-duration").pipe(
+    Flag.withDescription("Job lock TTL in ms (default HECATE_WORKER_LOCK_MS, 30000): a dead worker's epoch is retaken after it"),
+    Flag.optional
+  ),
+  stalledInterval: Flag.Int("stalled-interval").pipe(
+    Flag.withDescription("How often to look for stalled jobs, ms (default HECATE_WORKER_STALLED_MS, 30000)"),
+    Flag.optional
+  ),
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+}
+
+export const workerCommand = Command.make("worker", flags, (f) =>
+  Effect.gen(function*() {
+    const settings = yield* HecateConfigLive.load({
+      ogmiosEndpoints: f.endpoint.length > 0 ? f.endpoint : undefined,
+      logFormat: Option.getOrUndefined(f.logFormat)
+    })
+    const url = Redacted.value(settings.redisUrl)
+    const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(f.queue), { url })
+    const locks = yield* workerLockSettingsFromEnv
+    const endpoints = settings.ogmiosEndpoints
+    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+    const network = yield* detectNetwork.pipe(Effect.provide(ogmiosLayer(endpoints)))
+    const name = Option.getOrElse(f.name, () => `${hostname()}:${process.pid}`)
+    const concurrency = Math.max(1, f.concurrency)
+    const log = Effect.runForkWith(yield* Effect.context<never>())
+
+    const worker = effectWorkerLayer(
+      {
+        queue,
+        concurrency,
+        name,
+        lockDuration: Option.getOrElse(f.lockDuration, () => locks.lockDuration),
+        stalledInterval: Option.getOrElse(f.stalledInterval, () => locks.stalledInterval),
+        maxStalledCount: locks.maxStalledCount,
+        onError: (e) => void log(Effect.logWarning(`worker: ${e.message}`))
+      },
+      processEpochJob({ endpoints, ogmiosLayer, network, name })
+    ).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: `hecate-worker:${name}` })))
+
+    yield* Effect.logInfo(
+      `worker ${name}: queue ${queue.prefix}:${queue.name}, ${endpoints.length} endpoint(s) on ${network}, concurrency ${concurrency}`
+    )
+    return yield* Layer.launch(worker)
+  }).pipe(
+    reportExpectedFailures("Worker stopped"),
+    Effect.provide(loggingLayer(Option.getOrElse(f.logFormat, () => "pretty" as const), "Info"))
+  )
+).pipe(Command.withDescription("Sync epoch jobs queued by `backfill --distributed` (run any number, on any machines)"))

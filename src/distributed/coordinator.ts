@@ -1,0 +1,343 @@
+/**
+ * `hecate backfill --distributed`: the coordinator. It does what the local backfill does around
+ * the epoch workers — producer lock, plan (live target, ordering base, the reclaim below the
+ * window), heartbeat and cleanup loops, backpressure, the ordered commit through
+ * `markEpochComplete` — but the epochs are BullMQ jobs (src/distributed/EpochQueue.ts), synced by
+ * `hecate worker` processes on any number of machines.
+ *
+ * - One job per epoch, id = Hecate prefix + epoch (jobIdFor): enqueueing again is harmless; a
+ *   rerun adopts the jobs a previous run left (waiting, running, or completed but not committed)
+ *   and resubmits the ones that failed.
+ * - At most `maxInFlight` epochs are queued or running, and a new one is queued only while the
+ *   consumers' lag is under REDIS_MAX_UNCONSUMED_EPOCHS (the same check as the local run, per
+ *   epoch started), so Redis never holds more than that many written-but-unconsumed epochs plus
+ *   the ones in flight.
+ * - A completed job's result is committed with the same atomic advance as the local run: ready
+ *   it, then advance last_synced_epoch over every contiguous ready epoch, one event each.
+ * - `detach`: queue what the allowance permits, commit what is complete, and exit; the workers go
+ *   on, and the next run commits their results and queues the rest.
+ *
+ * The plan and the producer-lock wait are copies of the (unexported) ones in
+ * src/backfill/backfill.ts; see docs/distributed.md for the refactor that would share them.
+ */
+import { Cause, Duration, Effect, Option, Redacted, Ref, Schedule } from "effect"
+import type { WireFormat } from "../domain/wire-format.js"
+import { DEFAULT_LOCK_TTL_MS, type BackfillOptions, type BackfillResult } from "../backfill/backfill.js"
+import { ensureIndexedThrough } from "../backfill/epoch-derivation.js"
+import { EpochIndex, type EpochRow } from "../backfill/epoch-index.js"
+import { EpochsFailed, OrderingStalled } from "../backfill/errors.js"
+import type { BlockSink } from "../backfill/sinks/BlockSink.js"
+import type { EpochStoreShape } from "../backfill/store/EpochStore.js"
+import { decideOrderingBase } from "../backfill/store/ordering-base.js"
+import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { Ogmios } from "../services/Ogmios.js"
+import { type EpochQueueShape, makeEpochQueue, type QueueSettings } from "./EpochQueue.js"
+import { decodeEpochJobResult, type EpochJob, jobIdFor } from "./job.js"
+import { intFromEnv, queueSettingsFromEnv } from "./settings.js"
+
+export interface DistributedOptions {
+  readonly queue: QueueSettings
+  /** Epochs queued or running at once, over all workers (default 8). */
+  readonly maxInFlight?: number
+  /** Exit once the allowance is queued (default: stay until the target is committed). */
+  readonly detach?: boolean
+  /** How often job states are read (default 1 s). */
+  readonly pollInterval?: Duration.Input
+  /** The wire format the workers write (default "hecate"). */
+  readonly format?: WireFormat
+}
+
+const MAINNET_FIRST_EPOCH = 208
+const originAnchor = { endSlot: -1, endHash: "genesis", endHeight: -1 } as const
+
+/** Copy of backfill.ts `takeProducerLock`: wait out a dead holder's TTL, refuse a live one (exit 15). */
+const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: number, maxWaitMs: number) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    let previous: number | undefined
+    for (;;) {
+      const held = yield* store.holdProducerLock(owner, ttlMs).pipe(
+        Effect.as(undefined),
+        Effect.catchTag("ProducerLockHeld", (e) => Effect.succeed(e))
+      )
+      if (held === undefined) return
+      const refreshed = previous !== undefined && held.ttlMs > previous
+      if (held.ttlMs === -1 || refreshed || Date.now() - started > maxWaitMs) return yield* Effect.fail(held)
+      if (previous === undefined) {
+        yield* Effect.logInfo(`the producer lock of ${store.prefix} is held by ${held.holder}: waiting to see whether it is still alive`)
+      }
+      previous = held.ttlMs
+      yield* Effect.sleep(Math.max(20, Math.min(250, held.ttlMs + 5)))
+    }
+  })
+
+/** Copy of backfill.ts `plan` (redis sink): live target, ordering base, reclaim below the window. */
+const plan = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape) {
+  const index = yield* EpochIndex
+  const currentEpoch = yield* Effect.flatMap(Ogmios, (o) => o.queryLedgerStateEpoch())
+  const lastFinalized = currentEpoch - 1
+  const known = yield* index.knownRange()
+  const defaultStart = index.network === "mainnet" ? MAINNET_FIRST_EPOCH : (known?.first ?? 0)
+  let start = options.startEpoch ?? defaultStart
+  let target = lastFinalized
+  if (options.endEpoch !== undefined) {
+    if (options.endEpoch > lastFinalized) {
+      yield* Effect.logWarning(`end epoch ${options.endEpoch} is not finalized yet: clamped to ${lastFinalized}`)
+    } else target = options.endEpoch
+  }
+  if (start > target) return { start, target, empty: true as const, reason: `no finalized epoch in ${start}..${target}` }
+  yield* ensureIndexedThrough(target)
+  const existing = yield* store.getLastSyncedEpoch()
+  const decision = decideOrderingBase({ base: existing, start, end: target, rebase: options.rebaseOrderingBase })
+  switch (decision._tag) {
+    case "Refuse":
+      return yield* Effect.fail(decision.error)
+    case "Narrow":
+      yield* Effect.logWarning(decision.warning)
+      start = decision.start
+      if (decision.empty) return { start, target, empty: true as const, reason: `epochs up to ${decision.base} are already delivered` }
+      break
+    case "Rebase":
+      yield* store.purgeStaleStreams(start, { purgeOrphans: options.purgeOrphans === true })
+      yield* store.resetOrderingBase(decision.newBase)
+      yield* Effect.logWarning(decision.warning)
+      break
+    case "Seed":
+    case "Exact":
+      break
+  }
+  yield* store.ensureOrderingBase(start - 1)
+  if (decision._tag !== "Rebase") {
+    if (options.purgeOrphans === true) {
+      yield* store.purgeStaleStreams(start, { purgeOrphans: true }).pipe(
+        Effect.catchTags({
+          ConsumerNotFinished: (e) => Effect.logInfo(`left epoch ${e.epoch} below the window: ${e.message}`),
+          NoRegisteredConsumer: () => Effect.void
+        })
+      )
+    } else {
+      const pass = yield* store.cleanupPass()
+      if (pass.purged > 0) yield* Effect.logInfo(`reclaimed ${pass.purged} consumed stream(s) below the window`)
+    }
+  }
+  return { start, target, empty: false as const, reason: "" }
+})
+
+/**
+ * The distributed backfill over the redis sink (its `coordinator` store). Same requirements as
+ * the local `backfill` (Ogmios for the live queries, EpochIndex), same result and errors.
+ */
+export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, dist: DistributedOptions) =>
+  Effect.scoped(Effect.gen(function*() {
+    const store = sink.coordinator
+    if (store === undefined) {
+      return yield* new InvalidConfiguration({
+        variable: "--sink",
+        message: `--distributed needs the redis sink (epoch streams committed in order), not ${sink.name}`
+      })
+    }
+    const index = yield* EpochIndex
+    const emit = options.onProgress ?? (() => {})
+    const owner = options.owner ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}:coordinator`
+    yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
+
+    const window = yield* plan(options, store)
+    if (window.empty) {
+      yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
+      emit({ _tag: "NothingToDo", reason: window.reason })
+      return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
+    }
+    const { start, target } = window
+    const rows = new Map<number, EpochRow>()
+    for (let e = Math.max(0, start - 1); e <= target; e++) rows.set(e, yield* index.boundary(e))
+    const epochCount = target - start + 1
+    let plannedBlocks = 0
+    for (let e = start; e <= target; e++) plannedBlocks += rows.get(e)!.blocks
+    yield* Effect.logInfo(
+      `Distributed backfill of epochs ${start}..${target} (${epochCount} epochs, ${plannedBlocks} blocks) ` +
+        `through queue ${dist.queue.prefix}:${dist.queue.name}`
+    )
+    emit({ _tag: "Planned", start, target, epochs: epochCount, blocks: plannedBlocks })
+
+    const queue = yield* makeEpochQueue(dist.queue)
+    const maxInFlight = Math.max(1, dist.maxInFlight ?? 8)
+    const maxLag = options.maxUnconsumedEpochs ?? 5
+    const attempts = (options.retries ?? 3) + 1
+    const backoffMs = Duration.toMillis(options.retryDelay ?? "10 seconds")
+    const poll = dist.pollInterval ?? "1 second"
+
+    const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
+      e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
+    yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
+    yield* store.cleanupPass().pipe(
+      logged("cleanup pass"),
+      Effect.repeat(Schedule.spaced(options.cleanupInterval ?? "45 seconds")),
+      Effect.delay(options.cleanupInterval ?? "45 seconds"),
+      Effect.forkScoped
+    )
+
+    const jobFor = (epoch: number): EpochJob => {
+      const anchor = rows.get(epoch - 1) ?? originAnchor
+      return {
+        v: 1,
+        prefix: store.prefix,
+        network: index.network,
+        epoch,
+        anchor: { endSlot: anchor.endSlot, endHash: anchor.endHash, endHeight: anchor.endHeight },
+        expected: rows.get(epoch)!,
+        batchSize: options.batchSize,
+        inFlight: options.inFlight ?? 100,
+        format: dist.format ?? "hecate"
+      }
+    }
+
+    const pending = new Map<number, string>()
+    const failures: Array<{ epoch: number; reason: string }> = []
+    const totals = yield* Ref.make({ epochs: 0, blocks: 0 })
+    let lastSynced = (yield* store.getLastSyncedEpoch()) ?? start - 1
+    let next = start
+    let paused = false
+
+    /** Queue `epoch`, adopting a job a previous run left, resubmitting a failed one. */
+    const enqueue = (epoch: number, q: EpochQueueShape) =>
+      Effect.gen(function*() {
+        const id = jobIdFor(store.prefix, epoch)
+        const existing = yield* q.inspect(id)
+        if (existing._tag === "Failed") {
+          yield* Effect.logInfo(`epoch ${epoch}: resubmitting the job a previous run left failed (${existing.reason})`)
+          yield* q.remove(id)
+        } else if (existing._tag !== "Missing") {
+          yield* Effect.logInfo(`epoch ${epoch}: adopting the ${existing._tag === "Completed" ? "completed" : "queued"} job of a previous run`)
+        }
+        yield* q.enqueue(id, jobFor(epoch), { attempts, backoffMs })
+        pending.set(epoch, id)
+      })
+
+    /** Reads every pending job once: commits the completed ones, records the failed ones. */
+    const collect = Effect.gen(function*() {
+      for (const [epoch, id] of [...pending.entries()].sort((a, b) => a[0] - b[0])) {
+        const view = yield* queue.inspect(id)
+        switch (view._tag) {
+          case "Pending":
+            break
+          case "Missing":
+            yield* Effect.logWarning(`epoch ${epoch}: its job ${id} disappeared from the queue; queueing it again`)
+            yield* queue.enqueue(id, jobFor(epoch), { attempts, backoffMs })
+            break
+          case "Failed":
+            pending.delete(epoch)
+            failures.push({ epoch, reason: view.reason })
+            emit({ _tag: "EpochFailed", epoch, error: view.reason })
+            yield* Effect.logError(`epoch ${epoch} failed after ${view.attemptsMade} attempt(s): ${view.reason}`)
+            break
+          case "Completed": {
+            const result = yield* decodeEpochJobResult(view.result).pipe(Effect.option)
+            if (Option.isNone(result) || result.value.epoch !== epoch || result.value.lastHeight !== rows.get(epoch)!.endHeight) {
+              yield* Effect.logWarning(`epoch ${epoch}: its job completed with an unexpected result; queueing it again`)
+              yield* queue.remove(id)
+              yield* queue.enqueue(id, jobFor(epoch), { attempts, backoffMs })
+              break
+            }
+            const r = result.value
+            if (!r.alreadyCommitted) {
+              emit({ _tag: "EpochBatch", epoch, blocks: r.blocks })
+              emit({ _tag: "EpochSynced", epoch, blocks: r.blocks, bytes: r.bytes })
+              yield* Effect.logInfo(`epoch ${epoch}: ${r.blocks} blocks synced by ${r.worker} (attempt ${r.attempt}, ${r.ms} ms)`)
+            }
+            const synced = yield* store.markEpochComplete(epoch, r.lastHeight)
+            yield* queue.remove(id)
+            pending.delete(epoch)
+            if (!r.alreadyCommitted) yield* Ref.update(totals, (t) => ({ epochs: t.epochs + 1, blocks: t.blocks + r.blocks }))
+            if (synced !== lastSynced) {
+              lastSynced = synced
+              emit({ _tag: "Committed", lastSyncedEpoch: synced })
+            }
+            break
+          }
+        }
+      }
+    })
+
+    /** Queues epochs while the allowance permits; returns whether it stopped for backpressure. */
+    const fill = Effect.gen(function*() {
+      while (failures.length === 0 && next <= target && pending.size < maxInFlight) {
+        if ((yield* store.unconsumedLag()) >= maxLag) {
+          yield* store.cleanupPass()
+          const lag = yield* store.unconsumedLag()
+          if (lag >= maxLag) {
+            if (!paused) {
+              paused = true
+              emit({ _tag: "BackpressurePaused", lag })
+              yield* store.setBackpressurePaused(true)
+              yield* Effect.logWarning(`Backpressure: ${lag} unconsumed epoch(s) ≥ REDIS_MAX_UNCONSUMED_EPOCHS=${maxLag}; not queueing more`)
+            }
+            return
+          }
+        }
+        if (paused) {
+          paused = false
+          yield* store.setBackpressurePaused(false)
+        }
+        if (next > lastSynced) yield* enqueue(next, queue)
+        next++
+      }
+    })
+
+    const noteActive = (n: number) =>
+      store.noteBatchStarted(n, maxInFlight).pipe(Effect.catchCause((c) => Effect.logWarning("writing workers_active failed", Cause.pretty(c))))
+
+    for (;;) {
+      yield* collect
+      yield* fill
+      yield* noteActive(pending.size)
+      if (dist.detach === true) break
+      if (pending.size === 0 && (next > target || failures.length > 0)) break
+      yield* Effect.sleep(poll)
+    }
+    if (paused) yield* Effect.ignore(store.setBackpressurePaused(false))
+    yield* Effect.ignore(store.noteBatchFinished())
+
+    const t = yield* Ref.get(totals)
+    if (failures.length > 0) return yield* Effect.fail(new EpochsFailed({ failures: [...failures].sort((a, b) => a.epoch - b.epoch) }))
+    if (dist.detach === true) {
+      yield* Effect.logInfo(
+        `Detached: ${pending.size} epoch job(s) queued or running, last_synced_epoch = ${lastSynced}; ` +
+          `rerun to commit their results and queue epochs ${next}..${target}`
+      )
+      return { target: undefined, epochs: t.epochs, blocks: t.blocks } satisfies BackfillResult
+    }
+    const synced = yield* store.getLastSyncedEpoch()
+    if (synced === undefined || synced < target) return yield* Effect.fail(new OrderingStalled({ lastSynced: synced ?? null, target }))
+    yield* Effect.logInfo(`Distributed backfill complete: epochs ${start}..${target}, ${t.blocks} blocks`)
+    return { target, epochs: t.epochs, blocks: t.blocks } satisfies BackfillResult
+  }))
+
+/** The flag values `runDistributedBackfill` reads (a subset of the backfill command's flags). */
+export interface DistributedFlagValues {
+  readonly detach: boolean
+  readonly queue: Option.Option<string>
+  readonly concurrency: Option.Option<number>
+  readonly format: WireFormat
+}
+
+/**
+ * For the backfill command: `(flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, options)`.
+ * Reads the queue's location (--queue, HECATE_QUEUE_PREFIX) and the Redis URL (REDIS_URL / .env, as
+ * the command did); `--concurrency` becomes the number of epochs queued or running at once.
+ */
+export const runDistributedBackfill = (flags: DistributedFlagValues) => (sink: BlockSink, options: BackfillOptions) =>
+  Effect.gen(function*() {
+    const settings = yield* HecateConfigLive.load()
+    const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(flags.queue), { url: Redacted.value(settings.redisUrl) })
+    const env = yield* distributedEnv
+    return yield* distributedBackfill(sink, options, {
+      queue,
+      detach: flags.detach,
+      format: flags.format,
+      ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (maxInFlight) => ({ maxInFlight }) }),
+      ...(env.pollMs !== undefined ? { pollInterval: Duration.millis(env.pollMs) } : {})
+    })
+  })
+
+const distributedEnv = Effect.map(intFromEnv("HECATE_DISTRIBUTED_POLL_MS", 0, 0, 600_000), (n) => ({ pollMs: n === 0 ? undefined : n }))
