@@ -6,5 +6,6 @@ import { serveCommand } from "./serve.js"
 import { simulateCommand } from "./simulate.js"
 import { statusCommand } from "./status.js"
 import { syncCommand } from "./sync.js"
+import { workerCommand } from "./worker.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand, syncCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand, syncCommand, workerCommand] as const
