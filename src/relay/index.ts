@@ -1,0 +1,29 @@
+/**
+ * The realtime relay (docs/relay.md): `relay(options)` runs chainSync$ → reorg → the Redis relay
+ * sink; `relaySink` / `relayStart` / `RelayStore` are the parts, for composing it differently.
+ */
+export { RelayCursorInvalid, RelayDepthExceeded, RelayFenced, RelayResync } from "./errors.js"
+export { DEFAULT_RELAY_PREFIX, type RelayKeys, relayKeys } from "./keys.js"
+export {
+  relay,
+  type RelayError,
+  type RelayFrom,
+  type RelayOptions,
+  relaySink,
+  type RelaySinkOptions,
+  type RelayStart,
+  relayStart,
+  retryRedis
+} from "./relay.js"
+export {
+  makeRelayStore,
+  type RelayCursor,
+  type RelayOp,
+  RelayStore,
+  type RelayStoreOptions,
+  type RelayStoreShape,
+  toOp,
+  toOps,
+  type WindowEntry,
+  type WriteResult
+} from "./RelayStore.js"

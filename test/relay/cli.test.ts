@@ -1,0 +1,93 @@
+/**
+ * `hecate relay` as a user runs it (built CLI, needs `npm run build`): the jsonl sink, the
+ * refusals (a bad --from is a usage error; --from origin over an existing cursor, or another
+ * --format, is refused with a message saying what to do), and the Ogmios reconnect log line.
+ */
+import type { ChildProcess } from "node:child_process"
+import { Redis as IORedis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { runCli } from "../support/cli.js"
+import { caughtUp, cleanup, newPrefix, waitFor } from "./harness.js"
+
+let client: IORedis
+let sim: SimulatorHandle
+const prefixes: Array<string> = []
+const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null" }
+
+beforeAll(async () => {
+  client = new IORedis(TEST_REDIS_URL)
+  sim = await startSimulator({ port: 0, seed: "relay-cli", securityParameter: 10, initialBlocks: 30, meanBlockBytes: 512 })
+})
+afterAll(async () => {
+  await sim?.stop()
+  await cleanup(client, prefixes)
+  client.disconnect()
+})
+
+const start = (args: ReadonlyArray<string>) => {
+  let child: ChildProcess | undefined
+  let stdout = ""
+  const done = runCli(["relay", "--endpoint", sim.url, ...args], {
+    env,
+    timeoutMs: 40_000,
+    onSpawn: (c) => {
+      child = c
+      c.stdout?.on("data", (d: Buffer) => (stdout += d.toString()))
+    }
+  })
+  return { done, stop: () => child?.kill("SIGINT"), stdout: () => stdout }
+}
+
+describe("relay command", () => {
+  it("--sink jsonl prints apply and final events of the whole chain", async () => {
+    const r = start(["--sink", "jsonl", "--from", "origin", "--depth", "10", "--format", "ogmios"])
+    await waitFor("30 applies", () => r.stdout().split("\n").filter((l) => l.includes('"type":"apply"')).length >= 30)
+    r.stop()
+    const result = await r.done
+    expect(result.code).toBe(130)
+    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; height: number; hash: string; block: { id: string } })
+    const applies = lines.filter((l) => l.type === "apply")
+    expect(applies.map((l) => l.hash)).toEqual(sim.chain.canonicalPoints().map((p) => p.id))
+    expect(applies.every((l) => l.block.id === l.hash)).toBe(true)
+    expect(lines.filter((l) => l.type === "final").length).toBe(20)
+  })
+
+  it("refuses a bad --from (usage), and --from origin or another --format over an existing cursor", async () => {
+    const bad = await runCli(["relay", "--endpoint", sim.url, "--from", "yesterday"], { env })
+    expect(bad.code).toBe(2)
+    expect(bad.stdout + bad.stderr).toContain("--from must be cursor, tip, origin or slot.hash")
+
+    const p = newPrefix()
+    prefixes.push(p)
+    const first = start(["--redis-prefix", p, "--from", "origin", "--depth", "10"])
+    await caughtUp(client, p, sim)
+    first.stop()
+    expect((await first.done).code).toBe(130)
+
+    const again = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--from", "origin"], { env })
+    expect(again.code).toBe(1)
+    expect(again.stdout).toContain("would fork the published stream. Resume it with --from cursor")
+    const format = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--format", "ogmios"], { env })
+    expect(format.code).toBe(1)
+    expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
+  })
+
+  it("logs each Ogmios drop and reconnect, and fails over to the next endpoint", async () => {
+    const p = newPrefix()
+    prefixes.push(p)
+    // the second endpoint is dead: after the drop the relay dials it, fails, and rotates back
+    const r = start(["--endpoint", "ws://127.0.0.1:9", "--redis-prefix", p, "--from", "origin", "--depth", "10"])
+    let stderr = ""
+    await caughtUp(client, p, sim)
+    sim.faults.dropAfter(1)
+    sim.forge(3)
+    await caughtUp(client, p, sim)
+    r.stop()
+    const result = await r.done
+    stderr = result.stderr
+    expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(attempt \d+\)/)
+    expect(stderr).toMatch(/reconnected to ws:\/\/127\.0\.0\.1:\d+ from \d+\./)
+  })
+})
