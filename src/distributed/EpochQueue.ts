@@ -97,12 +97,13 @@ export const makeEpochQueue = (settings: QueueSettings) =>
           })).pipe(Effect.asVoid),
       inspect: (jobId) =>
         attempt(`inspect ${jobId}`, async (): Promise<JobView> => {
+          // state first: a job read before its state could complete in between, without its result
+          const state = await queue.getJobState(jobId)
+          if (state === "unknown") return { _tag: "Missing" }
           const job = await Job.fromId(queue, jobId)
           if (job === undefined) return { _tag: "Missing" }
-          const state = await job.getState()
           if (state === "completed") return { _tag: "Completed", result: job.returnvalue }
           if (state === "failed") return { _tag: "Failed", reason: job.failedReason, attemptsMade: job.attemptsMade }
-          if (state === "unknown") return { _tag: "Missing" }
           return { _tag: "Pending", state, attemptsMade: job.attemptsMade }
         }),
       remove: (jobId) => attempt(`remove ${jobId}`, () => queue.remove(jobId)).pipe(Effect.asVoid),

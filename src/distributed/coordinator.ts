@@ -234,7 +234,9 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
           case "Completed": {
             const result = yield* decodeEpochJobResult(view.result).pipe(Effect.option)
             if (Option.isNone(result) || result.value.epoch !== epoch || result.value.lastHeight !== rows.get(epoch)!.endHeight) {
-              yield* Effect.logWarning(`epoch ${epoch}: its job completed with an unexpected result; queueing it again`)
+              yield* Effect.logWarning(
+                `epoch ${epoch}: its job completed with an unexpected result (${JSON.stringify(view.result)}); queueing it again`
+              )
               yield* queue.remove(id)
               yield* queue.enqueue(id, jobFor(epoch), { attempts, backoffMs })
               break
