@@ -1,12 +1,12 @@
 /**
  * Chain-sync throughput: one connection syncing `blocks` realistic blocks (10-60 KB of JSON) from
- * a local server process, for our chainSync$ (and the Ogmios.chainSync Effect Stream), the
+ * a local server process (the chain simulator by default), for our chainSync$ (and the Ogmios.chainSync Effect Stream), the
  * official @cardano-ogmios/client chain-sync client, and a bare loop that only receives frames and
  * JSON.parses them (the ceiling). Each client runs in a fresh process, so its peak RSS is its own.
  * Then a micro-bench of src/json/lossless.ts parse vs JSON.parse, on frames with and without
  * integers beyond 2^53.
  *
- *   npx tsc -p tsconfig.bench.json && npx node dist-bench/bench/chainsync.js [blocks] [inFlight] [runs]
+ *   npx tsc -p tsconfig.bench.json && npx node dist-bench/bench/chainsync.js [blocks] [inFlight] [runs] [simulator|frames]
  */
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
@@ -22,6 +22,8 @@ export interface ChainSyncBenchOptions {
   /** runs per variant; the best is reported (the machine is shared) */
   readonly runs?: number
   readonly variants?: ReadonlyArray<ChainSyncVariant>
+  /** the project's chain simulator (default), or pre-serialised frames from a minimal server */
+  readonly server?: "simulator" | "frames"
 }
 
 export interface ChainSyncBenchRow {
@@ -30,6 +32,8 @@ export interface ChainSyncBenchRow {
   readonly mbPerSecond: number
   readonly peakRssMb: number
   readonly seconds: number
+  /** client CPU (user + system) per 1000 blocks, best run: robust to load on a shared machine */
+  readonly cpuMsPer1000: number
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
@@ -49,35 +53,45 @@ export const runChainSyncBench = async (options: ChainSyncBenchOptions = {}): Pr
   const inFlight = options.inFlight ?? 100
   const runs = options.runs ?? 3
   const variants = options.variants ?? ["bare", "hecate-rx", "hecate-stream", "official"]
-  const server = spawn(process.execPath, [here("./chainsyncServer.js"), String(blocks)], { stdio: ["ignore", "pipe", "inherit"] })
+  const serverKind = options.server ?? "simulator"
+  const server = spawn(process.execPath, [here("./chainsyncServer.js"), String(blocks), serverKind], { stdio: ["ignore", "pipe", "inherit"] })
   try {
     const info = JSON.parse(await firstLine(server)) as { port: number; avgBlockBytes: number; minBlockBytes: number; maxBlockBytes: number }
     const url = `ws://127.0.0.1:${info.port}`
-    console.log(`chain sync: ${blocks} blocks, ${(info.minBlockBytes / 1024).toFixed(1)}-${(info.maxBlockBytes / 1024).toFixed(1)} KB (avg ${(info.avgBlockBytes / 1024).toFixed(1)} KB) per frame, inFlight ${inFlight}, best of ${runs}`)
+    console.log(`chain sync from the ${serverKind} server: ${blocks} blocks, ${(info.minBlockBytes / 1024).toFixed(1)}-${(info.maxBlockBytes / 1024).toFixed(1)} KB (avg ${(info.avgBlockBytes / 1024).toFixed(1)} KB) per frame, inFlight ${inFlight}, best of ${runs}`)
     // Round-robin over the variants, best run of each: the machine is shared, load drifts.
     const best = new Map<ChainSyncVariant, ChainSyncBenchRow>()
     for (let r = 0; r < runs; r++) {
       for (const variant of variants) {
         const child = spawn(process.execPath, [here("./chainsyncClient.js"), variant, url, String(blocks), String(inFlight)], { stdio: ["ignore", "pipe", "inherit"] })
-        const result = JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
+        const result = JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; cpuSeconds: number; maxRssMb: number }
         if (result.blocks !== blocks) throw new Error(`${variant}: ${result.blocks} blocks`)
         const row = {
           variant,
           seconds: result.seconds,
           blocksPerSecond: blocks / result.seconds,
           mbPerSecond: (blocks * info.avgBlockBytes) / result.seconds / 1e6,
-          peakRssMb: result.maxRssMb
+          peakRssMb: result.maxRssMb,
+          cpuMsPer1000: (result.cpuSeconds * 1e6) / blocks
         }
         const previous = best.get(variant)
-        if (previous === undefined || row.seconds < previous.seconds) best.set(variant, row)
+        if (previous === undefined) best.set(variant, row)
+        else {
+          best.set(variant, {
+            ...(row.seconds < previous.seconds ? row : previous),
+            cpuMsPer1000: Math.min(row.cpuMsPer1000, previous.cpuMsPer1000),
+            peakRssMb: Math.max(row.peakRssMb, previous.peakRssMb)
+          })
+        }
       }
     }
     const rows = variants.map((v) => best.get(v)!)
     const bare = rows.find((r) => r.variant === "bare")
-    console.log("variant         blocks/s     MB/s   peak RSS MB   vs bare")
+    const pct = (x: number) => `${x.toFixed(0)} %`.padStart(9)
+    console.log("variant         blocks/s     MB/s   peak RSS MB   vs bare   CPU ms/1k blocks   vs bare (CPU)")
     for (const r of rows) {
       console.log(
-        `${r.variant.padEnd(14)} ${r.blocksPerSecond.toFixed(0).padStart(9)} ${r.mbPerSecond.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(13)} ${bare ? `${((100 * r.blocksPerSecond) / bare.blocksPerSecond).toFixed(0)} %`.padStart(9) : ""}`
+        `${r.variant.padEnd(14)} ${r.blocksPerSecond.toFixed(0).padStart(9)} ${r.mbPerSecond.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(13)} ${bare ? pct((100 * r.blocksPerSecond) / bare.blocksPerSecond) : ""} ${r.cpuMsPer1000.toFixed(0).padStart(18)} ${bare ? pct((100 * bare.cpuMsPer1000) / r.cpuMsPer1000).padStart(15) : ""}`
       )
     }
     return rows
@@ -113,11 +127,13 @@ export const runLosslessParseBench = (iterations = 300): Array<ParseBenchRow> =>
 }
 
 if (process.argv[1]?.endsWith("chainsync.js")) {
-  const [blocks, inFlight, runs] = process.argv.slice(2).map(Number)
+  const [blocks, inFlight, runs] = process.argv.slice(2, 5).map(Number)
+  const server = process.argv[5] === "frames" ? "frames" : "simulator"
   await runChainSyncBench({
     ...(blocks ? { blocks } : {}),
     ...(inFlight ? { inFlight } : {}),
-    ...(runs ? { runs } : {})
+    ...(runs ? { runs } : {}),
+    server
   })
   runLosslessParseBench()
 }

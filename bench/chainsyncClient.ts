@@ -1,7 +1,7 @@
 /**
  * Bench client (run as a fresh child process per variant, so peak RSS is its own):
  *   node chainsyncClient.js <variant> <url> <blocks> <inFlight>
- * Syncs <blocks> blocks from origin and prints {"variant","blocks","seconds","maxRssMb"}.
+ * Syncs <blocks> blocks from origin and prints {"variant","blocks","seconds","cpuSeconds","maxRssMb"}.
  */
 import { Effect, Stream } from "effect"
 import WebSocket from "ws"
@@ -91,9 +91,12 @@ const main = async () => {
   const inFlight = Number(inFlightArg)
   const run = { "hecate-rx": runHecateRx, "hecate-stream": runHecateStream, official: runOfficial, bare: runBare }[variant]
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   const n = await run(url, blocks, inFlight)
   const seconds = (performance.now() - start) / 1000
-  process.stdout.write(`${JSON.stringify({ variant, blocks: n, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`)
+  const cpu = process.cpuUsage(cpuStart)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  process.stdout.write(`${JSON.stringify({ variant, blocks: n, seconds, cpuSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`)
   process.exit(0)
 }
 

@@ -5,7 +5,10 @@
  * server spends its time on the socket, not on JSON. Also serves GET /health, which the official
  * client reads before connecting.
  *
- *   node chainsyncServer.js <blocks>   -> prints {"port":N} on stdout once listening
+ * Or, with `simulator`, the project's chain simulator (src/simulator) with ~32 KB blocks, every
+ * block generated (and cached) before the port is printed so generation is not measured.
+ *
+ *   node chainsyncServer.js <blocks> [frames|simulator]   -> prints {"port":N,...} once listening
  */
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
@@ -65,8 +68,18 @@ export const blockBody = (target: number, bigIntegers = false): string => {
 
 const blockId = (height: number) => createHash("sha256").update(`bench/${height}`).digest("hex")
 
+const simulator = async (count: number) => {
+  const { startSimulator } = await import("../src/simulator/index.js")
+  const meanBlockBytes = 32 * 1024
+  const sim = await startSimulator({ port: 0, initialBlocks: count + 1, meanBlockBytes, emptyBlockRate: 0, cacheBytes: Math.ceil(count * meanBlockBytes * 2), seed: "bench" })
+  const sizes: Array<number> = []
+  for (let i = 0; i <= sim.chain.tipIndex; i++) sizes.push(sim.chain.blockBuffer(i).length)
+  process.stdout.write(`${JSON.stringify({ port: sim.port, avgBlockBytes: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length), minBlockBytes: Math.min(...sizes), maxBlockBytes: Math.max(...sizes) })}\n`)
+}
+
 const main = async () => {
   const count = Number(process.argv[2] ?? 20_000)
+  if (process.argv[3] === "simulator") return simulator(count)
   const pool = Array.from({ length: 64 }, () => Buffer.from(`,${blockBody(10_000 + int(50_000))}},"tip":`))
   const tipHeight = count
   const tip = Buffer.from(`{"slot":${tipHeight * 20},"id":"${blockId(tipHeight)}","height":${tipHeight}}},"id":null}`)
