@@ -43,7 +43,11 @@ local seq = tonumber(ARGV[2])
 local retain = tonumber(ARGV[3])
 local producer = redis.call('HGET', cursor, 'producer')
 if producer ~= ARGV[1] then
-  return redis.error_reply('FENCED the relay cursor ' .. cursor .. ' belongs to producer ' .. tostring(producer) .. ', this is producer ' .. ARGV[1])
+  -- tokens only grow: a newer one is another relay; an older one (or none) means Redis lost writes
+  if producer and tonumber(producer) > tonumber(ARGV[1]) then
+    return redis.error_reply('FENCED the relay cursor ' .. cursor .. ' belongs to producer ' .. producer .. ', this is producer ' .. ARGV[1])
+  end
+  return redis.error_reply('RESYNC the cursor went back to producer ' .. tostring(producer) .. ' (this is ' .. ARGV[1] .. '): Redis lost writes')
 end
 local stored = tonumber(redis.call('HGET', cursor, 'seq') or '0')
 if stored >= seq then return {'dup', stored, 0, 0} end

@@ -133,3 +133,27 @@ describe("relay pipeline", () => {
     await expectCanonical(client, p, s)
   })
 })
+
+describe("relay when Redis loses its last writes", () => {
+  it("re-relays from the stored cursor (RESYNC) and the streams stay exact", async () => {
+    const s = await sim()
+    const p = prefix()
+    let relay = startRelay(s, p)
+    await caughtUp(client, p, s)
+    await relay.stop()
+    // what a Redis crash would keep: everything up to now
+    const keys = await client.keys(`${p}*`)
+    const saved = await Promise.all(keys.map(async (k) => [k, await client.dumpBuffer(k)] as const))
+    relay = startRelay(s, p, { from: "cursor" })
+    s.forge(5)
+    await caughtUp(client, p, s)
+    // the crash: the last writes (and the new producer token) are gone, under the running relay
+    for (const k of await client.keys(`${p}*`)) await client.del(k)
+    for (const [k, v] of saved) if (v !== null) await client.restore(k, 0, v, "REPLACE")
+    s.switchFork(2, 4)
+    await caughtUp(client, p, s)
+    await relay.stop()
+    await expectCanonical(client, p, s)
+    expect(Number(await client.hget(`${p}metrics`, "resyncs"))).toBe(1)
+  })
+})
