@@ -10,7 +10,7 @@ import { Exit } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { BackfillProgress, BackfillResult } from "../../src/backfill/backfill.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
-import { e2e, type E2e, expectedEpoch, lastFinalized, output, readEpoch, readEvents, sleep, snapshot } from "../support/backfill-e2e.js"
+import { e2e, type E2e, expectedEpoch, lastFinalized, output, readEpoch, readEvents, sleep, SMALL_CHAIN, snapshot } from "../support/backfill-e2e.js"
 import { runCoordinator, startWorker, stopWorker, type TestQueue, testQueue, type WorkerProcess } from "./support.js"
 
 let t: E2e
@@ -127,4 +127,39 @@ describe("backfill --distributed with hecate worker processes", () => {
     expect(counts["failed"] ?? 0).toBe(0)
     for (const w of workers.filter((w) => w !== victim)) expect((await stopWorker(w)).code, w.log()).toBe(130)
   }, 180_000)
+
+  it("--detach queues the allowance and exits; workers sync but nothing is published until a rerun commits, in order", async () => {
+    const sim = await t.sim(SMALL_CHAIN)
+    const target = lastFinalized(sim)
+    const run = (detach: boolean) =>
+      runCoordinator(t, q, sim.url, {
+        options: { concurrency: 1, batchSize: 7, inFlight: 20, retries: 1, retryDelay: 0, maxUnconsumedEpochs: 100, lockTtlMs: 1500 },
+        dist: { maxInFlight: 3, pollInterval: 50, detach }
+      })
+
+    const first = await run(true)
+    expect(Exit.isSuccess(first), String(first)).toBe(true)
+    expect((first as Exit.Success<BackfillResult>).value.target).toBeUndefined()
+    expect(await q.queue.getJobCounts("waiting")).toEqual({ waiting: 3 })
+    expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("-1")
+    expect(await t.redis.get(`${t.prefix}producer_lock`)).toBeNull()
+
+    // a worker syncs the 3 queued epochs; the coordinator is gone, so nothing is committed yet
+    workers.push(startWorker(t, q, "w1", ["--endpoint", sim.url, ...LOCKS]))
+    for (let i = 0; i < 600 && (await q.queue.getJobCounts("completed"))["completed"] !== 3; i++) await sleep(50)
+    expect(await q.queue.getJobCounts("completed"), workers[0]!.log()).toEqual({ completed: 3 })
+    expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("-1")
+    expect(await readEvents(t.redis, t.prefix)).toEqual([])
+
+    // the rerun adopts the completed jobs (no second sync), commits them and queues the rest
+    const second = await run(false)
+    expect(Exit.isSuccess(second), `${String(second)}\n${workers[0]!.log()}`).toBe(true)
+    expect((second as Exit.Success<BackfillResult>).value.target).toBe(target)
+    for (let e = 0; e <= target; e++) {
+      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+    }
+    expect((await readEvents(t.redis, t.prefix)).map((ev) => Number(ev.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+    const written = [...workers[0]!.log().matchAll(/epoch (\d+): \d+ blocks written/g)].map((m) => Number(m[1]))
+    expect(written.sort((a, b) => a - b)).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+  }, 120_000)
 })
