@@ -7,30 +7,33 @@
  *   a fresh prefix starts at `--relay-start` tip|origin, afterwards always at the stored cursor);
  * - the epoch refresh on its Effect schedule (cron HECATE_REFRESH_CRON or an interval; never fails
  *   the service);
- * - HTTP on HECATE_HTTP_HOST:HECATE_HTTP_PORT: GET /health (JSON: relay + refresh status) and
- *   GET /metrics (Prometheus text, effect/observability).
+ * - HTTP on HECATE_HTTP_HOST:HECATE_HTTP_PORT (--http-host, default 127.0.0.1), served by
+ *   src/observability: the dashboard at /, GET /health (200 following / 202 catching up / 503 Redis or
+ *   Ogmios unreachable, JSON), GET /metrics (Prometheus text), GET /api/state.
+ * - The relay component starts over while Redis or Ogmios is unreachable (at start too); every
+ *   relay and refresh run is recorded in the run history (`hecate runs`).
  *
  * Configuration: flags > environment > hecate.config.json (--config / HECATE_CONFIG) > .env > defaults.
  * SIGTERM stops it cleanly: the relay's in-flight write (one atomic Lua call that also moves the
  * cursor) either landed or did not, connections close, and the process exits 0. SIGINT exits 130.
  */
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
-import { Console, Effect, Exit, Cause, Layer, Option } from "effect"
+import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { PrometheusMetrics } from "effect/observability"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { type ConfigFile, loadConfigFile, withConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
+import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
 import { relay } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
-import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
-import type { RefreshSchedulerStatus } from "../refresh/schedule.js"
+import { describeCommit, type RefreshReport, runRefreshJob } from "../refresh/job.js"
+import { describeRefresh } from "../refresh/refresh.js"
+import { makeRefreshScheduler, type RefreshSchedulerStatus } from "../refresh/schedule.js"
+import { parseInterval, refreshTrigger } from "../refresh/service.js"
 import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
 import { Redis } from "../services/Redis.js"
 
@@ -42,7 +45,12 @@ export const serveFlags = {
     Flag.withDescription("Where a fresh relay prefix starts (default tip); an existing cursor always resumes"),
     Flag.optional
   ),
-  httpPort: Flag.Int("http-port").pipe(Flag.withDescription("Port of /health and /metrics (default HECATE_HTTP_PORT, 9464; 0 = any free port)"), Flag.optional),
+  httpPort: Flag.Int("http-port").pipe(Flag.withDescription("Port of the dashboard, /health and /metrics (default HECATE_HTTP_PORT, 9464; 0 = any free port)"), Flag.optional),
+  httpHost: Flag.String("http-host").pipe(Flag.withDescription("Address HTTP binds (default HECATE_HTTP_HOST, 127.0.0.1)"), Flag.optional),
+  healthMaxDistance: Flag.Int("health-max-distance").pipe(
+    Flag.withDescription("/health is 200 while the relay is at most this many blocks behind the tip, 202 beyond (default HECATE_HEALTH_MAX_DISTANCE, 5)"),
+    Flag.optional
+  ),
   noHttp: Flag.Boolean("no-http").pipe(Flag.withDescription("Do not serve /health and /metrics"), Flag.withDefault(false)),
   refreshCron: Flag.String("refresh-cron").pipe(Flag.withDescription("Cron of the epoch refresh, UTC (default HECATE_REFRESH_CRON, 0 0 * * *)"), Flag.optional),
   refreshInterval: Flag.String("refresh-interval").pipe(Flag.withDescription("Run the refresh at a fixed interval instead, e.g. \"6 hours\""), Flag.optional),
@@ -52,50 +60,19 @@ export const serveFlags = {
 
 type Flags = { readonly [K in keyof typeof serveFlags]: (typeof serveFlags)[K] extends Flag.Flag<infer A> ? A : never }
 
-interface RelayProgress {
-  writes: number
-  lastSeq: number | undefined
-  lastHeight: number | undefined
-  lastWriteAt: string | undefined
-}
+/** Errors after which the relay component starts over (Redis or Ogmios not reachable yet, or gone). */
+const TRANSIENT = new Set(["RedisError", "ConnectionLost", "RequestTimeout"])
 
-/** A plain node:http server for /health and /metrics, closed with the scope. */
-const httpServer = (
-  host: string,
-  port: number,
-  health: () => Promise<{ readonly status: number; readonly body: unknown }>,
-  metrics: () => Promise<string>
-) =>
-  Effect.acquireRelease(
-    Effect.callback<Server, InvalidConfiguration>((resume) => {
-      const server = createServer((req, res) => {
-        const path = (req.url ?? "/").split("?")[0]
-        const fail = (e: unknown) => {
-          res.writeHead(500, { "content-type": "text/plain" }).end(String(e))
-        }
-        if (req.method === "GET" && path === "/health") {
-          health().then(({ status, body }) => {
-            res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
-          }, fail)
-        } else if (req.method === "GET" && path === "/metrics") {
-          metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text), fail)
-        } else {
-          res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET /health or /metrics\n")
-        }
-      })
-      server.once("error", (e: NodeJS.ErrnoException) =>
-        resume(Effect.fail(new InvalidConfiguration({
-          variable: "HECATE_HTTP_PORT",
-          message: `cannot listen on ${host}:${port} (${e.code ?? e.message}) — choose another HECATE_HTTP_PORT / --http-port, or --no-http`
-        }))))
-      server.listen(port, host, () => resume(Effect.succeed(server)))
-    }),
-    (server) =>
-      Effect.callback<void>((resume) => {
-        server.close(() => resume(Effect.void))
-        server.closeAllConnections()
-      })
-  )
+const healthMaxDistance = (flags: Flags): Effect.Effect<number, InvalidConfiguration> => {
+  const fromFlag = Option.getOrUndefined(flags.healthMaxDistance)
+  const raw = fromFlag !== undefined ? String(fromFlag) : process.env["HECATE_HEALTH_MAX_DISTANCE"]?.trim()
+  if (raw === undefined || raw === "") return Effect.succeed(5)
+  const n = Number(raw)
+  return /^\d+$/.test(raw) ? Effect.succeed(n) : Effect.fail(new InvalidConfiguration({
+    variable: fromFlag !== undefined ? "--health-max-distance" : "HECATE_HEALTH_MAX_DISTANCE",
+    message: `the health distance must be a whole number of blocks, got ${JSON.stringify(raw)}`
+  }))
+}
 
 const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, settings: HecateSettings) =>
   Effect.gen(function*() {
@@ -113,27 +90,55 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     const relayStart = Option.getOrUndefined(flags.relayStart) ?? "tip"
     if (filePath !== undefined) yield* Effect.logInfo(`config file ${filePath}`)
 
-    const startedAt = Date.now()
-    const context = yield* Effect.context<never>()
-    const progress: RelayProgress = { writes: 0, lastSeq: undefined, lastHeight: undefined, lastWriteAt: undefined }
+    const maxDistance = yield* healthMaxDistance(flags)
+    const redisUrl = Redacted.value(settings.redisUrl)
+    const runs = makeRunHistory({ url: redisUrl })
+    yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
+    live.commands.add("serve")
 
-    // ---- refresh schedule
-    const scheduler = yield* makeScheduledRefresh(settings, {
-      intervalDuration: interval,
+    // ---- refresh schedule: every run is recorded in the run history
+    const refreshJob = Effect.suspend(() => {
+      const recorder = new RunRecorder(runs, {
+        command: "refresh",
+        parameters: { via: "serve", trigger: interval === undefined ? settings.refreshCron : intervalText, commit: fc.refresh?.commit ?? false }
+      })
+      recorder.start()
+      return runRefreshJob({
+        endpoints: settings.ogmiosEndpoints,
+        dataDir: fc.refresh?.dataDir === undefined ? undefined : resolve(fc.refresh.dataDir),
+        cachePath: resolve(settings.epochCachePath),
+        commit: fc.refresh?.commit,
+        inFlight: settings.inFlight,
+        requestTimeoutMs: Duration.toMillis(settings.requestTimeout)
+      }).pipe(
+        Effect.annotateLogs({ run: recorder.id }),
+        Effect.onExit((exit) =>
+          Effect.promise(() =>
+            Exit.isSuccess(exit)
+              ? recorder.finish("Completed")
+              : recorder.finish(Cause.hasInterruptsOnly(exit.cause) ? "Cancelled" : "Failed", describeFailure(exit.cause))
+          )
+        )
+      )
+    })
+    const scheduler = yield* makeRefreshScheduler(refreshJob, {
+      trigger: refreshTrigger(settings, interval),
       runOnStart: fc.refresh?.runOnStart,
-      commit: fc.refresh?.commit,
-      dataDir: fc.refresh?.dataDir === undefined ? undefined : resolve(fc.refresh.dataDir),
-      cachePath: resolve(settings.epochCachePath),
-      retry: fc.refresh?.retries === undefined ? undefined : { times: fc.refresh.retries }
+      retry: fc.refresh?.retries === undefined ? undefined : { times: fc.refresh.retries },
+      describe: (r) => {
+        const report = r as RefreshReport
+        return describeRefresh(report.result) + (report.commit !== undefined ? ` ${describeCommit(report.commit)}` : "")
+      }
     })
 
-    // ---- relay (fresh prefix: relayStart; else resume the cursor)
+    // ---- relay (fresh prefix: relayStart; else resume the cursor), instrumented for the metrics
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
     const relayLayers = Layer.mergeAll(
       OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } }),
-      RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }).pipe(Layer.provideMerge(redisLayer))
+      instrumentRelayStore(RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }))
+        .pipe(Layer.provideMerge(redisLayer))
     )
-    const relayRun = Effect.gen(function*() {
+    const relaySession = Effect.gen(function*() {
       const redis = yield* Redis
       const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
       const depth = Option.getOrUndefined(settings.relayDepth)
@@ -143,39 +148,59 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
         inFlight: settings.inFlight,
-        ...(fc.relay?.maxLag === undefined ? {} : { maxLag: fc.relay.maxLag }),
-        onWrite: (info) => {
-          progress.writes++
-          progress.lastSeq = info.seq
-          const applied = info.events.filter((e) => e._tag === "Apply")
-          if (applied.length > 0) progress.lastHeight = applied[applied.length - 1]!.block.height
-          progress.lastWriteAt = new Date().toISOString()
+        ...(fc.relay?.maxLag === undefined ? {} : { maxLag: fc.relay.maxLag })
+      })
+    }).pipe(Effect.provide(relayLayers))
+    // Redis / Ogmios not reachable (yet): log, wait, start over; /health says 503 meanwhile
+    const relayForever = (attempt: number): Effect.Effect<never, unknown> =>
+      Effect.catch(relaySession, (error: unknown) => {
+        const tag = (error as { _tag?: unknown } | null)?._tag
+        if (typeof tag !== "string" || !TRANSIENT.has(tag)) return Effect.fail(error)
+        const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
+        live.relay.connection = "down"
+        live.relay.lastError = describeFailure(Cause.fail(error))
+        return Effect.logWarning(`relay: ${live.relay.lastError}; starting over in ${delay} ms`).pipe(
+          Effect.andThen(Effect.sleep(Duration.millis(delay))),
+          Effect.andThen(Effect.suspend(() => relayForever(attempt + 1)))
+        )
+      })
+    const relayRecorder = new RunRecorder(runs, {
+      command: "relay",
+      parameters: { via: "serve", prefix, relayStart, endpoints: settings.ogmiosEndpoints }
+    }, () => live.blocks)
+    relayRecorder.start()
+    const relayRun = relayForever(0).pipe(
+      Effect.annotateLogs({ component: "relay", run: relayRecorder.id }),
+      Effect.onExit((exit) =>
+        Effect.promise(() =>
+          Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
+            ? relayRecorder.finish("Cancelled")
+            : relayRecorder.finish("Failed", describeFailure(exit.cause))
+        )
+      )
+    )
+
+    // ---- HTTP: dashboard, /health, /metrics, /api/state
+    if (httpEnabled) {
+      const health = makeHealthChecker({ redisUrl, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, maxDistance })
+      yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
+      const context = yield* Effect.context<never>()
+      const server = yield* observabilityServer({
+        host: Option.getOrElse(flags.httpHost, () => settings.httpHost),
+        port: settings.httpPort,
+        health,
+        runs,
+        historyPrefix: settings.historyPrefix,
+        portVariable: "HECATE_HTTP_PORT",
+        extraHealth: async () => {
+          const refresh: RefreshSchedulerStatus | undefined = refreshEnabled ? await Effect.runPromiseWith(context)(scheduler.status) : undefined
+          return { refresh: refresh ?? { enabled: false } }
         }
       })
-    }).pipe(Effect.provide(relayLayers), Effect.annotateLogs({ component: "relay" }))
-
-    // ---- HTTP
-    const runPromise = Effect.runPromiseWith(context)
-    const health = async () => {
-      const refresh: RefreshSchedulerStatus | undefined = refreshEnabled ? await runPromise(scheduler.status) : undefined
-      return {
-        status: 200,
-        body: {
-          status: "ok",
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          relay: { prefix, ...progress },
-          refresh: refresh ?? { enabled: false }
-        }
-      }
-    }
-    const metrics = () => runPromise(PrometheusMetrics.format())
-    if (httpEnabled) {
-      const server = yield* httpServer(settings.httpHost, settings.httpPort, health, metrics)
-      const address = server.address() as AddressInfo
-      yield* Effect.logInfo(`serve: http://${settings.httpHost}:${address.port} (GET /health, GET /metrics)`)
+      yield* Effect.logInfo(`serve: ${server.url} (dashboard /, GET /health, GET /metrics)`)
     }
     yield* Effect.logInfo(
-      `serve: relay ${prefix} from ${settings.ogmiosEndpoints.join(", ")}; refresh ${refreshEnabled ? (yield* scheduler.status).trigger : "off"}`
+      `serve: relay ${prefix} from ${settings.ogmiosEndpoints.join(", ")} (run ${relayRecorder.id}); refresh ${refreshEnabled ? (yield* scheduler.status).trigger : "off"}`
     )
 
     // ---- the supervisor: the components run together; a fatal failure of one stops all

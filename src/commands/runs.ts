@@ -1,0 +1,90 @@
+/**
+ * `hecate runs`: the run history (src/observability/runs.ts): every backfill / relay / refresh run
+ * with its command, parameters, state, start / end, blocks and error. `runs` lists the newest
+ * first; `runs show ID` prints one.
+ */
+import { Console, Effect, Option, Redacted } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { reportExpectedFailures } from "../cli/report.js"
+import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { makeRunHistory, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
+import { RedisError, redactUrl } from "../services/Redis.js"
+
+const common = {
+  runsPrefix: Flag.String("runs-prefix").pipe(Flag.withDescription("Run-history key prefix (default HECATE_RUNS_PREFIX, hecate:runs:)"), Flag.optional),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON"), Flag.withDefault(false))
+}
+
+const withHistory = <A>(runsPrefix: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
+  Effect.gen(function*() {
+    const settings = yield* HecateConfigLive.load({})
+    const url = Redacted.value(settings.redisUrl)
+    return yield* Effect.acquireUseRelease(
+      Effect.sync(() => makeRunHistory({ url, prefix: Option.getOrUndefined(runsPrefix), failFast: true })),
+      (history) =>
+        Effect.tryPromise({
+          try: () => f(history),
+          catch: (cause) =>
+            new RedisError({
+              operation: "reading the run history",
+              url: redactUrl(url),
+              detail: `cannot read the run history from Redis at ${redactUrl(url)} (${cause instanceof Error ? cause.message : String(cause)}): is REDIS_URL right?`,
+              cause
+            })
+        }),
+      (history) => Effect.sync(() => history.close())
+    )
+  })
+
+const duration = (r: RunRecord): string => {
+  const end = r.endedAt === undefined ? Date.now() : Date.parse(r.endedAt)
+  const s = Math.max(0, Math.round((end - Date.parse(r.startedAt)) / 1000))
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`
+}
+
+const table = (runs: ReadonlyArray<RunRecord>): string => {
+  const rows = runs.map((r) => [r.id, r.command, shownState(r), r.startedAt.replace("T", " ").slice(0, 19), duration(r), String(r.blocks), r.error ?? ""])
+  const head = ["ID", "COMMAND", "STATE", "STARTED (UTC)", "TOOK", "BLOCKS", "ERROR"]
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [line(head), ...rows.map(line)].join("\n")
+}
+
+const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json }) =>
+  Effect.gen(function*() {
+    const record = yield* withHistory(runsPrefix, (h) => h.get(id))
+    if (record === undefined) {
+      yield* Console.log(`runs: no run ${id}`)
+      return yield* Effect.sync(() => {
+        process.exitCode = 1
+      })
+    }
+    if (json) return yield* Console.log(JSON.stringify({ ...record, shownState: shownState(record) }))
+    const rows: Array<[string, string]> = [
+      ["id", record.id],
+      ["command", record.command],
+      ["state", shownState(record)],
+      ["started", record.startedAt],
+      ["ended", record.endedAt ?? "-"],
+      ["took", duration(record)],
+      ["blocks", String(record.blocks)],
+      ["error", record.error ?? "-"],
+      ["host / pid", `${record.host} / ${record.pid}`],
+      ["heartbeat", record.heartbeatAt ?? "-"],
+      ["parameters", JSON.stringify(record.parameters)]
+    ]
+    yield* Console.log(rows.map(([k, v]) => `${k.padEnd(11)} ${v}`).join("\n"))
+  }).pipe(reportExpectedFailures("runs"))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error"))
+
+export const runsCommand = Command.make("runs", {
+  limit: Flag.Int("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),
+  ...common
+}, ({ limit, runsPrefix, json }) =>
+  Effect.gen(function*() {
+    const runs = yield* withHistory(runsPrefix, (h) => h.list(limit))
+    if (json) return yield* Console.log(JSON.stringify(runs.map((r) => ({ ...r, shownState: shownState(r) }))))
+    yield* Console.log(runs.length === 0 ? "no runs recorded" : table(runs))
+  }).pipe(reportExpectedFailures("runs"))).pipe(
+    Command.withDescription("The run history: every backfill / relay / refresh run (state, start / end, blocks, error); `runs show ID` for one"),
+    Command.withSubcommands([show])
+  )

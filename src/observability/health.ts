@@ -1,0 +1,214 @@
+/**
+ * `GET /health`: is the relay following the tip?
+ *
+ * - **503** when Redis or Ogmios is unreachable (a PING with a 1 s timeout; an HTTP GET of the
+ *   endpoint's `/health`, which Ogmios and the simulator both serve on their WebSocket port);
+ * - **202** while catching up: the relayed position is more than `maxDistance` blocks behind the
+ *   node's tip (or nothing is known about the position yet);
+ * - **200** when following within `maxDistance` blocks of the tip.
+ *
+ * The body says which: `{status: "ok"|"catching-up"|"unavailable", reasons: [...], redis, ogmios, relay, tipDistance}`.
+ * The relayed position is the in-process last applied block, else the stored cursor's newest block
+ * (so a resumed relay on a quiet chain is "ok" without a new block); the node's tip is the newest
+ * of the Ogmios health's `lastKnownTip` and the tip carried by the last write.
+ */
+import { Redis as IORedis } from "ioredis"
+import { relayKeys } from "../relay/keys.js"
+import { live } from "./metrics.js"
+
+export interface HealthBody {
+  readonly status: "ok" | "catching-up" | "unavailable"
+  readonly reasons: ReadonlyArray<string>
+  readonly redis: { readonly reachable: boolean; readonly error?: string }
+  readonly ogmios: { readonly reachable: boolean; readonly endpoint?: string; readonly tipHeight?: number; readonly tipSlot?: number; readonly error?: string }
+  readonly relay?: {
+    readonly prefix: string
+    readonly connection: string | undefined
+    readonly height: number | undefined
+    readonly writes: number
+    readonly lastWriteAt: string | undefined
+    readonly lastError: string | undefined
+  }
+  readonly tipDistance: { readonly blocks: number | undefined; readonly slots: number | undefined; readonly max: number }
+  readonly uptimeSeconds: number
+  readonly [key: string]: unknown
+}
+
+export interface Health {
+  readonly status: 200 | 202 | 503
+  readonly body: HealthBody
+}
+
+export interface HealthCheckerOptions {
+  readonly redisUrl: string
+  readonly endpoints: ReadonlyArray<string>
+  /** the relay prefix whose cursor gives the stored position (omit when no relay runs) */
+  readonly relayPrefix?: string | undefined
+  /** blocks behind the tip still counted as following (default 5) */
+  readonly maxDistance?: number | undefined
+  readonly timeoutMs?: number | undefined
+  /** without a relay: a reason while the work is still catching up (a backfill in progress), else undefined */
+  readonly catchingUp?: (() => string | undefined) | undefined
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)
+    p.then((a) => {
+      clearTimeout(timer)
+      resolve(a)
+    }, (e: unknown) => {
+      clearTimeout(timer)
+      reject(e instanceof Error ? e : new Error(String(e)))
+    })
+  })
+
+/** ws://host:port[/path] → http://host:port/health */
+export const ogmiosHealthUrl = (endpoint: string): string => {
+  const u = new URL(endpoint)
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:"
+  u.pathname = "/health"
+  u.search = ""
+  return u.toString()
+}
+
+export interface HealthChecker {
+  readonly check: () => Promise<Health>
+  /** `last_synced_epoch` and the reference metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
+  readonly history: (prefix: string) => Promise<{ readonly lastSyncedEpoch: number | undefined; readonly epochsTotal: number | undefined; readonly blocksTotal: number | undefined }>
+  readonly close: () => void
+}
+
+export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker => {
+  const timeoutMs = options.timeoutMs ?? 1_000
+  const maxDistance = options.maxDistance ?? 5
+  const client = new IORedis(options.redisUrl, {
+    lazyConnect: true,
+    connectionName: "hecate-health",
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null
+  })
+  client.on("error", () => {})
+
+  const redisProbe = async (): Promise<{ reachable: boolean; error?: string; height?: number; slot?: number }> => {
+    try {
+      if (client.status !== "ready") {
+        if (client.status !== "wait") client.disconnect()
+        await withTimeout(client.connect(), timeoutMs, "connect")
+      }
+      await withTimeout(client.ping(), timeoutMs, "PING")
+      if (options.relayPrefix === undefined) return { reachable: true }
+      const keys = relayKeys(options.relayPrefix)
+      const [newest, cursor] = await withTimeout(
+        Promise.all([client.lindex(keys.window, -1), client.hmget(keys.cursor, "final_height", "final_slot")]),
+        timeoutMs,
+        "reading the relay cursor"
+      )
+      if (newest !== null) {
+        const [height, slot] = newest.split(" ")
+        return { reachable: true, height: Number(height), slot: Number(slot) }
+      }
+      const h = cursor[0]
+      return h === null || h === undefined || h === "" ? { reachable: true } : { reachable: true, height: Number(h), slot: Number(cursor[1]) }
+    } catch (e) {
+      client.disconnect()
+      return { reachable: false, error: message(e) }
+    }
+  }
+
+  const ogmiosProbe = async (): Promise<HealthBody["ogmios"]> => {
+    let error = "no endpoint configured"
+    for (const endpoint of options.endpoints) {
+      try {
+        const response = await fetch(ogmiosHealthUrl(endpoint), { signal: AbortSignal.timeout(timeoutMs) })
+        const text = await response.text()
+        let tip: { height?: unknown; slot?: unknown } | undefined
+        try {
+          tip = (JSON.parse(text) as { lastKnownTip?: { height?: unknown; slot?: unknown } }).lastKnownTip
+        } catch {
+          tip = undefined
+        }
+        return {
+          reachable: true,
+          endpoint,
+          ...(typeof tip?.height === "number" ? { tipHeight: tip.height } : {}),
+          ...(typeof tip?.slot === "number" ? { tipSlot: tip.slot } : {})
+        }
+      } catch (e) {
+        error = `${endpoint}: ${message((e as { cause?: unknown }).cause ?? e)}`
+      }
+    }
+    return { reachable: false, error }
+  }
+
+  const check = async (): Promise<Health> => {
+    const [redis, ogmios] = await Promise.all([redisProbe(), ogmiosProbe()])
+    const reasons: Array<string> = []
+    if (!redis.reachable) reasons.push(`Redis unreachable (${redis.error ?? "?"})`)
+    if (!ogmios.reachable) reasons.push(`Ogmios unreachable (${ogmios.error ?? "?"})`)
+    const r = live.relay
+    // position: the newer of what this process wrote and what the cursor holds
+    const height = r.lastHeight !== undefined && (redis.height === undefined || r.lastHeight >= redis.height) ? r.lastHeight : redis.height
+    const slot = r.lastHeight !== undefined && height === r.lastHeight ? r.lastSlot : redis.slot
+    const tipHeight = Math.max(ogmios.tipHeight ?? -1, r.tipHeight ?? -1)
+    const tipSlot = Math.max(ogmios.tipSlot ?? -1, r.tipSlot ?? -1)
+    const blocks = height !== undefined && tipHeight >= 0 ? Math.max(0, tipHeight - height) : undefined
+    const slots = slot !== undefined && tipSlot >= 0 ? Math.max(0, tipSlot - slot) : undefined
+    let status: Health["status"] = 200
+    const behind = options.catchingUp?.()
+    if (reasons.length > 0) status = 503
+    else if (behind !== undefined) {
+      status = 202
+      reasons.push(behind)
+    } else if (options.relayPrefix !== undefined) {
+      if (blocks === undefined) {
+        status = 202
+        reasons.push("no relayed position yet")
+      } else if (blocks > maxDistance) {
+        status = 202
+        reasons.push(`catching up: ${blocks} blocks behind the tip (following within ${maxDistance})`)
+      } else if (r.connection !== undefined && r.connection !== "following" && r.connection !== "paused") {
+        status = 202
+        reasons.push(`relay ${r.connection}`)
+      }
+    }
+    const body: HealthBody = {
+      status: status === 200 ? "ok" : status === 202 ? "catching-up" : "unavailable",
+      reasons,
+      redis: redis.reachable ? { reachable: true } : { reachable: false, error: redis.error ?? "?" },
+      ogmios,
+      ...(options.relayPrefix === undefined ? {} : {
+        relay: {
+          prefix: options.relayPrefix,
+          connection: r.connection,
+          height,
+          writes: r.writes,
+          lastWriteAt: r.lastWriteAt,
+          lastError: r.lastError
+        }
+      }),
+      tipDistance: { blocks, slots, max: maxDistance },
+      uptimeSeconds: Math.round((Date.now() - live.startedAt) / 1000)
+    }
+    return { status, body }
+  }
+  const history: HealthChecker["history"] = async (prefix) => {
+    const num = (v: string | null | undefined) => (v === null || v === undefined || v === "" ? undefined : Number(v))
+    try {
+      if (client.status !== "ready") return { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
+      const [last, totals] = await withTimeout(
+        Promise.all([client.get(`${prefix}last_synced_epoch`), client.hmget(`${prefix}metrics`, "epochs_total", "blocks_total")]),
+        timeoutMs,
+        "reading the epoch streams' metrics"
+      )
+      return { lastSyncedEpoch: num(last), epochsTotal: num(totals[0]), blocksTotal: num(totals[1]) }
+    } catch {
+      return { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
+    }
+  }
+  return { check, history, close: () => client.disconnect() }
+}

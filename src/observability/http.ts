@@ -1,0 +1,147 @@
+/**
+ * The observability HTTP server (node:http), bound to 127.0.0.1 unless told otherwise:
+ *
+ * - `GET /`           the dashboard (static HTML, src/observability/dashboard.ts)
+ * - `GET /api/state`  the dashboard's JSON (health, tip distance, throughput series, epochs, rollbacks, runs)
+ * - `GET /health`     200 / 202 / 503 with a JSON body (src/observability/health.ts)
+ * - `GET /metrics`    Prometheus text (`PrometheusMetrics.format()`)
+ *
+ * Closed with its scope.
+ */
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { DASHBOARD_HTML } from "./dashboard.js"
+import type { Health, HealthChecker } from "./health.js"
+import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
+import { type RunHistory, shownState } from "./runs.js"
+
+export interface ObservabilityServerOptions {
+  readonly host: string
+  /** 0 = any free port */
+  readonly port: number
+  readonly health: HealthChecker
+  readonly runs?: RunHistory | undefined
+  /** epoch-stream prefix whose last_synced_epoch the dashboard shows */
+  readonly historyPrefix?: string | undefined
+  /** extra fields merged into the /health body (e.g. serve's refresh status) */
+  readonly extraHealth?: (() => Promise<Record<string, unknown>>) | undefined
+  /** which flag/variable to name when the port is taken */
+  readonly portVariable?: string
+}
+
+export interface ObservabilityServer {
+  readonly server: Server
+  readonly port: number
+  readonly url: string
+}
+
+const json = (body: unknown) => JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v))
+
+export const observabilityServer = (options: ObservabilityServerOptions) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<never>()
+    const metrics = () => Effect.runPromiseWith(context)(PrometheusMetrics.format())
+    startSampler()
+
+    // one probe round at a time; concurrent requests share it (the dashboard and a scraper)
+    let pending: Promise<Health> | undefined
+    let cached: { at: number; health: Health } | undefined
+    const health = async (): Promise<Health> => {
+      if (cached !== undefined && Date.now() - cached.at < 250) return cached.health
+      pending ??= options.health.check().then(async (h) => {
+        const extra = options.extraHealth === undefined ? {} : await options.extraHealth()
+        const result: Health = { status: h.status, body: { ...h.body, ...extra } }
+        cached = { at: Date.now(), health: result }
+        return result
+      }).finally(() => (pending = undefined))
+      return pending
+    }
+
+    const state = async () => {
+      const h = await health()
+      const [runs, history] = await Promise.all([
+        options.runs === undefined ? Promise.resolve([]) : options.runs.list(15).catch(() => []),
+        options.historyPrefix === undefined ? Promise.resolve(undefined) : options.health.history(options.historyPrefix)
+      ])
+      const b = live.backfill
+      return {
+        now: new Date().toISOString(),
+        commands: [...live.commands],
+        health: { status: h.body.status, code: h.status, reasons: h.body.reasons },
+        tipDistance: h.body.tipDistance,
+        blocksPerSecond: currentBlocksPerSecond(),
+        blocks: live.blocks,
+        bytes: live.bytes,
+        throughput: live.throughput.items,
+        relay: {
+          height: h.body.relay?.height ?? live.relay.lastHeight,
+          connection: live.relay.connection,
+          writes: live.relay.writes,
+          lag: live.relay.lag,
+          reconnects: live.relay.reconnects
+        },
+        epochs: {
+          done: b.epochsDone > 0 || history?.epochsTotal === undefined ? b.epochsDone : history.epochsTotal,
+          planned: b.plan?.epochs,
+          failed: b.epochsFailed,
+          retried: b.epochsRetried,
+          active: [...b.active],
+          lastSynced: b.lastCommitted ?? history?.lastSyncedEpoch
+        },
+        rollbacksTotal: live.relay.rollbacks,
+        rollbacks: live.rollbacks.items,
+        paused: { now: live.paused.since !== undefined, seconds: live.paused.seconds },
+        runs: runs.map((r) => ({ ...r, shownState: shownState(r) }))
+      }
+    }
+
+    const server = yield* Effect.acquireRelease(
+      Effect.callback<Server, InvalidConfiguration>((resume) => {
+        const s = createServer((req, res) => {
+          const path = (req.url ?? "/").split("?")[0]
+          const fail = (e: unknown) => {
+            if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" })
+            res.end(String(e))
+          }
+          if (req.method !== "GET" && req.method !== "HEAD") {
+            res.writeHead(405, { "content-type": "text/plain", allow: "GET" }).end("method not allowed\n")
+            return
+          }
+          switch (path) {
+            case "/":
+            case "/index.html":
+              res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(DASHBOARD_HTML)
+              return
+            case "/api/state":
+              state().then((body) => res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(json(body)), fail)
+              return
+            case "/health":
+              health().then((h) => res.writeHead(h.status, { "content-type": "application/json", "cache-control": "no-store" }).end(json(h.body)), fail)
+              return
+            case "/metrics":
+              metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text), fail)
+              return
+            default:
+              res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET / (dashboard), /health, /metrics, /api/state\n")
+          }
+        })
+        s.once("error", (e: NodeJS.ErrnoException) =>
+          resume(Effect.fail(new InvalidConfiguration({
+            variable: options.portVariable ?? "--http-port",
+            message: `cannot listen on ${options.host}:${options.port} (${e.code ?? e.message}) — choose another --http-port / --http-host`
+          }))))
+        s.listen(options.port, options.host, () => resume(Effect.succeed(s)))
+      }),
+      (s) =>
+        Effect.callback<void>((resume) => {
+          s.close(() => resume(Effect.void))
+          s.closeAllConnections()
+        })
+    )
+    const port = (server.address() as AddressInfo).port
+    const host = options.host.includes(":") ? `[${options.host}]` : options.host
+    return { server, port, url: `http://${host}:${port}` } satisfies ObservabilityServer
+  })

@@ -1,0 +1,165 @@
+/**
+ * Instrumentation through the hooks the pipelines already have, so the data path itself is not
+ * touched:
+ *
+ * - backfill: its `onProgress` events (`backfillObserver(inner)` wraps the command's own callback)
+ *   and a timed BlockSink (`observeSink`);
+ * - relay: a RelayStore wrapper (`instrumentRelayStore(layer)`): every committed write carries its
+ *   ops (applies with their content, undos), the node's tip and the consumers' lag; `setStatus`
+ *   carries the connection state (following / reconnecting + endpoint / paused).
+ */
+import { Effect, Layer } from "effect"
+import type { BackfillProgress } from "../backfill/backfill.js"
+import type { BlockSink } from "../backfill/sinks/BlockSink.js"
+import { RelayStore, type RelayStoreShape } from "../relay/RelayStore.js"
+import {
+  type CommandName,
+  live,
+  observeBlocks,
+  observeEpoch,
+  observeInflight,
+  observeLag,
+  observePaused,
+  observeReconnect,
+  observeRedisWrite,
+  observeRollback,
+  observeTip
+} from "./metrics.js"
+
+/** Where backfill progress events go besides the metrics (the run's progress bar / log lines). */
+const progressListeners = new Set<(event: BackfillProgress) => void>()
+export const addProgressListener = (listener: (event: BackfillProgress) => void): () => void => {
+  progressListeners.add(listener)
+  return () => void progressListeners.delete(listener)
+}
+
+/** Updates the metrics and live state for one backfill progress event. */
+export const observeBackfillProgress = (event: BackfillProgress): void => {
+  const b = live.backfill
+  live.commands.add("backfill")
+  switch (event._tag) {
+    case "Planned":
+      b.plan = { start: event.start, target: event.target, epochs: event.epochs, blocks: event.blocks }
+      break
+    case "EpochStarted":
+      observePaused(false)
+      b.active.add(event.epoch)
+      observeInflight("epoch_sessions", b.active.size)
+      break
+    case "EpochBatch":
+      b.blocks += event.blocks
+      observeBlocks("backfill", event.blocks, 0)
+      break
+    case "EpochRetry":
+      b.active.delete(event.epoch)
+      observeInflight("epoch_sessions", b.active.size)
+      observeEpoch("retried")
+      break
+    case "EpochSynced":
+      b.active.delete(event.epoch)
+      observeInflight("epoch_sessions", b.active.size)
+      observeBlocks("backfill", 0, event.bytes)
+      observeEpoch("completed")
+      break
+    case "EpochFailed":
+      b.active.delete(event.epoch)
+      observeInflight("epoch_sessions", b.active.size)
+      observeEpoch("failed")
+      break
+    case "Committed":
+      b.lastCommitted = event.lastSyncedEpoch
+      break
+    case "BackpressurePaused":
+      observeLag("backfill", event.lag)
+      observePaused(true)
+      break
+    case "NothingToDo":
+      break
+  }
+  for (const listener of progressListeners) listener(event)
+}
+
+/** Wraps a backfill `onProgress` callback: metrics + progress first, then the command's own. */
+export const backfillObserver = (inner?: (event: BackfillProgress) => void) => (event: BackfillProgress): void => {
+  observeBackfillProgress(event)
+  inner?.(event)
+}
+
+/** A BlockSink whose batch writes are timed (hecate_redis_write_seconds{command="backfill"}). */
+export const observeSink = (sink: BlockSink): BlockSink => ({
+  ...sink,
+  writeBatch: (epoch, blocks) =>
+    Effect.suspend(() => {
+      const started = performance.now()
+      return sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => Effect.sync(() => observeRedisWrite("backfill", (performance.now() - started) / 1000))))
+    })
+})
+
+/** The RelayStore with metrics: write latency, blocks/bytes, rollbacks, tip distance, lag, status. */
+export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "relay"): RelayStoreShape => {
+  let inflight = 0
+  return {
+    ...store,
+    write: (seq, producer, ops, tip) =>
+      Effect.suspend(() => {
+        const started = performance.now()
+        observeInflight("redis_writes", ++inflight)
+        return store.write(seq, producer, ops, tip).pipe(
+          Effect.tap((result) =>
+            Effect.sync(() => {
+              observeRedisWrite(command, (performance.now() - started) / 1000)
+              live.relay.writes++
+              live.relay.lastWriteAt = new Date().toISOString()
+              observeLag("relay", result.lag)
+              if (result._tag !== "Written") return
+              let blocks = 0
+              let bytes = 0
+              let undos = 0
+              let last: { slot: number; height: number } | undefined
+              for (const op of ops) {
+                if (op._tag === "A") {
+                  blocks++
+                  bytes += Buffer.byteLength(op.block)
+                  last = { slot: op.slot, height: op.height }
+                } else if (op._tag === "U") undos++
+              }
+              if (undos > 0) {
+                const from = live.relay.lastHeight
+                const to = from === undefined ? undefined : from - undos
+                observeRollback(undos, to)
+                live.relay.lastHeight = to
+              }
+              observeBlocks(command, blocks, bytes)
+              if (last !== undefined && tip !== undefined && tip !== "origin") observeTip(tip, last)
+              else if (last !== undefined) {
+                live.relay.lastHeight = last.height
+                live.relay.lastSlot = last.slot
+              }
+            })
+          ),
+          Effect.ensuring(Effect.sync(() => observeInflight("redis_writes", --inflight)))
+        )
+      }),
+    setStatus: (fields) =>
+      Effect.suspend(() => {
+        const state = fields["state"]
+        if (typeof state === "string") {
+          live.relay.connection = state
+          if (state === "paused") observePaused(true)
+          else if (state === "following") observePaused(false)
+          const endpoint = fields["endpoint"]
+          if (typeof endpoint === "string") {
+            live.relay.endpoint = endpoint
+            if (state === "reconnecting") observeReconnect(endpoint)
+          }
+        }
+        return store.setStatus(fields)
+      })
+  }
+}
+
+/** `RelayStore.layer(...)` with metrics (same service, same behaviour). */
+export const instrumentRelayStore = <E, R>(layer: Layer.Layer<RelayStore, E, R>, command: CommandName = "relay"): Layer.Layer<RelayStore, E, R> =>
+  Layer.effect(RelayStore, Effect.gen(function*() {
+    return wrapRelayStore(yield* RelayStore, command)
+  })).pipe(Layer.provide(layer))

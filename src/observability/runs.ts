@@ -1,0 +1,268 @@
+/**
+ * Run history in Redis: every backfill / relay / refresh run is one HASH, indexed by start time in a
+ * ZSET and bounded (the oldest runs are dropped past `keep`).
+ *
+ * Keys under the runs prefix `r` (default `hecate:runs:`, HECATE_RUNS_PREFIX):
+ * - `r index` ZSET: score = start time (ms), member = run id
+ * - `r run:<id>` HASH: id, command, parameters (JSON), state (Running/Completed/Failed/Cancelled),
+ *   started_at / ended_at / heartbeat_at (ISO), blocks, error, host, pid
+ *
+ * Writing is best-effort and never fails a run: the recorder keeps the record in memory and writes
+ * it whole (idempotent HSET) whenever it changed, every second, until Redis takes it; so a run
+ * started while Redis is down appears once Redis is back. A process killed with SIGKILL leaves its
+ * run `Running` with a heartbeat that stops moving: `runs` shows it as stale.
+ */
+import { randomBytes } from "node:crypto"
+import { hostname } from "node:os"
+import { Redis as IORedis } from "ioredis"
+
+export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
+export const DEFAULT_RUNS_KEEP = 200
+/** A Running run whose heartbeat is older than this is shown as stale. */
+export const STALE_AFTER_MS = 30_000
+
+export type RunState = "Running" | "Completed" | "Failed" | "Cancelled"
+
+export interface RunRecord {
+  readonly id: string
+  readonly command: string
+  readonly parameters: Readonly<Record<string, unknown>>
+  readonly state: RunState
+  readonly startedAt: string
+  readonly endedAt: string | undefined
+  readonly heartbeatAt: string | undefined
+  readonly blocks: number
+  readonly error: string | undefined
+  readonly host: string
+  readonly pid: number
+}
+
+export const runsPrefixFromEnv = (): string => {
+  const p = process.env["HECATE_RUNS_PREFIX"]?.trim()
+  return p === undefined || p === "" ? DEFAULT_RUNS_PREFIX : p
+}
+
+export const runsKeepFromEnv = (): number => {
+  const n = Number(process.env["HECATE_RUNS_KEEP"])
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_RUNS_KEEP
+}
+
+export const newRunId = (now = Date.now()): string => `${now.toString(36)}-${randomBytes(3).toString("hex")}`
+
+export const runKeys = (prefix: string) => ({
+  index: `${prefix}index`,
+  run: (id: string) => `${prefix}run:${id}`
+})
+
+const toHash = (r: RunRecord): Record<string, string> => ({
+  id: r.id,
+  command: r.command,
+  parameters: JSON.stringify(r.parameters),
+  state: r.state,
+  started_at: r.startedAt,
+  ended_at: r.endedAt ?? "",
+  heartbeat_at: r.heartbeatAt ?? "",
+  blocks: String(r.blocks),
+  error: r.error ?? "",
+  host: r.host,
+  pid: String(r.pid)
+})
+
+const fromHash = (h: Record<string, string>): RunRecord | undefined => {
+  if (h["id"] === undefined || h["id"] === "") return undefined
+  let parameters: Record<string, unknown> = {}
+  try {
+    parameters = JSON.parse(h["parameters"] ?? "{}") as Record<string, unknown>
+  } catch {
+    // keep {}
+  }
+  const opt = (k: string) => (h[k] === undefined || h[k] === "" ? undefined : h[k])
+  return {
+    id: h["id"],
+    command: h["command"] ?? "?",
+    parameters,
+    state: (h["state"] ?? "Running") as RunState,
+    startedAt: h["started_at"] ?? "",
+    endedAt: opt("ended_at"),
+    heartbeatAt: opt("heartbeat_at"),
+    blocks: Number(h["blocks"] ?? 0),
+    error: opt("error"),
+    host: h["host"] ?? "",
+    pid: Number(h["pid"] ?? 0)
+  }
+}
+
+/** HSET the record, index it, and drop the runs beyond `keep` (one script: atomic). */
+const SAVE_SCRIPT = `
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+local keep = tonumber(ARGV[3])
+local n = redis.call('ZCARD', KEYS[1])
+if n > keep then
+  local old = redis.call('ZRANGE', KEYS[1], 0, n - keep - 1)
+  for _, id in ipairs(old) do redis.call('DEL', ARGV[4] .. id) end
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keep - 1)
+end
+return n
+`
+
+export interface RunHistory {
+  readonly prefix: string
+  readonly save: (record: RunRecord) => Promise<void>
+  readonly list: (limit?: number) => Promise<Array<RunRecord>>
+  readonly get: (id: string) => Promise<RunRecord | undefined>
+  readonly close: () => void
+}
+
+export interface RunHistoryOptions {
+  readonly url: string
+  readonly prefix?: string | undefined
+  readonly keep?: number | undefined
+  /** fail fast (the `runs` command) instead of reconnecting in the background (the recorder) */
+  readonly failFast?: boolean
+}
+
+export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
+  const prefix = options.prefix ?? runsPrefixFromEnv()
+  const keep = options.keep ?? runsKeepFromEnv()
+  const keys = runKeys(prefix)
+  const client = new IORedis(options.url, {
+    lazyConnect: true,
+    connectionName: "hecate-runs",
+    connectTimeout: 2_000,
+    enableOfflineQueue: options.failFast !== true,
+    maxRetriesPerRequest: options.failFast === true ? 0 : 1,
+    retryStrategy: options.failFast === true ? () => null : (times) => Math.min(times * 200, 2_000)
+  })
+  client.on("error", () => {})
+  let connecting: Promise<void> | undefined
+  const ready = async () => {
+    if (client.status === "ready") return
+    if (client.status === "wait" || client.status === "end") {
+      connecting ??= client.connect().finally(() => (connecting = undefined))
+    }
+    if (connecting !== undefined) await connecting
+  }
+  return {
+    prefix,
+    save: async (record) => {
+      await ready()
+      const fields = Object.entries(toHash(record)).flat()
+      await client.eval(SAVE_SCRIPT, 2, keys.index, keys.run(record.id), String(Date.parse(record.startedAt) || Date.now()), record.id, String(keep), `${prefix}run:`, ...fields)
+    },
+    list: async (limit = 20) => {
+      await ready()
+      const ids = await client.zrevrange(keys.index, 0, Math.max(0, limit - 1))
+      const pipeline = client.pipeline()
+      for (const id of ids) pipeline.hgetall(keys.run(id))
+      const replies = (await pipeline.exec()) ?? []
+      return replies.flatMap(([error, h]) => {
+        if (error !== null) return []
+        const r = fromHash(h as Record<string, string>)
+        return r === undefined ? [] : [r]
+      })
+    },
+    get: async (id) => {
+      await ready()
+      return fromHash(await client.hgetall(keys.run(id)))
+    },
+    close: () => {
+      client.disconnect()
+    }
+  }
+}
+
+/** State as shown: a Running run whose heartbeat stopped is "Running (stale)". */
+export const shownState = (r: RunRecord, now = Date.now()): string =>
+  r.state === "Running" && r.heartbeatAt !== undefined && now - Date.parse(r.heartbeatAt) > STALE_AFTER_MS ? "Running (stale)" : r.state
+
+/**
+ * The in-memory record of the current run, written to Redis in the background (every second when
+ * it changed, and a heartbeat every 5 s), and a last time at the end.
+ */
+export class RunRecorder {
+  private record: RunRecord
+  private dirty = true
+  private saved = false
+  private timer: NodeJS.Timeout | undefined
+  private writing: Promise<void> | undefined
+  private lastHeartbeat = 0
+  lastError: string | undefined
+
+  constructor(
+    private readonly history: RunHistory,
+    init: { readonly command: string; readonly parameters: Readonly<Record<string, unknown>>; readonly id?: string },
+    private readonly blocks: () => number = () => 0
+  ) {
+    const now = new Date()
+    this.record = {
+      id: init.id ?? newRunId(now.getTime()),
+      command: init.command,
+      parameters: init.parameters,
+      state: "Running",
+      startedAt: now.toISOString(),
+      endedAt: undefined,
+      heartbeatAt: now.toISOString(),
+      blocks: 0,
+      error: undefined,
+      host: hostname(),
+      pid: process.pid
+    }
+  }
+
+  get id(): string {
+    return this.record.id
+  }
+  get current(): RunRecord {
+    return { ...this.record, blocks: this.blocks() }
+  }
+  get persisted(): boolean {
+    return this.saved
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), 1_000)
+    this.timer.unref()
+    void this.flush()
+  }
+
+  private async flush(force = false): Promise<void> {
+    if (this.writing !== undefined) return this.writing
+    const now = Date.now()
+    const blocks = this.blocks()
+    if (blocks !== this.record.blocks) this.dirty = true
+    if (now - this.lastHeartbeat > 5_000 && this.record.state === "Running") this.dirty = true
+    if (!this.dirty && !force) return
+    if (this.record.state === "Running") this.record = { ...this.record, heartbeatAt: new Date(now).toISOString() }
+    this.record = { ...this.record, blocks }
+    const snapshot = this.record
+    this.dirty = false
+    this.writing = this.history.save(snapshot).then(
+      () => {
+        this.saved = true
+        this.lastError = undefined
+        this.lastHeartbeat = now
+      },
+      (e: unknown) => {
+        this.dirty = true
+        this.lastError = e instanceof Error ? e.message : String(e)
+      }
+    ).finally(() => (this.writing = undefined))
+    return this.writing
+  }
+
+  /** Final state; tries for up to `timeoutMs` to get it into Redis. */
+  async finish(state: Exclude<RunState, "Running">, error?: string, timeoutMs = 3_000): Promise<boolean> {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.writing !== undefined) await this.writing
+    this.record = { ...this.record, state, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) }
+    this.dirty = true
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      await this.flush(true)
+      if (!this.dirty) return true
+      if (Date.now() > deadline) return false
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+}
