@@ -14,6 +14,7 @@ import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
+import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
@@ -58,7 +59,8 @@ export const backfillFlags = {
     Flag.withDescription("Run against an embedded simulator (a short custom chain) instead of OGMIOS_ENDPOINTS"),
     Flag.withDefault(false)
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  ...observabilityFlags
 }
 
 type Flags = {
@@ -172,7 +174,7 @@ const run = (flags: Flags) =>
     const started = performance.now()
     const runLog = Effect.runForkWith(yield* Effect.context<never>())
     const result = yield* Effect.gen(function*() {
-      const sink = yield* makeSink
+      const sink = observeSink(yield* makeSink)
       return yield* backfill(sink, {
         startEpoch: Option.getOrUndefined(flags.startEpoch),
         endEpoch: Option.getOrUndefined(flags.endEpoch),
@@ -187,7 +189,7 @@ const run = (flags: Flags) =>
         rebaseOrderingBase: flags.rebaseOrderingBase,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
         ...(lockTtlMs !== undefined ? { lockTtlMs } : {}),
-        onProgress: progressLogger(started, (e) => void runLog(e))
+        onProgress: backfillObserver(progressLogger(started, (e) => void runLog(e)))
       })
     }).pipe(Effect.provide(Layer.mergeAll(redisLayer, indexLayer, queryLayer)))
 
@@ -199,6 +201,12 @@ const run = (flags: Flags) =>
     }
   }).pipe(
     Effect.scoped,
+    observeRun({
+      command: "backfill",
+      parameters: runParameters(flags),
+      http: { port: flags.httpPort, host: flags.httpHost },
+      ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
+    }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Backfill incomplete"),
     Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
