@@ -15,6 +15,7 @@ import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
@@ -54,7 +55,8 @@ export const relayFlags = {
     Flag.withDescription("Writes kept in events/final beyond the volatile window and unread group entries (0 = never trim)"),
     Flag.withDefault(100_000)
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  ...observabilityFlags
 }
 
 type Flags = { readonly [K in keyof typeof relayFlags]: (typeof relayFlags)[K] extends Flag.Flag<infer A> ? A : never }
@@ -149,7 +151,7 @@ const run = (flags: Flags) =>
     const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
     const layers = Layer.mergeAll(
       queries,
-      RelayStore.layer({ prefix, retain: flags.retain }).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
+      instrumentRelayStore(RelayStore.layer({ prefix, retain: flags.retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
     )
     return yield* relay({
       endpoints: settings.ogmiosEndpoints,
@@ -159,7 +161,10 @@ const run = (flags: Flags) =>
       inFlight: settings.inFlight,
       maxLag: flags.maxLag,
       maxLength: flags.maxLength
-    }).pipe(Effect.provide(layers))
+    }).pipe(
+      Effect.provide(layers),
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix })
+    )
   }).pipe(
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume from the cursor.")),
