@@ -40,6 +40,9 @@ export interface RelayLatencyResult {
   readonly p99Ms: number
   readonly maxMs: number
   readonly meanMs: number
+  /** forge -> the relay's write committed (its own share of the latency) */
+  readonly commitP50Ms: number
+  readonly commitP99Ms: number
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
@@ -59,16 +62,32 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   const admin = new IORedis(redisUrl)
   const forged = new Map<number, number>()
   const latencies: Array<number> = []
+  const commits: Array<number> = []
   const layers = Layer.mergeAll(
     OgmiosLive.layer({ endpoints: [sim.url] }),
     RelayStore.layer({ prefix }).pipe(Layer.provide(RedisLive.layer({ url: Redacted.make(redisUrl), connectionName: "hecate-bench-relay" })))
   )
-  const fiber = Effect.runFork(relay({ endpoints: [sim.url], from: "origin", depth: 10, inFlight: 100 }).pipe(Effect.provide(layers)))
+  let measureFrom = Number.POSITIVE_INFINITY
+  const fiber = Effect.runFork(relay({
+    endpoints: [sim.url],
+    from: "origin",
+    depth: 10,
+    inFlight: 100,
+    // the relay's own share: forge -> the write committed in Redis (Lua EXEC returned)
+    onWrite: ({ events }) => {
+      const now = performance.now()
+      for (const e of events) {
+        const t0 = e._tag === "Apply" && e.block.height > measureFrom ? forged.get(e.block.height) : undefined
+        if (t0 !== undefined) commits.push(now - t0)
+      }
+    }
+  }).pipe(Effect.provide(layers)))
   try {
     // the consumer: XREAD BLOCK 0 from the start of the stream, stamping each apply on arrival
     const tipHeight = sim.chain.heightOf(sim.chain.tipIndex)
     const total = warmup + blocks
     const lastHeight = tipHeight + total
+    measureFrom = tipHeight + warmup
     let stop = false
     const reader = (async () => {
       let last = "0-0"
@@ -119,6 +138,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     await sim.stop()
   }
   const sorted = [...latencies].sort((a, b) => a - b)
+  const commitSorted = [...commits].sort((a, b) => a - b)
   const round = (x: number) => Math.round(x * 1000) / 1000
   return {
     blocks: sorted.length,
@@ -128,13 +148,16 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     p90Ms: round(quantile(sorted, 0.9)),
     p99Ms: round(quantile(sorted, 0.99)),
     maxMs: round(sorted.at(-1) ?? Number.NaN),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length))
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
+    commitP50Ms: round(quantile(commitSorted, 0.5)),
+    commitP99Ms: round(quantile(commitSorted, 0.99))
   }
 }
 
 export const formatRelayLatency = (r: RelayLatencyResult): string =>
   `relay latency (forge -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms: ` +
-  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms`
+  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms ` +
+  `(forge -> write committed: p50 ${r.commitP50Ms} ms, p99 ${r.commitP99Ms} ms)`
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [blocks, interval, bytes] = process.argv.slice(2).map(Number)

@@ -13,7 +13,7 @@
  * session starts over from the stored cursor.
  */
 import { Cause, Duration, Effect, Exit } from "effect"
-import { concatMap, type Observable, Observable as Rx, of, type OperatorFunction } from "rxjs"
+import { mergeMap, type Observable, Observable as Rx, of, type OperatorFunction } from "rxjs"
 import { type Block, blockSlot } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
 import type { ReorgEvent } from "../domain/reorg-event.js"
@@ -133,11 +133,13 @@ export interface RelaySinkOptions {
   readonly maxLength?: number
   readonly pollInterval?: Duration.Input
   readonly onWrite?: RelayOptions["onWrite"]
+  /** writes in flight before the first reply (default 16; 1 = one round trip per input) */
+  readonly pipeline?: number
 }
 
 /**
- * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (in order, one at a
- * time), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
+ * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (sent in order,
+ * up to `pipeline` in flight), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
  * which is when the caller grants the source one more credit. Redis failures are retried forever;
  * RelayFenced / RelayResync error the Observable. Runs its effects on `context`.
  */
@@ -151,6 +153,7 @@ export const relaySink = (
   const maxLength = options.maxLength ?? 0
   const poll = options.pollInterval ?? "200 millis"
   let seq = options.seq
+  let previous: Promise<void> = Promise.resolve()
   // slots of the window, mirroring it (EBBs carry no slot: theirs follows from the previous block)
   const slots = [...(options.slots?.window ?? [])]
   let anchorSlot = options.slots?.anchor ?? -1
@@ -172,7 +175,9 @@ export const relaySink = (
       yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
     })
 
-  return concatMap((batch) => {
+  // Writes are pipelined: up to `pipeline` are sent before the first reply (one connection, so
+  // Redis runs them in order). Safety does not depend on it: each script only commits seq + 1.
+  return mergeMap((batch) => {
     if (batch.length === 0) return of(undefined)
     let tip: TipOrOrigin | undefined
     // one pass in batch order, mirroring the window's slots (an apply batch is the apply then its
@@ -194,12 +199,25 @@ export const relaySink = (
       }
     })
     const mySeq = ++seq
-    const write = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`).pipe(
+    // Pipelined writes can reach Redis out of order when one is re-sent (EVAL after NOSCRIPT, a
+    // retry after a dropped connection): the later one is refused (RESYNC: not seq + 1) and wrote
+    // nothing. It is tried once more after its predecessor committed; only then is RESYNC real.
+    const before = previous
+    let committed!: () => void
+    previous = new Promise<void>((resolve) => (committed = resolve))
+    const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`)
+    const write = attempt.pipe(
+      Effect.catchTag("RelayResync", (error) =>
+        Effect.promise(() => before).pipe(
+          Effect.andThen(Effect.suspend(() => attempt)),
+          Effect.mapError((again) => (again._tag === "RelayResync" ? error : again))
+        )),
+      Effect.tap(() => Effect.sync(() => committed())),
       Effect.tap((result) => backpressure(result)),
       Effect.tap((result) => Effect.sync(() => options.onWrite?.({ seq: mySeq, events: batch, result })))
     )
     return fromEffect(run, write)
-  })
+  }, Math.max(1, options.pipeline ?? 16))
 }
 
 /**
