@@ -138,6 +138,9 @@ export const sampleThroughput = (now = Date.now()): number => {
 }
 export const startSampler = (): void => {
   if (sampler !== undefined) return
+  // exported from the start (at 0), not only after their first event
+  for (const counter of [epochsCompleted, epochsFailed, epochsRetried, rollbacksTotal, backpressurePausedSeconds]) update(counter, 0)
+  update(backpressurePaused, 0)
   sampleThroughput()
   sampler = setInterval(() => sampleThroughput(), 1_000)
   sampler.unref()
@@ -148,6 +151,7 @@ export const currentBlocksPerSecond = (): number => live.throughput.items.at(-1)
 
 export const observeBlocks = (command: CommandName, blocks: number, bytes: number): void => {
   startSampler()
+  update(tagged(blocksRelayed, { command }), 0)
   live.blocks += blocks
   live.bytes += bytes
   if (blocks > 0) update(tagged(blocksRelayed, { command }), blocks)

@@ -72,7 +72,8 @@ export const observeRun = (spec: ObserveRunSpec) =>
     recorder.start()
     yield* Effect.addFinalizer(() => Effect.sync(() => history.close()))
     const context = yield* Effect.context<never>()
-    const log = (line: string) => void Effect.runForkWith(context)(Effect.logInfo(line))
+    const log = (line: string) =>
+      void Effect.runForkWith(context)(Effect.logInfo(line).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command })))
 
     // progress (backfill)
     if (spec.command === "backfill") {
