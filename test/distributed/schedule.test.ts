@@ -53,13 +53,14 @@ describe("clusterSchedule", () => {
 
     const at = ticks.map((t) => t.at)
     expect(new Set(at).size, JSON.stringify(ticks)).toBe(at.length) // no tick ran twice
-    // one run per interval (± start-up and the last tick in flight), not two
+    // at most one run per interval (two instances firing per tick would be ~2×; see the control);
+    // a loaded machine may let BullMQ skip a late tick, never run one twice
     const expected = RUN_MS / EVERY
-    expect(ticks.length).toBeGreaterThanOrEqual(Math.floor(expected) - 3)
+    expect(ticks.length).toBeGreaterThanOrEqual(Math.floor(expected / 2))
     expect(ticks.length).toBeLessThanOrEqual(Math.ceil(expected) + 1)
-    // ticks are `every` apart
+    // ticks fall on the `every` grid
     const sorted = [...at].sort((a, b) => a - b)
-    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBe(EVERY)
+    for (let i = 1; i < sorted.length; i++) expect((sorted[i]! - sorted[i - 1]!) % EVERY, JSON.stringify(sorted)).toBe(0)
     expect(ticks.every((t) => t.instance === "A" || t.instance === "B")).toBe(true)
 
     // removing the scheduler stops the ticks for everyone
@@ -77,6 +78,6 @@ describe("clusterSchedule", () => {
     }
     await sleep(RUN_MS)
     for (const stop of stops) await stop()
-    expect(ticks.length).toBeGreaterThanOrEqual(2 * (Math.floor(RUN_MS / EVERY) - 3))
+    expect(ticks.length).toBeGreaterThan(Math.ceil(RUN_MS / EVERY) + 1) // above the single schedule's maximum
   })
 })
