@@ -72,6 +72,9 @@ describe("hecate serve", () => {
       const first = startServe(args, env)
       const port = yield* Effect.promise(() => httpPortOf(first))
       yield* Effect.promise(() => waitFor("the relay to write past the initial chain", async () => Number(await client.xlen(`${prefix}events`)) > 720, 30_000))
+      // /health is 202 while the relay catches up, 200 once it follows the tip (docs/observability.md)
+      yield* Effect.promise(() => waitFor("the relay to follow the tip (/health 200)", async () =>
+        (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 30_000))
       const health = (yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json()))) as {
         status: string
         relay: { prefix: string; writes: number }
