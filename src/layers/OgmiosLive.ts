@@ -10,7 +10,7 @@ import { Cause, Effect, Layer, Queue, Schema, Stream } from "effect"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import type { PointOrOrigin } from "../domain/point.js"
 import { OgmiosConnection, type ConnectionOptions } from "../ogmios/connection.js"
-import { MalformedFrame, type OgmiosError } from "../ogmios/errors.js"
+import { isOgmiosError, MalformedFrame, type OgmiosError } from "../ogmios/errors.js"
 import { follow, type ConnectedInfo, type ReconnectInfo, type ReconnectOptions } from "../ogmios/follower.js"
 import { findIntersectionParams, Method } from "../ogmios/protocol.js"
 import {
@@ -37,11 +37,6 @@ export interface OgmiosLiveOptions extends ConnectionOptions {
   readonly onReconnect?: (info: ReconnectInfo) => void
   readonly onConnected?: (info: ConnectedInfo) => void
 }
-
-const isOgmiosError = (u: unknown): u is OgmiosError =>
-  typeof u === "object" && u !== null && "_tag" in u &&
-  ["IntersectionNotFound", "IntersectionInterleaved", "EraMismatch", "QueryUnavailableInCurrentEra", "OgmiosRpcError", "ConnectionLost", "RequestTimeout", "MalformedFrame"]
-    .includes((u as { _tag: string })._tag)
 
 /** Promise -> Effect: typed Ogmios rejections fail, anything else is a defect. */
 const fromPromise = <A>(thunk: () => Promise<A>): Effect.Effect<A, OgmiosError> =>

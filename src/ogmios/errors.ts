@@ -75,6 +75,14 @@ export type OgmiosError =
   | RequestTimeout
   | MalformedFrame
 
+const OGMIOS_ERROR_TAGS: ReadonlySet<string> = new Set<OgmiosError["_tag"]>([
+  "IntersectionNotFound", "IntersectionInterleaved", "EraMismatch", "QueryUnavailableInCurrentEra",
+  "OgmiosRpcError", "ConnectionLost", "RequestTimeout", "MalformedFrame"
+])
+
+export const isOgmiosError = (u: unknown): u is OgmiosError =>
+  typeof u === "object" && u !== null && "_tag" in u && OGMIOS_ERROR_TAGS.has((u as { _tag: string })._tag)
+
 /** Failures after which a fresh connection may succeed (used by the reconnect policy). */
 export const isTransient = (error: OgmiosError): error is ConnectionLost | RequestTimeout =>
   error._tag === "ConnectionLost" || error._tag === "RequestTimeout"

@@ -19,6 +19,7 @@
  * RollBackward to the intersection (the server always sends it): it tells the consumer where the
  * stream starts; the reorg operator downstream knows that a rollback to its own start is no reorg.
  */
+import { Schema } from "effect"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import { samePoint, type PointOrOrigin } from "../domain/point.js"
 import { isTransient, MalformedFrame, RequestTimeout, type ConnectionLost, type OgmiosError } from "./errors.js"
@@ -27,7 +28,6 @@ import { decodeNextBlock, isErrorFrame, type ResponseFrame } from "./frame.js"
 import { findIntersectionParams, fromRpcError, Method } from "./protocol.js"
 import { ResumePoints, type ResumePointsOptions } from "./resumePoints.js"
 import { FindIntersectionResult } from "./schemas.js"
-import { Schema } from "effect"
 
 export interface ReconnectOptions {
   /** first delay, ms (default 100) */
