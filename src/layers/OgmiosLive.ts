@@ -150,10 +150,12 @@ const make = (options: OgmiosLiveOptions) =>
           ),
           (f) => Effect.sync(() => f.close())
         )
-        // One pull takes one event and returns its credit: credits follow pulls.
+        // A pull takes every event waiting (at least one) and returns their credits: credits follow
+        // pulls, and whole chunks spare the per-element cost. At most inFlight events wait in the
+        // queue plus one chunk being consumed downstream.
         return Stream.fromEffectRepeat(
-          Effect.tap(Queue.take(queue), () => Effect.sync(() => follower.request(1)))
-        )
+          Effect.tap(Queue.takeAll(queue), (events) => Effect.sync(() => follower.request(events.length)))
+        ).pipe(Stream.flattenArray)
       }))
 
     return Ogmios.of({
