@@ -1,0 +1,267 @@
+/**
+ * Backfill throughput: ≥ 100 000 blocks of realistic size (mean 14 KB of JSON) from the simulator
+ * into Redis, through the built CLI (`dist-bench/src/main.js backfill`, a child process whose RSS
+ * is sampled from /proc), at concurrency 1, 2 and 4 — against a chain-sync-only pass over the same
+ * chain with the same client (`syncEpoch` over OgmiosLive, blocks dropped), at the same concurrency.
+ *
+ * - The simulator is its own process and has generated every block before the first pass, so it
+ *   serves cached frames and block generation is never measured.
+ * - Its epoch index is written to a temp HECATE_EPOCH_CACHE, so the backfill does not derive it.
+ * - A consumer stand-in registers a group at `$` on each epoch as soon as it is published (after
+ *   reading its MEMORY USAGE): the stream then counts as consumed and the producer's cleanup
+ *   reclaims it, so Redis holds a few epochs at a time and backpressure never stalls the run. (A real
+ *   consumer must create its group at 0 — docs/redis-contract.md; here nobody reads the data.)
+ * - The rate is timed from the CLI's "Backfilling epochs" line to its "Relayed epochs" line: the
+ *   relay itself, without process start-up and planning (printed separately).
+ *
+ * Figures are printed, never asserted. Targets (issue 5): the backfill at ≥ 70 % of the sync-only
+ * rate (Redis writing costs ≤ 30 %), peak RSS < 300 MB whatever the range length.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/backfill.js [blocks] [meanBlockBytes] [concurrencies e.g. 1,2,4]
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { Redis } from "ioredis"
+
+export interface BackfillBenchOptions {
+  /** Blocks in the relayed (finalized) epochs, at least (default 100 000). */
+  readonly blocks?: number
+  /** Mean block JSON size (default 14 000 bytes). */
+  readonly meanBlockBytes?: number
+  /** Slots per epoch at f = 0.5 (default 10 000: ~5 000 blocks per epoch). */
+  readonly epochLength?: number
+  readonly concurrencies?: ReadonlyArray<number>
+  readonly redisUrl?: string
+  /**
+   * One more backfill pass at the highest concurrency with V8's old space capped at this many MB
+   * (NODE_OPTIONS=--max-old-space-size): the RSS is V8's heap sizing, not live data (default 160; 0 = skip).
+   */
+  readonly cappedHeapMb?: number
+}
+
+export interface BackfillBenchRow {
+  readonly concurrency: number
+  readonly syncOnlyBlocksPerSecond: number
+  readonly syncOnlyPeakRssMb: number
+  readonly blocksPerSecond: number
+  readonly mbPerSecond: number
+  /** backfill rate / sync-only rate at the same concurrency */
+  readonly ratio: number
+  readonly peakRssMb: number
+  readonly startupSeconds: number
+  readonly redisBytesPerEpoch: number
+  readonly redisPeakUsedMb: number
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const MAIN = here("../src/main.js")
+
+const firstLine = (child: ChildProcess): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! })
+    rl.once("line", (line) => {
+      rl.close()
+      resolve(line)
+    })
+    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)))
+  })
+
+/** Peak RSS of a live process from /proc (VmHWM), sampled until it exits. */
+const watchRss = (pid: number) => {
+  let peakKb = 0
+  const sample = () => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8")
+      const hwm = /VmHWM:\s+(\d+)/.exec(status)
+      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]))
+    } catch {
+      // exited
+    }
+  }
+  const timer = setInterval(sample, 50)
+  return {
+    peakMb: () => peakKb / 1024,
+    stop: () => {
+      sample()
+      clearInterval(timer)
+    }
+  }
+}
+
+interface ServerInfo {
+  readonly url: string
+  readonly network: string
+  readonly target: number
+  readonly epochs: ReadonlyArray<{ epoch: number; blocks: number; bytes: number }>
+  readonly blocks: number
+  readonly bytes: number
+  readonly rows: ReadonlyArray<unknown>
+}
+
+const syncOnly = async (url: string, concurrency: number, rowsFile: string) => {
+  const child = spawn(process.execPath, [here("./backfillSyncOnly.js"), url, String(concurrency), rowsFile], { stdio: ["ignore", "pipe", "inherit"] })
+  return JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
+}
+
+const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "") => {
+  const prefix = `hecate-bench:${randomBytes(4).toString("hex")}:`
+  const memory: Array<number> = []
+  let peakUsed = 0
+  let published = -1
+  let done = false
+  const consumer = (async () => {
+    for (;;) {
+      const finished = done // one last pass after the producer exited
+      const synced = Number((await redis.get(`${prefix}last_synced_epoch`)) ?? -1)
+      for (let e = published + 1; e <= synced; e++) {
+        const key = `${prefix}epoch:${e}`
+        const usage = await redis.memory("USAGE", key, "SAMPLES", "0")
+        if (usage !== null) memory.push(Number(usage))
+        await redis.xgroup("CREATE", key, "bench", "$").catch(() => undefined)
+      }
+      published = Math.max(published, synced)
+      const used = /used_memory:(\d+)/.exec(await redis.info("memory"))
+      if (used) peakUsed = Math.max(peakUsed, Number(used[1]))
+      if (finished) break
+      await new Promise((r) => setTimeout(r, 40))
+    }
+  })()
+  const spawned = performance.now()
+  const child = spawn(
+    process.execPath,
+    [MAIN, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1"],
+    {
+      env: { ...process.env, HECATE_EPOCH_CACHE: cachePath, REDIS_URL: redisUrl, NO_COLOR: "1", HECATE_ENV_FILE: "/dev/null", NODE_OPTIONS: nodeOptions },
+      stdio: ["ignore", "pipe", "pipe"]
+    }
+  )
+  const rss = watchRss(child.pid!)
+  let relayStarted = 0
+  let relayEnded = 0
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString()
+    if (relayStarted === 0 && stderr.includes("Backfilling epochs")) relayStarted = performance.now()
+    if (relayEnded === 0 && stderr.includes("Relayed epochs up to")) relayEnded = performance.now()
+  })
+  child.stdout!.resume()
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
+  rss.stop()
+  done = true
+  await consumer
+  const metrics = await redis.hgetall(`${prefix}metrics`)
+  await deleteByPrefix(redis, prefix)
+  if (code !== 0 || relayStarted === 0 || relayEnded === 0) throw new Error(`backfill exited ${code}\n${stderr.slice(-3000)}`)
+  if (Number(metrics["blocks_total"]) !== info.blocks) throw new Error(`backfill relayed ${metrics["blocks_total"]} blocks, expected ${info.blocks}`)
+  return {
+    seconds: (relayEnded - relayStarted) / 1000,
+    startupSeconds: (relayStarted - spawned) / 1000,
+    peakRssMb: rss.peakMb(),
+    redisBytesPerEpoch: memory.length > 0 ? memory.reduce((a, b) => a + b, 0) / memory.length : 0,
+    redisPeakUsedMb: peakUsed / 1e6,
+    purged: Number(metrics["streams_purged_total"] ?? 0)
+  }
+}
+
+const deleteByPrefix = async (redis: Redis, prefix: string) => {
+  let cursor = "0"
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+    cursor = next
+    if (keys.length > 0) await redis.del(...keys)
+  } while (cursor !== "0")
+}
+
+export const runBackfillBench = async (options: BackfillBenchOptions = {}): Promise<Array<BackfillBenchRow>> => {
+  const blocks = options.blocks ?? 100_000
+  const meanBlockBytes = options.meanBlockBytes ?? 14_000
+  const epochLength = options.epochLength ?? 10_000
+  const concurrencies = options.concurrencies ?? [1, 2, 4]
+  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
+  const dir = mkdtempSync(join(tmpdir(), "hecate-bench-backfill-"))
+  const cachePath = join(dir, "epoch_cache.json")
+  const rowsFile = join(dir, "rows.json")
+  const t0 = performance.now()
+  const server = spawn(process.execPath, ["--max-old-space-size=8192", here("./backfillServer.js"), String(blocks), String(meanBlockBytes), String(epochLength), cachePath], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  const redis = new Redis(redisUrl)
+  try {
+    const info = JSON.parse(await firstLine(server)) as ServerInfo
+    writeFileSync(rowsFile, JSON.stringify(info.rows))
+    const sizes = info.epochs.map((e) => e.blocks)
+    console.log(
+      `backfill: ${info.blocks} blocks in ${info.epochs.length} epochs (${Math.min(...sizes)}–${Math.max(...sizes)} blocks each), ` +
+        `${(info.bytes / 1e6).toFixed(0)} MB of block JSON (mean ${(info.bytes / info.blocks / 1024).toFixed(1)} KB); ` +
+        `simulator ready in ${((performance.now() - t0) / 1000).toFixed(0)} s (every frame pre-generated)`
+    )
+    await syncOnly(info.url, 2, rowsFile) // warm-up: JIT, sockets, page cache
+    const rows: Array<BackfillBenchRow> = []
+    for (const c of concurrencies) {
+      const s = await syncOnly(info.url, c, rowsFile)
+      if (s.blocks !== info.blocks) throw new Error(`sync-only pass: ${s.blocks} blocks, expected ${info.blocks}`)
+      const b = await backfillRun(info, c, cachePath, redis, redisUrl)
+      const syncRate = s.blocks / s.seconds
+      const rate = info.blocks / b.seconds
+      rows.push({
+        concurrency: c,
+        syncOnlyBlocksPerSecond: syncRate,
+        syncOnlyPeakRssMb: s.maxRssMb,
+        blocksPerSecond: rate,
+        mbPerSecond: info.bytes / b.seconds / 1e6,
+        ratio: rate / syncRate,
+        peakRssMb: b.peakRssMb,
+        startupSeconds: b.startupSeconds,
+        redisBytesPerEpoch: b.redisBytesPerEpoch,
+        redisPeakUsedMb: b.redisPeakUsedMb
+      })
+      console.log(
+        `  concurrency ${c}: sync-only ${syncRate.toFixed(0)} blocks/s (${s.seconds.toFixed(1)} s), backfill ${rate.toFixed(0)} blocks/s ` +
+          `(${b.seconds.toFixed(1)} s + ${b.startupSeconds.toFixed(1)} s start-up), peak RSS ${b.peakRssMb.toFixed(0)} MB`
+      )
+    }
+    const capped = options.cappedHeapMb ?? 160
+    let cappedLine = ""
+    if (capped > 0) {
+      const c = Math.max(...concurrencies)
+      const b = await backfillRun(info, c, cachePath, redis, redisUrl, `--max-old-space-size=${capped}`)
+      const base = rows.find((r) => r.concurrency === c)!
+      cappedLine = `  concurrency ${c} with NODE_OPTIONS=--max-old-space-size=${capped}: ${(info.blocks / b.seconds).toFixed(0)} blocks/s ` +
+        `(${((100 * info.blocks) / b.seconds / base.syncOnlyBlocksPerSecond).toFixed(0)} % of sync-only), peak RSS ${b.peakRssMb.toFixed(0)} MB`
+    }
+    const meanEpoch = info.bytes / info.epochs.length
+    console.log("conc   sync-only b/s   backfill b/s    MB/s   vs sync   peak RSS MB   start s   Redis MB/epoch   Redis peak MB")
+    for (const r of rows) {
+      console.log(
+        `${String(r.concurrency).padStart(4)} ${r.syncOnlyBlocksPerSecond.toFixed(0).padStart(15)} ${r.blocksPerSecond.toFixed(0).padStart(14)} ` +
+          `${r.mbPerSecond.toFixed(1).padStart(7)} ${`${(100 * r.ratio).toFixed(0)} %`.padStart(9)} ${r.peakRssMb.toFixed(0).padStart(13)} ` +
+          `${r.startupSeconds.toFixed(1).padStart(9)} ${(r.redisBytesPerEpoch / 1e6).toFixed(1).padStart(16)} ${r.redisPeakUsedMb.toFixed(0).padStart(15)}`
+      )
+    }
+    if (cappedLine !== "") console.log(cappedLine)
+    console.log(
+      `backfill: Redis holds ${(rows[0]!.redisBytesPerEpoch / meanEpoch).toFixed(2)}× the block JSON per epoch ` +
+        `(${(meanEpoch / 1e6).toFixed(1)} MB of JSON -> ${(rows[0]!.redisBytesPerEpoch / 1e6).toFixed(1)} MB stream); ` +
+        `targets: ≥ 70 % of sync-only, RSS < 300 MB (sync-only RSS ${rows.map((r) => r.syncOnlyPeakRssMb.toFixed(0)).join("/")} MB)`
+    )
+    return rows
+  } finally {
+    server.kill("SIGTERM")
+    redis.disconnect()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const [blocks, mean, conc] = process.argv.slice(2)
+  await runBackfillBench({
+    ...(blocks ? { blocks: Number(blocks) } : {}),
+    ...(mean ? { meanBlockBytes: Number(mean) } : {}),
+    ...(conc ? { concurrencies: conc.split(",").map(Number) } : {})
+  })
+}
