@@ -127,6 +127,7 @@ const run = (flags: Flags) =>
       yield* Effect.logInfo(`backfilling finalized epochs up to ${stable.epoch} (the last one past the stability window), then relaying`)
       const seam = yield* Effect.gen(function*() {
         const redis = yield* Redis
+        const logFork = Effect.runForkWith(yield* Effect.context<never>())
         const epochStore = makeEpochStore(redis, { prefix: historyPrefix })
         if (stable.epoch >= 0) {
           yield* backfill(makeRedisSink(epochStore, { format: flags.format }), {
@@ -138,7 +139,12 @@ const run = (flags: Flags) =>
             ogmiosLayer: (eps) => OgmiosLive.layer({ endpoints: eps, requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }),
             retries: flags.retries,
             retryDelay: `${flags.retryDelay} seconds`,
-            maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+            maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+            onProgress: (event) => {
+              if (event._tag === "BackpressurePaused") {
+                logFork(Effect.logWarning(`consumers lag ${event.lag} epochs (REDIS_MAX_UNCONSUMED_EPOCHS): the backfill waits for them`))
+              } else if (event._tag === "Committed") logFork(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
+            }
           })
         }
         const last = yield* epochStore.getLastSyncedEpoch()

@@ -78,6 +78,7 @@ describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis res
     const results: Array<CliResult> = []
     let redisRestarts = 0
     let drops = 0
+    let slowTrials = 0
     for (let trial = 0; trial < TRIALS; trial++) {
       const r = relay(trial === 0 ? "origin" : "cursor")
       if (trial === 0) await waitFor("the first cursor", async () => (await redis.client.exists(`${prefix}cursor`)) === 1)
@@ -89,7 +90,7 @@ describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis res
           const tip = sim.chain.tip()
           const last = (await redis.client.lrange(`${prefix}window`, -1, -1).catch(() => []))[0]
           return tip !== "origin" && last?.split(" ")[2] === tip.id
-        }, 20_000)
+        }, 20_000).catch(() => void slowTrials++) // only biases the kill moment; correctness is checked at the end
       }
       const life = 150 + rnd() * 900
       const fault = rnd()
@@ -113,7 +114,7 @@ describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis res
     // quiet chain, one last relay catches up
     sim.live.stop()
     const last = relay("cursor")
-    await caughtUp(redis.client, prefix, sim, 30_000)
+    await caughtUp(redis.client, prefix, sim, 60_000)
     last.kill()
     await last.done
 
@@ -131,7 +132,7 @@ describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis res
     const metrics = await redis.client.hgetall(`${prefix}metrics`)
     console.log(
       `fault run (seed ${SEED}): ${TRIALS} trials, ${killed} SIGKILLed, ${died.length} ended on their own, ${redisRestarts} Redis restarts, ` +
-        `${drops} connection drops, ${sim.stats().liveForks} forks; ${events.length} events (${events.filter((e) => e.type === "undo").length} undos), ` +
+        `${drops} connection drops, ${sim.stats().liveForks} forks, ${slowTrials} trials never at the tip; ${events.length} events (${events.filter((e) => e.type === "undo").length} undos), ` +
         `${final.length} final, chain ${sim.chain.length}; metrics ${JSON.stringify(metrics)}`
     )
     const { chain } = await expectCanonical(redis.client, prefix, sim)

@@ -53,8 +53,14 @@ const sync = () => {
     ["sync", "--redis-prefix", relayPrefix, "--history-prefix", historyPrefix, "--endpoint", sim.url, "--depth", "10",
       "--retry-delay", "0", "--concurrency", "2", "--log-format", "json"],
     {
-      env: { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null", HECATE_EPOCH_CACHE: join(dir, "epoch_cache.json") },
-      timeoutMs: 90_000,
+      // no consumer reads the epoch streams here: lift the backfill's backpressure (5 unconsumed epochs)
+      env: {
+        REDIS_URL: TEST_REDIS_URL,
+        HECATE_ENV_FILE: "/dev/null",
+        HECATE_EPOCH_CACHE: join(dir, "epoch_cache.json"),
+        REDIS_MAX_UNCONSUMED_EPOCHS: "1000"
+      },
+      timeoutMs: 120_000,
       onSpawn: (c) => (child = c)
     }
   )
@@ -65,7 +71,11 @@ describe("sync: backfill then follow the tip", () => {
   it("epoch streams + relay fold = the canonical chain, seamless at the last backfilled block", async () => {
     const startTip = sim.chain.length
     const first = sync()
-    await waitFor("the relay cursor", async () => (await client.exists(`${relayPrefix}cursor`)) === 1, 60_000)
+    await waitFor("the relay cursor", async () => (await client.exists(`${relayPrefix}cursor`)) === 1, 60_000).catch(async (e: unknown) => {
+      first.stop()
+      const r = await first.done
+      throw new Error(`${String(e)}\n--- sync stderr\n${r.stderr.slice(-4000)}\n--- stdout\n${r.stdout.slice(-2000)}`)
+    })
     await sleep(1_500) // the chain keeps growing and forking under the relay
     sim.live.stop()
     await caughtUp(client, relayPrefix, sim, 30_000)
