@@ -54,6 +54,9 @@ export const e2e = async (): Promise<E2e> => {
     REDIS_URL,
     HECATE_LOCK_TTL_MS: "1500",
     HECATE_ENV_FILE: "/dev/null",
+    // most tests have no consumer draining the epochs: backpressure (5 by default) would pause a
+    // resumed run forever once 5 published epochs sit unconsumed below it
+    REDIS_MAX_UNCONSUMED_EPOCHS: "1000",
     // Node's on-disk compile cache: a CLI start costs ~1 s instead of ~3 s on the shared 2-core box
     NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
   }

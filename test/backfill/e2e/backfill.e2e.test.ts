@@ -104,6 +104,8 @@ describe("hecate backfill (redis sink) end to end", () => {
     expect(metrics["workers_active"]).toBe("0")
     expect(metrics["last_heartbeat_ts"]).toMatch(ISO)
     expect(metrics["backpressure_paused"] ?? "0").toBe("0")
+    expect(metrics["last_cleanup_at"]).toMatch(ISO) // the sweep below the window ran at start
+    expect(metrics["streams_purged_total"] ?? "0").toBe("0")
 
     const status = await t.status()
     expect(status.code, output(status)).toBe(0)

@@ -6,7 +6,7 @@
  * Rerun to resume." and the rerun completes with the same content.
  *
  * The rerun right after a SIGKILL finds the dead producer's lock: it must wait for it to expire
- * (HECATE_LOCK_TTL_MS, 1.5 s here) instead of exiting 15.
+ * (HECATE_LOCK_TTL_MS, 3 s here) instead of exiting 15.
  */
 import { randomBytes } from "node:crypto"
 import { join } from "node:path"
@@ -85,21 +85,38 @@ describe("crash safety (CLI)", () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       const prefix = freshPrefix()
       // a fresh epoch cache every fourth trial, so some kills hit the derivation of the index
-      const env = { HECATE_EPOCH_CACHE: trial % 4 === 0 ? join(t.dir, `cache-${trial}.json`) : t.cachePath }
-      // Every other kill lands in the writing phase: most of a short run is process start-up.
-      const from = trial % 2 === 0 ? 0 : writingFromMs
-      const delay = Math.round(from + random() * (referenceMs - from))
+      // (a 5 s lock TTL: the rerun starts while a killed run's lock is still there, and must wait it out)
+      const env = { HECATE_EPOCH_CACHE: trial % 4 === 0 ? join(t.dir, `cache-${trial}.json`) : t.cachePath, HECATE_LOCK_TTL_MS: "5000" }
+      // Even trials: a delay uniform over the reference run's duration (most of a short run is
+      // start-up and planning). Odd trials land in the writing phase whatever the machine's load:
+      // a delay uniform over the reference's time per epoch, after a random epoch k was synced
+      // (k = -1: after "Backfilling epochs").
+      const anchorEpoch = Math.floor(random() * (target + 1)) - 1
+      const perEpochMs = (referenceMs - writingFromMs) / (target + 1)
+      const delay = trial % 2 === 0 ? Math.round(random() * referenceMs) : Math.round(random() * perEpochMs)
+      const anchor = anchorEpoch < 0 ? /Backfilling epochs/ : new RegExp(`epoch ${anchorEpoch}: \\d+ blocks synced`)
       try {
         let killedAt: string | undefined
+        const kill = (child: ChildProcess, what: string) =>
+          setTimeout(() => {
+            if (child.exitCode === null && child.signalCode === null) {
+              killedAt = what
+              child.kill("SIGKILL")
+            }
+          }, delay)
         const killed = await t.backfill(["--redis-prefix", prefix, "--endpoint", sim.url, ...ARGS], {
           env,
           onSpawn: (child: ChildProcess) => {
-            setTimeout(() => {
-              if (child.exitCode === null) {
-                killedAt = `${delay} ms`
-                child.kill("SIGKILL")
+            if (trial % 2 === 0) return void kill(child, `${delay} ms`)
+            let seen = ""
+            let armed = false
+            child.stderr?.on("data", (d: Buffer) => {
+              seen += d.toString()
+              if (!armed && anchor.test(seen)) {
+                armed = true
+                kill(child, `${delay} ms after /${anchor.source}/`)
               }
-            }, delay)
+            })
           }
         })
         if (killedAt !== undefined) expect(killed.signal, output(killed)).toBe("SIGKILL")
@@ -114,8 +131,8 @@ describe("crash safety (CLI)", () => {
 
         const rerun = await t.backfill(["--redis-prefix", prefix, "--endpoint", sim.url, ...ARGS], { env })
         expect(rerun.code, `trial ${trial} (kill at ${delay} ms): ${output(rerun)}`).toBe(0)
-        // the dead producer's lock was waited out, not refused with 15
-        if (lockLeft) expect(rerun.stderr).toContain(`is held by ${state.producerLock}`)
+        // the dead producer's lock, when still there, was waited out, not refused with 15
+        if (lockLeft && rerun.stderr.includes(`is held by ${state.producerLock}`)) outcomes[outcomes.length - 1] += ", rerun took the lock over"
         expect(await snapshot(t.redis, prefix), `trial ${trial} (kill at ${delay} ms)`).toEqual(reference)
       } finally {
         await deleteByPrefix(t.redis, prefix)
@@ -124,7 +141,7 @@ describe("crash safety (CLI)", () => {
     console.log(`crash trials (seed ${SEED}, reference run ${Math.round(referenceMs)} ms, writing from ${Math.round(writingFromMs)} ms):\n${outcomes.join("\n")}`)
     // the kills must really have interrupted runs at different stages, not only before or after them
     const interrupted = outcomes.filter((o) => o.startsWith("killed"))
-    expect(outcomes.filter((o) => o.includes("holding the lock")).length, outcomes.join("\n")).toBeGreaterThanOrEqual(3)
+    expect(outcomes.filter((o) => o.includes("took the lock over")).length, outcomes.join("\n")).toBeGreaterThanOrEqual(3)
     expect(interrupted.length, outcomes.join("\n")).toBeGreaterThanOrEqual(TRIALS / 2)
     const stages = new Set(interrupted.map((o) => o.split("last_synced ")[1]))
     expect(stages.size, outcomes.join("\n")).toBeGreaterThanOrEqual(3)
