@@ -12,6 +12,7 @@ import { readdirSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { runBackfillBench } from "./backfill.js"
 import { runChainSyncBench, runLosslessParseBench } from "./chainsync.js"
+import { runDistributedBench } from "./distributed.js"
 import { formatRelayLatency, runRelayLatencyBench } from "./relay.js"
 import { main as runSimulatorBench } from "./simulator.js"
 
@@ -30,11 +31,12 @@ export const BENCHES: ReadonlyArray<Bench> = [
     }
   },
   { name: "relay", run: async () => console.log(formatRelayLatency(await runRelayLatencyBench())) },
-  { name: "backfill", run: () => runBackfillBench() }
+  { name: "backfill", run: () => runBackfillBench() },
+  { name: "distributed", run: () => runDistributedBench() }
 ]
 
 /** Scripts spawned by the benches above, not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "distributedServer"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))
