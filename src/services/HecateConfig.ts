@@ -65,16 +65,8 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
 export const DEFAULT_OGMIOS_ENDPOINTS: ReadonlyArray<string> = ["ws://127.0.0.1:1337"]
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; never returns the password. */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.password !== "") u.password = "***"
-    return u.toString()
-  } catch {
-    return "<not a URL>"
-  }
-}
+export { redactUrl } from "../domain/redacted-url.js"
+import { redactUrl } from "../domain/redacted-url.js"
 
 /** A log-safe plain view of the settings (the Redis password replaced by `***`). */
 export const describe = (s: HecateSettings): Record<string, unknown> => ({

@@ -45,26 +45,7 @@ export class Redis extends Context.Service<Redis, RedisShape>()("hecate/Redis") 
 // ---------------------------------------------------------------------------------------------
 // helpers shared by the live layer (and usable by tests)
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; unparsable → "<redis url>". */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.password !== "") u.password = "***"
-    return u.toString()
-  } catch {
-    return "<unparsable redis url>"
-  }
-}
-
-/** The password embedded in a URL, if any (so it can be scrubbed from error texts). */
-export const urlPassword = (url: string): string | undefined => {
-  try {
-    const p = new URL(url).password
-    return p === "" ? undefined : decodeURIComponent(p)
-  } catch {
-    return undefined
-  }
-}
+export { redactUrl, urlPassword } from "../domain/redacted-url.js"
 
 const scrub = (text: string, secret: string | undefined): string =>
   secret === undefined || secret === "" ? text : text.split(secret).join("***")
