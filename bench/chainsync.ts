@@ -107,19 +107,26 @@ export interface ParseBenchRow {
 }
 
 /** lossless.parse vs JSON.parse on realistic frames, with and without big integers. */
-export const runLosslessParseBench = (iterations = 300): Array<ParseBenchRow> => {
+export const runLosslessParseBench = (iterations = 100): Array<ParseBenchRow> => {
   const frame = (big: boolean) =>
     `{"jsonrpc":"2.0","method":"nextBlock","result":{"direction":"forward","block":{"type":"praos","era":"babbage","id":"${"a".repeat(64)}","ancestor":"${"b".repeat(64)}","height":1,"slot":20,${blockBody(40_000, big)}},"tip":{"slot":20,"id":"${"a".repeat(64)}","height":1}},"id":null}`
   const frames = { "40 KB, no big ints": frame(false), "40 KB, big ints": frame(true) }
   const rows: Array<ParseBenchRow> = []
+  const parsers = [["JSON.parse", JSON.parse], ["lossless.parse", parse]] as const
   for (const [name, text] of Object.entries(frames)) {
-    for (const [parser, fn] of [["JSON.parse", JSON.parse], ["lossless.parse", parse]] as const) {
-      for (let i = 0; i < 50; i++) fn(text) // warm up
-      const start = performance.now()
-      for (let i = 0; i < iterations; i++) fn(text)
-      const seconds = (performance.now() - start) / 1000
-      rows.push({ frame: name, parser, mbPerSecond: (text.length * iterations) / seconds / 1e6 })
+    // alternate the parsers over several rounds and keep each one's best: JIT warm-up and load
+    // on a shared machine otherwise decide the order of the figures
+    const best = new Map<string, number>()
+    for (let round = 0; round < 5; round++) {
+      for (const [parser, fn] of parsers) {
+        for (let i = 0; i < 20; i++) fn(text)
+        const start = performance.now()
+        for (let i = 0; i < iterations; i++) fn(text)
+        const mbPerSecond = (text.length * iterations) / ((performance.now() - start) / 1000) / 1e6
+        best.set(parser, Math.max(best.get(parser) ?? 0, mbPerSecond))
+      }
     }
+    for (const [parser] of parsers) rows.push({ frame: name, parser, mbPerSecond: best.get(parser)! })
   }
   console.log("frame                 parser            MB/s")
   for (const r of rows) console.log(`${r.frame.padEnd(21)} ${r.parser.padEnd(15)} ${r.mbPerSecond.toFixed(0).padStart(6)}`)
