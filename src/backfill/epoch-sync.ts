@@ -6,7 +6,7 @@
  * block past the boundary) fails the attempt; the caller resets the epoch and retries, and an
  * epoch that does not verify is never committed.
  */
-import { Effect, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import type { Block } from "../domain/block.js"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import { formatPoint, type PointOrOrigin, samePoint } from "../domain/point.js"
@@ -41,9 +41,11 @@ const fail = (epoch: number, check: string, expected: string | number, actual: s
 
 /**
  * Streams epoch `request.epoch` into `write` (one call per batch of at most `batchSize` blocks,
- * ascending height). `write` completing is the acknowledgement: the next blocks are pulled from
- * the socket only after it, so a slow sink slows the session, with at most `inFlight` blocks
- * buffered.
+ * ascending height). Writes are sequential — a batch is written only after the previous one
+ * completed — but one write may run while the session collects the next batch, so the sink's I/O
+ * (a 7–20 MB XADD) overlaps the chain sync instead of idling the socket. A slow sink still slows
+ * the session: the next batch waits for the write in flight, with at most `inFlight` blocks
+ * buffered beyond the two batches. A failed write fails the attempt (at the next flush or at the end).
  */
 export const syncEpoch = <E, R>(
   request: EpochSyncRequest,
@@ -61,12 +63,24 @@ export const syncEpoch = <E, R>(
     let lastHeight = request.anchor.endHeight
     let lastHash = request.anchor.endHash
     let batch: Array<Block> = []
+    let writing: Fiber.Fiber<void, E> | undefined
+
+    /** Waits for the write in flight, if any (its failure fails the attempt). */
+    const settle = Effect.suspend(() => {
+      const previous = writing
+      writing = undefined
+      return previous === undefined ? Effect.void : Fiber.join(previous)
+    })
 
     const flush = Effect.suspend(() => {
       if (batch.length === 0) return Effect.void
       const out = batch
       batch = []
-      return write(out)
+      return settle.pipe(
+        Effect.andThen(Effect.forkChild(write(out))),
+        Effect.tap((fiber) => Effect.sync(() => (writing = fiber))),
+        Effect.asVoid
+      )
     })
 
     const onEvent = (event: ChainSyncEvent): Effect.Effect<void, EpochVerificationFailed | E, R> => {
@@ -107,6 +121,7 @@ export const syncEpoch = <E, R>(
       })
     )
     yield* flush
+    yield* settle
     // The stream can also end early (the server stopped before the boundary): that is a short epoch.
     if (lastHeight !== expected.endHeight) return yield* fail(epoch, "count", expected.blocks, count)
     return { epoch, blocks: count, lastHeight, bytes }
