@@ -14,6 +14,7 @@ import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
+import { distributedFlags, runDistributedBackfill } from "../distributed/index.js"
 import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -60,7 +61,8 @@ export const backfillFlags = {
     Flag.withDefault(false)
   ),
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
-  ...observabilityFlags
+  ...observabilityFlags,
+  ...distributedFlags
 }
 
 type Flags = {
@@ -175,7 +177,7 @@ const run = (flags: Flags) =>
     const runLog = Effect.runForkWith(yield* Effect.context<never>())
     const result = yield* Effect.gen(function*() {
       const sink = observeSink(yield* makeSink)
-      return yield* backfill(sink, {
+      return yield* (flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, {
         startEpoch: Option.getOrUndefined(flags.startEpoch),
         endEpoch: Option.getOrUndefined(flags.endEpoch),
         concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
