@@ -94,7 +94,7 @@ export const DEFAULT_LOCK_TTL_MS = 10_000
  * lock over once it expired (a rerun right after a crash just works); refuse with ProducerLockHeld
  * (exit 15) at the first refresh, for a lock without expiry, or after `maxWaitMs`.
  */
-const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: number, maxWaitMs: number) =>
+export const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: number, maxWaitMs: number) =>
   Effect.gen(function*() {
     const started = Date.now()
     let previous: number | undefined
@@ -130,8 +130,12 @@ type WorkerMsg = { readonly _tag: "Sync"; readonly epoch: number; readonly index
 type EpochOutcome = { readonly _tag: "Synced"; readonly result: EpochSyncResult } | { readonly _tag: "Failed"; readonly error: string }
 type CommitMsg = { readonly _tag: "Commit"; readonly epoch: number; readonly lastHeight: number; readonly reply: Actor.Reply<number> }
 
-/** Resolves the window: the target from the live chain, the start from the ordering base. */
-const plan = Effect.fnUntraced(function*(options: BackfillOptions, sink: BlockSink) {
+/**
+ * Resolves the window: the target from the live chain, the start from the ordering base (for a
+ * coordinating store: seed / narrow / refuse / rebase, then reclaim below the window). Shared by
+ * the local and the distributed backfill.
+ */
+export const planWindow = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined) {
   const index = yield* EpochIndex
   const currentEpoch = yield* Effect.flatMap(Ogmios, (o) => o.queryLedgerStateEpoch())
   const lastFinalized = currentEpoch - 1
@@ -148,7 +152,6 @@ const plan = Effect.fnUntraced(function*(options: BackfillOptions, sink: BlockSi
   // Epochs past the index (mainnet beyond the shipped CSVs, or any other network) come from the chain.
   yield* ensureIndexedThrough(target)
 
-  const store = sink.coordinator
   if (store !== undefined) {
     const existing = yield* store.getLastSyncedEpoch()
     const decision = decideOrderingBase({ base: existing, start, end: target, rebase: options.rebaseOrderingBase })
@@ -213,7 +216,7 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
       yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
     }
 
-    const window = yield* plan(options, sink)
+    const window = yield* planWindow(options, store)
     if (window.empty) {
       yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
       emit({ _tag: "NothingToDo", reason: window.reason })
@@ -274,7 +277,7 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
         const endpoints = rotate(options.endpoints, index + attempt)
         emit({ _tag: "EpochStarted", epoch, attempt, endpoint: endpoints[0]! })
         yield* sink.beginEpoch(epoch)
-        const anchor = rows.get(epoch - 1) ?? originAnchor
+        const anchor = rows.get(epoch - 1) ?? ORIGIN_ANCHOR
         return yield* syncEpoch(
           { epoch, anchor, expected: rows.get(epoch)!, batchSize: options.batchSize, inFlight: options.inFlight ?? 100 },
           (blocks: ReadonlyArray<Block>) =>
@@ -382,6 +385,6 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
   }))
 
 /** Epoch 0 of a network that starts at genesis has no previous epoch: intersect at origin. */
-const originAnchor = { endSlot: -1, endHash: "genesis", endHeight: -1 } as const
+export const ORIGIN_ANCHOR = { endSlot: -1, endHash: "genesis", endHeight: -1 } as const
 
 export type { BackfillError }

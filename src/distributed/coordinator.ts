@@ -17,21 +17,17 @@
  * - `detach`: queue what the allowance permits, commit what is complete, and exit; the workers go
  *   on, and the next run commits their results and queues the rest.
  *
- * The plan and the producer-lock wait are copies of the (unexported) ones in
- * src/backfill/backfill.ts; see docs/distributed.md for the refactor that would share them.
+ * The plan and the producer-lock wait are the local backfill's own (`planWindow`,
+ * `takeProducerLock` in src/backfill/backfill.ts): both runs decide the window the same way.
  */
 import { Cause, Duration, Effect, Option, Redacted, Ref, Schedule } from "effect"
 import type { WireFormat } from "../domain/wire-format.js"
-import { DEFAULT_LOCK_TTL_MS, type BackfillOptions, type BackfillResult } from "../backfill/backfill.js"
-import { ensureIndexedThrough } from "../backfill/epoch-derivation.js"
+import { DEFAULT_LOCK_TTL_MS, type BackfillOptions, type BackfillResult, ORIGIN_ANCHOR, planWindow, takeProducerLock } from "../backfill/backfill.js"
 import { EpochIndex, type EpochRow } from "../backfill/epoch-index.js"
 import { EpochsFailed, OrderingStalled } from "../backfill/errors.js"
 import type { BlockSink } from "../backfill/sinks/BlockSink.js"
-import type { EpochStoreShape } from "../backfill/store/EpochStore.js"
-import { decideOrderingBase } from "../backfill/store/ordering-base.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
-import { Ogmios } from "../services/Ogmios.js"
 import { type EpochQueueShape, makeEpochQueue, type QueueSettings } from "./EpochQueue.js"
 import { decodeEpochJobResult, type EpochJob, jobIdFor } from "./job.js"
 import { intFromEnv, queueSettingsFromEnv } from "./settings.js"
@@ -48,81 +44,6 @@ export interface DistributedOptions {
   readonly format?: WireFormat
 }
 
-const MAINNET_FIRST_EPOCH = 208
-const originAnchor = { endSlot: -1, endHash: "genesis", endHeight: -1 } as const
-
-/** Copy of backfill.ts `takeProducerLock`: wait out a dead holder's TTL, refuse a live one (exit 15). */
-const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: number, maxWaitMs: number) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    let previous: number | undefined
-    for (;;) {
-      const held = yield* store.holdProducerLock(owner, ttlMs).pipe(
-        Effect.as(undefined),
-        Effect.catchTag("ProducerLockHeld", (e) => Effect.succeed(e))
-      )
-      if (held === undefined) return
-      const refreshed = previous !== undefined && held.ttlMs > previous
-      if (held.ttlMs === -1 || refreshed || Date.now() - started > maxWaitMs) return yield* Effect.fail(held)
-      if (previous === undefined) {
-        yield* Effect.logInfo(`the producer lock of ${store.prefix} is held by ${held.holder}: waiting to see whether it is still alive`)
-      }
-      previous = held.ttlMs
-      yield* Effect.sleep(Math.max(20, Math.min(250, held.ttlMs + 5)))
-    }
-  })
-
-/** Copy of backfill.ts `plan` (redis sink): live target, ordering base, reclaim below the window. */
-const plan = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape) {
-  const index = yield* EpochIndex
-  const currentEpoch = yield* Effect.flatMap(Ogmios, (o) => o.queryLedgerStateEpoch())
-  const lastFinalized = currentEpoch - 1
-  const known = yield* index.knownRange()
-  const defaultStart = index.network === "mainnet" ? MAINNET_FIRST_EPOCH : (known?.first ?? 0)
-  let start = options.startEpoch ?? defaultStart
-  let target = lastFinalized
-  if (options.endEpoch !== undefined) {
-    if (options.endEpoch > lastFinalized) {
-      yield* Effect.logWarning(`end epoch ${options.endEpoch} is not finalized yet: clamped to ${lastFinalized}`)
-    } else target = options.endEpoch
-  }
-  if (start > target) return { start, target, empty: true as const, reason: `no finalized epoch in ${start}..${target}` }
-  yield* ensureIndexedThrough(target)
-  const existing = yield* store.getLastSyncedEpoch()
-  const decision = decideOrderingBase({ base: existing, start, end: target, rebase: options.rebaseOrderingBase })
-  switch (decision._tag) {
-    case "Refuse":
-      return yield* Effect.fail(decision.error)
-    case "Narrow":
-      yield* Effect.logWarning(decision.warning)
-      start = decision.start
-      if (decision.empty) return { start, target, empty: true as const, reason: `epochs up to ${decision.base} are already delivered` }
-      break
-    case "Rebase":
-      yield* store.purgeStaleStreams(start, { purgeOrphans: options.purgeOrphans === true })
-      yield* store.resetOrderingBase(decision.newBase)
-      yield* Effect.logWarning(decision.warning)
-      break
-    case "Seed":
-    case "Exact":
-      break
-  }
-  yield* store.ensureOrderingBase(start - 1)
-  if (decision._tag !== "Rebase") {
-    if (options.purgeOrphans === true) {
-      yield* store.purgeStaleStreams(start, { purgeOrphans: true }).pipe(
-        Effect.catchTags({
-          ConsumerNotFinished: (e) => Effect.logInfo(`left epoch ${e.epoch} below the window: ${e.message}`),
-          NoRegisteredConsumer: () => Effect.void
-        })
-      )
-    } else {
-      const pass = yield* store.cleanupPass()
-      if (pass.purged > 0) yield* Effect.logInfo(`reclaimed ${pass.purged} consumed stream(s) below the window`)
-    }
-  }
-  return { start, target, empty: false as const, reason: "" }
-})
 
 /**
  * The distributed backfill over the redis sink (its `coordinator` store). Same requirements as
@@ -142,7 +63,7 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
     const owner = options.owner ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}:coordinator`
     yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
 
-    const window = yield* plan(options, store)
+    const window = yield* planWindow(options, store)
     if (window.empty) {
       yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
       emit({ _tag: "NothingToDo", reason: window.reason })
@@ -178,7 +99,7 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
     )
 
     const jobFor = (epoch: number): EpochJob => {
-      const anchor = rows.get(epoch - 1) ?? originAnchor
+      const anchor = rows.get(epoch - 1) ?? ORIGIN_ANCHOR
       return {
         v: 1,
         prefix: store.prefix,
