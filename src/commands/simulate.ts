@@ -21,8 +21,8 @@ const flags = {
   seed: Flag.String("seed").pipe(Flag.withDescription("seed of every random choice"), Flag.withDefault("hecate")),
   network: Flag.Literals("network", ["custom", "mainnet-shaped"]).pipe(Flag.withDefault("custom")),
   epochs: Flag.String("epochs").pipe(Flag.withDescription("mainnet-shaped epoch range a..b (a >= 208)"), Flag.withDefault("507..507")),
-  era: Flag.Literals("era", ["shelley", "allegra", "mary", "alonzo", "babbage", "conway"]).pipe(
-    Flag.withDescription("era of a custom network"),
+  era: Flag.Literals("era", ["byron", "shelley", "allegra", "mary", "alonzo", "babbage", "conway"]).pipe(
+    Flag.withDescription("era of a custom network (byron: bft blocks + an EBB per epoch, 21600-slot epochs of 20 s unless --epoch-length / --slot-length)"),
     Flag.withDefault("conway")
   ),
   initialBlocks: Flag.Int("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
@@ -31,7 +31,7 @@ const flags = {
   maxRollback: Flag.Int("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
   meanBlockBytes: Flag.Int("mean-block-bytes").pipe(Flag.withDefault(16_384)),
   epochLength: Flag.Int("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f)"), Flag.optional),
-  slotLength: Flag.Int("slot-length").pipe(Flag.withDescription("slot length in ms (custom)"), Flag.withDefault(1000)),
+  slotLength: Flag.Int("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
   k: Flag.Int("k").pipe(Flag.withDescription("security parameter (custom)"), Flag.withDefault(100))
 }
 
@@ -51,9 +51,9 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
       forkRate: f.forkRate,
       maxRollback: f.maxRollback,
       meanBlockBytes: f.meanBlockBytes,
-      slotLengthMs: f.slotLength,
       securityParameter: f.k,
-      ...(Option.isSome(f.epochLength) ? { epochLength: f.epochLength.value } : {})
+      ...(Option.isSome(f.epochLength) ? { epochLength: f.epochLength.value } : {}),
+      ...(Option.isSome(f.slotLength) ? { slotLengthMs: f.slotLength.value } : {})
     }
     const sim = yield* Effect.acquireRelease(
       Effect.tryPromise(() => startSimulator(options)),

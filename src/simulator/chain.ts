@@ -13,7 +13,7 @@ import type { Block } from "../domain/block.js"
 import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
-import { loadMainnetData, type PraosEra } from "./mainnet.js"
+import { type Era, loadMainnetData } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
 
@@ -23,11 +23,15 @@ export interface ChainOptions {
   /** Default "custom". */
   readonly network?: "custom" | "mainnet-shaped"
   // ---- custom network
-  /** Era of every block (custom). Default "conway". */
-  readonly era?: PraosEra
-  /** Slots per epoch (custom). Default 10_000 (= 10k/f). */
+  /**
+   * Era of every block (custom). Default "conway". "byron": `bft` blocks, and an `ebb` (no slot,
+   * the height of the block before it, point slot = epoch x epochLength) opening every epoch after
+   * the first block's.
+   */
+  readonly era?: Era
+  /** Slots per epoch (custom). Default 10k/f (10_000); byron: 21_600. */
   readonly epochLength?: number
-  /** Default 1000. */
+  /** Default 1000; byron: 20_000. */
   readonly slotLengthMs?: number
   /** f (custom). Default 0.1. */
   readonly activeSlotsCoefficient?: number
@@ -86,10 +90,15 @@ export class Chain {
   /** Lowest index a fork may keep: the mainnet anchor is immutable, a custom chain may go back to origin. */
   readonly minForkIndex: number
   readonly genesis: { readonly shelley: ReturnType<typeof shelleyGenesis> }
+  /** A custom Byron chain: bft blocks and EBBs. */
+  readonly byron: boolean
 
   private readonly slots: Array<number> = []
   private readonly ids: Array<string | undefined> = []
   private readonly segments: Array<Segment> = [{ branch: 0, fromIndex: 0 }]
+  /** byron only: whether index i is an EBB, and how many EBBs sit at indices <= i */
+  private readonly ebbFlags: Array<boolean> = []
+  private readonly ebbCounts: Array<number> = []
   private readonly anchorAncestor: string
   private nextBranch = 1
   private freshBranchOnForge = false
@@ -106,6 +115,7 @@ export class Chain {
     this.seed = String(options.seed ?? "hecate")
     this.cacheBudget = options.cacheBytes ?? 256 * 1024 * 1024
     const mode = options.network ?? "custom"
+    this.byron = mode === "custom" && options.era === "byron"
     if (mode === "mainnet-shaped") {
       this.network = mainnetShapedNetwork()
       const { from, to } = options.epochs ?? { from: 507, to: 507 }
@@ -115,14 +125,14 @@ export class Chain {
     } else {
       const k = options.securityParameter ?? 100
       const f = options.activeSlotsCoefficient ?? 0.1
-      const slotLengthMs = options.slotLengthMs ?? 1000
+      const slotLengthMs = options.slotLengthMs ?? (this.byron ? 20_000 : 1000)
       if (!(f > 0 && f <= 1)) throw new ChainError(`activeSlotsCoefficient must be in (0, 1], got ${f}`)
       this.baseHeight = 0
       this.minForkIndex = -1
       // slots do not depend on the system start, so lay the chain out first
       const params = {
         era: options.era ?? "conway",
-        epochLength: options.epochLength ?? Math.round((10 * k) / f),
+        epochLength: options.epochLength ?? (this.byron ? 21_600 : Math.round((10 * k) / f)),
         slotLengthMs,
         activeSlotsCoefficient: f,
         securityParameter: k,
@@ -204,11 +214,28 @@ export class Chain {
   }
 
   heightOf(index: number): number {
-    return this.baseHeight + index
+    if (!this.byron || index < 0) return this.baseHeight + index
+    const ebbs = this.ebbCounts[index]
+    if (ebbs === undefined) throw new ChainError(`no block at index ${index}`)
+    return index - ebbs
   }
 
+  /** The first index at `height` (byron: the main block, not the EBB that shares its height). */
   indexOfHeight(height: number): number {
-    return height - this.baseHeight
+    if (!this.byron) return height - this.baseHeight
+    let lo = 0
+    let hi = this.slots.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (mid - this.ebbCounts[mid]! < height) lo = mid + 1
+      else hi = mid
+    }
+    return lo < this.slots.length && this.heightOf(lo) === height ? lo : height < 0 ? -1 : this.slots.length
+  }
+
+  /** Whether the block at `index` is a Byron epoch boundary block. */
+  isEbb(index: number): boolean {
+    return this.ebbFlags[index] === true
   }
 
   branchAt(index: number): number {
@@ -229,7 +256,8 @@ export class Chain {
     const cached = this.ids[index]
     if (cached !== undefined) return cached
     if (index < 0 || index > this.tipIndex) throw new ChainError(`no block at index ${index}`)
-    const id = sha256Hex(`${this.seed}/${this.branchAt(index)}/${this.heightOf(index)}`)
+    const key = `${this.seed}/${this.branchAt(index)}/${this.heightOf(index)}`
+    const id = sha256Hex(this.isEbb(index) ? `${key}/ebb` : key)
     this.ids[index] = id
     return id
   }
@@ -257,22 +285,19 @@ export class Chain {
     return json
   }
 
-  /** Index of a point on the canonical chain (-1 for origin), or undefined. Binary search by slot. */
+  /**
+   * Index of a point on the canonical chain (-1 for origin), or undefined. Binary search by slot;
+   * an EBB and the first block of its epoch may share a slot, so every block at the slot is tried.
+   */
   find(point: PointOrOrigin): number | undefined {
     if (point === "origin") return -1
-    let lo = 0
-    let hi = this.tipIndex
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const slot = this.slots[mid]!
-      if (slot === point.slot) return this.idAt(mid) === point.id ? mid : undefined
-      if (slot < point.slot) lo = mid + 1
-      else hi = mid - 1
+    for (let i = this.lowerBound(point.slot); i <= this.tipIndex && this.slots[i] === point.slot; i++) {
+      if (this.idAt(i) === point.id) return i
     }
     return undefined
   }
 
-  eraAt(index: number): PraosEra {
+  eraAt(index: number): Era {
     return this.network.eraOf(this.network.epochOf(this.slotAt(index)))
   }
 
@@ -300,8 +325,20 @@ export class Chain {
   private generateBlock(index: number): Buffer {
     const slot = this.slotAt(index)
     const epoch = this.network.epochOf(slot)
+    if (this.byron) {
+      return this.generator.generateByron({
+        ebb: this.isEbb(index),
+        id: this.idAt(index),
+        ancestor: index > 0 ? this.idAt(index - 1) : sha256Hex(`${this.seed}/byron-genesis`),
+        height: this.heightOf(index),
+        slot,
+        networkMagic: this.network.networkMagic
+      })
+    }
+    const era = this.network.eraOf(epoch)
+    if (era === "byron") throw new ChainError(`epoch ${epoch} is byron on a non-byron chain`)
     return this.generator.generate({
-      era: this.network.eraOf(epoch),
+      era,
       id: this.idAt(index),
       ancestor: index > 0 ? this.idAt(index - 1) : this.network.kind === "custom" ? "genesis" : this.anchorAncestor,
       height: this.heightOf(index),
@@ -317,12 +354,10 @@ export class Chain {
     return parse(this.blockBuffer(index).toString("utf8")) as Block
   }
 
-  /** Canonical blocks from `fromHeight` to `toHeight` inclusive (defaults: the whole chain). */
+  /** Canonical blocks from `fromHeight` to `toHeight` inclusive, EBBs included (defaults: the whole chain). */
   *blocks(fromHeight = this.baseHeight, toHeight = this.heightOf(this.tipIndex)): Generator<Block> {
-    for (let h = Math.max(fromHeight, this.baseHeight); h <= toHeight; h++) {
-      const block = this.blockAt(h)
-      if (block === undefined) return
-      yield block
+    for (let i = Math.max(0, this.indexOfHeight(Math.max(fromHeight, this.baseHeight))); i <= this.tipIndex && this.heightOf(i) <= toHeight; i++) {
+      yield parse(this.blockBuffer(i).toString("utf8")) as Block
     }
   }
 
@@ -392,6 +427,7 @@ export class Chain {
 
   /** Slots of new blocks follow the Praos leader lottery: geometric gaps with success rate f. */
   private appendGenerated(n: number, branch: number) {
+    if (this.byron) return this.appendByron(n, branch)
     for (let i = 0; i < n; i++) {
       const index = this.slots.length
       const height = this.heightOf(index)
@@ -399,6 +435,38 @@ export class Chain {
       const previous = this.slots[index - 1]
       this.slots.push(previous === undefined ? 0 : previous + rng.geometric(this.network.activeSlotsCoefficient))
       this.ids.push(undefined)
+    }
+  }
+
+  /**
+   * Byron: the same lottery for bft blocks; a block whose slot would open a new epoch is replaced
+   * by that epoch's EBB (point slot = first slot of the epoch), and the block after an EBB may sit
+   * on the EBB's slot, as on mainnet. Keyed by index (an EBB shares its height).
+   */
+  private appendByron(n: number, branch: number) {
+    const length = this.network.epochLength
+    const push = (slot: number, ebb: boolean) => {
+      this.ebbCounts.push((this.ebbCounts.at(-1) ?? 0) + (ebb ? 1 : 0))
+      this.ebbFlags.push(ebb)
+      this.slots.push(slot)
+      this.ids.push(undefined)
+    }
+    for (let i = 0; i < n; i++) {
+      const index = this.slots.length
+      const previous = this.slots[index - 1]
+      if (previous === undefined) {
+        push(0, false)
+        continue
+      }
+      const rng = Rng.fromHex(sha256Hex(`${this.seed}/${branch}/${index}/byron-slot`))
+      const gap = rng.geometric(this.network.activeSlotsCoefficient)
+      if (this.ebbFlags[index - 1] === true) {
+        push(previous + Math.min(gap - 1, length - 1), false)
+      } else {
+        const epoch = Math.floor((previous + gap) / length)
+        if (epoch > Math.floor(previous / length)) push(epoch * length, true)
+        else push(previous + gap, false)
+      }
     }
   }
 
@@ -431,6 +499,10 @@ export class Chain {
     const forkIndex = this.tipIndex - depth
     this.slots.length = forkIndex + 1
     this.ids.length = forkIndex + 1
+    if (this.byron) {
+      this.ebbFlags.length = forkIndex + 1
+      this.ebbCounts.length = forkIndex + 1
+    }
     while (this.segments.length > 1 && this.segments.at(-1)!.fromIndex > forkIndex) this.segments.pop()
     this.freshBranchOnForge = true
     this.emit({ kind: "rollback", forkIndex })

@@ -19,6 +19,18 @@ export interface BlockHeaderSpec {
   readonly protocol: ProtocolVersion
 }
 
+export interface ByronHeaderSpec {
+  /** an epoch boundary block: no slot, size, transactions or issuer */
+  readonly ebb: boolean
+  readonly id: string
+  /** a block id (the Byron genesis hash for the first block) */
+  readonly ancestor: string
+  readonly height: number
+  readonly slot: number
+  /** protocol.id of bft blocks */
+  readonly networkMagic: number
+}
+
 export interface GeneratorOptions {
   readonly seed: string
   /** mean of `size.bytes` (and of the block's JSON length), capped per block at MAX_BLOCK_BYTES */
@@ -179,6 +191,100 @@ export class BlockGenerator {
     out[w.pos + t.pos] = 93 // ]
     out[w.pos + t.pos + 1] = 125 // }
     return out
+  }
+
+  private byronPools: { readonly delegates: ReadonlyArray<string>; readonly addresses: ReadonlyArray<Buffer> } | undefined
+
+  /** Byron delegates and base58 addresses, from an Rng of their own (Praos output stays as it was). */
+  private byron() {
+    if (this.byronPools) return this.byronPools
+    const rng = Rng.fromString(`${this.options.seed}/byron`)
+    const base58 = (n: number) => {
+      let s = ""
+      for (let i = 0; i < n; i++) s += BASE58[rng.int(BASE58.length)]
+      return s
+    }
+    this.byronPools = {
+      delegates: Array.from({ length: 7 }, () => this.hexString(rng, 128)),
+      addresses: Array.from({ length: 128 }, (_, i) => A(i % 3 === 0 ? `Ae2tdPwUPEZ${base58(48)}` : `DdzFF${base58(99)}`))
+    }
+    return this.byronPools
+  }
+
+  /**
+   * A Byron block's JSON: an `ebb` (type, era, id, ancestor, height) or a `bft` block with small
+   * Byron-shaped transactions (inputs, outputs to base58 addresses, bootstrap signatories).
+   */
+  generateByron(header: ByronHeaderSpec): Buffer {
+    const w = this.head
+    w.reset()
+    w.str(`{"type":"${header.ebb ? "ebb" : "bft"}","era":"byron","id":"${header.id}","ancestor":"${header.ancestor}","height":`)
+    w.num(header.height)
+    if (header.ebb) {
+      w.byte(125)
+      return Buffer.from(w.buf.subarray(0, w.pos))
+    }
+    const rng = Rng.fromHex(header.id)
+    const pools = this.byron()
+    const target = Math.min(this.targetBytes(rng), 16_000) // Byron blocks were small
+    const t = this.txs
+    t.reset()
+    let count = 0
+    while (HEADER_BYTES + t.pos < target) {
+      if (count++ > 0) t.byte(44)
+      this.byronTransaction(t, rng, pools.addresses)
+    }
+    const delegate = pools.delegates[header.slot % pools.delegates.length]!
+    w.str(`,"slot":`)
+    w.num(header.slot)
+    w.str(`,"size":{"bytes":`)
+    w.num(Math.round((HEADER_BYTES + t.pos) * 0.6))
+    w.str(`},"operationalCertificates":[],"protocol":{"id":`)
+    w.num(header.networkMagic)
+    w.str(`,"version":{"major":1,"minor":0,"patch":0},"software":{"appName":"cardano-sl","number":1}},`)
+    w.str(`"issuer":{"verificationKey":"${delegate}"},"delegate":{"verificationKey":"${delegate}"},"transactions":[`)
+    const out = Buffer.allocUnsafe(w.pos + t.pos + 2)
+    w.buf.copy(out, 0, 0, w.pos)
+    t.buf.copy(out, w.pos, 0, t.pos)
+    out[w.pos + t.pos] = 93 // ]
+    out[w.pos + t.pos + 1] = 125 // }
+    return out
+  }
+
+  private byronTransaction(w: Writer, rng: Rng, addresses: ReadonlyArray<Buffer>): void {
+    w.raw(K.txId)
+    for (let i = 0; i < 8; i++) w.hex32(rng.nextU32())
+    w.raw(K.txInputs)
+    const nIn = rng.range(1, 3)
+    for (let i = 0; i < nIn; i++) {
+      if (i > 0) w.byte(44)
+      this.outRef(w, rng)
+    }
+    w.byte(93)
+    w.raw(K.outputs)
+    const nOut = rng.range(1, 3)
+    for (let i = 0; i < nOut; i++) {
+      if (i > 0) w.byte(44)
+      w.raw(K.address)
+      w.raw(rng.pick(addresses))
+      w.raw(K.valueOpen)
+      w.num(rng.range(1_000_000, 2_000_000) + rng.int(5) * rng.int(1e9))
+      w.raw(K.close3)
+    }
+    w.byte(93)
+    w.raw(K.signatories)
+    for (let i = 0; i < nIn; i++) {
+      if (i > 0) w.byte(44)
+      w.raw(K.key)
+      this.hex(w, rng, 64)
+      w.raw(K.signature)
+      this.hex(w, rng, 128)
+      w.str(`","chainCode":"`)
+      this.hex(w, rng, 64)
+      w.str(`","addressAttributes":"oA=="}`)
+    }
+    w.byte(93)
+    w.byte(125)
   }
 
   private outRef(w: Writer, rng: Rng): void {

@@ -13,7 +13,6 @@ import {
   mainnetScheduleAt,
   MAINNET_SCHEDULE,
   PRAOS_ERAS,
-  type PraosEra,
   type ProtocolVersion
 } from "./mainnet.js"
 import { Rng } from "./rng.js"
@@ -50,17 +49,20 @@ export interface Network {
   epochStartSlot(epoch: number): number
   /** Unix milliseconds at the start of `slot`. */
   slotToUnixMs(slot: number): number
-  eraOf(epoch: number): PraosEra
+  eraOf(epoch: number): Era
   protocolVersionOf(epoch: number): ProtocolVersion
   /** Era summaries as a node at `tipSlot` reports them (current era ends at its forecast horizon). */
   eraSummaries(tipSlot: number): ReadonlyArray<EraSummary>
 }
 
+/** The Byron protocol version a custom byron chain runs (mainnet Byron reached 1.0 with OBFT). */
+export const BYRON_PROTOCOL: ProtocolVersion = { major: 1, minor: 0 }
+
 /** 3k/f: slots in which no hard fork can happen in Shelley-based eras (2k in Byron). */
 const safeZone = (k: number, f: number) => Math.round((3 * k) / f)
 
 export interface CustomNetworkParams {
-  readonly era: PraosEra
+  readonly era: Era
   readonly epochLength: number
   readonly slotLengthMs: number
   readonly activeSlotsCoefficient: number
@@ -70,7 +72,8 @@ export interface CustomNetworkParams {
 }
 
 export const customNetwork = (p: CustomNetworkParams): Network => {
-  const zone = safeZone(p.securityParameter, p.activeSlotsCoefficient)
+  // Byron's safe zone is 2k slots; Shelley-based eras 3k/f
+  const zone = p.era === "byron" ? 2 * p.securityParameter : safeZone(p.securityParameter, p.activeSlotsCoefficient)
   const epochOf = (slot: number) => Math.floor(slot / p.epochLength)
   const epochStartSlot = (epoch: number) => epoch * p.epochLength
   const bound = (epoch: number): EraBound => {
@@ -82,7 +85,8 @@ export const customNetwork = (p: CustomNetworkParams): Network => {
     slotLength: { milliseconds: p.slotLengthMs },
     safeZone: era === "byron" ? 2 * p.securityParameter : zone
   })
-  const eras: ReadonlyArray<Era> = ["byron", ...PRAOS_ERAS.slice(0, PRAOS_ERAS.indexOf(p.era) + 1)]
+  const eras: ReadonlyArray<Era> = p.era === "byron" ? ["byron"] : ["byron", ...PRAOS_ERAS.slice(0, PRAOS_ERAS.indexOf(p.era) + 1)]
+  const version = p.era === "byron" ? BYRON_PROTOCOL : ERA_PROTOCOL[p.era]
   return {
     kind: "custom",
     name: "testnet",
@@ -97,7 +101,7 @@ export const customNetwork = (p: CustomNetworkParams): Network => {
     epochStartSlot,
     slotToUnixMs: (slot) => p.systemStart.getTime() + slot * p.slotLengthMs,
     eraOf: () => p.era,
-    protocolVersionOf: () => ERA_PROTOCOL[p.era],
+    protocolVersionOf: () => version,
     // A devnet that hard-forks through every era at epoch 0: earlier eras are empty.
     eraSummaries: (tipSlot) =>
       eras.map((era, i) =>

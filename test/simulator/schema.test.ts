@@ -50,7 +50,8 @@ const sample = async (sim: SimulatorHandle, label: string, intersections: number
     for (let k = 0; k < 3; k++) c.send(nextBlock)
     for (let k = 0; k < 3; k++) {
       const text = await c.nextText()
-      const kind = text.includes(`"direction":"backward"`) ? "backward" : `forward ${JSON.parse(text).result.block.era}`
+      const block = text.includes(`"direction":"backward"`) ? undefined : JSON.parse(text).result.block
+      const kind = block === undefined ? "backward" : `forward ${block.era}${block.type === "ebb" ? " ebb" : ""}`
       check("NextBlockResponse", kind, text)
     }
   }
@@ -85,6 +86,24 @@ const start = async (options: SimulatorOptions) => {
 it("every message kind validates against Ogmios v6.14 and v7.0", async () => {
   const eras: ReadonlyArray<PraosEra> = ["shelley", "allegra", "mary", "alonzo", "babbage", "conway"]
   for (const era of eras) await sample(await start({ era, seed: era, initialBlocks: 400 }), era, 80)
+  // byron: bft blocks and EBBs (short epochs so EBBs are frequent), forwards and backwards to EBB points
+  const byron = await start({ era: "byron", seed: "byron", epochLength: 40, activeSlotsCoefficient: 0.3, initialBlocks: 400 })
+  await sample(byron, "byron", 80)
+  const ebbs = Array.from({ length: byron.chain.length - 2 }, (_, i) => i).filter((i) => byron.chain.isEbb(i))
+  const b = await connect(byron.url)
+  for (const [n, ebb] of ebbs.slice(0, 20).entries()) {
+    // intersect at the EBB (backward to an EBB point), then at the block before it (forward of the EBB)
+    for (const [at, label] of [[ebb, "ebb"], [ebb - 1, "before ebb"]] as const) {
+      b.send(findIntersection([byron.chain.pointAt(at)], `${n}-${label}`))
+      check("FindIntersectionResponse", `findIntersection ${label}`, await b.nextText())
+      b.send(nextBlock)
+      b.send(nextBlock)
+      check("NextBlockResponse", `backward ${label}`, await b.nextText())
+      const text = await b.nextText()
+      check("NextBlockResponse", JSON.parse(text).result.block.type === "ebb" ? "forward byron ebb" : "forward byron", text)
+    }
+  }
+  b.close()
   // mainnet-shaped across the mary -> alonzo and babbage -> conway hard forks
   await sample(await start({ network: "mainnet-shaped", epochs: { from: 289, to: 290 } }), "mainnet 289..290", 80)
   await sample(await start({ network: "mainnet-shaped", epochs: { from: 506, to: 507 } }), "mainnet 506..507", 80)
@@ -108,5 +127,15 @@ it("every message kind validates against Ogmios v6.14 and v7.0", async () => {
   delete broken.issuer
   expect(validateBoth("NextBlockResponse", { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: broken, tip: empty.chain.tip() }, id: null })).toHaveLength(2)
   for (const era of eras) expect(counts.get(`forward ${era}`) ?? 0).toBeGreaterThan(50)
+  expect(counts.get("forward byron") ?? 0).toBeGreaterThan(50)
+  expect(counts.get("forward byron ebb") ?? 0).toBeGreaterThan(15)
+  expect(counts.get("backward ebb") ?? 0).toBeGreaterThan(15)
+  // ... and a broken EBB (an EBB has no slot) and a bft block without its delegate
+  const ebb = JSON.parse(byron.chain.blockBuffer(ebbs[0]!).toString())
+  const bft = JSON.parse(byron.chain.blockBuffer(ebbs[0]! + 1).toString())
+  expect(validateBoth("NextBlockResponse", { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: ebb, tip: byron.chain.tip() }, id: null })).toEqual([])
+  expect(validateBoth("NextBlockResponse", { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: { ...ebb, slot: byron.chain.slotAt(ebbs[0]!) }, tip: byron.chain.tip() }, id: null })).toHaveLength(2)
+  delete bft.delegate
+  expect(validateBoth("NextBlockResponse", { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: bft, tip: byron.chain.tip() }, id: null })).toHaveLength(2)
   expect(total).toBeGreaterThan(2000)
 }, 300_000)
