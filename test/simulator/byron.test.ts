@@ -172,6 +172,17 @@ describe("followers through EBBs", () => {
     expect(sim.stats().liveForks).toBeGreaterThan(3)
   }, 60_000)
 
+  it("chainSync$ also ends on the canonical chain with 60-slot epochs (EBB points off the 21600 grid)", async () => {
+    // src/domain/block.ts derives EBB points on a 21600-slot grid, so with other epoch lengths the
+    // follower's resume points for EBBs miss and a reconnect falls back to an older point; the
+    // delivered chain must still be the canonical one
+    const { sim, f, error } = await followWithChainSync$({ seed: "byron-short", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 400 })
+    expect(error).toBeUndefined()
+    expect(f.broken).toEqual([])
+    expect(f.ids).toEqual(canonicalIds(sim.chain))
+    expect(f.stats().ebbs).toBeGreaterThan(20)
+  }, 60_000)
+
   it("the official client syncs a Byron chain through EBBs and ends on the canonical chain", async () => {
     const sim = await start({ seed: "byron-official", activeSlotsCoefficient: 0.02, initialBlocks: 2200, securityParameter: 30, forkRate: 0.3, maxRollback: 6 })
     const context = await createInteractionContext((e) => { throw e }, () => {}, { connection: { host: "127.0.0.1", port: sim.port } })

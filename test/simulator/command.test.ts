@@ -27,6 +27,26 @@ it("simulate prints the URL and the chain's shape, serves until interrupted, the
   await expect(fetch(`http://127.0.0.1:${url![2]}/health`)).rejects.toThrow()
 }, 60_000)
 
+it("simulate --era byron serves a Byron chain with EBBs", async () => {
+  const lines: Array<string> = []
+  vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => void lines.push(args.join(" ")))
+  const run = Command.runWith(simulateCommand, { version: "test" })
+  const fiber = Effect.runFork(
+    run(["--port", "0", "--era", "byron", "--epoch-length", "100", "--initial-blocks", "100", "--block-interval", "0", "--mean-block-bytes", "1000"]).pipe(
+      Effect.provide(NodeServices.layer)
+    )
+  )
+  const deadline = Date.now() + 20_000
+  while (!lines.some((l) => l.startsWith("tip:")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  const text = lines.join("\n")
+  expect(text).toMatch(/epochLength=100, slotLength=20000ms/)
+  expect(text).toMatch(/\(era byron\)/)
+  // 100 blocks of which some are EBBs: the tip height is below 99
+  const height = Number(/tip: slot \d+ height (\d+)/.exec(text)![1])
+  expect(height).toBeLessThan(99)
+  await Effect.runPromise(Fiber.interrupt(fiber))
+}, 60_000)
+
 it("parses epoch ranges", () => {
   expect(parseEpochRange("507..510")).toEqual({ from: 507, to: 510 })
   expect(parseEpochRange("507")).toEqual({ from: 507, to: 507 })
