@@ -4,7 +4,9 @@
  * code; transient failures are retried inside each component):
  *
  * - the realtime relay into Redis (src/relay: exactly-once events/final with an atomic cursor;
- *   a fresh prefix starts at `--relay-start` tip|origin, afterwards always at the stored cursor);
+ *   a fresh prefix first backfills the finalized epochs and relays from the block after them, as
+ *   `sync` does (src/relay/sync.ts) — or, with `--relay-start tip|origin`, relays from there without
+ *   a backfill; afterwards it always resumes at the stored cursor);
  * - the epoch refresh on its Effect schedule (cron HECATE_REFRESH_CRON or an interval; never fails
  *   the service);
  * - HTTP on HECATE_HTTP_HOST:HECATE_HTTP_PORT (--http-host, default 127.0.0.1), served by
@@ -17,6 +19,7 @@
  * SIGTERM stops it cleanly: the relay's in-flight write (one atomic Lua call that also moves the
  * cursor) either landed or did not, connections close, and the process exits 0. SIGINT exits 130.
  */
+import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -27,6 +30,7 @@ import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
+import { syncThenRelay } from "../relay/sync.js"
 import { relay } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
@@ -42,7 +46,7 @@ export const serveFlags = {
   endpoint: Flag.String("endpoint").pipe(Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"), Flag.atLeast(0)),
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Relay key prefix (default HECATE_RELAY_PREFIX, hecate:relay:)"), Flag.optional),
   relayStart: Flag.Literals("relay-start", ["tip", "origin"] as const).pipe(
-    Flag.withDescription("Where a fresh relay prefix starts (default tip); an existing cursor always resumes"),
+    Flag.withDescription("Relay a fresh prefix from here without backfilling (default: sync — backfill the finalized epochs, then relay after them); an existing cursor always resumes"),
     Flag.optional
   ),
   httpPort: Flag.Int("http-port").pipe(Flag.withDescription("Port of the dashboard, /health and /metrics (default HECATE_HTTP_PORT, 9464; 0 = any free port)"), Flag.optional),
@@ -87,7 +91,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     const refreshEnabled = !flags.noRefresh && (fc.refresh?.enabled ?? true)
     const httpEnabled = !flags.noHttp && (fc.http?.enabled ?? true)
     const prefix = settings.relayPrefix
-    const relayStart = Option.getOrUndefined(flags.relayStart) ?? "tip"
+    const relayStart = Option.getOrUndefined(flags.relayStart)
     if (filePath !== undefined) yield* Effect.logInfo(`config file ${filePath}`)
 
     const maxDistance = yield* healthMaxDistance(flags)
@@ -142,13 +146,26 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       const redis = yield* Redis
       const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
       const depth = Option.getOrUndefined(settings.relayDepth)
-      return yield* relay({
+      const relayOptions = {
         endpoints: settings.ogmiosEndpoints,
-        from: hasCursor ? "cursor" : relayStart,
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
         inFlight: settings.inFlight,
         ...(fc.relay?.maxLag === undefined ? {} : { maxLag: fc.relay.maxLag })
+      }
+      if (hasCursor || relayStart !== undefined) return yield* relay({ ...relayOptions, from: hasCursor ? "cursor" : relayStart! })
+      // a fresh prefix: backfill the finalized epochs, then relay from the block after them
+      return yield* syncThenRelay({
+        relay: relayOptions,
+        historyPrefix: settings.historyPrefix,
+        epochCachePath: settings.epochCachePath,
+        backfill: {
+          concurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+          batchSize: settings.batchSize,
+          retries: 3,
+          retryDelay: "10 seconds",
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+        }
       })
     }).pipe(Effect.provide(relayLayers))
     // Redis / Ogmios not reachable (yet): log, wait, start over; /health says 503 meanwhile
@@ -166,7 +183,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       })
     const relayRecorder = new RunRecorder(runs, {
       command: "relay",
-      parameters: { via: "serve", prefix, relayStart, endpoints: settings.ogmiosEndpoints }
+      parameters: { via: "serve", prefix, relayStart: relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
     }, () => live.blocks)
     relayRecorder.start()
     const relayRun = relayForever(0).pipe(

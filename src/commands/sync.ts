@@ -14,22 +14,12 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { backfill } from "../backfill/backfill.js"
-import { epochOfSlot } from "../backfill/epoch-derivation.js"
-import { EpochIndex } from "../backfill/epoch-index.js"
-import { detectNetwork } from "../backfill/network.js"
-import { makeRedisSink } from "../backfill/sinks/index.js"
-import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import { formatPoint } from "../domain/point.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
-import { relay, type RelayFrom } from "../relay/relay.js"
+import { syncThenRelay } from "../relay/sync.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { Ogmios } from "../services/Ogmios.js"
-import { Redis } from "../services/Redis.js"
 import { ogmiosQueries, relaySettings } from "./relay.js"
 
 const optionalInt = (name: string, description: string) => Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -62,29 +52,7 @@ export const syncFlags = {
 type Flags = { readonly [K in keyof typeof syncFlags]: (typeof syncFlags)[K] extends Flag.Flag<infer A> ? A : never }
 
 /** "1/20", "0.05" → 0.05 */
-const parseCoefficient = (text: string): number => {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
-  return m ? Number(m[1]) / Number(m[2]) : Number(text)
-}
-
-/**
- * The last epoch whose last block is stable: it ends before the stability window (3k/f slots
- * behind the tip), and every block that old has at least k blocks on top (Praos chain growth).
- */
-export const lastStableEpoch = Effect.gen(function*() {
-  const ogmios = yield* Ogmios
-  const [tip, genesis, summaries, epoch] = yield* Effect.all([
-    ogmios.queryNetworkTip(),
-    ogmios.queryNetworkGenesisConfiguration("shelley"),
-    ogmios.queryLedgerStateEraSummaries(),
-    ogmios.queryLedgerStateEpoch()
-  ])
-  if (tip === "origin") return { epoch: -1, k: genesis.securityParameter }
-  const f = parseCoefficient(String(genesis.activeSlotsCoefficient))
-  const stableSlot = tip.slot - Math.ceil((3 * genesis.securityParameter) / (f > 0 && f <= 1 ? f : 1))
-  const stable = stableSlot < 0 ? -1 : epochOfSlot(summaries, stableSlot) - 1
-  return { epoch: Math.min(stable, epoch - 1), k: genesis.securityParameter }
-})
+export { lastStableEpoch } from "../relay/sync.js"
 
 const run = (flags: Flags) =>
   Effect.gen(function*() {
@@ -97,76 +65,33 @@ const run = (flags: Flags) =>
     const storeLayer = RelayStore.layer({ prefix: relayPrefix, retain: flags.retain }).pipe(Layer.provide(redisLayer))
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
 
-    const relayFrom = (from: RelayFrom, fromHeight: number | undefined, initFields: Record<string, string> | undefined) =>
-      relay({
-        endpoints,
-        from,
-        ...(fromHeight === undefined ? {} : { fromHeight }),
-        ...(initFields === undefined ? {} : { initFields }),
-        ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
-        format: flags.format,
-        inFlight: settings.inFlight,
-        maxLag: flags.maxLag,
-        maxLength: flags.maxLength
-      })
-
     return yield* Effect.gen(function*() {
-      const store = yield* RelayStore
-      const existing = yield* store.read()
-      if (existing !== undefined) {
-        const seam = existing.fields["seam_epoch"]
-        yield* Effect.logInfo(
-          `relay cursor exists${seam === undefined ? "" : ` (seam after epoch ${seam})`}: the backfill is done, resuming the relay`
-        )
-        return yield* relayFrom("cursor", undefined, undefined)
-      }
-
-      const network = yield* detectNetwork
-      const indexLayer = EpochIndex.layer({ network, cachePath: settings.epochCachePath })
-      const stable = yield* lastStableEpoch
-      yield* Effect.logInfo(`backfilling finalized epochs up to ${stable.epoch} (the last one past the stability window), then relaying`)
-      const seam = yield* Effect.gen(function*() {
-        const redis = yield* Redis
-        const logFork = Effect.runForkWith(yield* Effect.context<never>())
-        const epochStore = makeEpochStore(redis, { prefix: historyPrefix })
-        if (stable.epoch >= 0) {
-          yield* backfill(makeRedisSink(epochStore, { format: flags.format }), {
-            endEpoch: stable.epoch,
-            concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
-            batchSize: settings.batchSize,
-            inFlight: settings.inFlight,
-            endpoints,
-            ogmiosLayer: (eps) => OgmiosLive.layer({ endpoints: eps, requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }),
-            retries: flags.retries,
-            retryDelay: `${flags.retryDelay} seconds`,
-            maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
-            onProgress: (event) => {
-              if (event._tag === "BackpressurePaused") {
-                logFork(Effect.logWarning(`consumers lag ${event.lag} epochs (REDIS_MAX_UNCONSUMED_EPOCHS): the backfill waits for them`))
-              } else if (event._tag === "Committed") logFork(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
-            }
-          })
+      const logFork = Effect.runForkWith(yield* Effect.context<never>())
+      return yield* syncThenRelay({
+        relay: {
+          endpoints,
+          ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
+          format: flags.format,
+          inFlight: settings.inFlight,
+          maxLag: flags.maxLag,
+          maxLength: flags.maxLength
+        },
+        historyPrefix,
+        epochCachePath: settings.epochCachePath,
+        backfill: {
+          concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
+          batchSize: settings.batchSize,
+          retries: flags.retries,
+          retryDelay: `${flags.retryDelay} seconds`,
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+        },
+        onBackfillProgress: (event) => {
+          if (event._tag === "BackpressurePaused") {
+            logFork(Effect.logWarning(`consumers lag ${event.lag} epochs (REDIS_MAX_UNCONSUMED_EPOCHS): the backfill waits for them`))
+          } else if (event._tag === "Committed") logFork(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
         }
-        const last = yield* epochStore.getLastSyncedEpoch()
-        if (last === undefined) return undefined
-        const index = yield* EpochIndex
-        return yield* index.boundary(last)
-      }).pipe(Effect.provide(Layer.mergeAll(redisLayer, indexLayer)))
-
-      if (seam === undefined) {
-        yield* Effect.logInfo("no epoch was backfilled: relaying from origin")
-        return yield* relayFrom("origin", undefined, { history_prefix: historyPrefix })
-      }
-      const point = { slot: seam.endSlot, id: seam.endHash }
-      yield* Effect.logInfo(`epoch streams end with epoch ${seam.epoch} at ${formatPoint(point)} (height ${seam.endHeight}): the relay starts after it`)
-      return yield* relayFrom(point, seam.endHeight, {
-        history_prefix: historyPrefix,
-        seam_epoch: String(seam.epoch),
-        seam_slot: String(seam.endSlot),
-        seam_hash: seam.endHash,
-        seam_height: String(seam.endHeight)
       })
-    }).pipe(Effect.provide(Layer.mergeAll(queries, storeLayer)))
+    }).pipe(Effect.provide(Layer.mergeAll(queries, storeLayer, redisLayer)))
   }).pipe(
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume.")),
