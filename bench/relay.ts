@@ -1,23 +1,23 @@
 /**
- * Relay latency: from the simulator producing a block (`forge()`) to a consumer blocked on
- * `XREAD BLOCK 0` on the relay's `events` stream receiving its apply entry. The simulator, the
- * relay (chainSync$ → reorg → RelayStore, the library pipeline) and the consumer share one process
- * and its clock; Redis is the real server (REDIS_URL, default 127.0.0.1:6379) under a throwaway
- * prefix. Figures are printed, never asserted.
+ * Relay latency: from the chain simulator producing a block (`forge()`) to a consumer blocked on
+ * `XREAD BLOCK 0` on the relay's `events` stream receiving its apply entry. Three processes, as
+ * deployed: the simulator (bench/relaySimulator.ts, standing in for the node/Ogmios), the relay as
+ * the real CLI (`node dist/main.js relay`, so `npm run build` first) and the consumer, this process.
+ * Latency = the consumer's receive wall-clock ms - the simulator's forge wall-clock ms for the same
+ * height (performance.timeOrigin + performance.now() on both sides, one host). Redis is the real
+ * server (REDIS_URL, default 127.0.0.1:6379) under a throwaway prefix. Figures are printed, never
+ * asserted.
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/relay.js [blocks] [intervalMs] [meanBlockBytes]
  *
  * `runRelayLatencyBench(options)` is the entry point for bench/run.ts.
  */
+import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { pathToFileURL } from "node:url"
-import { Effect, Fiber, Layer, Redacted } from "effect"
+import { existsSync } from "node:fs"
+import { createInterface } from "node:readline"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redis as IORedis } from "ioredis"
-import { OgmiosLive } from "../src/layers/OgmiosLive.js"
-import { RedisLive } from "../src/layers/RedisLive.js"
-import { relay } from "../src/relay/relay.js"
-import { RelayStore } from "../src/relay/RelayStore.js"
-import { startSimulator } from "../src/simulator/index.js"
 
 export interface RelayLatencyOptions {
   /** measured blocks (default 1000) */
@@ -40,15 +40,38 @@ export interface RelayLatencyResult {
   readonly p99Ms: number
   readonly maxMs: number
   readonly meanMs: number
-  /** forge -> the relay's write committed (its own share of the latency) */
-  readonly commitP50Ms: number
-  readonly commitP99Ms: number
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const wallMs = () => performance.timeOrigin + performance.now()
+
+/** A child process whose stdout lines are awaited one by one; the last stderr lines kept for errors. */
+const child = (name: string, args: ReadonlyArray<string>, env?: NodeJS.ProcessEnv) => {
+  const proc: ChildProcess = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } })
+  const tail: Array<string> = []
+  const keep = (line: string) => {
+    tail.push(line)
+    if (tail.length > 20) tail.shift()
+  }
+  createInterface({ input: proc.stderr! }).on("line", keep)
+  const exited = new Promise<never>((_, reject) =>
+    proc.once("exit", (code, signal) => reject(new Error(`${name} exited (${signal ?? code}):\n${tail.join("\n")}`)))
+  )
+  exited.catch(() => undefined)
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return
+    const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()))
+    proc.kill("SIGTERM")
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 3000)
+    await gone
+    clearTimeout(timer)
+  }
+  return { proc, tail, keep, exited, stop }
+}
 
 export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): Promise<RelayLatencyResult> => {
   const blocks = options.blocks ?? 1000
@@ -57,37 +80,48 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   const warmup = options.warmup ?? 50
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
   const prefix = `hecate-bench:${randomBytes(6).toString("hex")}:`
-  const sim = await startSimulator({ port: 0, seed: "bench-relay", initialBlocks: 20, securityParameter: 100, meanBlockBytes })
+  const main = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+  if (!existsSync(main)) throw new Error(`${main} not found: run \`npm run build\` first (the relay runs as the CLI)`)
+
+  // the simulator, in its own process; forge times arrive as `forged <height> <wall-ms>` lines
+  const sim = child("relaySimulator", [fileURLToPath(new URL("./relaySimulator.js", import.meta.url)), String(meanBlockBytes)])
+  const forged = new Map<number, number>()
+  let url = ""
+  let tipHeight = -1
+  let simDone: () => void = () => undefined
+  const simFinished = new Promise<void>((resolve) => (simDone = resolve))
+  let simReady: () => void = () => undefined
+  const simStarted = new Promise<void>((resolve) => (simReady = resolve))
+  createInterface({ input: sim.proc.stdout! }).on("line", (line) => {
+    const [kind, a, b] = line.split(" ")
+    if (kind === "forged") forged.set(Number(a), Number(b))
+    else if (kind === "url") url = a!
+    else if (kind === "tip") {
+      tipHeight = Number(a)
+      simReady()
+    } else if (kind === "done") simDone()
+    else sim.keep(line)
+  })
+
   const consumer = new IORedis(redisUrl)
   const admin = new IORedis(redisUrl)
-  const forged = new Map<number, number>()
-  const latencies: Array<number> = []
-  const commits: Array<number> = []
-  const layers = Layer.mergeAll(
-    OgmiosLive.layer({ endpoints: [sim.url] }),
-    RelayStore.layer({ prefix }).pipe(Layer.provide(RedisLive.layer({ url: Redacted.make(redisUrl), connectionName: "hecate-bench-relay" })))
-  )
-  let measureFrom = Number.POSITIVE_INFINITY
-  const fiber = Effect.runFork(relay({
-    endpoints: [sim.url],
-    from: "origin",
-    depth: 10,
-    inFlight: 100,
-    // the relay's own share: forge -> the write committed in Redis (Lua EXEC returned)
-    onWrite: ({ events }) => {
-      const now = performance.now()
-      for (const e of events) {
-        const t0 = e._tag === "Apply" && e.block.height > measureFrom ? forged.get(e.block.height) : undefined
-        if (t0 !== undefined) commits.push(now - t0)
-      }
-    }
-  }).pipe(Effect.provide(layers)))
+  let relayProc: ReturnType<typeof child> | undefined
+  const received = new Map<number, number>()
   try {
-    // the consumer: XREAD BLOCK 0 from the start of the stream, stamping each apply on arrival
-    const tipHeight = sim.chain.heightOf(sim.chain.tipIndex)
+    await Promise.race([simStarted, sim.exited])
+
+    // the relay, as deployed: the CLI in its own process
+    const relayChild = child(
+      "relay",
+      [main, "relay", "--endpoint", url, "--from", "origin", "--redis-prefix", prefix, "--depth", "10"],
+      { REDIS_URL: redisUrl }
+    )
+    relayProc = relayChild
+    createInterface({ input: relayChild.proc.stdout! }).on("line", relayChild.keep)
+
     const total = warmup + blocks
     const lastHeight = tipHeight + total
-    measureFrom = tipHeight + warmup
+    // the consumer: XREAD BLOCK 0 from the start of the stream, stamping each apply on arrival
     let stop = false
     const reader = (async () => {
       let last = "0-0"
@@ -95,7 +129,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
         const reply = (await consumer.xread("BLOCK", 0, "STREAMS", `${prefix}events`, last)) as
           | Array<[string, Array<[string, Array<string>]>]>
           | null
-        const now = performance.now()
+        const now = wallMs()
         for (const [id, fields] of reply?.[0]?.[1] ?? []) {
           last = id
           let type = ""
@@ -104,41 +138,40 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
             if (fields[i] === "type") type = fields[i + 1]!
             else if (fields[i] === "height") height = Number(fields[i + 1])
           }
-          const t0 = forged.get(height)
-          if (type === "apply" && t0 !== undefined && height > tipHeight + warmup) latencies.push(now - t0)
+          if (type === "apply" && !received.has(height)) received.set(height, now)
           if (type === "apply" && height >= lastHeight) stop = true
         }
       }
     })()
-    // wait for the relay to reach the initial tip, then produce at a steady interval
-    for (;;) {
-      const w = await admin.lrange(`${prefix}window`, -1, -1)
-      if (Number(w[0]?.split(" ")[0] ?? -1) >= tipHeight) break
-      await sleep(10)
-    }
-    let next = performance.now()
-    for (let i = 1; i <= total; i++) {
-      next += intervalMs
-      const wait = next - performance.now()
-      if (wait > 0) await sleep(wait)
-      forged.set(tipHeight + i, performance.now())
-      sim.forge(1)
-    }
-    await reader
+    // wait for the relay to reach the initial tip, then have the simulator produce at a steady interval
+    const caughtUp = (async () => {
+      for (;;) {
+        const w = await admin.lrange(`${prefix}window`, -1, -1)
+        if (Number(w[0]?.split(" ")[0] ?? -1) >= tipHeight) return
+        await sleep(10)
+      }
+    })()
+    await Promise.race([caughtUp, relayChild.exited, sim.exited])
+    sim.proc.stdin!.write(`run ${total} ${intervalMs}\n`)
+    await Promise.race([Promise.all([reader, simFinished]), relayChild.exited, sim.exited])
   } finally {
-    await Effect.runPromise(Fiber.interrupt(fiber))
+    consumer.disconnect()
+    sim.proc.stdin!.end("quit\n")
+    await Promise.all([relayProc?.stop(), sim.stop()])
     let cursor = "0"
     do {
       const [nextCursor, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500)
       cursor = nextCursor
       if (keys.length > 0) await admin.del(...keys)
     } while (cursor !== "0")
-    consumer.disconnect()
     admin.disconnect()
-    await sim.stop()
   }
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const commitSorted = [...commits].sort((a, b) => a - b)
+  const latencies: Array<number> = []
+  for (const [height, at] of received) {
+    const t0 = forged.get(height)
+    if (t0 !== undefined && height > tipHeight + warmup) latencies.push(at - t0)
+  }
+  const sorted = latencies.sort((a, b) => a - b)
   const round = (x: number) => Math.round(x * 1000) / 1000
   return {
     blocks: sorted.length,
@@ -148,28 +181,24 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     p90Ms: round(quantile(sorted, 0.9)),
     p99Ms: round(quantile(sorted, 0.99)),
     maxMs: round(sorted.at(-1) ?? Number.NaN),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
-    commitP50Ms: round(quantile(commitSorted, 0.5)),
-    commitP99Ms: round(quantile(commitSorted, 0.99))
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length))
   }
 }
 
 export const formatRelayLatency = (r: RelayLatencyResult): string =>
-  `relay latency (forge -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms: ` +
-  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms ` +
-  `(forge -> write committed: p50 ${r.commitP50Ms} ms, p99 ${r.commitP99Ms} ms)`
+  `relay latency (simulator process forge -> relay CLI process -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms: ` +
+  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms`
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [blocks, interval, bytes] = process.argv.slice(2).map(Number)
-  runRelayLatencyBench({
-    ...(blocks ? { blocks } : {}),
-    ...(interval ? { intervalMs: interval } : {}),
-    ...(bytes ? { meanBlockBytes: bytes } : {})
-  }).then(
-    (r) => {
+  const run = async () => {
+    for (const intervalMs of interval ? [interval] : [5, 50]) {
+      const r = await runRelayLatencyBench({ ...(blocks ? { blocks } : {}), intervalMs, ...(bytes ? { meanBlockBytes: bytes } : {}) })
       console.log(formatRelayLatency(r))
-      process.exit(0)
-    },
+    }
+  }
+  run().then(
+    () => process.exit(0),
     (e: unknown) => {
       console.error(e)
       process.exit(1)

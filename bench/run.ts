@@ -30,13 +30,13 @@ export const BENCHES: ReadonlyArray<Bench> = [
       runLosslessParseBench()
     }
   },
-  { name: "relay", run: async () => console.log(formatRelayLatency(await runRelayLatencyBench())) },
+  { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
   { name: "backfill", run: () => runBackfillBench() },
   { name: "distributed", run: () => runDistributedBench() }
 ]
 
 /** Scripts spawned by the benches above, not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "distributedServer"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "distributedServer", "relaySimulator"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))
