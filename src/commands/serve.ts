@@ -21,7 +21,7 @@
  */
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
-import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
@@ -31,6 +31,7 @@ import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
+import { clusterSchedule } from "../distributed/schedule.js"
 import { relay } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
@@ -58,6 +59,10 @@ export const serveFlags = {
   noHttp: Flag.Boolean("no-http").pipe(Flag.withDescription("Do not serve /health and /metrics"), Flag.withDefault(false)),
   refreshCron: Flag.String("refresh-cron").pipe(Flag.withDescription("Cron of the epoch refresh, UTC (default HECATE_REFRESH_CRON, 0 0 * * *)"), Flag.optional),
   refreshInterval: Flag.String("refresh-interval").pipe(Flag.withDescription("Run the refresh at a fixed interval instead, e.g. \"6 hours\""), Flag.optional),
+  refreshCluster: Flag.Boolean("refresh-cluster").pipe(
+    Flag.withDescription("Several serve instances share one Redis: fire the refresh once per tick across all of them (a BullMQ job scheduler) instead of once per instance"),
+    Flag.withDefault(false)
+  ),
   noRefresh: Flag.Boolean("no-refresh").pipe(Flag.withDescription("Do not run the scheduled epoch refresh"), Flag.withDefault(false)),
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
 }
@@ -217,11 +222,23 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       yield* Effect.logInfo(`serve: ${server.url} (dashboard /, GET /health, GET /metrics)`)
     }
     yield* Effect.logInfo(
-      `serve: relay ${prefix} from ${settings.ogmiosEndpoints.join(", ")} (run ${relayRecorder.id}); refresh ${refreshEnabled ? (yield* scheduler.status).trigger : "off"}`
+      `serve: relay ${prefix} from ${settings.ogmiosEndpoints.join(", ")} (run ${relayRecorder.id}); refresh ${refreshEnabled ? `${(yield* scheduler.status).trigger}${flags.refreshCluster ? " (once per tick across instances)" : ""}` : "off"}`
     )
 
     // ---- the supervisor: the components run together; a fatal failure of one stops all
-    yield* Effect.all([relayRun, refreshEnabled ? scheduler.run : Effect.never], { concurrency: "unbounded", discard: true })
+    // one refresh per tick across every instance (BullMQ job scheduler on the same Redis), or the
+    // local Effect schedule (overlap skipped, backoff retries) of this instance alone
+    const clusterRefresh = clusterSchedule(
+      {
+        id: "hecate-refresh",
+        ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
+        connection: { url: redisUrl },
+        prefix: process.env["HECATE_QUEUE_PREFIX"]?.trim() || "bull"
+      },
+      () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
+    ).pipe(Effect.andThen(Effect.never))
+    const refreshRun = !refreshEnabled ? Effect.never : flags.refreshCluster ? clusterRefresh : scheduler.run
+    yield* Effect.all([relayRun, refreshRun], { concurrency: "unbounded", discard: true })
   })
 
 const run = (flags: Flags) =>
