@@ -205,31 +205,60 @@ const reclaimBelowWindow = (store: EpochStoreShape, start: number, purgeOrphans:
     }
   })
 
+/** The window a run covers, with the epoch-index rows of its epochs and of the anchor before them. */
+export interface OpenedRun {
+  readonly start: number
+  readonly target: number
+  readonly epochs: ReadonlyArray<number>
+  readonly rows: ReadonlyMap<number, EpochRow>
+  readonly plannedBlocks: number
+}
+
+/**
+ * The opening every backfill run shares (local and distributed): the producer lock (coordinating
+ * stores), the window plan, and the rows of its epochs. `undefined` when there is nothing to do.
+ */
+export const openRun = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined, owner: string) {
+  const index = yield* EpochIndex
+  if (store !== undefined) {
+    yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
+  }
+  const window = yield* planWindow(options, store)
+  if (window.empty) {
+    yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
+    options.onProgress?.({ _tag: "NothingToDo", reason: window.reason })
+    return undefined
+  }
+  const { start, target } = window
+  const rows = new Map<number, EpochRow>()
+  for (let e = Math.max(0, start - 1); e <= target; e++) rows.set(e, yield* index.boundary(e))
+  const epochs = Array.from({ length: target - start + 1 }, (_, i) => start + i)
+  const plannedBlocks = epochs.reduce((n, e) => n + rows.get(e)!.blocks, 0)
+  return { start, target, epochs, rows, plannedBlocks } satisfies OpenedRun
+})
+
+/** The heartbeat and cleanup loops of a coordinating run, for the scope; a failed pass is logged, never fatal. */
+export const startBookkeeping = (store: EpochStoreShape, options: BackfillOptions) =>
+  Effect.gen(function*() {
+    const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
+      e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
+    yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
+    yield* store.cleanupPass().pipe(
+      logged("cleanup pass"),
+      Effect.repeat(Schedule.spaced(options.cleanupInterval ?? "45 seconds")),
+      Effect.delay(options.cleanupInterval ?? "45 seconds"),
+      Effect.forkScoped
+    )
+  })
+
 /** Runs the backfill. Needs an Ogmios service for the live queries, the epoch index and the sink. */
 export const backfill = (sink: BlockSink, options: BackfillOptions) =>
   Effect.scoped(Effect.gen(function*() {
-    const index = yield* EpochIndex
     const emit = options.onProgress ?? (() => {})
     const store = sink.coordinator
-    const owner = options.owner ?? `${process.env.HOSTNAME ?? "host"}:${process.pid}`
-    if (store !== undefined) {
-      yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
-    }
-
-    const window = yield* planWindow(options, store)
-    if (window.empty) {
-      yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
-      emit({ _tag: "NothingToDo", reason: window.reason })
-      return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
-    }
-    const { start, target } = window
-    const rows = new Map<number, EpochRow>()
-    for (let e = start - 1; e <= target; e++) {
-      if (e < start && e < 0) continue
-      rows.set(e, yield* index.boundary(e))
-    }
-    const epochs = Array.from({ length: target - start + 1 }, (_, i) => start + i)
-    const plannedBlocks = epochs.reduce((n, e) => n + rows.get(e)!.blocks, 0)
+    const opened = yield* openRun(options, store, options.owner ?? `${process.env.HOSTNAME ?? "host"}:${process.pid}`)
+    if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
+    const { start, target, epochs, rows, plannedBlocks } = opened
     yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
     emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
 
@@ -242,18 +271,7 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
       yield* Effect.logInfo(`the ${sink.name} sink writes one ordered stream: epochs are synced one at a time`)
     }
 
-    // --- bookkeeping loops (redis): heartbeat and cleanup; failures are logged, never fatal ---
-    if (store !== undefined) {
-      const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
-        e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
-      yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
-      yield* store.cleanupPass().pipe(
-        logged("cleanup pass"),
-        Effect.repeat(Schedule.spaced(options.cleanupInterval ?? "45 seconds")),
-        Effect.delay(options.cleanupInterval ?? "45 seconds"),
-        Effect.forkScoped
-      )
-    }
+    if (store !== undefined) yield* startBookkeeping(store, options)
 
     // --- the committer: one actor, so completions are applied one at a time ---
     const committer = yield* Actor.spawn<number | undefined, CommitMsg, SinkFailure, never>({

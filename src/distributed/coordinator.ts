@@ -17,13 +17,13 @@
  * - `detach`: queue what the allowance permits, commit what is complete, and exit; the workers go
  *   on, and the next run commits their results and queues the rest.
  *
- * The plan and the producer-lock wait are the local backfill's own (`planWindow`,
- * `takeProducerLock` in src/backfill/backfill.ts): both runs decide the window the same way.
+ * The opening (producer lock, window plan, epoch rows) and the heartbeat/cleanup loops are the
+ * local backfill's own (`openRun`, `startBookkeeping` in src/backfill/backfill.ts).
  */
-import { Cause, Duration, Effect, Option, Redacted, Ref, Schedule } from "effect"
+import { Cause, Duration, Effect, Option, Redacted, Ref } from "effect"
 import type { WireFormat } from "../domain/wire-format.js"
-import { DEFAULT_LOCK_TTL_MS, type BackfillOptions, type BackfillResult, ORIGIN_ANCHOR, planWindow, takeProducerLock } from "../backfill/backfill.js"
-import { EpochIndex, type EpochRow } from "../backfill/epoch-index.js"
+import { type BackfillOptions, type BackfillResult, openRun, ORIGIN_ANCHOR, startBookkeeping } from "../backfill/backfill.js"
+import { EpochIndex } from "../backfill/epoch-index.js"
 import { EpochsFailed, OrderingStalled } from "../backfill/errors.js"
 import type { BlockSink } from "../backfill/sinks/BlockSink.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -60,21 +60,10 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
     }
     const index = yield* EpochIndex
     const emit = options.onProgress ?? (() => {})
-    const owner = options.owner ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}:coordinator`
-    yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
-
-    const window = yield* planWindow(options, store)
-    if (window.empty) {
-      yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
-      emit({ _tag: "NothingToDo", reason: window.reason })
-      return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
-    }
-    const { start, target } = window
-    const rows = new Map<number, EpochRow>()
-    for (let e = Math.max(0, start - 1); e <= target; e++) rows.set(e, yield* index.boundary(e))
-    const epochCount = target - start + 1
-    let plannedBlocks = 0
-    for (let e = start; e <= target; e++) plannedBlocks += rows.get(e)!.blocks
+    const opened = yield* openRun(options, store, options.owner ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}:coordinator`)
+    if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
+    const { start, target, rows, plannedBlocks } = opened
+    const epochCount = opened.epochs.length
     yield* Effect.logInfo(
       `Distributed backfill of epochs ${start}..${target} (${epochCount} epochs, ${plannedBlocks} blocks) ` +
         `through queue ${dist.queue.prefix}:${dist.queue.name}`
@@ -88,15 +77,7 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
     const backoffMs = Duration.toMillis(options.retryDelay ?? "10 seconds")
     const poll = dist.pollInterval ?? "1 second"
 
-    const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
-      e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
-    yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
-    yield* store.cleanupPass().pipe(
-      logged("cleanup pass"),
-      Effect.repeat(Schedule.spaced(options.cleanupInterval ?? "45 seconds")),
-      Effect.delay(options.cleanupInterval ?? "45 seconds"),
-      Effect.forkScoped
-    )
+    yield* startBookkeeping(store, options)
 
     const jobFor = (epoch: number): EpochJob => {
       const anchor = rows.get(epoch - 1) ?? ORIGIN_ANCHOR
