@@ -266,7 +266,7 @@ export const runDistributedBench = async (
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
   const dir = mkdtempSync(join(tmpdir(), "hecate-bench-distributed-"))
   const cachePath = join(dir, "epoch_cache.json")
-  const server = spawn(process.execPath, ["--max-old-space-size=4096", here("./distributedServer.js"), String(blocks), String(meanBlockBytes), "2000", cachePath], {
+  const server = spawn(process.execPath, ["--max-old-space-size=4096", here("./backfillServer.js"), String(blocks), String(meanBlockBytes), "2000", cachePath], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   const redis = new IORedis(redisUrl)

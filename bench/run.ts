@@ -36,7 +36,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
 ]
 
 /** Scripts spawned by the benches above, not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "distributedServer", "relaySimulator"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))
