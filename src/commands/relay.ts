@@ -18,6 +18,7 @@ import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
+import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
@@ -56,6 +57,11 @@ export const relayFlags = {
     Flag.withDefault(100_000)
   ),
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  noRefresh: Flag.Boolean("no-refresh").pipe(Flag.withDescription("Do not run the scheduled epoch refresh alongside the relay"), Flag.withDefault(false)),
+  refreshInterval: Flag.String("refresh-interval").pipe(
+    Flag.withDescription("Run the epoch refresh at a fixed interval (e.g. \"6 hours\") instead of HECATE_REFRESH_CRON"),
+    Flag.optional
+  ),
   ...observabilityFlags
 }
 
@@ -149,6 +155,20 @@ const run = (flags: Flags) =>
       return yield* printRelay(flags, settings, from, depth).pipe(Effect.provide(queries))
     }
     const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
+    if (!flags.noRefresh) {
+      // the epoch refresh on its Effect schedule, for the relay's lifetime (a failed run never stops the relay)
+      const intervalText = Option.getOrUndefined(flags.refreshInterval)
+      const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
+      if (intervalText !== undefined && interval === undefined) {
+        return yield* new InvalidConfiguration({
+          variable: "--refresh-interval",
+          message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}`
+        })
+      }
+      const scheduler = yield* makeScheduledRefresh(settings, { intervalDuration: interval })
+      yield* Effect.forkScoped(scheduler.run)
+      yield* Effect.logInfo(`epoch refresh on schedule: ${(yield* scheduler.status).trigger}`)
+    }
     const layers = Layer.mergeAll(
       queries,
       instrumentRelayStore(RelayStore.layer({ prefix, retain: flags.retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
