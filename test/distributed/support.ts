@@ -18,7 +18,7 @@ import { RedisLive } from "../../src/layers/RedisLive.js"
 import { Redis } from "../../src/services/Redis.js"
 import { Redacted } from "effect"
 import { deleteByPrefix, type E2e, REDIS_URL } from "../support/backfill-e2e.js"
-import { mainJs } from "../support/cli.js"
+import { mainJs, TEST_RUNS_PREFIX } from "../support/cli.js"
 
 export interface TestQueue {
   readonly name: string
@@ -58,7 +58,7 @@ export interface WorkerProcess {
 /** `hecate worker` as a child process (Node 22 of the test run). */
 export const startWorker = (t: E2e, q: TestQueue, name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): WorkerProcess => {
   const child = spawn(process.execPath, [mainJs, "worker", "--queue", q.name, "--name", name, ...args], {
-    env: { ...process.env, NO_COLOR: "1", ...t.env, ...q.env, ...env },
+    env: { ...process.env, NO_COLOR: "1", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, ...t.env, ...q.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let text = ""

@@ -8,6 +8,13 @@ import { fileURLToPath } from "node:url"
 
 export const mainJs = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
 
+/**
+ * Where CLI runs started by tests record their run history (never the user's `hecate:runs:`);
+ * test/support/global-setup.ts deletes it after the suite. A test that reads the history sets
+ * HECATE_RUNS_PREFIX itself.
+ */
+export const TEST_RUNS_PREFIX = "hecate-test:runs:"
+
 export interface CliResult {
   readonly code: number | null
   readonly signal: NodeJS.Signals | null
@@ -27,7 +34,7 @@ export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}): P
   return new Promise((resolve, reject) => {
     // process.execPath is the Node 22 that runs vitest (the `node` devDependency)
     const child = spawn(process.execPath, [mainJs, ...args], {
-      env: { ...process.env, NO_COLOR: "1", ...options.env },
+      env: { ...process.env, NO_COLOR: "1", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, ...options.env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
