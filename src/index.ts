@@ -22,6 +22,8 @@ export {
   finalPoint,
   initialState,
   reorg,
+  type ReorgBatch,
+  reorgBatches,
   reorgEvents,
   reorgStream,
   type ReorgOptions,

@@ -63,15 +63,21 @@ export class UnknownRollbackPoint extends Schema.TaggedError<UnknownRollbackPoin
   }
 }
 
-/** A roll-forward whose block does not extend the current chain (its ancestor is not the tip). */
+/**
+ * A roll-forward whose block does not extend the current chain: its ancestor is not the tip, or
+ * (with `expectedHeight`) its height is not the tip's height + 1.
+ */
 export class NonContiguousBlock extends Schema.TaggedError<NonContiguousBlock>()("NonContiguousBlock", {
   id: Schema.String,
   height: Schema.Number,
   ancestor: Schema.String,
-  expectedAncestor: Schema.String
+  expectedAncestor: Schema.String,
+  expectedHeight: Schema.optional(Schema.Number)
 }) {
   override get message(): string {
-    return `block ${this.id} (height ${this.height}) has ancestor ${this.ancestor}, but the current tip is ${this.expectedAncestor}`
+    return this.expectedHeight !== undefined
+      ? `block ${this.id} (ancestor ${this.ancestor}) has height ${this.height}, but the next block of the current chain has height ${this.expectedHeight}`
+      : `block ${this.id} (height ${this.height}) has ancestor ${this.ancestor}, but the current tip is ${this.expectedAncestor}`
   }
 }
 

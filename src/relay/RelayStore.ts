@@ -42,8 +42,12 @@ export interface RelayCursor {
   readonly seq: number
   readonly depth: number
   readonly format: WireFormat
-  /** the last final point (or the relay's start point), with its height when known */
-  readonly final: { readonly point: PointOrOrigin; readonly height: number | null }
+  /**
+   * the last final point (or the relay's start point), with its height when known; `provisional`
+   * while it is only the start point of a relay that has finalised nothing yet (a rollback below
+   * it undoes the window and moves the start back)
+   */
+  readonly final: { readonly point: PointOrOrigin; readonly height: number | null; readonly provisional: boolean }
   /** the volatile window, oldest first */
   readonly window: ReadonlyArray<WindowEntry>
   /** sparse older final points, newest first */
@@ -59,6 +63,8 @@ export type RelayOp =
   | { readonly _tag: "A"; readonly slot: number; readonly height: number; readonly hash: string; readonly era: string; readonly block: string }
   | { readonly _tag: "U"; readonly hash: string }
   | { readonly _tag: "F"; readonly hash: string }
+  /** the start point moves back to a rollback point (the window is empty by then) */
+  | { readonly _tag: "R"; readonly point: PointOrOrigin }
 
 export interface WriteResult {
   /** Duplicate: this seq was already committed (a retry); nothing was written */
@@ -92,6 +98,8 @@ export interface RelayStoreShape {
     readonly height: number | null
     readonly depth: number
     readonly format: WireFormat
+    /** true when `start` is not final (a tip): a rollback below it moves it back. Default true. */
+    readonly provisional?: boolean
     readonly extra?: Readonly<Record<string, string>>
   }) => Effect.Effect<RelayCursor, RedisError | RelayCursorInvalid>
   readonly write: (
@@ -143,6 +151,9 @@ export const toOps = (batch: ReadonlyArray<ReorgEvent>, format: WireFormat): Arr
   })
 }
 
+/** The op that moves a provisional start point back to `point`. */
+export const restartOp = (point: PointOrOrigin): RelayOp => ({ _tag: "R", point })
+
 const int = (text: string | undefined): number | null => {
   if (text === undefined || text === "") return null
   const n = Number(text)
@@ -193,7 +204,7 @@ const parseCursor = (
     seq,
     depth,
     format,
-    final: { point, height: int(fields["final_height"]) },
+    final: { point, height: int(fields["final_height"]), provisional: fields["final_provisional"] === "1" },
     window: entries,
     checkpoints: points,
     tip: tipHeight !== null && tipSlot !== null && tipHash !== undefined ? { slot: tipSlot, id: tipHash, height: tipHeight } : undefined,
@@ -231,7 +242,7 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
       Effect.flatMap((token) => (Number(token) === 0 ? Effect.succeed(undefined) : read()))
     )
 
-  const init: RelayStoreShape["init"] = ({ depth, extra, format, height, start }) =>
+  const init: RelayStoreShape["init"] = ({ depth, extra, format, height, provisional = true, start }) =>
     Effect.gen(function*() {
       const args: Array<string | number> = [
         depth,
@@ -239,7 +250,8 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
         start === "origin" ? -1 : start.slot,
         start === "origin" ? "origin" : start.id,
         height ?? "",
-        Date.now()
+        Date.now(),
+        provisional ? "1" : "0"
       ]
       for (const [k, v] of Object.entries(extra ?? {})) args.push(k, v)
       const outcome = yield* redis.use(
@@ -281,6 +293,7 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
     ]
     for (const op of ops) {
       if (op._tag === "A") args.push("A", op.slot, op.height, op.hash, op.era, op.block)
+      else if (op._tag === "R") args.push("R", op.point === "origin" ? -1 : op.point.slot, op.point === "origin" ? "origin" : op.point.id)
       else args.push(op._tag, op.hash)
     }
     return redis.use(

@@ -30,6 +30,19 @@ export class RelayResync extends Schema.TaggedError<RelayResync>()("RelayResync"
   }
 }
 
+/**
+ * Internal: the node no longer has any point of a cursor that has finalised nothing yet (the
+ * chain forked below its start point while the relay was down). The relay undoes what it
+ * published and starts over at the node's tip; it never reaches the user.
+ */
+export class RelayStartLost extends Schema.TaggedError<RelayStartLost>()("RelayStartLost", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `none of the relay cursor's points is on the node's chain any more, and none of its blocks is final: ${this.detail}`
+  }
+}
+
 export class RelayCursorInvalid extends Schema.TaggedError<RelayCursorInvalid>()("RelayCursorInvalid", {
   prefix: Schema.String,
   detail: Schema.String

@@ -23,9 +23,9 @@ import type { OgmiosError } from "../ogmios/errors.js"
 import type { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
-import { reorg, type VolatileWindow } from "../streams/reorg.js"
-import { RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync } from "./errors.js"
-import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, toOp, type WriteResult } from "./RelayStore.js"
+import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
+import { RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync, RelayStartLost } from "./errors.js"
+import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
 
@@ -40,6 +40,12 @@ export interface RelayOptions {
   readonly from?: RelayFrom
   /** Height of the `from` point when known (sync passes the epoch's last height). */
   readonly fromHeight?: number
+  /**
+   * The `from` point is final (sync's seam: the last block of a backfilled epoch), so no rollback
+   * may go below it. Default false: a start point is provisional until the first block is final,
+   * and a rollback below it undoes what was published and moves the start back.
+   */
+  readonly fromFinal?: boolean
   /** Finality depth. Default: the stored cursor's, else the network's security parameter k. */
   readonly depth?: number
   /** Block format of the entries. Default: the stored cursor's, else "hecate". */
@@ -87,7 +93,11 @@ export const relayStart = (cursor: RelayCursor): RelayStart => {
   for (let i = cursor.window.length - 1; i >= 0; i--) points.push({ slot: cursor.window[i]!.slot, id: cursor.window[i]!.hash })
   points.push(finalPoint)
   for (const c of cursor.checkpoints) points.push(c.point)
-  return { cursor, points, resume: { final: cursor.final, blocks } }
+  return {
+    cursor,
+    points,
+    resume: { final: { point: finalPoint, height: cursor.final.height, provisional: cursor.final.provisional }, blocks }
+  }
 }
 
 const describeError = (error: unknown): string =>
@@ -137,6 +147,8 @@ export interface RelaySinkOptions {
   readonly pipeline?: number
 }
 
+const isEventArray = (input: ReorgBatch | ReadonlyArray<ReorgEvent>): input is ReadonlyArray<ReorgEvent> => Array.isArray(input)
+
 /**
  * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (sent in order,
  * up to `pipeline` in flight), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
@@ -146,7 +158,7 @@ export interface RelaySinkOptions {
 export const relaySink = (
   options: RelaySinkOptions,
   context: Parameters<typeof Effect.runForkWith<never>>[0]
-): OperatorFunction<ReadonlyArray<ReorgEvent>, WriteResult | undefined> => {
+): OperatorFunction<ReorgBatch | ReadonlyArray<ReorgEvent>, WriteResult | undefined> => {
   const run = Effect.runForkWith(context)
   const { store } = options
   const maxLag = options.maxLag ?? 10_000
@@ -177,8 +189,10 @@ export const relaySink = (
 
   // Writes are pipelined: up to `pipeline` are sent before the first reply (one connection, so
   // Redis runs them in order). Safety does not depend on it: each script only commits seq + 1.
-  return mergeMap((batch) => {
-    if (batch.length === 0) return of(undefined)
+  return mergeMap((input) => {
+    const batch = isEventArray(input) ? input : input.events
+    const restart = isEventArray(input) ? undefined : input.restart
+    if (batch.length === 0 && restart === undefined) return of(undefined)
     let tip: TipOrOrigin | undefined
     // one pass in batch order, mirroring the window's slots (an apply batch is the apply then its
     // finals; a rollback batch is undos only)
@@ -198,6 +212,12 @@ export const relaySink = (
           return { _tag: "F", hash: event.block.id }
       }
     })
+    if (restart !== undefined) {
+      // every held block was undone above: the start point moves back to the rollback point
+      ops.push(restartOp(restart))
+      slots.length = 0
+      anchorSlot = restart === "origin" ? -1 : restart.slot
+    }
     const mySeq = ++seq
     // Pipelined writes can reach Redis out of order when one is re-sent (EVAL after NOSCRIPT, a
     // retry after a dropped connection): the later one is refused (RESYNC: not seq + 1) and wrote
@@ -273,7 +293,14 @@ export const relay = (options: RelayOptions) =>
         height = null // a Point carries no height; the first final block sets it
       } else start = from
       const cursor = yield* retryRedis(
-        store.init({ start, height, depth, format: options.format ?? "hecate", ...(options.initFields ? { extra: options.initFields } : {}) }),
+        store.init({
+          start,
+          height,
+          depth,
+          format: options.format ?? "hecate",
+          provisional: start === "origin" || options.fromFinal !== true,
+          ...(options.initFields ? { extra: options.initFields } : {})
+        }),
         "creating the relay cursor"
       )
       yield* Effect.logInfo(`new relay ${store.keys.prefix}: events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
@@ -309,7 +336,7 @@ export const relay = (options: RelayOptions) =>
             ))
         })
         const subscription = source.pipe(
-          reorg({ depth, resume: start.resume }),
+          reorgBatches({ depth, resume: start.resume }),
           relaySink({
             store,
             producer: cursor.producer,
@@ -329,21 +356,43 @@ export const relay = (options: RelayOptions) =>
       })
     })
 
+    // The chain forked below the start of a relay that has finalised nothing, while it was down:
+    // undo every published block and start over at the node's tip (one atomic write).
+    const restartAtTip = Effect.gen(function*() {
+      const cursor = yield* retryRedis(store.claim(), "reading the relay cursor")
+      if (cursor === undefined || !cursor.final.provisional) return
+      const tip = yield* ogmios.queryNetworkTip()
+      const point: PointOrOrigin = tip === "origin" ? "origin" : { slot: tip.slot, id: tip.id }
+      const ops: Array<RelayOp> = cursor.window.map((e): RelayOp => ({ _tag: "U", hash: e.hash })).reverse()
+      ops.push(restartOp(point))
+      yield* retryRedis(store.write(cursor.seq + 1, cursor.producer, ops, undefined), `relay write ${cursor.seq + 1}`)
+      yield* Effect.logWarning(
+        `the node's chain no longer holds the relay's start point ${formatPoint(cursor.final.point)} nor any of its ` +
+          `${cursor.window.length} published blocks, and none was final: undid them and restarted at the node's tip ${formatPoint(point)}`
+      )
+    })
+
     return yield* session.pipe(
-      Effect.catch((error): Effect.Effect<void, RelayError> =>
-        (error as { _tag?: unknown })._tag === "RelayResync"
-          ? Effect.logWarning(`${describeError(error)}: restarting from the stored cursor`).pipe(
+      Effect.catch((error): Effect.Effect<void, RelayError> => {
+        const tag = (error as { _tag?: unknown })._tag
+        if (tag === "RelayResync") {
+          return Effect.logWarning(`${describeError(error)}: restarting from the stored cursor`).pipe(
             Effect.andThen(store.incrMetric("resyncs").pipe(Effect.ignore))
           )
-          : Effect.fail(error as RelayError)
-      ),
+        }
+        if (tag === "RelayStartLost") return restartAtTip as Effect.Effect<void, RelayError>
+        return Effect.fail(error as RelayError)
+      }),
       Effect.forever
     )
   })
 
-const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync => {
+const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync | RelayStartLost => {
   const tag = (error as { _tag?: unknown } | null)?._tag
   if (tag === "RollbackTooDeep") return new RelayDepthExceeded({ prefix, detail: describeError(error) })
+  if (tag === "IntersectionNotFound" && start.cursor.final.provisional) {
+    return new RelayStartLost({ detail: describeError(error) })
+  }
   if (tag === "IntersectionNotFound") {
     return new RelayCursorInvalid({
       prefix,

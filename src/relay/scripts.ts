@@ -124,6 +124,16 @@ while i <= #ARGV do
     end
     ops[#ops + 1] = op
     i = i + 2
+  elseif kind == 'R' then
+    -- a rollback below a start point that is not final: every held block was undone before it
+    if redis.call('HGET', cursor, 'final_provisional') ~= '1' then
+      return redis.error_reply('RESYNC restart at ' .. ARGV[i + 2] .. ' but the final point ' .. tostring(redis.call('HGET', cursor, 'final_hash')) .. ' is final')
+    end
+    if len - head - tail > 0 or #pushed >= pHead then
+      return redis.error_reply('RESYNC restart at ' .. ARGV[i + 2] .. ' while the window still holds blocks')
+    end
+    ops[#ops + 1] = {kind = 'R', slot = ARGV[i + 1], hash = ARGV[i + 2]}
+    i = i + 3
   else
     return redis.error_reply('ERR relay-write: unknown op ' .. tostring(kind))
   end
@@ -160,7 +170,7 @@ for _, op in ipairs(ops) do
     redis.call('RPOP', window)
     redis.call('XADD', events, op.id, unpack(typed(op.fields, 'undo')))
     nu = nu + 1
-  else
+  elseif op.kind == 'F' then
     local e = parse(redis.call('LPOP', window))
     redis.call('XADD', final, seq .. '-' .. nf, unpack(typed(op.fields, 'final')))
     nf = nf + 1
@@ -168,8 +178,11 @@ for _, op in ipairs(ops) do
     if old[1] and old[1] ~= '' and old[3] ~= 'origin' then
       redis.call('ZADD', checkpoints, old[1], old[2] .. ' ' .. old[3])
     end
-    redis.call('HSET', cursor, 'final_height', e.height, 'final_slot', e.slot, 'final_hash', e.hash)
+    redis.call('HSET', cursor, 'final_height', e.height, 'final_slot', e.slot, 'final_hash', e.hash, 'final_provisional', '0')
     if tonumber(e.height) % 16 == 0 then thin(tonumber(e.height)) end
+  elseif op.kind == 'R' then
+    redis.call('HSET', cursor, 'final_slot', op.slot, 'final_hash', op.hash, 'final_height', '')
+    redis.call('HINCRBY', metrics, 'restarts', 1)
   end
 end
 redis.call('HSET', cursor, 'seq', seq, 'updated_ms', ARGV[7])
@@ -233,7 +246,8 @@ return redis.call('HINCRBY', KEYS[1], 'producer', 1)
  * Creates the cursor of a fresh relay at a start point (producer 1, seq 0). Refuses when the
  * cursor appeared meanwhile, or when relay streams exist without a cursor (their ids would clash).
  * ARGV: depth, format, anchor slot, anchor hash ("origin"), anchor height ("" = unknown), now,
- * then field/value pairs to add (e.g. the seam of `sync`).
+ * provisional ("1": the start point is not final, "0": it is, e.g. the seam of `sync`), then
+ * field/value pairs to add (e.g. the seam of `sync`).
  */
 export const INIT_SCRIPT = script(
   "relay-init",
@@ -253,8 +267,9 @@ for k = 2, #KEYS do
   end
 end
 redis.call('HSET', KEYS[1], 'producer', 1, 'seq', 0, 'depth', ARGV[1], 'format', ARGV[2],
-  'final_slot', ARGV[3], 'final_hash', ARGV[4], 'final_height', ARGV[5], 'created_ms', ARGV[6], 'updated_ms', ARGV[6])
-for k = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[k], ARGV[k + 1]) end
+  'final_slot', ARGV[3], 'final_hash', ARGV[4], 'final_height', ARGV[5], 'created_ms', ARGV[6], 'updated_ms', ARGV[6],
+  'final_provisional', ARGV[7])
+for k = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[k], ARGV[k + 1]) end
 return 1
 `
 )

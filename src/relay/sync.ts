@@ -21,7 +21,7 @@ import { RelayStore } from "./RelayStore.js"
 
 export interface SyncOptions {
   /** The relay's options; `from`, `fromHeight` and `initFields` are decided here. */
-  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "initFields">
+  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "fromFinal" | "initFields">
   readonly historyPrefix: string
   readonly epochCachePath: string
   readonly backfill: {
@@ -109,6 +109,8 @@ export const syncThenRelay = (options: SyncOptions) =>
       ...options.relay,
       from: point,
       fromHeight: seam.endHeight,
+      // the last block of a backfilled epoch is final: no rollback may go below the seam
+      fromFinal: true,
       initFields: {
         history_prefix: options.historyPrefix,
         seam_epoch: String(seam.epoch),

@@ -64,7 +64,16 @@ export const DEFAULT_DEPTH = 2160
  * Plain JSON data (use the lossless JSON module if blocks carry bigints).
  */
 export interface VolatileWindow {
-  readonly final: { readonly point: PointOrOrigin; readonly height: number | null }
+  readonly final: {
+    readonly point: PointOrOrigin
+    readonly height: number | null
+    /**
+     * true when the point is only where the session started (a relay started at the tip), not a
+     * block published as final: a rollback past it undoes the window and moves the start back to
+     * the rollback point. Absent: a point other than origin is final.
+     */
+    readonly provisional?: boolean
+  }
   readonly blocks: ReadonlyArray<Block>
 }
 
@@ -136,7 +145,7 @@ export const initialState = (options: ReorgOptions = {}): ReorgState => {
   const anchor: Anchor = {
     point: resume.final.point,
     height: resume.final.height,
-    final: resume.final.point !== "origin"
+    final: resume.final.point !== "origin" && resume.final.provisional !== true
   }
   let previousSlot = anchorSlot(anchor)
   let expectedAncestor = anchor.point === "origin" ? undefined : anchor.point.id
@@ -185,6 +194,20 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
           new NonContiguousBlock({ id: block.id, height: block.height, ancestor: block.ancestor, expectedAncestor: expected })
         )
       }
+      // A right parent hash with a wrong height is just as broken a chain: heights count blocks,
+      // so every block is its parent's height + 1 (an EBB shares its parent's height).
+      const parentHeight = tipHeight(core)
+      if (parentHeight !== null && block.height !== parentHeight + (block.type === "ebb" ? 0 : 1)) {
+        return Result.fail(
+          new NonContiguousBlock({
+            id: block.id,
+            height: block.height,
+            ancestor: block.ancestor,
+            expectedAncestor: expected ?? "genesis",
+            expectedHeight: parentHeight + (block.type === "ebb" ? 0 : 1)
+          })
+        )
+      }
     }
     const point = blockPoint(block, newest !== undefined ? newest.point.slot : anchorSlot(core.anchor))
     ring.pushNewest({ block, point })
@@ -212,10 +235,18 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
     const anchor = core.anchor
     if (target === "origin" ? anchor.point === "origin" : anchor.point !== "origin" && anchor.point.id === target.id) {
       keep = 0
-    } else if (ring.size === 0 && !anchor.final) {
+    } else if (ring.size === 0 && !anchor.final && anchor.point === "origin") {
       // nothing held downstream: this is the intersection of a session starting at `target`
       core.anchor = { point: target, height: null, final: false }
       return advance(state, core, [])
+    } else if (!anchor.final && anchor.point !== "origin" && (target === "origin" || target.slot <= anchor.point.slot)) {
+      // The chain forked below the point this session started at, and nothing was finalised
+      // yet: every block held left the chain. Undo them all; the rollback point, which the node
+      // reported, is the new start.
+      const out: Array<ReorgEvent> = []
+      while (ring.size > 0) out.push(Undo(ring.popNewest()!.block))
+      core.anchor = { point: target, height: null, final: false }
+      return advance(state, core, out)
     } else if (target === "origin" || (anchor.point !== "origin" && target.slot < anchor.point.slot)) {
       const height = tipHeight(core)
       return Result.fail(
@@ -245,8 +276,9 @@ export const stepOrThrow = (state: ReorgState, event: ChainSyncEvent): StepOutpu
 /** What to persist to resume later: plain data, independent of the (reusable) state. */
 export const snapshot = (state: ReorgState): VolatileWindow => {
   const core = takeCore(state)
+  const provisional = !core.anchor.final && core.anchor.point !== "origin"
   return {
-    final: { point: core.anchor.point, height: core.anchor.height },
+    final: { point: core.anchor.point, height: core.anchor.height, ...(provisional ? { provisional } : {}) },
     blocks: core.ring.toArray().map((entry) => entry.block)
   }
 }
@@ -298,6 +330,45 @@ const operator =
  */
 export const reorg = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReadonlyArray<ReorgEvent>> =>
   operator<ReadonlyArray<ReorgEvent>>(options, (next, out) => next(out))
+
+/**
+ * One output of `reorgBatches`: the input's events, and `restart` when the input moved a
+ * provisional start point back (a rollback below the point a session started at, before anything
+ * was final; `events` then undoes everything applied since). A sink that persists the operator's
+ * position records `restart` as its new start point, so a restart intersects where the node is.
+ */
+export interface ReorgBatch {
+  readonly events: ReadonlyArray<ReorgEvent>
+  readonly restart?: PointOrOrigin
+}
+
+/** `reorg` with the start point's moves: 1:1, one `ReorgBatch` per input event. */
+export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgBatch> => (source) =>
+  new Observable<ReorgBatch>((subscriber) => {
+    let state: ReorgState
+    try {
+      state = initialState(options)
+    } catch (error) {
+      subscriber.error(error)
+      return
+    }
+    return source.subscribe({
+      next: (event) => {
+        const before = state.core.anchor
+        const result = step(state, event)
+        if (Result.isFailure(result)) {
+          subscriber.error(result.failure)
+          return
+        }
+        state = result.success.state
+        const after = state.core.anchor
+        const moved = event._tag === "RollBackward" && after !== before && !after.final
+        subscriber.next(moved ? { events: result.success.out, restart: after.point } : { events: result.success.out })
+      },
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete()
+    })
+  })
 
 /** Flattened form of `reorg`: one ReorgEvent per emission. Not 1:1, so not for per-input credit. */
 export const reorgEvents = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgEvent> =>

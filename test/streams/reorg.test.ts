@@ -122,9 +122,40 @@ describe("reorg step: rollbacks", () => {
   it("a session starting at a point (not origin) adopts the intersection as its start point", () => {
     const run = runSteps([back(main[3]!), fwd(main[4]!), fwd(main[5]!), back(main[3]!), back("origin")], { depth: 5 })
     expect(run.batches.map(ids)).toEqual([[], ["Apply:4:0"], ["Apply:5:0"], ["Undo:5:0", "Undo:4:0"], []])
-    // while holding blocks, the start point is the limit
-    const deep = runSteps([back(main[3]!), fwd(main[4]!), back(main[2]!)], { depth: 5 })
+  })
+
+  it("a rollback below a start point that is not final undoes what was applied and moves the start back", () => {
+    // a relay started at the tip (main[3]) meets an ordinary shallow fork reaching below it
+    const run = runSteps([back(main[3]!), fwd(main[4]!), fwd(main[5]!), back(main[2]!), fwd(main[3]!), fwd(main[4]!)], { depth: 5 })
+    expect(run.error).toBeUndefined()
+    expect(run.batches.map(ids)).toEqual([[], ["Apply:4:0"], ["Apply:5:0"], ["Undo:5:0", "Undo:4:0"], ["Apply:3:0"], ["Apply:4:0"]])
+    expect(run.window?.final).toEqual({ point: testPoint(main[2]!), height: null, provisional: true })
+    // the same from a persisted provisional start (a restarted relay that finalised nothing yet)
+    const resumed = runSteps([back(main[3]!), back(main[1]!)], {
+      depth: 5,
+      resume: { final: { point: testPoint(main[3]!), height: 3, provisional: true }, blocks: [] }
+    })
+    expect(resumed.error).toBeUndefined()
+    expect(resumed.window?.final.point).toEqual(testPoint(main[1]!))
+    // once a block is final, nothing below it can be undone
+    const deep = runSteps([back(main[2]!), fwd(main[3]!), fwd(main[4]!), fwd(main[5]!), back(main[1]!)], { depth: 2 })
+    expect(deep.batches.flat().filter((e) => e._tag === "Final").length).toBe(1)
     expect(deep.error).toBeInstanceOf(RollbackTooDeep)
+    // a point after the start that is not on the chain is still unknown
+    const stranger = runSteps([back(main[3]!), fwd(main[4]!), back(testPoint(main[6]!))], { depth: 5 })
+    expect(stranger.error).toBeInstanceOf(UnknownRollbackPoint)
+  })
+
+  it("rejects a forward with the right parent but a height other than the parent's + 1 (NonContiguousBlock)", () => {
+    const jumped = { ...main[2]!, height: 9 }
+    const run = runSteps([fwd(main[0]!), fwd(main[1]!), fwd(jumped)], { depth: 5 })
+    expect(run.error).toBeInstanceOf(NonContiguousBlock)
+    expect(run.error).toMatchObject({ id: jumped.id, height: 9, expectedHeight: 2 })
+    expect((run.error as Error).message).toContain(jumped.id)
+    // an EBB shares its parent's height; the block after it is one higher
+    const ebb = { ...testBlock(1, 0, main[0]!.id), type: "ebb" as const, height: 0 }
+    const next = { ...testBlock(1, 0, ebb.id), id: "e".repeat(64), height: 1 }
+    expect(runSteps([fwd(main[0]!), fwd(ebb), fwd(next)], { depth: 5 }).error).toBeUndefined()
   })
 
   it("throws when a consumed state is reused (the ring buffer is owned by the newest state)", () => {
