@@ -15,6 +15,8 @@
  */
 import { Cause, type Duration, Effect, Fiber, type Layer, Queue, Ref, Schedule } from "effect"
 import { Actor, Supervisor } from "../actors/index.js"
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
 import type { Block } from "../domain/block.js"
 import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
@@ -253,10 +255,20 @@ export const startBookkeeping = (store: EpochStoreShape, options: BackfillOption
 
 /** Runs the backfill. Needs an Ogmios service for the live queries, the epoch index and the sink. */
 export const backfill = (sink: BlockSink, options: BackfillOptions) =>
+  // A run that loses the producer lock stops at once (exit 15): its writes are fenced anyway.
+  sink.coordinator === undefined ? runBackfill(sink, options) : Effect.raceFirst(runBackfill(sink, options), sink.coordinator.producerLockLost())
+
+/**
+ * The producer lock's token: unique per run, so a rerun in the same process (or a reused pid)
+ * never passes the fence of a lock it did not take.
+ */
+export const producerToken = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+
+const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
   Effect.scoped(Effect.gen(function*() {
     const emit = options.onProgress ?? (() => {})
     const store = sink.coordinator
-    const opened = yield* openRun(options, store, options.owner ?? `${process.env.HOSTNAME ?? "host"}:${process.pid}`)
+    const opened = yield* openRun(options, store, options.owner ?? producerToken())
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, epochs, rows, plannedBlocks } = opened
     yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
@@ -318,7 +330,11 @@ export const backfill = (sink: BlockSink, options: BackfillOptions) =>
               }
             })
           ),
-          Effect.retry(Schedule.spaced(options.retryDelay ?? "10 seconds").pipe(Schedule.upTo({ times: retries }))),
+          Effect.retry({
+            // a lost producer lock is not the epoch's fault: retrying cannot help, the run stops
+            while: (error) => (error as { _tag?: unknown })._tag !== "ProducerLockLost",
+            schedule: Schedule.spaced(options.retryDelay ?? "10 seconds").pipe(Schedule.upTo({ times: retries }))
+          }),
           Effect.map((result): EpochOutcome => ({ _tag: "Synced", result })),
           Effect.catch((error) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(error) }))
         )

@@ -130,6 +130,23 @@ export class ProducerLockHeld extends Schema.TaggedError<ProducerLockHeld>()("Pr
   }
 }
 
+/**
+ * Exit 15: this backfill held the producer lock and lost it (a Redis outage or a pause longer than
+ * its TTL), so another producer may own the prefix now. Every write is fenced on the lock in
+ * Redis, so nothing this run sent after losing it was written; it stops instead of going on.
+ */
+export class ProducerLockLost extends Schema.TaggedError<ProducerLockLost>()("ProducerLockLost", {
+  prefix: Schema.String,
+  holder: Schema.String
+}) {
+  readonly exitCode = 15
+  override get message(): string {
+    return `this backfill lost the producer lock of ${this.prefix} (now held by ${this.holder}), e.g. Redis was unreachable ` +
+      `for longer than the lock's TTL (HECATE_LOCK_TTL_MS). It stopped writing; Redis refused every write it sent after ` +
+      `losing the lock, so nothing is corrupted. Rerun to resume once the other producer is done (or right away if none is).`
+  }
+}
+
 /** Exit 16: epoch data (shipped CSVs, the cache, or derived rows) breaks an invariant. */
 export class EpochIndexInvalid extends Schema.TaggedError<EpochIndexInvalid>()("EpochIndexInvalid", {
   source: Schema.String,

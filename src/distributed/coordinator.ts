@@ -22,7 +22,7 @@
  */
 import { Cause, Duration, Effect, Option, Redacted, Ref } from "effect"
 import type { WireFormat } from "../domain/wire-format.js"
-import { type BackfillOptions, type BackfillResult, openRun, ORIGIN_ANCHOR, startBookkeeping } from "../backfill/backfill.js"
+import { type BackfillOptions, type BackfillResult, openRun, ORIGIN_ANCHOR, producerToken, startBookkeeping } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
 import { EpochsFailed, OrderingStalled } from "../backfill/errors.js"
 import type { BlockSink } from "../backfill/sinks/BlockSink.js"
@@ -50,6 +50,12 @@ export interface DistributedOptions {
  * the local `backfill` (Ogmios for the live queries, EpochIndex), same result and errors.
  */
 export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, dist: DistributedOptions) =>
+  // like the local run: a coordinator that loses the producer lock stops at once (exit 15)
+  sink.coordinator === undefined
+    ? runDistributed(sink, options, dist)
+    : Effect.raceFirst(runDistributed(sink, options, dist), sink.coordinator.producerLockLost())
+
+const runDistributed = (sink: BlockSink, options: BackfillOptions, dist: DistributedOptions) =>
   Effect.scoped(Effect.gen(function*() {
     const store = sink.coordinator
     if (store === undefined) {
@@ -60,7 +66,7 @@ export const distributedBackfill = (sink: BlockSink, options: BackfillOptions, d
     }
     const index = yield* EpochIndex
     const emit = options.onProgress ?? (() => {})
-    const opened = yield* openRun(options, store, options.owner ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}:coordinator`)
+    const opened = yield* openRun(options, store, options.owner ?? `${producerToken()}:coordinator`)
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, rows, plannedBlocks } = opened
     const epochCount = opened.epochs.length

@@ -6,44 +6,27 @@
  * completes. So every write of an attempt runs in one Lua script that first checks that the job's
  * lock key still holds this attempt's token, and refuses otherwise (nothing written).
  *
- * The reset is the store's own RESET script behind the fence; the append is the same five writes
- * as `EpochStore.appendBatch` (XADD {type, epoch, data}, HSET resume_map, HINCRBY metrics
- * blocks_total and the :meta counters), in a script instead of a MULTI.
+ * The reset and the append are the store's own scripts behind the fence (the producer lock of a
+ * local run fences them the same way).
  */
-import { createHash } from "node:crypto"
 import { Effect } from "effect"
 import type { StoreKeys } from "../backfill/store/keys.js"
-import { RESET_SCRIPT, runScript, type Script } from "../backfill/store/scripts.js"
+import { APPEND_SCRIPT, fenced, RESET_SCRIPT, runScript, script } from "../backfill/store/scripts.js"
+
+const COUNT_SCRIPT = script("count", `
+return tonumber(redis.call('HGET', KEYS[1], 'blocks_total') or '0')
+`)
 import type { EncodedBatch } from "../backfill/store/EpochStore.js"
 import type { RedisConnection, RedisError } from "../services/Redis.js"
 
-const script = (name: string, lua: string): Script => ({ name, lua, sha: createHash("sha1").update(lua).digest("hex") })
-
-/** The fence: the last KEY is the job's lock key, the last ARGV this attempt's token. */
-const FENCE = `
-local fenceHolder = redis.call('GET', KEYS[#KEYS])
-if fenceHolder ~= ARGV[#ARGV] then
-  return redis.error_reply('FENCED the job lock is no longer held by this attempt')
-end
-`
-
 /** KEYS: [stream, meta, resume_map, ready_set, metrics, last_synced_epoch, lock]; ARGV: [N, token]. */
-export const FENCED_RESET = script("fenced-reset", FENCE + RESET_SCRIPT.lua)
+export const FENCED_RESET = fenced(RESET_SCRIPT)
 
 /** KEYS: [stream, resume_map, metrics, meta, lock]; ARGV: [N, data, lastHeight, blockCount, bytes, token]. */
-export const FENCED_APPEND = script("fenced-append", `${FENCE}
-redis.call('XADD', KEYS[1], '*', 'type', 'batch', 'epoch', ARGV[1], 'data', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('HINCRBY', KEYS[3], 'blocks_total', ARGV[4])
-redis.call('HINCRBY', KEYS[4], 'bytes_total', ARGV[5])
-redis.call('HINCRBY', KEYS[4], 'blocks_total', ARGV[4])
-return 1
-`)
+export const FENCED_APPEND = fenced(APPEND_SCRIPT)
 
 /** KEYS: [meta, lock]; ARGV: [token]. Returns the attempt's blocks_total (0 when none). */
-export const FENCED_COUNT = script("fenced-count", `${FENCE}
-return tonumber(redis.call('HGET', KEYS[1], 'blocks_total') or '0')
-`)
+export const FENCED_COUNT = fenced(COUNT_SCRIPT)
 
 export interface Fence {
   readonly lockKey: string

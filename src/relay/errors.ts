@@ -4,6 +4,7 @@
  *
  *    1  RelayCursorInvalid   the stored cursor cannot be used with these settings (format, depth, --from)
  *    1  RelayDepthExceeded   the chain rolled back past a block the relay published as final
+ *   10  RelayChainBroken     the node kept sending a block that does not extend the chain
  *   15  RelayFenced          another relay process took this prefix over
  *
  * `RelayResync` is internal: the stored cursor and this process disagree (e.g. Redis lost its last
@@ -40,6 +41,24 @@ export class RelayStartLost extends Schema.TaggedError<RelayStartLost>()("RelayS
 }) {
   override get message(): string {
     return `none of the relay cursor's points is on the node's chain any more, and none of its blocks is final: ${this.detail}`
+  }
+}
+
+/**
+ * The node sent a block that does not extend the relayed chain (wrong parent hash, or a height
+ * that is not the parent's + 1), again after reconnecting from the stored cursor. Nothing of it
+ * was written.
+ */
+export class RelayChainBroken extends Schema.TaggedError<RelayChainBroken>()("RelayChainBroken", {
+  prefix: Schema.String,
+  detail: Schema.String,
+  attempts: Schema.Number
+}) {
+  readonly exitCode = 10
+  override get message(): string {
+    return `the node's chain does not verify under ${this.prefix}: ${this.detail} (${this.attempts} attempts, reconnecting from ` +
+      `the stored cursor each time). Nothing of it was written. Check the Ogmios endpoint (is it synced, the right network, ` +
+      `a proxy in between?) and rerun: the relay resumes from its cursor.`
   }
 }
 

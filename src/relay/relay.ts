@@ -24,7 +24,7 @@ import type { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
-import { RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync, RelayStartLost } from "./errors.js"
+import { RelayChainBroken, RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync, RelayStartLost } from "./errors.js"
 import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
@@ -67,7 +67,17 @@ export interface RelayOptions {
   readonly onWrite?: (info: { readonly seq: number; readonly events: ReadonlyArray<ReorgEvent>; readonly result: WriteResult }) => void
 }
 
-export type RelayError = OgmiosError | RedisError | RelayFenced | RelayCursorInvalid | RelayDepthExceeded | { readonly _tag: string }
+export type RelayError =
+  | OgmiosError
+  | RedisError
+  | RelayFenced
+  | RelayCursorInvalid
+  | RelayDepthExceeded
+  | RelayChainBroken
+  | { readonly _tag: string }
+
+/** Sessions in a row that may meet a block not extending the chain before the relay gives up. */
+const CHAIN_ATTEMPTS = 3
 
 /** What a session needs to start, derived from the stored cursor. */
 export interface RelayStart {
@@ -307,6 +317,9 @@ export const relay = (options: RelayOptions) =>
       return { cursor, depth }
     })
 
+    // writes committed, to tell a fault that repeats at one point from one the relay got past
+    let written = 0
+    let brokenAt: { readonly written: number; attempts: number } | undefined
     const session = Effect.gen(function*() {
       const { cursor, depth } = yield* establish
       const start = relayStart(cursor)
@@ -346,7 +359,10 @@ export const relay = (options: RelayOptions) =>
             ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
             ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
             ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),
-            ...(options.onWrite === undefined ? {} : { onWrite: options.onWrite })
+            onWrite: (info) => {
+              written++
+              options.onWrite?.(info)
+            }
           }, context)
         ).subscribe({
           next: () => source.request(1),
@@ -381,6 +397,19 @@ export const relay = (options: RelayOptions) =>
           )
         }
         if (tag === "RelayStartLost") return restartAtTip as Effect.Effect<void, RelayError>
+        if (tag === "NonContiguousBlock") {
+          // a block that does not verify is never written; a fresh session from the stored cursor
+          // gets past a fault in transit, one that repeats at the same point ends the relay
+          brokenAt = brokenAt !== undefined && brokenAt.written === written ? brokenAt : { written, attempts: 0 }
+          brokenAt.attempts++
+          if (brokenAt.attempts >= CHAIN_ATTEMPTS) {
+            return Effect.fail(new RelayChainBroken({ prefix: store.keys.prefix, detail: describeError(error), attempts: brokenAt.attempts }))
+          }
+          return Effect.logWarning(
+            `Ogmios sent a block that does not extend the chain (${describeError(error)}); nothing of it was written: ` +
+              `reconnecting from the stored cursor (attempt ${brokenAt.attempts} of ${CHAIN_ATTEMPTS})`
+          ).pipe(Effect.andThen(store.incrMetric("invalid_blocks").pipe(Effect.ignore)))
+        }
         return Effect.fail(error as RelayError)
       }),
       Effect.forever

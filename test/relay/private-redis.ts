@@ -30,6 +30,10 @@ export interface PrivateRedis {
   kill(): Promise<void>
   /** SHUTDOWN (flushes the AOF) */
   shutdown(): Promise<void>
+  /** SIGSTOP: an outage in which connections stay open but nothing answers (a frozen host or VM). */
+  freeze(): void
+  /** SIGCONT: the frozen server answers again; keys whose TTL ran out meanwhile are expired. */
+  thaw(): void
   stop(): Promise<void>
   restarts: number
 }
@@ -84,8 +88,15 @@ export const startPrivateRedis = async (): Promise<PrivateRedis> => {
       c.disconnect()
       await exited()
     },
+    freeze: () => {
+      child?.kill("SIGSTOP")
+    },
+    thaw: () => {
+      child?.kill("SIGCONT")
+    },
     stop: async () => {
       self.client.disconnect()
+      child?.kill("SIGCONT")
       child?.kill("SIGKILL")
       await exited()
       rmSync(dir, { recursive: true, force: true })

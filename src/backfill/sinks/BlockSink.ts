@@ -9,7 +9,7 @@
 import { Effect, Schema } from "effect"
 import type { Block } from "../../domain/block.js"
 import type { RedisError } from "../../services/Redis.js"
-import type { StoreContractViolation } from "../errors.js"
+import type { ProducerLockLost, StoreContractViolation } from "../errors.js"
 import type { EpochStoreShape } from "../store/EpochStore.js"
 
 export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
@@ -23,7 +23,7 @@ export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
   }
 }
 
-export type SinkFailure = SinkError | RedisError | StoreContractViolation
+export type SinkFailure = SinkError | RedisError | StoreContractViolation | ProducerLockLost
 
 export interface SinkOpenContext {
   /** First epoch of the run's window (after narrowing). */

@@ -21,20 +21,25 @@ import {
   formatEpochRanges,
   NoRegisteredConsumer,
   ProducerLockHeld,
+  ProducerLockLost,
   StoreContractViolation
 } from "../errors.js"
 import { DEFAULT_PREFIX, isoTimestamp, type StoreKeys, storeKeys } from "./keys.js"
 import {
   ADVANCE_SCRIPT,
+  APPEND_SCRIPT,
   CLASSIFY_SCRIPT,
   CLEANUP_SCRIPT,
+  ENSURE_BASE_SCRIPT,
+  fenced,
   LOCK_ACQUIRE_SCRIPT,
   LOCK_REFRESH_SCRIPT,
   LOCK_RELEASE_SCRIPT,
   PURGE_SCRIPT,
   RESET_SCRIPT,
   runScript,
-  type Script
+  type Script,
+  SET_BASE_SCRIPT
 } from "./scripts.js"
 
 /** One sink batch, already encoded: the entry's `data` and what the bookkeeping needs. */
@@ -111,33 +116,33 @@ export interface EpochStoreShape {
   readonly keys: StoreKeys
 
   /** MULTI: SETNX last_synced_epoch = base, SETNX low_watermark = base + 1. Returns the base in force. */
-  readonly ensureOrderingBase: (base: number) => Effect.Effect<{ readonly base: number; readonly seeded: boolean }, RedisError>
+  readonly ensureOrderingBase: (base: number) => Effect.Effect<{ readonly base: number; readonly seeded: boolean }, RedisError | ProducerLockLost>
   /** SET last_synced_epoch = base (only for --rebase-ordering-base, after the purge). */
-  readonly resetOrderingBase: (base: number) => Effect.Effect<void, RedisError>
+  readonly resetOrderingBase: (base: number) => Effect.Effect<void, RedisError | ProducerLockLost>
   readonly getLastSyncedEpoch: () => Effect.Effect<number | undefined, RedisError>
   readonly getLowWatermark: () => Effect.Effect<number | undefined, RedisError>
   /** resume_map[epoch]: the last relayed height of an epoch in flight. */
   readonly getEpochResumeHeight: (epoch: number) => Effect.Effect<number | undefined, RedisError>
 
   /** Start of an attempt: clears the epoch's stream, :meta, resume entry, ready entry, metric blocks. */
-  readonly resetEpochState: (epoch: number) => Effect.Effect<void, RedisError | StoreContractViolation>
+  readonly resetEpochState: (epoch: number) => Effect.Effect<void, RedisError | StoreContractViolation | ProducerLockLost>
   /** MULTI: XADD the batch entry, HSET resume_map, HINCRBY metrics.blocks_total and :meta counters. */
-  readonly appendBatch: (epoch: number, batch: EncodedBatch) => Effect.Effect<void, RedisError>
+  readonly appendBatch: (epoch: number, batch: EncodedBatch) => Effect.Effect<void, RedisError | ProducerLockLost>
   /**
    * Phase 2: the epoch is complete with last block `lastHeight`; atomically ready it and advance
    * last_synced_epoch over every contiguous ready epoch (one epoch_complete event each). Returns
    * the new last_synced_epoch. Fails with StoreContractViolation when the base is unset.
    */
-  readonly markEpochComplete: (epoch: number, lastHeight: number) => Effect.Effect<number, RedisError | StoreContractViolation>
+  readonly markEpochComplete: (epoch: number, lastHeight: number) => Effect.Effect<number, RedisError | StoreContractViolation | ProducerLockLost>
 
   readonly classifyStream: (epoch: number) => Effect.Effect<StreamClassification, RedisError>
   /** Startup purge of [low_watermark, upTo) (§2.10): all-or-nothing, atomic. */
   readonly purgeStaleStreams: (
     upTo: number,
     options?: { readonly purgeOrphans?: boolean }
-  ) => Effect.Effect<PurgeResult, RedisError | NoRegisteredConsumer | ConsumerNotFinished>
+  ) => Effect.Effect<PurgeResult, RedisError | NoRegisteredConsumer | ConsumerNotFinished | ProducerLockLost>
   /** One background cleanup pass (§2.9); the caller schedules it (80 s, then every 45 s). */
-  readonly cleanupPass: () => Effect.Effect<CleanupResult, RedisError>
+  readonly cleanupPass: () => Effect.Effect<CleanupResult, RedisError | ProducerLockLost>
 
   /** last_synced_epoch − low_watermark, 0 if either is unset (§2.8). */
   readonly unconsumedLag: () => Effect.Effect<number, RedisError>
@@ -154,8 +159,15 @@ export interface EpochStoreShape {
   readonly refreshProducerLock: (owner: string, ttlMs: number) => Effect.Effect<void, RedisError | ProducerLockHeld>
   /** Compare-and-delete; false if the lock was not ours. */
   readonly releaseProducerLock: (owner: string) => Effect.Effect<boolean, RedisError>
-  /** Acquire now, refresh every ttl/3 in the background, release when the scope closes. */
+  /**
+   * Acquire now, refresh every ttl/3 in the background, release when the scope closes. While the
+   * lock is held every write of this store is fenced on it in Redis (a write after the lock was
+   * lost fails with ProducerLockLost, nothing written), and a refresh that finds the lock gone or
+   * taken over completes `producerLockLost`.
+   */
   readonly holdProducerLock: (owner: string, ttlMs: number) => Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope>
+  /** Fails with ProducerLockLost when this store's lock is lost after the call (never completes otherwise). */
+  readonly producerLockLost: () => Effect.Effect<never, ProducerLockLost>
 
   /** HSET metrics last_heartbeat_ts. */
   readonly heartbeat: () => Effect.Effect<void, RedisError>
@@ -178,31 +190,50 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const run = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<string | number>, what: string) =>
     redis.use((c) => runScript(c, s, ks, args), what)
 
+  // The token of the producer lock while this store holds it: its writes then run behind the fence.
+  let fence: string | undefined
+  // who waits for the lock to be lost (the runs holding it)
+  const lossWaiters = new Set<(error: ProducerLockLost) => void>()
+  const loseLock = (holder: string) => {
+    const error = new ProducerLockLost({ prefix: keys.prefix, holder })
+    for (const notify of [...lossWaiters]) notify(error)
+    return error
+  }
+  /** A write: fenced on the producer lock while this store holds it. */
+  const write = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<string | number>, what: string) => {
+    const token = fence
+    if (token === undefined) return run(s, ks, args, what)
+    return run(fenced(s), [...ks, keys.producerLock], [...args, token], what).pipe(
+      Effect.catchTag("RedisError", (e): Effect.Effect<never, RedisError | ProducerLockLost> => {
+        const refused = /FENCED the lock \S+ is held by (\S+)/.exec(e.detail)
+        return Effect.fail(refused === null ? e : loseLock(refused[1]!))
+      })
+    )
+  }
+
   const getInt = (key: string) => Effect.map(redis.use((c) => c.get(key), `GET ${key}`), toInt)
 
   const ensureOrderingBase = Effect.fn("EpochStore.ensureOrderingBase")(function*(base: number) {
-    const replies = yield* redis.use(
-      (c) => c.multi().setnx(keys.lastSyncedEpoch, String(base)).setnx(keys.lowWatermark, String(base + 1)).get(keys.lastSyncedEpoch).exec(),
-      "ensureOrderingBase (MULTI SETNX)"
-    )
-    const seeded = replies?.[0]?.[1] === 1
-    const current = toInt(replies?.[2]?.[1])
-    return { base: current ?? base, seeded }
+    const reply = (yield* write(ENSURE_BASE_SCRIPT, [keys.lastSyncedEpoch, keys.lowWatermark], [base], "ensureOrderingBase (SETNX)")) as [
+      number,
+      string | null
+    ]
+    return { base: toInt(reply[1]) ?? base, seeded: Number(reply[0]) === 1 }
   })
 
   const resetOrderingBase = Effect.fn("EpochStore.resetOrderingBase")(function*(base: number) {
-    yield* redis.use((c) => c.set(keys.lastSyncedEpoch, String(base)), "resetOrderingBase (SET last_synced_epoch)")
+    yield* write(SET_BASE_SCRIPT, [keys.lastSyncedEpoch], [base], "resetOrderingBase (SET last_synced_epoch)")
   })
 
   const resetEpochState = Effect.fn("EpochStore.resetEpochState")(function*(epoch: number) {
-    yield* run(
+    yield* write(
       RESET_SCRIPT,
       [keys.stream(epoch), keys.meta(epoch), keys.resumeMap, keys.readySet, keys.metrics, keys.lastSyncedEpoch],
       [epoch],
       `resetEpochState(${epoch})`
     ).pipe(
-      Effect.mapError((e): RedisError | StoreContractViolation =>
-        /already committed/.test(e.detail)
+      Effect.mapError((e): RedisError | StoreContractViolation | ProducerLockLost =>
+        e._tag === "RedisError" && /already committed/.test(e.detail)
           ? new StoreContractViolation({
             operation: `resetEpochState(${epoch})`,
             detail: `epoch ${epoch} is already committed (≤ last_synced_epoch): its stream is published to consumers and must not be rewritten`
@@ -214,32 +245,23 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const appendBatch = Effect.fn("EpochStore.appendBatch")(function*(epoch: number, batch: EncodedBatch) {
     const bytes = batch.byteLength ?? Buffer.byteLength(batch.data, "utf8")
     const stream = keys.stream(epoch)
-    const replies = yield* redis.use(
-      (c) =>
-        c.multi()
-          .xadd(stream, "*", "type", "batch", "epoch", String(epoch), "data", batch.data)
-          .hset(keys.resumeMap, String(epoch), String(batch.lastHeight))
-          .hincrby(keys.metrics, "blocks_total", batch.blockCount)
-          .hincrby(keys.meta(epoch), "bytes_total", bytes)
-          .hincrby(keys.meta(epoch), "blocks_total", batch.blockCount)
-          .exec(),
+    yield* write(
+      APPEND_SCRIPT,
+      [stream, keys.resumeMap, keys.metrics, keys.meta(epoch)],
+      [epoch, batch.data, batch.lastHeight, batch.blockCount, bytes],
       `XADD ${stream}`
     )
-    const failed = replies?.find(([err]) => err !== null)
-    if (replies === null || failed !== undefined) {
-      return yield* redis.use(() => Promise.reject(failed?.[0] ?? new Error("transaction aborted")), `XADD ${stream}`)
-    }
   })
 
   const markEpochComplete = Effect.fn("EpochStore.markEpochComplete")(function*(epoch: number, lastHeight: number) {
-    const reply = yield* run(
+    const reply = yield* write(
       ADVANCE_SCRIPT,
       [keys.lastSyncedEpoch, keys.readySet, keys.resumeMap, keys.eventStream, keys.metrics, keys.stream(epoch), keys.meta(epoch)],
       [epoch, lastHeight, eventMaxLen],
       `markEpochComplete(${epoch})`
     ).pipe(
-      Effect.mapError((e): RedisError | StoreContractViolation =>
-        /last_synced_epoch is unset/.test(e.detail)
+      Effect.mapError((e): RedisError | StoreContractViolation | ProducerLockLost =>
+        e._tag === "RedisError" && /last_synced_epoch is unset/.test(e.detail)
           ? new StoreContractViolation({
             operation: `markEpochComplete(${epoch})`,
             detail: `${keys.lastSyncedEpoch} is unset: call ensureOrderingBase first (nothing was written)`
@@ -263,7 +285,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     upTo: number,
     opts?: { readonly purgeOrphans?: boolean }
   ) {
-    const reply = (yield* run(
+    const reply = (yield* write(
       PURGE_SCRIPT,
       [keys.lowWatermark, keys.resumeMap, keys.readySet],
       [keys.epochPrefix, upTo, opts?.purgeOrphans === true ? "1" : "0"],
@@ -290,7 +312,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   })
 
   const cleanupPass = Effect.fn("EpochStore.cleanupPass")(function*() {
-    const reply = (yield* run(
+    const reply = (yield* write(
       CLEANUP_SCRIPT,
       [keys.lowWatermark, keys.lastSyncedEpoch, keys.metrics],
       [keys.epochPrefix, isoTimestamp()],
@@ -365,6 +387,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const acquireProducerLock = Effect.fn("EpochStore.acquireProducerLock")(function*(owner: string, ttlMs: number) {
     const reply = (yield* run(LOCK_ACQUIRE_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "acquireProducerLock")) as Array<string | number>
     if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
+    fence = owner
   })
 
   const refreshProducerLock = Effect.fn("EpochStore.refreshProducerLock")(function*(owner: string, ttlMs: number) {
@@ -373,6 +396,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   })
 
   const releaseProducerLock = Effect.fn("EpochStore.releaseProducerLock")(function*(owner: string) {
+    if (fence === owner) fence = undefined
     const n = yield* run(LOCK_RELEASE_SCRIPT, [keys.producerLock], [owner], "releaseProducerLock")
     return Number(n) === 1
   })
@@ -380,13 +404,42 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const holdProducerLock = (owner: string, ttlMs: number): Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope> =>
     Effect.gen(function*() {
       yield* Effect.acquireRelease(acquireProducerLock(owner, ttlMs), () => Effect.ignore(releaseProducerLock(owner)))
-      yield* refreshProducerLock(owner, ttlMs).pipe(
-        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, Math.floor(ttlMs / 3))))),
-        Effect.tapError((e) => Effect.logError(`producer lock on ${keys.prefix} lost: ${e.message}`)),
-        Effect.ignore,
-        Effect.delay(Duration.millis(Math.max(10, Math.floor(ttlMs / 3)))),
+      const every = Duration.millis(Math.max(10, Math.floor(ttlMs / 3)))
+      // A failed refresh (Redis unreachable) is logged once and retried: the fence keeps the writes
+      // safe meanwhile. A lock found expired or taken over is lost for good: the run must stop.
+      let unreachable = false
+      const refresh = refreshProducerLock(owner, ttlMs).pipe(
+        Effect.tap(() =>
+          unreachable
+            ? Effect.sync(() => (unreachable = false)).pipe(Effect.andThen(Effect.logInfo(`producer lock on ${keys.prefix} refreshed again`)))
+            : Effect.void
+        ),
+        Effect.catchTag("RedisError", (e) =>
+          unreachable
+            ? Effect.void
+            : Effect.sync(() => (unreachable = true)).pipe(
+              Effect.andThen(Effect.logWarning(`cannot refresh the producer lock on ${keys.prefix} (${e.message}); retrying every ${Duration.format(every)}`))
+            ))
+      )
+      yield* refresh.pipe(
+        Effect.repeat(Schedule.spaced(every)),
+        Effect.catchTag("ProducerLockHeld", (e) =>
+          Effect.logError(`producer lock on ${keys.prefix} lost (now held by ${e.holder}): stopping`).pipe(
+            Effect.andThen(Effect.sync(() => {
+              fence = owner // keep fencing: every later write is refused
+              loseLock(e.holder)
+            }))
+          )),
+        Effect.delay(every),
         Effect.forkScoped
       )
+    })
+
+  const producerLockLost = () =>
+    Effect.callback<never, ProducerLockLost>((resume) => {
+      const notify = (error: ProducerLockLost) => resume(Effect.fail(error))
+      lossWaiters.add(notify)
+      return Effect.sync(() => lossWaiters.delete(notify))
     })
 
   const heartbeat = Effect.fn("EpochStore.heartbeat")(function*() {
@@ -424,6 +477,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     refreshProducerLock,
     releaseProducerLock,
     holdProducerLock,
+    producerLockLost,
     heartbeat,
     noteBatchStarted,
     noteBatchFinished

@@ -14,7 +14,7 @@ export interface Script {
   readonly sha: string
 }
 
-const script = (name: string, lua: string): Script => ({ name, lua, sha: createHash("sha1").update(lua).digest("hex") })
+export const script = (name: string, lua: string): Script => ({ name, lua, sha: createHash("sha1").update(lua).digest("hex") })
 
 /** Runs a script by SHA, loading it with EVAL when the server does not know it yet. */
 export const runScript = async (
@@ -237,6 +237,49 @@ while e < ls do
 end
 redis.call('HSET', KEYS[3], 'last_cleanup_at', ARGV[2])
 return { 'done', purged, tonumber(redis.call('GET', KEYS[1])), stopped, why }
+`)
+
+/**
+ * The fence of a lock holder's writes: prepended to a script, it refuses (error reply `FENCED …`,
+ * nothing written) unless the lock, the last KEY, still holds the holder's token, the last ARGV.
+ * A producer that lost its lock (a Redis outage longer than the TTL, a pause) can then never write
+ * over the producer that took the prefix over: Redis itself checks every write.
+ */
+export const FENCE = `
+local fenceHolder = redis.call('GET', KEYS[#KEYS])
+if fenceHolder ~= ARGV[#ARGV] then
+  return redis.error_reply('FENCED the lock ' .. KEYS[#KEYS] .. ' is held by ' .. tostring(fenceHolder or 'nobody') .. ', not by ' .. ARGV[#ARGV])
+end
+`
+
+/** `s` behind the fence: KEYS and ARGV gain the lock key and the holder's token, last. */
+export const fenced = (s: Script): Script => script(`fenced-${s.name}`, FENCE + s.lua)
+
+/**
+ * One batch of an epoch attempt. KEYS: [stream, resume_map, metrics, meta]; ARGV: [N, data,
+ * lastHeight, blockCount, bytes]. XADD {type: batch, epoch, data}, HSET resume_map, HINCRBY the
+ * blocks/bytes counters: one atomic step, so a fenced writer cannot get half of it in.
+ */
+export const APPEND_SCRIPT = script("append", `
+redis.call('XADD', KEYS[1], '*', 'type', 'batch', 'epoch', ARGV[1], 'data', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[3], 'blocks_total', ARGV[4])
+redis.call('HINCRBY', KEYS[4], 'bytes_total', ARGV[5])
+redis.call('HINCRBY', KEYS[4], 'blocks_total', ARGV[4])
+return 1
+`)
+
+/** KEYS: [last_synced_epoch, low_watermark]; ARGV: [base]. SETNX both; returns {seeded 0/1, base in force}. */
+export const ENSURE_BASE_SCRIPT = script("ensure-base", `
+local seeded = redis.call('SETNX', KEYS[1], ARGV[1])
+redis.call('SETNX', KEYS[2], tostring(tonumber(ARGV[1]) + 1))
+return { seeded, redis.call('GET', KEYS[1]) }
+`)
+
+/** KEYS: [last_synced_epoch]; ARGV: [base]. SET (only for --rebase-ordering-base, after the purge). */
+export const SET_BASE_SCRIPT = script("set-base", `
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
 `)
 
 /** KEYS: [lock]; ARGV: [owner, ttlMs]. Take or extend the lock. Returns {1} or {0, holder, pttl}. */
