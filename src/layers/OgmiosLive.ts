@@ -116,7 +116,7 @@ const make = (options: OgmiosLiveOptions) =>
           }
           const delayMs = reconnectDelay(policy, failures)
           const of = Number.isFinite(policy.maxAttempts) ? `/${policy.maxAttempts}` : ""
-          yield* Effect.logWarning(`Ogmios ${what}: ${error.message}; retrying in ${delayMs} ms (attempt ${failures}${of})`)
+          yield* Effect.logWarning(`Ogmios: ${error.message}; retrying in ${delayMs} ms (attempt ${failures}${of})`)
           yield* Effect.sleep(delayMs)
         }
       })
