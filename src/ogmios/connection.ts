@@ -9,7 +9,7 @@ import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
 import { connectionLost, ConnectionLost, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
-import { decodeFrame, isErrorFrame, type ResponseFrame } from "./frame.js"
+import { decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
 import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 
 export interface ConnectionOptions {
@@ -210,10 +210,15 @@ export class OgmiosConnection {
     const frame = decodeFrame(text)
     if (frame instanceof MalformedFrame) return this.terminate(frame)
     const id = frame.id
-    if (typeof id === "number") {
-      const pending = this.pending.get(id)
-      if (pending === undefined) return // a reply that already timed out
-      this.pending.delete(id)
+    if (id !== null && id !== undefined) {
+      const pending = typeof id === "number" ? this.pending.get(id) : undefined
+      if (pending === undefined) {
+        // a reply that already timed out carries an id we issued; any other id answers nothing we
+        // sent (and may be a chain-sync reply under a wrong id): dropping it would lose a block
+        if (typeof id === "number" && Number.isInteger(id) && id >= 1 && id <= this.nextId) return
+        return this.terminate(malformed(`a reply to no request sent (id ${stringify(id)})`, text))
+      }
+      this.pending.delete(id as number)
       if (pending.timer !== undefined) clearTimeout(pending.timer)
       if (isErrorFrame(frame)) pending.reject(fromRpcError(frame.error, frame.method ?? pending.method))
       else pending.resolve(frame.result)
