@@ -1,6 +1,8 @@
 /**
  * Process exit codes. 0, 1, 10–14 and 130 are the reference Hecate's contract (consumers and
  * schedulers match on them); 2 is a usage error; 15 is ours (another producer holds the prefix).
+ * 10 ("rerun later") also covers an Ogmios that stayed unreachable or silent through the whole
+ * reconnect schedule (OgmiosUnavailable): an operating condition, never a crash (1).
  */
 import { Cause, Exit, Runtime } from "effect"
 import { CliError } from "effect/cli"

@@ -4,7 +4,7 @@
  * newcomer sees it work with nothing but Redis.
  */
 import { availableParallelism } from "node:os"
-import { Console, Effect, Layer, Option, Redacted } from "effect"
+import { Console, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import { backfill, type BackfillProgress } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
@@ -142,7 +142,7 @@ const run = (flags: Flags) =>
       yield* Effect.logInfo(`embedded simulator at ${simulator.url} (custom network, tip height ${tip === "origin" ? "-" : tip.height})`)
     }
     const endpoints = simulator !== undefined ? [simulator.url] : settings.ogmiosEndpoints
-    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
+    const ogmiosOptions = { requestTimeout: Duration.toMillis(settings.requestTimeout), reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
     const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
 
     const queryLayer = ogmiosLayer(endpoints)

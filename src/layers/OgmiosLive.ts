@@ -1,8 +1,10 @@
 /**
  * The WebSocket implementation of the Ogmios service. Queries share one connection, acquired
  * with the layer (the endpoints tried in turn) and closed with it; when it drops, the next query
- * dials the next endpoint (rotation). A query in flight when the socket drops fails with
- * ConnectionLost (retrying is the caller's policy: queries are idempotent). `chainSync` opens a
+ * dials the next endpoint (rotation). Opening the connection and every query follow the reconnect
+ * schedule (queries are idempotent): a refused connection, a query with no answer or a frame that
+ * cannot be read is logged at WARN and tried again on a fresh connection, and once the schedule
+ * is exhausted fails with OgmiosUnavailable (exit 10) naming the last cause. `chainSync` opens a
  * socket per stream, because Ogmios keeps one chain-sync cursor per connection and the stream
  * must be free to reconnect and resume on its own.
  */
@@ -10,8 +12,16 @@ import { Cause, Effect, Layer, Queue, Schema, Stream } from "effect"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import type { PointOrOrigin } from "../domain/point.js"
 import { OgmiosConnection, type ConnectionOptions } from "../ogmios/connection.js"
-import { isOgmiosError, MalformedFrame, type OgmiosError } from "../ogmios/errors.js"
-import { follow, type ConnectedInfo, type ReconnectInfo, type ReconnectOptions } from "../ogmios/follower.js"
+import { isOgmiosError, MalformedFrame, OgmiosUnavailable, type OgmiosError } from "../ogmios/errors.js"
+import {
+  follow,
+  isReconnectable,
+  reconnectDelay,
+  reconnectPolicy,
+  type ConnectedInfo,
+  type ReconnectInfo,
+  type ReconnectOptions
+} from "../ogmios/follower.js"
 import { findIntersectionParams, Method } from "../ogmios/protocol.js"
 import {
   BlockHeight,
@@ -32,8 +42,9 @@ export interface OgmiosLiveOptions extends ConnectionOptions {
   readonly endpoints: ReadonlyArray<string>
   /** default inFlight of `chainSync` streams (default 100) */
   readonly inFlight?: number
-  /** reconnect policy of `chainSync` streams */
+  /** reconnect policy of the query connection and of `chainSync` streams */
   readonly reconnect?: ReconnectOptions
+  /** called before each chain-sync reconnect; without it each is logged at WARN with its cause */
   readonly onReconnect?: (info: ReconnectInfo) => void
   readonly onConnected?: (info: ConnectedInfo) => void
 }
@@ -84,14 +95,40 @@ const make = (options: OgmiosLiveOptions) =>
       return dialling
     }
 
+    const policy = reconnectPolicy(options.reconnect)
+    /**
+     * Runs `attempt` until it succeeds, retrying connection faults with the reconnect schedule on
+     * a fresh connection; anything else (an RPC error, a refused intersection) fails at once.
+     */
+    const withReconnect = <A>(what: string, attempt: () => Promise<A>): Effect.Effect<A, OgmiosError> =>
+      Effect.gen(function*() {
+        for (let failures = 1; ; failures++) {
+          const outcome = yield* Effect.result(fromPromise(attempt))
+          if (outcome._tag === "Success") return outcome.success
+          const error = outcome.failure
+          if (!isReconnectable(error)) return yield* Effect.fail(error)
+          // a connection that went silent or sent garbage is still open: never reuse it
+          const stale = current
+          current = undefined
+          stale?.close(1000, "reconnecting")
+          if (failures > policy.maxAttempts) {
+            return yield* Effect.fail(new OgmiosUnavailable({ what, attempts: failures, cause: error.message }))
+          }
+          const delayMs = reconnectDelay(policy, failures)
+          const of = Number.isFinite(policy.maxAttempts) ? `/${policy.maxAttempts}` : ""
+          yield* Effect.logWarning(`Ogmios: ${error.message}; retrying in ${delayMs} ms (attempt ${failures}${of})`)
+          yield* Effect.sleep(delayMs)
+        }
+      })
+
     yield* Effect.acquireRelease(
-      fromPromise(connection),
+      withReconnect("connecting", connection),
       () => Effect.sync(() => current?.close())
     )
 
     const query = <S extends Schema.Top & { readonly DecodingServices: never }>(method: string, schema: S, params?: unknown) => {
       const decode = Schema.decodeUnknownResult(schema)
-      return fromPromise(() => connection().then((c) => c.request(method, params))).pipe(
+      return withReconnect(method, () => connection().then((c) => c.request(method, params))).pipe(
         Effect.flatMap((result) => {
           const decoded = decode(result)
           return decoded._tag === "Success"
@@ -135,9 +172,17 @@ const make = (options: OgmiosLiveOptions) =>
         const inFlight = streamOptions.inFlight ?? options.inFlight ?? 100
         // Capacity inFlight is never exceeded: buffered + outstanding <= credits <= inFlight.
         const queue = yield* Queue.bounded<ChainSyncEvent, OgmiosError | Cause.Done>(inFlight)
+        const log = Effect.runForkWith(yield* Effect.context<never>())
+        const onReconnect = options.onReconnect ?? ((info: ReconnectInfo) => {
+          const of = Number.isFinite(info.maxAttempts) ? `/${info.maxAttempts}` : ""
+          log(Effect.logWarning(
+            `chain sync: ${info.error.message}; reconnecting to ${info.endpoint} in ${info.delayMs} ms ` +
+              `(attempt ${info.attempt}${of} without a new block)`
+          ))
+        })
         const follower = yield* Effect.acquireRelease(
           Effect.sync(() =>
-            follow({ ...options, points, inFlight }, {
+            follow({ ...options, points, inFlight, onReconnect }, {
               event: (event) => {
                 if (!Queue.offerUnsafe(queue, event)) {
                   Queue.failCauseUnsafe(queue, Cause.die(new Error("chain-sync credit overflow (bug)")))

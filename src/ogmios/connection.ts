@@ -8,8 +8,8 @@
 import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
-import { connectionLost, ConnectionLost, MalformedFrame, RequestTimeout, type OgmiosError } from "./errors.js"
-import { decodeFrame, isErrorFrame, type ResponseFrame } from "./frame.js"
+import { connectionLost, ConnectionLost, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
+import { decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
 import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 
 export interface ConnectionOptions {
@@ -35,6 +35,44 @@ interface Pending {
 
 export const DEFAULT_MAX_PAYLOAD = 128 * 1024 * 1024
 
+/** 140 MB, 128 MiB, 512 B: how a frame size reads in a log line. */
+export const formatBytes = (n: number): string => {
+  const mib = n / (1024 * 1024)
+  if (Number.isInteger(mib) && mib >= 1) return `${mib} MiB`
+  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`
+  if (n >= 1e3) return `${Math.round(n / 1e3)} kB`
+  return `${n} B`
+}
+
+// What ws' receiver knows when a connection ends: the length a frame announced and how much of it
+// arrived. ws 8 keeps both on its receiver only (no public API); when the fields are missing the
+// messages fall back to the close code alone.
+interface ReceiverState {
+  readonly _state?: number
+  readonly _bufferedBytes?: number
+  readonly _payloadLength?: number
+  readonly _totalPayloadLength?: number
+}
+const receiverOf = (ws: WebSocket): ReceiverState | undefined => (ws as unknown as { _receiver?: ReceiverState })._receiver
+
+const announcedLength = (ws: WebSocket): number | undefined => {
+  const r = receiverOf(ws)
+  const n = r?._totalPayloadLength ?? r?._payloadLength
+  return typeof n === "number" && n > 0 ? n : undefined
+}
+
+/** "closed mid-frame (… of … received)" when the connection ended inside a frame. */
+const midFrame = (ws: WebSocket): string | undefined => {
+  const r = receiverOf(ws)
+  if (r === undefined || typeof r._state !== "number" || typeof r._bufferedBytes !== "number") return undefined
+  // state 0 = waiting for a frame header with nothing buffered: the connection ended between frames
+  if (r._state === 0 && r._bufferedBytes === 0) return undefined
+  const length = r._payloadLength
+  return typeof length === "number" && length > 0 && r._state === 4
+    ? `closed mid-frame (${formatBytes(r._bufferedBytes)} of a ${formatBytes(length)} frame received)`
+    : "closed mid-frame"
+}
+
 export class OgmiosConnection {
   /** Receives every chain-sync reply (frames with a null id), in order. */
   onChainSync: ((frame: ResponseFrame, text: string) => void) | undefined = undefined
@@ -51,13 +89,21 @@ export class OgmiosConnection {
     readonly url: string,
     private readonly ws: WebSocket,
     private readonly requestTimeout: number,
-    keepAliveInterval: number
+    keepAliveInterval: number,
+    private readonly maxPayload: number
   ) {
     ws.on("message", this.onMessage)
     ws.on("pong", this.markAlive)
-    ws.once("close", (code: number, reason: Buffer) => this.end(connectionLost(url, code, reason.toString())))
-    ws.on("error", () => {
-      // 'close' follows every 'error'; the close frame (or 1006) is what we report
+    let oversize: number | undefined
+    ws.once("close", (code: number, reason: Buffer) => {
+      const cause = oversize !== undefined
+        ? `frame of ${formatBytes(oversize)} exceeds the ${formatBytes(this.maxPayload)} limit`
+        : midFrame(ws)
+      this.end(cause === undefined ? connectionLost(url, code, reason.toString()) : connectionLost(url, code, "", cause))
+    })
+    ws.on("error", (error: Error & { code?: string }) => {
+      // 'close' follows every 'error' and is what we report; an oversized frame is named there
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") oversize = announcedLength(ws) ?? this.maxPayload + 1
     })
     if (keepAliveInterval > 0) {
       this.keepAlive = setInterval(() => {
@@ -99,7 +145,13 @@ export class OgmiosConnection {
       ws.once("open", () => {
         ws.off("error", onError)
         ws.off("close", onClose)
-        resolve(new OgmiosConnection(url, ws, options.requestTimeout ?? 30_000, options.keepAliveInterval ?? 30_000))
+        resolve(new OgmiosConnection(
+          url,
+          ws,
+          options.requestTimeout ?? 30_000,
+          options.keepAliveInterval ?? 30_000,
+          options.maxPayload ?? DEFAULT_MAX_PAYLOAD
+        ))
       })
     })
   }
@@ -116,7 +168,7 @@ export class OgmiosConnection {
       const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
         ? setTimeout(() => {
           this.pending.delete(id)
-          reject(new RequestTimeout({ message: `${method}: no reply within ${timeoutMs} ms`, method, timeoutMs }))
+          reject(noAnswer(method, timeoutMs))
         }, timeoutMs)
         : undefined
       this.pending.set(id, { method, resolve, reject, timer })
@@ -158,10 +210,15 @@ export class OgmiosConnection {
     const frame = decodeFrame(text)
     if (frame instanceof MalformedFrame) return this.terminate(frame)
     const id = frame.id
-    if (typeof id === "number") {
-      const pending = this.pending.get(id)
-      if (pending === undefined) return // a reply that already timed out
-      this.pending.delete(id)
+    if (id !== null && id !== undefined) {
+      const pending = typeof id === "number" ? this.pending.get(id) : undefined
+      if (pending === undefined) {
+        // a reply that already timed out carries an id we issued; any other id answers nothing we
+        // sent (and may be a chain-sync reply under a wrong id): dropping it would lose a block
+        if (typeof id === "number" && Number.isInteger(id) && id >= 1 && id <= this.nextId) return
+        return this.terminate(malformed(`a reply to no request sent (id ${stringify(id)})`, text))
+      }
+      this.pending.delete(id as number)
       if (pending.timer !== undefined) clearTimeout(pending.timer)
       if (isErrorFrame(frame)) pending.reject(fromRpcError(frame.error, frame.method ?? pending.method))
       else pending.resolve(frame.result)

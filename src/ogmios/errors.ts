@@ -51,6 +51,13 @@ export class ConnectionLost extends Schema.TaggedError<ConnectionLost>()("Connec
   rpcMessage: Schema.optionalKey(Schema.String)
 }) {}
 
+/** 30 s, 1.5 s, 250 ms: a timeout as it reads in a message. */
+export const formatDuration = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`)
+
+/** The RequestTimeout of `method` after `timeoutMs` of silence: "no answer to nextBlock for 30 s". */
+export const noAnswer = (method: string, timeoutMs: number): RequestTimeout =>
+  new RequestTimeout({ message: `no answer to ${method} for ${formatDuration(timeoutMs)}`, method, timeoutMs })
+
 /** A request (or, while syncing below the tip, the next chain-sync reply) took too long. */
 export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", {
   message: Schema.String,
@@ -65,7 +72,26 @@ export class MalformedFrame extends Schema.TaggedError<MalformedFrame>()("Malfor
   excerpt: Schema.String
 }) {}
 
+/**
+ * Exit 10: no endpoint could be reached, or none answered, through the whole reconnect schedule
+ * (an Ogmios that is down or still starting is an operating condition, not a crash: rerun later).
+ */
+export class OgmiosUnavailable extends Schema.TaggedError<OgmiosUnavailable>()("OgmiosUnavailable", {
+  /** what was asked, e.g. queryLedgerState/epoch */
+  what: Schema.String,
+  attempts: Schema.Number,
+  /** the last failure's message */
+  cause: Schema.String
+}) {
+  readonly exitCode = 10
+  override get message(): string {
+    return `Ogmios unavailable: ${this.what} failed ${this.attempts} time(s) through the reconnect schedule, last: ${this.cause}. ` +
+      `Check that Ogmios is up and reachable (OGMIOS_ENDPOINTS / --endpoint), then rerun.`
+  }
+}
+
 export type OgmiosError =
+  | OgmiosUnavailable
   | IntersectionNotFound
   | IntersectionInterleaved
   | EraMismatch
@@ -77,7 +103,7 @@ export type OgmiosError =
 
 const OGMIOS_ERROR_TAGS: ReadonlySet<string> = new Set<OgmiosError["_tag"]>([
   "IntersectionNotFound", "IntersectionInterleaved", "EraMismatch", "QueryUnavailableInCurrentEra",
-  "OgmiosRpcError", "ConnectionLost", "RequestTimeout", "MalformedFrame"
+  "OgmiosRpcError", "ConnectionLost", "RequestTimeout", "MalformedFrame", "OgmiosUnavailable"
 ])
 
 export const isOgmiosError = (u: unknown): u is OgmiosError =>

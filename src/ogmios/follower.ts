@@ -7,8 +7,11 @@
  * reply has a credit waiting and is delivered at once: there is no buffer here at all. A stalled
  * consumer stops the requests, the server stops answering, and the socket goes quiet.
  *
- * Reconnect. On a transient failure (close, dead peer, timeout) the outstanding requests are
- * void; credits are kept. After a capped, jittered exponential backoff the next endpoint is
+ * Reconnect. On a connection fault (close, dead peer, timeout, a frame that cannot be read) the
+ * outstanding requests are void; credits are kept. Attempts are counted by progress: only a new
+ * block delivered resets the count, so a fault that repeats at the same point (a frame over the
+ * size limit, a server that closes mid-frame or stops answering there) gives up after
+ * `reconnect.maxAttempts` instead of reconnecting forever. After a capped, jittered exponential backoff the next endpoint is
  * dialled and findIntersection is sent with the points *delivered* so far (ResumePoints, newest
  * first), then the original points. The server's first reply is a backward to the intersection:
  * when that is exactly the consumer's position it is swallowed (a confirmation, not a rollback);
@@ -22,7 +25,7 @@
 import { Schema } from "effect"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import { samePoint, type PointOrOrigin } from "../domain/point.js"
-import { isTransient, MalformedFrame, RequestTimeout, type ConnectionLost, type OgmiosError } from "./errors.js"
+import { isTransient, MalformedFrame, noAnswer, type ConnectionLost, type OgmiosError, type RequestTimeout } from "./errors.js"
 import { OgmiosConnection, type ConnectionOptions } from "./connection.js"
 import { decodeNextBlock, isErrorFrame, type ResponseFrame } from "./frame.js"
 import { findIntersectionParams, fromRpcError, Method } from "./protocol.js"
@@ -38,17 +41,42 @@ export interface ReconnectOptions {
   readonly factor?: number
   /** +/- fraction of randomisation (default 0.2) */
   readonly jitter?: number
-  /** consecutive failed attempts before giving up (default Infinity: never) */
+  /**
+   * Reconnects without progress before giving up (default Infinity: never). Progress is a new
+   * block delivered: a connection that fails again before one counts as a failed attempt, so a
+   * fault that repeats at the same point ends after this many reconnects.
+   */
   readonly maxAttempts?: number
 }
 
+/** The reconnect policy with its defaults filled in. */
+export const reconnectPolicy = (options: ReconnectOptions = {}) => ({
+  initialDelay: options.initialDelay ?? 100,
+  maxDelay: options.maxDelay ?? 10_000,
+  factor: options.factor ?? 2,
+  jitter: options.jitter ?? 0.2,
+  maxAttempts: options.maxAttempts ?? Number.POSITIVE_INFINITY
+})
+
+/** The delay before reconnect `attempt` (1-based): capped, jittered exponential backoff. */
+export const reconnectDelay = (policy: ReturnType<typeof reconnectPolicy>, attempt: number): number => {
+  const base = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** (attempt - 1))
+  return Math.max(0, Math.round(base * (1 - policy.jitter + 2 * policy.jitter * Math.random())))
+}
+
+/** Failures a fresh connection may cure: a lost or silent connection, or a frame we could not read. */
+export const isReconnectable = (error: OgmiosError): error is ConnectionLost | RequestTimeout | MalformedFrame =>
+  isTransient(error) || error._tag === "MalformedFrame"
+
 export interface ReconnectInfo {
-  /** consecutive failed attempts so far (1 for the first reconnect) */
+  /** failed attempts since the last progress (1 for the first reconnect) */
   readonly attempt: number
+  /** the policy's maxAttempts (Infinity: never gives up) */
+  readonly maxAttempts: number
   readonly delayMs: number
   /** the endpoint that will be dialled next */
   readonly endpoint: string
-  readonly error: ConnectionLost | RequestTimeout
+  readonly error: ConnectionLost | RequestTimeout | MalformedFrame
 }
 
 export interface ConnectedInfo {
@@ -109,13 +137,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
   const inFlight = options.inFlight ?? 100
   const batch = Math.max(1, Math.floor(inFlight / 10))
   const requestTimeout = options.requestTimeout ?? 30_000
-  const backoff = {
-    initialDelay: options.reconnect?.initialDelay ?? 100,
-    maxDelay: options.reconnect?.maxDelay ?? 10_000,
-    factor: options.reconnect?.factor ?? 2,
-    jitter: options.reconnect?.jitter ?? 0.2,
-    maxAttempts: options.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY
-  }
+  const backoff = reconnectPolicy(options.reconnect)
   const window = new ResumePoints(options.resumePoints)
 
   let phase: FollowerState["phase"] = "connecting"
@@ -137,7 +159,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
     ? setInterval(() => {
       if (phase !== "syncing" || outstanding === 0 || atTip || conn === undefined) return
       if (performance.now() - lastProgress > requestTimeout) {
-        drop(new RequestTimeout({ message: `nextBlock: no reply within ${requestTimeout} ms`, method: Method.nextBlock, timeoutMs: requestTimeout }))
+        drop(noAnswer(Method.nextBlock, requestTimeout))
       }
     }, Math.max(10, Math.min(1000, requestTimeout / 4)))
     : undefined
@@ -171,6 +193,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
     credits--
     delivered++
     if (event._tag === "RollForward") {
+      failures = 0 // a new block: the session makes progress, the next drop starts a fresh count
       window.forward(event.block)
       atTip = event.tip !== "origin" && event.block.id === event.tip.id
     } else {
@@ -184,10 +207,10 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
     if (phase !== "syncing") return
     outstanding--
     lastProgress = performance.now()
-    failures = 0 // the session makes progress: the next drop starts a fresh backoff
     if (isErrorFrame(frame)) return fail(fromRpcError(frame.error, frame.method ?? Method.nextBlock))
     const event = decodeNextBlock(frame.result, text)
-    if (event instanceof MalformedFrame) return fail(event)
+    // a frame we cannot read is a connection fault: resume on a fresh connection, bounded like a drop
+    if (event instanceof MalformedFrame) return drop(event)
     if (confirming !== undefined) {
       const resumedFrom = confirming
       confirming = undefined
@@ -216,7 +239,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
         if (phase === "closed") return c.close()
         conn = c
         connections++
-        c.onEnd = (error) => (error._tag === "MalformedFrame" ? fail(error) : drop(error))
+        c.onEnd = drop
         c.onChainSync = onChainSync
         intersect(c, endpoint)
       },
@@ -232,7 +255,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
         if (phase === "closed" || conn !== c) return
         const decoded = decodeIntersection(result)
         if (decoded._tag === "Failure") {
-          return fail(new MalformedFrame({ message: `findIntersection result: ${decoded.failure.message}`, excerpt: "" }))
+          return drop(new MalformedFrame({ message: `findIntersection result: ${decoded.failure.message}`, excerpt: "" }))
         }
         confirming = resumeFrom
         outstanding = 0
@@ -248,15 +271,14 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
       },
       (error: OgmiosError) => {
         if (conn !== c) return
-        if (isTransient(error)) drop(error)
-        else fail(error)
+        drop(error)
       }
     )
   }
 
   const drop = (error: OgmiosError) => {
     if (phase === "closed") return
-    if (!isTransient(error)) return fail(error)
+    if (!isReconnectable(error)) return fail(error)
     const c = conn
     conn = undefined
     outstanding = 0
@@ -264,11 +286,11 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
     c?.close(1000, "reconnecting")
     failures++
     if (failures > backoff.maxAttempts) return fail(error)
-    const base = Math.min(backoff.maxDelay, backoff.initialDelay * backoff.factor ** (failures - 1))
-    const delayMs = Math.max(0, Math.round(base * (1 - backoff.jitter + 2 * backoff.jitter * Math.random())))
+    const delayMs = reconnectDelay(backoff, failures)
     phase = "waiting"
     options.onReconnect?.({
       attempt: failures,
+      maxAttempts: backoff.maxAttempts,
       delayMs,
       endpoint: options.endpoints[endpointIndex % options.endpoints.length]!,
       error

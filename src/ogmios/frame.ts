@@ -29,7 +29,7 @@ export type ResponseFrame = ResultFrame | ErrorFrame
 
 export const isErrorFrame = (frame: ResponseFrame): frame is ErrorFrame => "error" in frame
 
-const malformed = (why: string, text: string) =>
+export const malformed = (why: string, text: string) =>
   new MalformedFrame({ message: `malformed Ogmios frame: ${why}`, excerpt: text.length > 200 ? `${text.slice(0, 200)}…` : text })
 
 type Obj = Record<string, unknown>

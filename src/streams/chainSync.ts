@@ -10,9 +10,10 @@
  * Each subscription is its own session (its own socket, reconnects and resume window);
  * `request(n)` grants n credits to every live subscription of this Observable (normally one).
  * Unsubscribing closes the socket. The first event is the RollBackward to the initial
- * intersection (see src/ogmios/follower.ts for the reconnect semantics). IntersectionNotFound,
- * an RPC error or a malformed frame error the Observable with the typed error; so does a
- * connection failure once `reconnect.maxAttempts` is exhausted (never, by default).
+ * intersection (see src/ogmios/follower.ts for the reconnect semantics). IntersectionNotFound or
+ * an RPC error error the Observable with the typed error; so does a connection fault (a drop, a
+ * silent server, a malformed frame) once `reconnect.maxAttempts` reconnects in a row made no
+ * progress (never, by default).
  */
 import { Observable } from "rxjs"
 import type { ChainSyncEvent } from "../domain/chain-event.js"

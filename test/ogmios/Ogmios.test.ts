@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { OgmiosLive } from "../../src/layers/OgmiosLive.js"
 import { OgmiosConnection } from "../../src/ogmios/connection.js"
+import type { ReconnectOptions } from "../../src/ogmios/follower.js"
 import { Method } from "../../src/ogmios/protocol.js"
 import { Ogmios } from "../../src/services/Ogmios.js"
 import { RollBackward } from "../../src/domain/chain-event.js"
@@ -27,9 +28,14 @@ const server = async (blocks = 0) => {
 const vector = (name: string) =>
   (parse(readFileSync(`/work/shared/fixtures/ogmios/vectors/${name}.json`, "utf8")) as { result: unknown }).result
 
-const run = <A, E>(srv: TestServer | Array<string>, effect: Effect.Effect<A, E, Ogmios>, requestTimeout = 2000) =>
+const run = <A, E>(
+  srv: TestServer | Array<string>,
+  effect: Effect.Effect<A, E, Ogmios>,
+  requestTimeout = 2000,
+  reconnect: ReconnectOptions = { initialDelay: 5, maxDelay: 20 }
+) =>
   Effect.runPromise(
-    effect.pipe(Effect.provide(OgmiosLive.layer({ endpoints: Array.isArray(srv) ? srv : [srv.url], requestTimeout })))
+    effect.pipe(Effect.provide(OgmiosLive.layer({ endpoints: Array.isArray(srv) ? srv : [srv.url], requestTimeout, reconnect })))
   )
 
 describe("Ogmios service (live layer)", () => {
@@ -97,48 +103,56 @@ describe("Ogmios service (live layer)", () => {
     expect(errors[4]).toMatchObject({ _tag: "IntersectionNotFound", tip: { height: 2 } })
   })
 
-  it("a result of the wrong shape is a MalformedFrame, an unanswered query a RequestTimeout", async () => {
+  it("a result of the wrong shape is a MalformedFrame at once; an unanswered query is retried, then OgmiosUnavailable", async () => {
     const srv = await server()
     srv.onQuery(Method.queryLedgerStateEpoch, () => ({ result: "soon" }))
     srv.onQuery(Method.queryNetworkTip, () => "ignore")
     const errors = await run(srv, Effect.gen(function*() {
       const o = yield* Ogmios
       return [yield* Effect.flip(o.queryLedgerStateEpoch()), yield* Effect.flip(o.queryNetworkTip())]
-    }), 150)
+    }), 150, { initialDelay: 5, maxAttempts: 2 })
     expect(errors[0]).toMatchObject({ _tag: "MalformedFrame" })
-    expect(errors[1]).toMatchObject({ _tag: "RequestTimeout", method: "queryNetwork/tip", timeoutMs: 150 })
+    expect(errors[1]).toMatchObject({ _tag: "OgmiosUnavailable", what: "queryNetwork/tip", attempts: 3, cause: "no answer to queryNetwork/tip for 150 ms" })
+    expect(errors[1]).toHaveProperty("exitCode", 10)
+    // each attempt was on a fresh connection: a silent one is never reused
+    expect(srv.stats.connections).toBe(3)
   })
 
-  it("fails the layer with ConnectionLost when no endpoint answers, and rotates to a live one", async () => {
+  it("fails the layer with OgmiosUnavailable when no endpoint answers through the schedule, and rotates to a live one", async () => {
     const dead = await server()
     const deadUrl = dead.url
     await dead.stop()
     servers = []
-    const err = await Effect.runPromise(Effect.flip(Effect.provide(Ogmios.use(() => Effect.void), OgmiosLive.layer({ endpoints: [deadUrl] }))))
-    expect(err).toMatchObject({ _tag: "ConnectionLost", url: deadUrl })
+    const layer = OgmiosLive.layer({ endpoints: [deadUrl], reconnect: { initialDelay: 5, maxAttempts: 2 } })
+    const err = await Effect.runPromise(Effect.flip(Effect.provide(Ogmios.use(() => Effect.void), layer)))
+    expect(err).toMatchObject({ _tag: "OgmiosUnavailable", what: "connecting", attempts: 3 })
+    expect((err as { cause: string }).cause).toContain(deadUrl)
+    expect(err.message).toMatch(/^Ogmios unavailable: connecting failed 3 time\(s\)/)
     const live = await server(1)
     live.onQuery(Method.queryLedgerStateEpoch, () => ({ result: 1 }))
     expect(await run([deadUrl, live.url], Ogmios.use((o) => o.queryLedgerStateEpoch()))).toBe(1)
   })
 
-  it("a dropped query connection fails the pending query and the next query reconnects", async () => {
+  it("a dropped query connection: the pending query is retried on the next endpoint, and so is the next query", async () => {
     const a = await server()
     const b = await server()
     for (const s of [a, b]) s.onQuery(Method.queryLedgerStateEpoch, () => ({ result: s === a ? 1 : 2 }))
     a.onQuery(Method.queryNetworkTip, () => "ignore")
+    b.onQuery(Method.queryNetworkTip, () => ({ result: vector("QueryNetworkTip/000") }))
     const out = await run([a.url, b.url], Effect.gen(function*() {
       const o = yield* Ogmios
       const first = yield* o.queryLedgerStateEpoch()
-      const pending = yield* Effect.forkChild(Effect.flip(o.queryNetworkTip()))
+      const pending = yield* Effect.forkChild(o.queryNetworkTip())
       yield* Effect.sleep("50 millis")
       a.closeAll(1001, "bye")
-      const lost = yield* Fiber.await(pending)
+      const tip = yield* Fiber.join(pending)
       const second = yield* o.queryLedgerStateEpoch()
-      return { first, lost, second }
+      return { first, tip, second }
     }))
     expect(out.first).toBe(1)
-    expect(out.lost).toMatchObject({ _tag: "Success", value: { _tag: "ConnectionLost", code: 1001, reason: "bye" } })
+    expect(out.tip).toEqual(vector("QueryNetworkTip/000")) // answered by b
     expect(out.second).toBe(2)
+    expect(b.stats.received).toContainEqual(expect.objectContaining({ method: Method.queryNetworkTip }))
   })
 
   it("chainSync stream: pulls are credits", async () => {

@@ -210,15 +210,22 @@ describe("chainSync$: errors and timeouts", () => {
     expect(srv.stats.connections).toBe(1) // not retried: a different socket would not help
   })
 
-  it("a malformed frame errors the Observable with MalformedFrame", async () => {
+  it("a malformed frame is a connection fault: the session reconnects and resumes, nothing lost or repeated", async () => {
     const srv = await server({ blocks: 10 })
-    const source = chainSync$({ endpoints: [srv.url], points: ["origin"] })
+    const reconnects: Array<ReconnectInfo> = []
+    const source = chainSync$({ endpoints: [srv.url], points: ["origin"], reconnect: fastReconnect, onReconnect: (r) => reconnects.push(r) })
     const c = consume(source)
     subs.push(c.sub)
     await waitFor(() => c.model.blocks.length === 10, 5000, "10 blocks")
     srv.sendRaw('{"jsonrpc":"2.0","method":"nextBlock","result":{"direction":"forward","block":{"id":1}},"id":null}')
-    await waitFor(() => c.error !== undefined, 5000, "error")
-    expect(c.error).toBeInstanceOf(MalformedFrame)
+    await waitFor(() => reconnects.length === 1, 5000, "a reconnect")
+    expect(reconnects[0]!.error).toBeInstanceOf(MalformedFrame)
+    expect(reconnects[0]!.error.message).toContain("forward without a valid block header")
+    await waitFor(() => srv.stats.connections === 2, 5000, "the second connection")
+    srv.forge(5)
+    await waitFor(() => c.model.blocks.length === 15, 5000, "15 blocks")
+    expect(c.error).toBeUndefined()
+    expect(c.model.ids).toEqual(srv.chain.map((b) => b.id))
   })
 
   it("an RPC error on nextBlock errors the Observable", async () => {

@@ -76,11 +76,12 @@ describe("backfill failure paths (CLI)", () => {
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(target))
   })
 
-  it("a refused connection on every endpoint is a plain failure (exit 1) naming the endpoint", async () => {
+  it("a refused connection on every endpoint is retried, then Ogmios unavailable (exit 10) naming the endpoint", async () => {
     const dead = await deadEndpoint()
     const run = await t.backfill(["--endpoint", dead])
-    expect(run.code, output(run)).toBe(1)
-    expect(run.stdout).toContain("Backfill incomplete:")
+    expect(run.code, output(run)).toBe(10)
+    expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable:")
+    expect(run.stdout).toContain(dead)
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
   })
 

@@ -1,0 +1,98 @@
+/**
+ * `hecate relay` (built CLI, needs `npm run build`) behind the fault proxy: a frame it cannot read
+ * (not JSON, or cut short) is a dropped connection: the relay logs it at WARN with the cause,
+ * reconnects, re-intersects at what it delivered, and the Redis streams come out exactly as an
+ * uninterrupted run leaves them (folding `events` gives the canonical chain, no undo, no repeat).
+ * Property-based over the fault kind, the block it hits, and whether it repeats on every
+ * connection (then at a frame past the first block, so each connection makes progress).
+ */
+import type { ChildProcess } from "node:child_process"
+import fc from "fast-check"
+import { Redis as IORedis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { runCli } from "../support/cli.js"
+import { type Fault, type FaultProxy, startFaultProxy } from "../support/fault-proxy.js"
+import { caughtUp, cleanup, expectCanonical, newPrefix } from "./harness.js"
+
+let client: IORedis
+let sim: SimulatorHandle
+let proxy: FaultProxy
+const prefixes: Array<string> = []
+const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null" }
+const BLOCKS = 40
+
+beforeAll(async () => {
+  client = new IORedis(TEST_REDIS_URL)
+  sim = await startSimulator({ port: 0, seed: "relay-malformed", securityParameter: 10, initialBlocks: BLOCKS, meanBlockBytes: 512 })
+  proxy = await startFaultProxy(sim.url)
+})
+afterAll(async () => {
+  await proxy?.close()
+  await sim?.stop()
+  await cleanup(client, prefixes)
+  client.disconnect()
+})
+
+const relayThrough = async (fault: Fault) => {
+  const prefix = newPrefix()
+  prefixes.push(prefix)
+  proxy.arm(fault)
+  const firedBefore = proxy.fired
+  let child: ChildProcess | undefined
+  const done = runCli(["relay", "--endpoint", proxy.url, "--redis-prefix", prefix, "--from", "origin", "--depth", "10", "--in-flight", "8"], {
+    env,
+    timeoutMs: 40_000,
+    onSpawn: (c) => (child = c)
+  })
+  try {
+    await caughtUp(client, prefix, sim, 30_000)
+  } finally {
+    child?.kill("SIGINT")
+  }
+  const result = await done
+  proxy.clear()
+  return { prefix, result, fired: proxy.fired - firedBefore }
+}
+
+const CAUSE = "malformed Ogmios frame: not JSON"
+
+describe("relay: a malformed frame is a dropped connection (CLI, fault proxy)", () => {
+  it("recovers from one invalid-JSON frame: WARN with the cause, reconnect, streams equal to an uninterrupted run", async () => {
+    const { prefix, result, fired } = await relayThrough({ kind: "corrupt", at: { height: 17 } })
+    expect(result.code, result.stdout + result.stderr).toBe(130)
+    expect(fired).toBe(1)
+    expect(result.stderr).toMatch(new RegExp(`WARN .*Ogmios connection lost \\(${CAUSE}.*\\); reconnecting to ws://127\\.0\\.0\\.1:${proxy.port}`))
+    // re-intersected at the last block delivered before the bad frame
+    expect(result.stderr).toContain(`reconnected to ${proxy.url} from ${sim.chain.blockAt(16)!.slot}.${sim.chain.blockAt(16)!.id}`)
+    const { events } = await expectCanonical(client, prefix, sim)
+    expect(events.filter((e) => e.type === "undo")).toEqual([])
+    expect(events).toHaveLength(BLOCKS)
+  })
+
+  it("property: corrupt/truncate × block × once/every connection always ends on the canonical chain", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("corrupt" as const, "truncate" as const),
+        fc.integer({ min: 1, max: BLOCKS - 2 }),
+        fc.boolean(),
+        async (kind, position, everyConnection) => {
+          // every connection: the frame after `position` new blocks (frame 1 answers findIntersection,
+          // frame 2 is the backward to the intersection), so each connection delivers some blocks first
+          const fault: Fault = everyConnection
+            ? { kind, at: { frame: 2 + Math.min(position, 6) + 1 }, repeat: "always" }
+            : { kind, at: { height: position } }
+          const { prefix, result, fired } = await relayThrough(fault)
+          expect(result.code, result.stdout + result.stderr).toBe(130)
+          expect(fired).toBeGreaterThanOrEqual(1)
+          expect(result.stderr).toContain(CAUSE)
+          const { events } = await expectCanonical(client, prefix, sim)
+          expect(events.filter((e) => e.type === "undo")).toEqual([])
+          expect(events).toHaveLength(BLOCKS)
+        }
+      ),
+      { numRuns: 4, seed: 12 }
+    )
+  }, 120_000)
+})
