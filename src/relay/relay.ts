@@ -264,10 +264,13 @@ export const relay = (options: RelayOptions) =>
     const from = options.from ?? "cursor"
     const log = (effect: Effect.Effect<void>) => void run(effect)
 
+    // once this process created or resumed the cursor, a new session (after a resync, a broken
+    // block, a lost start) resumes it whatever `from` said
+    let established = false
     const establish = Effect.gen(function*() {
       const claimed = yield* retryRedis(store.claim(), "reading the relay cursor")
       if (claimed !== undefined) {
-        if (from !== "cursor") {
+        if (from !== "cursor" && !established) {
           return yield* Effect.fail(new RelayCursorInvalid({
             prefix: store.keys.prefix,
             detail: `a relay cursor exists (write ${claimed.seq}, final point ${formatPoint(claimed.final.point)}); ` +
@@ -288,6 +291,7 @@ export const relay = (options: RelayOptions) =>
             detail: `its volatile window holds ${claimed.window.length} blocks, more than --depth ${depth}: use a depth of at least ${claimed.window.length}`
           }))
         }
+        established = true
         yield* Effect.logInfo(
           `resuming relay ${store.keys.prefix} at write ${claimed.seq}: ${claimed.window.length} volatile blocks above ` +
             `${formatPoint(claimed.final.point)}${claimed.window.length > 0 ? `, tip height ${claimed.window.at(-1)!.height}` : ""}`
@@ -313,6 +317,7 @@ export const relay = (options: RelayOptions) =>
         }),
         "creating the relay cursor"
       )
+      established = true
       yield* Effect.logInfo(`new relay ${store.keys.prefix}: events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
       return { cursor, depth }
     })
