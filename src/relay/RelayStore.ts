@@ -22,7 +22,7 @@ import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import type { Apply, ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
 import { Redis, type RedisConnection, type RedisError } from "../services/Redis.js"
-import { RelayCursorInvalid, RelayFenced, RelayResync } from "./errors.js"
+import { RelayCursorInvalid, RelayFenced, RelayPrefixTaken, RelayResync } from "./errors.js"
 import { DEFAULT_RELAY_PREFIX, type RelayKeys, relayKeys } from "./keys.js"
 import { CLAIM_SCRIPT, INIT_SCRIPT, LAG_SCRIPT, WRITE_SCRIPT } from "./scripts.js"
 
@@ -101,7 +101,7 @@ export interface RelayStoreShape {
     /** true when `start` is not final (a tip): a rollback below it moves it back. Default true. */
     readonly provisional?: boolean
     readonly extra?: Readonly<Record<string, string>>
-  }) => Effect.Effect<RelayCursor, RedisError | RelayCursorInvalid>
+  }) => Effect.Effect<RelayCursor, RedisError | RelayCursorInvalid | RelayPrefixTaken>
   readonly write: (
     seq: number,
     producer: number,
@@ -268,12 +268,12 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
       )
       if (outcome !== undefined) {
         return yield* Effect.fail(
-          new RelayCursorInvalid({
-            prefix: keys.prefix,
-            detail: outcome.startsWith("RACE")
-              ? "another relay created the cursor meanwhile: run one relay per prefix"
-              : `${outcome.replace(/^ORPHAN /, "")}: delete the relay keys under this prefix (or pick another --redis-prefix) to start fresh`
-          })
+          outcome.startsWith("RACE")
+            ? new RelayPrefixTaken({ prefix: keys.prefix, detail: "another relay created the cursor at the same moment" })
+            : new RelayCursorInvalid({
+              prefix: keys.prefix,
+              detail: `${outcome.replace(/^ORPHAN /, "")}: delete the relay keys under this prefix (or pick another --redis-prefix) to start fresh`
+            })
         )
       }
       const cursor = yield* read()

@@ -6,6 +6,7 @@
  *    1  RelayDepthExceeded   the chain rolled back past a block the relay published as final
  *   10  RelayChainBroken     the node kept sending a block that does not extend the chain
  *   15  RelayFenced          another relay process took this prefix over
+ *   15  RelayPrefixTaken     a fresh relay (--from tip|origin|point) found the prefix owned by a relay cursor
  *
  * `RelayResync` is internal: the stored cursor and this process disagree (e.g. Redis lost its last
  * writes); the relay reloads the cursor and re-intersects, it never reaches the user.
@@ -20,6 +21,17 @@ export class RelayFenced extends Schema.TaggedError<RelayFenced>()("RelayFenced"
   override get message(): string {
     return `another relay took over ${this.prefix} (${this.detail}). Two producers on one prefix are never allowed to ` +
       `interleave: this one stops. Run a single relay per --redis-prefix.`
+  }
+}
+
+export class RelayPrefixTaken extends Schema.TaggedError<RelayPrefixTaken>()("RelayPrefixTaken", {
+  prefix: Schema.String,
+  detail: Schema.String
+}) {
+  readonly exitCode = 15
+  override get message(): string {
+    return `${this.prefix} already belongs to a relay (${this.detail}). Run a single relay per --redis-prefix: resume this ` +
+      `one with --from cursor, or use another --redis-prefix.`
   }
 }
 

@@ -24,7 +24,15 @@ import type { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
-import { RelayChainBroken, RelayCursorInvalid, RelayDepthExceeded, type RelayFenced, type RelayResync, RelayStartLost } from "./errors.js"
+import {
+  RelayChainBroken,
+  RelayCursorInvalid,
+  RelayDepthExceeded,
+  type RelayFenced,
+  RelayPrefixTaken,
+  type RelayResync,
+  RelayStartLost
+} from "./errors.js"
 import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
@@ -74,6 +82,7 @@ export type RelayError =
   | RelayCursorInvalid
   | RelayDepthExceeded
   | RelayChainBroken
+  | RelayPrefixTaken
   | { readonly _tag: string }
 
 /** Sessions in a row that may meet a block not extending the chain before the relay gives up. */
@@ -268,14 +277,18 @@ export const relay = (options: RelayOptions) =>
     // block, a lost start) resumes it whatever `from` said
     let established = false
     const establish = Effect.gen(function*() {
-      const claimed = yield* retryRedis(store.claim(), "reading the relay cursor")
+      const fresh = from !== "cursor" && !established
+      // A fresh start only reads: claiming would bump the fencing token and stop the relay that
+      // owns the prefix, and a fresh start never takes a prefix over.
+      const claimed = fresh
+        ? yield* retryRedis(store.read(), "reading the relay cursor")
+        : yield* retryRedis(store.claim(), "reading the relay cursor")
       if (claimed !== undefined) {
-        if (from !== "cursor" && !established) {
-          return yield* Effect.fail(new RelayCursorInvalid({
+        if (fresh) {
+          return yield* Effect.fail(new RelayPrefixTaken({
             prefix: store.keys.prefix,
-            detail: `a relay cursor exists (write ${claimed.seq}, final point ${formatPoint(claimed.final.point)}); ` +
-              `--from ${typeof from === "string" ? from : formatPoint(from)} would fork the published stream. Resume it with ` +
-              `--from cursor, or use another --redis-prefix`
+            detail: `its cursor is at write ${claimed.seq}, final point ${formatPoint(claimed.final.point)}; ` +
+              `--from ${typeof from === "string" ? from : formatPoint(from)} would fork the published stream`
           }))
         }
         if (options.format !== undefined && options.format !== claimed.format) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { runCli } from "../support/cli.js"
-import { caughtUp, cleanup, newPrefix, waitFor } from "./harness.js"
+import { caughtUp, cleanup, expectCanonical, newPrefix, waitFor } from "./harness.js"
 
 let client: IORedis
 let sim: SimulatorHandle
@@ -67,11 +67,30 @@ describe("relay command", () => {
     expect((await first.done).code).toBe(130)
 
     const again = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--from", "origin"], { env })
-    expect(again.code).toBe(1)
-    expect(again.stdout).toContain("would fork the published stream. Resume it with --from cursor")
+    expect(again.code).toBe(15)
+    expect(again.stdout).toContain("would fork the published stream")
+    expect(again.stdout).toContain("resume this one with --from cursor")
     const format = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--format", "ogmios"], { env })
     expect(format.code).toBe(1)
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
+  })
+
+  it("two fresh relays started at once on one prefix: exactly one relays, the other exits 15", async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const p = newPrefix()
+      prefixes.push(p)
+      const relays = [start(["--redis-prefix", p, "--from", "origin", "--depth", "10"]), start(["--redis-prefix", p, "--from", "origin", "--depth", "10"])]
+      // the loser exits by itself; the winner relays to the tip and is then stopped
+      const first = await Promise.race(relays.map((r, i) => r.done.then((result) => ({ i, result }))))
+      expect(first.result.code, first.result.stdout + first.result.stderr).toBe(15)
+      expect(first.result.stdout).toMatch(/already belongs to a relay/)
+      await caughtUp(client, p, sim)
+      const winner = relays[1 - first.i]!
+      winner.stop()
+      const result = await winner.done
+      expect(result.code, result.stdout + result.stderr).toBe(130)
+      await expectCanonical(client, p, sim)
+    }
   })
 
   it("logs each Ogmios drop and reconnect, and fails over to the next endpoint", async () => {
