@@ -326,7 +326,9 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
               const message = describe(error)
               if (k <= retries) {
                 emit({ _tag: "EpochRetry", epoch, attempt: k, error: message })
-                yield* Effect.logWarning(`epoch ${epoch}: attempt ${k}/${retries + 1} failed (${message}); retrying on the next endpoint`)
+                // a Redis failure is not the endpoint's: only an Ogmios fault moves to the next one
+                const next = (error as { _tag?: unknown })._tag === "RedisError" ? "retrying" : "retrying on the next endpoint"
+                yield* Effect.logWarning(`epoch ${epoch}: attempt ${k}/${retries + 1} failed (${message}); ${next}`)
               }
             })
           ),

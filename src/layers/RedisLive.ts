@@ -34,7 +34,7 @@ export const makeConnection = (
   const rawUrl = Redacted.value(options.url)
   const url = redactUrl(rawUrl)
   const secret = urlPassword(rawUrl)
-  return Effect.acquireRelease(
+  return Effect.context<never>().pipe(Effect.flatMap((context) => Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         let connected = false
@@ -60,6 +60,7 @@ export const makeConnection = (
           throw socketError ?? error
         }
         connected = true
+        reportOutages(client, url, secret, Effect.runForkWith(context))
         return client
       },
       catch: (cause) => toRedisError("connect", url, cause, secret)
@@ -71,7 +72,7 @@ export const makeConnection = (
           () => client.disconnect()
         )
       )
-  ).pipe(
+  ))).pipe(
     Effect.map((client) => {
       const use = <A>(f: (client: RedisClient) => Promise<A>, operation?: string): Effect.Effect<A, RedisError> =>
         Effect.tryPromise({
@@ -81,6 +82,35 @@ export const makeConnection = (
       return { url, client, use }
     })
   )
+}
+
+/**
+ * An outage of an established connection is logged once when it starts (WARN, with the cause) and
+ * once when it ends ("Redis … back after 12 s"), however many reconnect attempts and commands
+ * wait in between: ioredis queues the commands and reconnects on its own, silently otherwise.
+ */
+const reportOutages = (client: IORedis, url: string, secret: string | undefined, run: (effect: Effect.Effect<void>) => unknown) => {
+  let closedAt = Date.now()
+  let down = false
+  let cause = "connection closed"
+  client.on("error", (error: unknown) => {
+    cause = toRedisError("connection", url, error, secret).detail
+  })
+  client.on("close", () => {
+    if (!down) closedAt = Date.now()
+  })
+  // only a connection lost by accident reconnects (QUIT / disconnect end it)
+  client.on("reconnecting", () => {
+    if (down) return
+    down = true
+    run(Effect.logWarning(`Redis at ${url} is unreachable (${cause}); reconnecting, writes wait until it is back`))
+  })
+  client.on("ready", () => {
+    if (!down) return
+    down = false
+    cause = "connection closed"
+    run(Effect.logInfo(`Redis at ${url} back after ${((Date.now() - closedAt) / 1000).toFixed(1)} s`))
+  })
 }
 
 /** Builds the Redis service for the current scope. */

@@ -67,8 +67,9 @@ export const toRedisError = (operation: string, url: string, cause: unknown, sec
     detail = `Redis at ${url} did not answer in time (${operation}): check that the server is up and reachable, or set REDIS_URL`
   } else if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(raw)) {
     detail = `Redis at ${url} rejected the credentials (${operation}): put the right user/password in REDIS_URL`
-  } else if (/^OOM\b/.test(raw)) {
-    detail = `Redis at ${url} is out of memory (${operation}: ${raw}): let consumers drain/purge the epoch streams or raise maxmemory (keep the noeviction policy)`
+  } else if (/\bOOM\b|used memory > 'maxmemory'/.test(raw) || /\bOOM\b/.test(String((err as { previousErrors?: unknown } | null)?.previousErrors ?? ""))) {
+    detail = `Redis at ${url} is out of memory: it refuses writes (${operation}). Let consumers read and acknowledge the ` +
+      `streams so they can be trimmed or purged, or raise maxmemory (keep the noeviction policy: evicting would lose entries)`
   } else if (/MaxRetriesPerRequest|Connection is closed|ECONNRESET|EPIPE/i.test(raw)) {
     detail = `Redis at ${url} dropped the connection (${operation}: ${raw}): check the server and retry`
   } else {

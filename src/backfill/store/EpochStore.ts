@@ -205,7 +205,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     if (token === undefined) return run(s, ks, args, what)
     return run(fenced(s), [...ks, keys.producerLock], [...args, token], what).pipe(
       Effect.catchTag("RedisError", (e): Effect.Effect<never, RedisError | ProducerLockLost> => {
-        const refused = /FENCED the lock \S+ is held by (\S+)/.exec(e.detail)
+        const refused = /FENCED the lock \S+ is held by (.+?), not by /.exec(e.detail)
         return Effect.fail(refused === null ? e : loseLock(refused[1]!))
       })
     )
