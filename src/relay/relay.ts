@@ -135,18 +135,38 @@ const fromEffect = <A, E>(run: ReturnType<typeof Effect.runForkWith<never>>, eff
     return () => fiber.interruptUnsafe()
   })
 
-/** Retries RedisErrors forever (capped backoff), with a log line per failure. */
-export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string): Effect.Effect<A, E> => {
+/**
+ * Failures of one Redis path in a row, shared by the writes that take it (up to `pipeline` of the
+ * relay's writes fail together in an outage): the first failure is a WARN, the rest DEBUG, and the
+ * first success after them an INFO, so an outage is two lines, not one per write per attempt.
+ */
+export class RedisStreak {
+  failures = 0
+  since = 0
+}
+
+/** Retries RedisErrors forever (capped backoff); logs a streak of failures once at each end. */
+export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, streak: RedisStreak = new RedisStreak()): Effect.Effect<A, E> => {
   const attempt = (n: number): Effect.Effect<A, E> =>
     Effect.catch(effect, (error) => {
       if ((error as { _tag?: unknown })._tag !== "RedisError") return Effect.fail(error)
       const delay = Math.min(2_000, 50 * 2 ** Math.min(n, 6))
-      return Effect.logWarning(`${what} failed (${describeError(error)}); retrying in ${delay} ms (attempt ${n + 1})`).pipe(
+      const first = streak.failures++ === 0
+      if (first) streak.since = Date.now()
+      const line = `${what} failed (${describeError(error)}); retrying in ${delay} ms (attempt ${n + 1})`
+      return (first ? Effect.logWarning(`${line}; further failures until Redis answers are logged at debug level`) : Effect.logDebug(line)).pipe(
         Effect.andThen(Effect.sleep(Duration.millis(delay))),
         Effect.andThen(Effect.suspend(() => attempt(n + 1)))
       )
     })
-  return attempt(0)
+  return attempt(0).pipe(
+    Effect.tap(() => {
+      if (streak.failures === 0) return Effect.void
+      const failures = streak.failures
+      streak.failures = 0
+      return Effect.logInfo(`${what} succeeded after ${failures} failed Redis attempt(s) over ${((Date.now() - streak.since) / 1000).toFixed(1)} s`)
+    })
+  )
 }
 
 export interface RelaySinkOptions {
@@ -185,6 +205,7 @@ export const relaySink = (
   const poll = options.pollInterval ?? "200 millis"
   let seq = options.seq
   let previous: Promise<void> = Promise.resolve()
+  const writes = new RedisStreak()
   // slots of the window, mirroring it (EBBs carry no slot: theirs follows from the previous block)
   const slots = [...(options.slots?.window ?? [])]
   let anchorSlot = options.slots?.anchor ?? -1
@@ -244,7 +265,7 @@ export const relaySink = (
     const before = previous
     let committed!: () => void
     previous = new Promise<void>((resolve) => (committed = resolve))
-    const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`)
+    const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`, writes)
     const write = attempt.pipe(
       Effect.catchTag("RelayResync", (error) =>
         Effect.promise(() => before).pipe(
