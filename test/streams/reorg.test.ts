@@ -142,7 +142,7 @@ describe("reorg step: rollbacks", () => {
     expect(deep.batches.flat().filter((e) => e._tag === "Final").length).toBe(1)
     expect(deep.error).toBeInstanceOf(RollbackTooDeep)
     // a point after the start that is not on the chain is still unknown
-    const stranger = runSteps([back(main[3]!), fwd(main[4]!), back(testPoint(main[6]!))], { depth: 5 })
+    const stranger = runSteps([back(main[3]!), fwd(main[4]!), back(main[6]!)], { depth: 5 })
     expect(stranger.error).toBeInstanceOf(UnknownRollbackPoint)
   })
 
