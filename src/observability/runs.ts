@@ -37,16 +37,6 @@ export interface RunRecord {
   readonly pid: number
 }
 
-export const runsPrefixFromEnv = (): string => {
-  const p = process.env["HECATE_RUNS_PREFIX"]?.trim()
-  return p === undefined || p === "" ? DEFAULT_RUNS_PREFIX : p
-}
-
-export const runsKeepFromEnv = (): number => {
-  const n = Number(process.env["HECATE_RUNS_KEEP"])
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_RUNS_KEEP
-}
-
 export const newRunId = (now = Date.now()): string => `${now.toString(36)}-${randomBytes(3).toString("hex")}`
 
 export const runKeys = (prefix: string) => ({
@@ -123,8 +113,9 @@ export interface RunHistoryOptions {
 }
 
 export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
-  const prefix = options.prefix ?? runsPrefixFromEnv()
-  const keep = options.keep ?? runsKeepFromEnv()
+  // HECATE_RUNS_PREFIX / HECATE_RUNS_KEEP reach here through the settings (src/config)
+  const prefix = options.prefix ?? DEFAULT_RUNS_PREFIX
+  const keep = options.keep ?? DEFAULT_RUNS_KEEP
   const keys = runKeys(prefix)
   const client = new IORedis(options.url, {
     lazyConnect: true,

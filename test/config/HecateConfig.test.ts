@@ -42,6 +42,7 @@ describe("HecateConfig", () => {
         redisMaxUnconsumedEpochs: 5,
         epochCachePath: "data/epoch_cache.json",
         envFile: EMPTY,
+        configFile: null,
         inFlight: 100,
         requestTimeoutMs: 30_000,
         reconnectMaxDelayMs: 30_000,
@@ -52,7 +53,12 @@ describe("HecateConfig", () => {
         refreshCron: "0 0 * * *",
         relayDepth: null,
         relayPrefix: "hecate:relay:",
-        historyPrefix: "hecate:history:"
+        historyPrefix: "hecate:history:",
+        runsPrefix: "hecate:runs:",
+        runsKeep: 200,
+        progressIntervalMs: 10_000,
+        lockTtlMs: null,
+        healthMaxDistance: 5
       })
       assert.strictEqual(Redacted.value(config.redisUrl), "redis://127.0.0.1:6379/0")
       assert.isTrue(Option.isNone(config.relayDepth))
