@@ -127,8 +127,7 @@ const run = (flags: Flags) =>
       yield* Effect.logInfo(`embedded simulator at ${simulator.url} (custom network, tip height ${tip === "origin" ? "-" : tip.height})`)
     }
     const endpoints = simulator !== undefined ? [simulator.url] : settings.ogmiosEndpoints
-    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
-    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
 
     const queryLayer = ogmiosLayer(endpoints)
     const network = yield* detectNetwork.pipe(Effect.provide(queryLayer))

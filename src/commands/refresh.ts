@@ -8,13 +8,14 @@
  *                     DIR/epoch_cache.json unless HECATE_EPOCH_CACHE is set
  */
 import { join, resolve } from "node:path"
-import { Console, Duration, Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { ogmiosOptions } from "../layers/OgmiosLive.js"
 import { describeCommit, runRefreshJob } from "../refresh/job.js"
 import { describeRefresh } from "../refresh/refresh.js"
 import { defaults } from "../services/HecateConfig.js"
@@ -61,7 +62,7 @@ const run = (flags: Flags) =>
       untilEpoch: Option.getOrUndefined(flags.untilEpoch),
       commit: flags.commit,
       inFlight: settings.inFlight,
-      requestTimeoutMs: Duration.toMillis(settings.requestTimeout)
+      ogmios: ogmiosOptions(settings, "bounded")
     })
     yield* Console.log(describeRefresh(report.result))
     if (report.commit !== undefined) yield* Console.log(describeCommit(report.commit))

@@ -16,7 +16,7 @@ import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
 import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
@@ -92,8 +92,7 @@ export const relaySettings = (flags: { readonly config: Option.Option<string>; r
     relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
   })
 
-export const ogmiosQueries = (settings: HecateSettings) =>
-  OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } })
+export const ogmiosQueries = (settings: HecateSettings) => OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints)
 
 /** A relay-event line for the cli / jsonl sinks. */
 const printEvents = (sink: "cli" | "jsonl", format: WireFormat, events: ReadonlyArray<ReorgEvent>): string => {
@@ -123,9 +122,9 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
     yield* Effect.logInfo(`relaying to ${sink} after ${formatPoint(start)} (depth ${depth})`)
     return yield* Effect.callback<never, unknown>((resume) => {
       const source = chainSync$({
+        ...ogmiosOptions(settings, "forever"),
         endpoints: settings.ogmiosEndpoints,
         points: [start],
-        inFlight: settings.inFlight,
         onReconnect: (info) => process.stderr.write(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`)
       })
       const sub = source.pipe(
@@ -183,8 +182,11 @@ const run = (flags: Flags) =>
       queries,
       instrumentRelayStore(RelayStore.layer({ prefix, retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
     )
+    const connection = ogmiosOptions(settings, "forever")
     return yield* relay({
       endpoints: settings.ogmiosEndpoints,
+      requestTimeout: connection.requestTimeout,
+      reconnect: connection.reconnect,
       from,
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
       ...(Option.isSome(format) ? { format: format.value } : {}),

@@ -28,7 +28,7 @@ import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
@@ -108,7 +108,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         cachePath: resolve(settings.epochCachePath),
         commit: fc.refresh?.commit,
         inFlight: settings.inFlight,
-        requestTimeoutMs: Duration.toMillis(settings.requestTimeout)
+        ogmios: ogmiosOptions(settings, "bounded")
       }).pipe(
         Effect.annotateLogs({ run: recorder.id }),
         Effect.onExit((exit) =>
@@ -133,7 +133,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     // ---- relay (fresh prefix: relayStart; else resume the cursor), instrumented for the metrics
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
     const relayLayers = Layer.mergeAll(
-      OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } }),
+      OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints),
       instrumentRelayStore(RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }))
         .pipe(Layer.provideMerge(redisLayer))
     )
@@ -141,8 +141,11 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       const redis = yield* Redis
       const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
       const depth = Option.getOrUndefined(settings.relayDepth)
+      const connection = ogmiosOptions(settings, "forever")
       const relayOptions = {
         endpoints: settings.ogmiosEndpoints,
+        requestTimeout: connection.requestTimeout,
+        reconnect: connection.reconnect,
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
         inFlight: settings.inFlight,
@@ -159,7 +162,8 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
           batchSize: settings.batchSize,
           retries: 3,
           retryDelay: "10 seconds",
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+          ogmios: ogmiosOptions(settings, "bounded")
         }
       })
     }).pipe(Effect.provide(relayLayers))

@@ -19,6 +19,7 @@ import type { RangedFlag } from "../config/settings.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
+import { ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { RelayStore } from "../relay/RelayStore.js"
@@ -70,9 +71,12 @@ const run = (flags: Flags) =>
 
     return yield* Effect.gen(function*() {
       const logFork = Effect.runForkWith(yield* Effect.context<never>())
+      const connection = ogmiosOptions(settings, "forever")
       return yield* syncThenRelay({
         relay: {
           endpoints,
+          requestTimeout: connection.requestTimeout,
+          reconnect: connection.reconnect,
           ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
           format: flags.format,
           inFlight: settings.inFlight,
@@ -86,7 +90,8 @@ const run = (flags: Flags) =>
           batchSize: settings.batchSize,
           retries: flags.retries,
           retryDelay: `${flags.retryDelay} seconds`,
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+          ogmios: ogmiosOptions(settings, "bounded")
         },
         onBackfillProgress: (event) => {
           if (event._tag === "BackpressurePaused") {

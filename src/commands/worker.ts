@@ -48,8 +48,7 @@ export const workerCommand = Command.make("worker", flags, (f) =>
     const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(f.queue), { url })
     const locks = yield* workerLockSettingsFromEnv
     const endpoints = settings.ogmiosEndpoints
-    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
-    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
     const network = yield* detectNetwork.pipe(Effect.provide(ogmiosLayer(endpoints)))
     const name = Option.getOrElse(f.name, () => `${hostname()}:${process.pid}`)
     const concurrency = f.concurrency

@@ -224,7 +224,7 @@ export const settings = [
   nonEmpty("epochCachePath", "HECATE_EPOCH_CACHE", "data/epoch_cache.json"),
   int("inFlight", "HECATE_IN_FLIGHT", "100", 1),
   millis("requestTimeout", "HECATE_REQUEST_TIMEOUT_MS", "30000"),
-  millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "30000"),
+  millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "5000"),
   logLevel,
   logFormat,
   nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"),

@@ -223,6 +223,8 @@ export interface DistributedFlagValues {
   readonly queue: Option.Option<string>
   readonly concurrency: Option.Option<number>
   readonly format: WireFormat
+  /** the command's --config file, so the coordinator reads the same settings */
+  readonly config?: Option.Option<string>
 }
 
 /**
@@ -232,7 +234,7 @@ export interface DistributedFlagValues {
  */
 export const runDistributedBackfill = (flags: DistributedFlagValues) => (sink: BlockSink, options: BackfillOptions) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load()
+    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(flags.config ?? Option.none()) })
     const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(flags.queue), { url: Redacted.value(settings.redisUrl) })
     const env = yield* distributedEnv
     return yield* distributedBackfill(sink, options, {

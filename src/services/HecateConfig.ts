@@ -136,7 +136,7 @@ export const defaults: HecateSettings = makeSettings({
   configFile: Option.none(),
   inFlight: 100,
   requestTimeout: Duration.millis(30_000),
-  reconnectMaxDelay: Duration.millis(30_000),
+  reconnectMaxDelay: Duration.millis(5_000),
   logLevel: "Info",
   logFormat: "pretty",
   httpHost: "127.0.0.1",

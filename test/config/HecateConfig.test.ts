@@ -45,7 +45,7 @@ describe("HecateConfig", () => {
         configFile: null,
         inFlight: 100,
         requestTimeoutMs: 30_000,
-        reconnectMaxDelayMs: 30_000,
+        reconnectMaxDelayMs: 5_000,
         logLevel: "Info",
         logFormat: "pretty",
         httpHost: "127.0.0.1",
