@@ -12,6 +12,7 @@ import { concatMap, Observable } from "rxjs"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { blockSlot } from "../domain/block.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
 import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
@@ -125,7 +126,8 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
         ...ogmiosOptions(settings, "forever"),
         endpoints: settings.ogmiosEndpoints,
         points: [start],
-        onReconnect: (info) => process.stderr.write(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`)
+        onReconnect: (info) =>
+          process.stderr.write(redactCredentials(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
       })
       const sub = source.pipe(
         reorg({ depth }),

@@ -4,6 +4,7 @@
  * Every failure message names the variable, says what was wrong and shows an example.
  */
 import { Cron, Duration, type LogLevel, Option, Redacted, Result, Schema } from "effect"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { type HecateSettings, type LogFormat, redactUrl } from "../services/HecateConfig.js"
 
 /** A check or parse result: the value, or the text of the problem (without the variable name). */
@@ -98,7 +99,7 @@ const checkEndpoints = (urls: ReadonlyArray<string>): Check<ReadonlyArray<string
       protocol = undefined
     }
     if (protocol !== "ws:" && protocol !== "wss:") {
-      return bad(`must contain only ws:// or wss:// URLs, got ${show(url)} — e.g. ${endpointsExample}`)
+      return bad(`must contain only ws:// or wss:// URLs, got ${show(redactCredentials(url))} — e.g. ${endpointsExample}`)
     }
   }
   return ok(urls)
@@ -110,7 +111,7 @@ const ogmiosEndpoints: Setting<"ogmiosEndpoints"> = {
   parse: (raw) => {
     const decoded = decodeEndpoints(raw)
     return Result.isFailure(decoded)
-      ? bad(`must be a JSON array of ws:// URLs, got ${show(raw)} — e.g. ${endpointsExample}`)
+      ? bad(`must be a JSON array of ws:// URLs, got ${show(redactCredentials(raw))} — e.g. ${endpointsExample}`)
       : checkEndpoints(decoded.success)
   },
   check: checkEndpoints

@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { Redis as IORedis } from "ioredis"
+import { redactCredentials } from "../domain/redacted-url.js"
 
 export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
 export const DEFAULT_RUNS_KEEP = 200
@@ -44,16 +45,17 @@ export const runKeys = (prefix: string) => ({
   run: (id: string) => `${prefix}run:${id}`
 })
 
+// parameters and errors may quote an Ogmios endpoint or a Redis URL: stored without credentials
 const toHash = (r: RunRecord): Record<string, string> => ({
   id: r.id,
   command: r.command,
-  parameters: JSON.stringify(r.parameters),
+  parameters: redactCredentials(JSON.stringify(r.parameters)),
   state: r.state,
   started_at: r.startedAt,
   ended_at: r.endedAt ?? "",
   heartbeat_at: r.heartbeatAt ?? "",
   blocks: String(r.blocks),
-  error: r.error ?? "",
+  error: redactCredentials(r.error ?? ""),
   host: r.host,
   pid: String(r.pid)
 })

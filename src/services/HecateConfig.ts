@@ -80,11 +80,11 @@ export const DEFAULT_OGMIOS_ENDPOINTS: ReadonlyArray<string> = ["ws://127.0.0.1:
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 export { redactUrl } from "../domain/redacted-url.js"
-import { redactUrl } from "../domain/redacted-url.js"
+import { redactCredentials, redactUrl } from "../domain/redacted-url.js"
 
-/** A log-safe plain view of the settings (the Redis password replaced by `***`). */
+/** A log-safe plain view of the settings (the Redis password and Ogmios credentials replaced by `***`). */
 export const describe = (s: HecateSettings): Record<string, unknown> => ({
-  ogmiosEndpoints: s.ogmiosEndpoints,
+  ogmiosEndpoints: s.ogmiosEndpoints.map(redactCredentials),
   redisUrl: redactUrl(Redacted.value(s.redisUrl)),
   batchSize: s.batchSize,
   redisMaxUnconsumedEpochs: s.redisMaxUnconsumedEpochs,
