@@ -84,7 +84,7 @@ describe("relay with credentials in the Ogmios endpoint", () => {
       if (type === "hash") stored.push(JSON.stringify(await client.hgetall(key)))
       else if (type === "string") stored.push((await client.get(key)) ?? "")
       else if (type === "list") stored.push(JSON.stringify(await client.lrange(key, 0, -1)))
-      else if (type === "zset") stored.push(JSON.stringify(await client.zrange(key, 0, -1)))
+      else if (type === "zset") stored.push(JSON.stringify(await client.zrange(key, "0", "-1")))
       else if (type === "stream") stored.push(JSON.stringify(await client.xrange(key, "-", "+", "COUNT", "50")))
       else if (type === "set") stored.push(JSON.stringify(await client.smembers(key)))
     }
