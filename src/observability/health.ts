@@ -13,7 +13,7 @@
  * of the Ogmios health's `lastKnownTip` and the tip carried by the last write.
  */
 import { Redis as IORedis } from "ioredis"
-import { redactCredentials, redactUrl, splitCredentials } from "../domain/redacted-url.js"
+import { redactCredentials, splitCredentials } from "../domain/redacted-url.js"
 import { relayKeys } from "../relay/keys.js"
 import { live } from "./metrics.js"
 
@@ -145,12 +145,12 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
         }
         return {
           reachable: true,
-          endpoint: redactUrl(endpoint),
+          endpoint: redactCredentials(endpoint),
           ...(typeof tip?.height === "number" ? { tipHeight: tip.height } : {}),
           ...(typeof tip?.slot === "number" ? { tipSlot: tip.slot } : {})
         }
       } catch (e) {
-        error = redactCredentials(`${redactUrl(endpoint)}: ${message((e as { cause?: unknown }).cause ?? e)}`)
+        error = redactCredentials(`${endpoint}: ${message((e as { cause?: unknown }).cause ?? e)}`)
       }
     }
     return { reachable: false, error }
