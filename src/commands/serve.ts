@@ -227,7 +227,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         id: "hecate-refresh",
         ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
         connection: { url: redisUrl },
-        prefix: process.env["HECATE_QUEUE_PREFIX"]?.trim() || "bull"
+        prefix: settings.queuePrefix
       },
       () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
     ).pipe(Effect.andThen(Effect.never))

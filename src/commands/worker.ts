@@ -12,7 +12,7 @@ import { configFlag, intFlag } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import { effectWorkerLayer, processEpochJob, queueSettingsFromEnv, workerLockSettingsFromEnv } from "../distributed/index.js"
+import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
@@ -45,8 +45,8 @@ export const workerCommand = Command.make("worker", flags, (f) =>
       logFormat: Option.getOrUndefined(f.logFormat)
     })
     const url = Redacted.value(settings.redisUrl)
-    const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(f.queue), { url })
-    const locks = yield* workerLockSettingsFromEnv
+    const queue = yield* queueSettings(Option.getOrUndefined(f.queue), settings.queuePrefix, { url })
+    const locks = workerLockSettings(settings)
     const endpoints = settings.ogmiosEndpoints
     const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
     const network = yield* detectNetwork.pipe(Effect.provide(ogmiosLayer(endpoints)))

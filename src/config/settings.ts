@@ -71,7 +71,7 @@ const millis = <K extends "requestTimeout" | "reconnectMaxDelay">(key: K, variab
 
 // ------------------------------------------------------------------------------------ strings ---
 
-const nonEmpty = <K extends "epochCachePath" | "httpHost" | "relayPrefix" | "historyPrefix" | "runsPrefix">(
+const nonEmpty = <K extends "epochCachePath" | "httpHost" | "relayPrefix" | "historyPrefix" | "runsPrefix" | "queuePrefix">(
   key: K,
   variable: string,
   example: string
@@ -205,6 +205,7 @@ const relayDepth: Setting<"relayDepth"> = {
 }
 
 const runsPrefix = nonEmpty("runsPrefix", "HECATE_RUNS_PREFIX", "hecate:runs:")
+const queuePrefix = nonEmpty("queuePrefix", "HECATE_QUEUE_PREFIX", "bull")
 
 const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
   const i = integer(`${variable}=${example}`, min, max)
@@ -238,7 +239,12 @@ export const settings = [
   int("runsKeep", "HECATE_RUNS_KEEP", "200", 1, 1_000_000),
   int("progressIntervalMs", "HECATE_PROGRESS_INTERVAL_MS", "10000", 100, 86_400_000),
   optionalMillis("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
-  int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000)
+  int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000),
+  queuePrefix,
+  int("workerLockMs", "HECATE_WORKER_LOCK_MS", "30000", 500, 3_600_000),
+  int("workerStalledMs", "HECATE_WORKER_STALLED_MS", "30000", 200, 3_600_000),
+  int("workerMaxStalled", "HECATE_WORKER_MAX_STALLED", "5", 0, 1_000),
+  int("distributedPollMs", "HECATE_DISTRIBUTED_POLL_MS", "1000", 0, 600_000)
 ] as const satisfies ReadonlyArray<AnySetting>
 
 // ---------------------------------------------------------------------------- command-line flags ---

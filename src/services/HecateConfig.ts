@@ -57,6 +57,16 @@ export interface HecateSettings {
   readonly lockTtl: Option.Option<number>
   /** `HECATE_HEALTH_MAX_DISTANCE`: blocks behind the tip /health still answers 200 */
   readonly healthMaxDistance: number
+  /** `HECATE_QUEUE_PREFIX`: BullMQ key prefix of the distributed backfill's and the cluster refresh's queues */
+  readonly queuePrefix: string
+  /** `HECATE_WORKER_LOCK_MS`: a distributed epoch job's lock TTL */
+  readonly workerLockMs: number
+  /** `HECATE_WORKER_STALLED_MS`: how often workers look for stalled jobs */
+  readonly workerStalledMs: number
+  /** `HECATE_WORKER_MAX_STALLED`: stalls an epoch job survives before it fails */
+  readonly workerMaxStalled: number
+  /** `HECATE_DISTRIBUTED_POLL_MS`: how often the coordinator reads job states (0 = its default) */
+  readonly distributedPollMs: number
 }
 
 /** Values from CLI flags; `undefined` means "not given" (the env / .env / default applies). */
@@ -106,7 +116,12 @@ export const describe = (s: HecateSettings): Record<string, unknown> => ({
   runsKeep: s.runsKeep,
   progressIntervalMs: s.progressIntervalMs,
   lockTtlMs: Option.getOrNull(s.lockTtl),
-  healthMaxDistance: s.healthMaxDistance
+  healthMaxDistance: s.healthMaxDistance,
+  queuePrefix: s.queuePrefix,
+  workerLockMs: s.workerLockMs,
+  workerStalledMs: s.workerStalledMs,
+  workerMaxStalled: s.workerMaxStalled,
+  distributedPollMs: s.distributedPollMs
 })
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
@@ -149,7 +164,12 @@ export const defaults: HecateSettings = makeSettings({
   runsKeep: 200,
   progressIntervalMs: 10_000,
   lockTtl: Option.none(),
-  healthMaxDistance: 5
+  healthMaxDistance: 5,
+  queuePrefix: "bull",
+  workerLockMs: 30_000,
+  workerStalledMs: 30_000,
+  workerMaxStalled: 5,
+  distributedPollMs: 0
 })
 
 export class HecateConfig extends Context.Service<HecateConfig, HecateSettings>()("hecate/HecateConfig") {

@@ -54,6 +54,8 @@ const cases: ReadonlyArray<Case> = [
   { args: ["backfill", "--endpoint", DEAD], env: { HECATE_RUNS_KEEP: "-1" }, setting: "HECATE_RUNS_KEEP" },
   { args: ["backfill", "--endpoint", DEAD], env: { HECATE_PROGRESS_INTERVAL_MS: "-1" }, setting: "HECATE_PROGRESS_INTERVAL_MS" },
   { args: ["relay", "--endpoint", DEAD], env: { HECATE_RUNS_KEEP: "0" }, setting: "HECATE_RUNS_KEEP" },
+  { args: ["worker", "--endpoint", DEAD], env: { HECATE_WORKER_LOCK_MS: "10" }, setting: "HECATE_WORKER_LOCK_MS" },
+  { args: ["backfill", "--endpoint", DEAD], env: { HECATE_LOCK_TTL_MS: "-5" }, setting: "HECATE_LOCK_TTL_MS" },
   { args: ["backfill", "--endpoint", DEAD], env: { REDIS_URL: "redis://127.0.0.1:6379/abc" }, setting: "REDIS_URL" },
   { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--epochs", "207..209"], setting: "--epochs" },
   { args: ["simulate", "--port", "70000"], setting: "--port" },

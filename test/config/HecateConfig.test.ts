@@ -58,7 +58,12 @@ describe("HecateConfig", () => {
         runsKeep: 200,
         progressIntervalMs: 10_000,
         lockTtlMs: null,
-        healthMaxDistance: 5
+        healthMaxDistance: 5,
+        queuePrefix: "bull",
+        workerLockMs: 30_000,
+        workerStalledMs: 30_000,
+        workerMaxStalled: 5,
+        distributedPollMs: 0
       })
       assert.strictEqual(Redacted.value(config.redisUrl), "redis://127.0.0.1:6379/0")
       assert.isTrue(Option.isNone(config.relayDepth))

@@ -76,7 +76,11 @@ const integerVariables = [
   ["HECATE_RUNS_KEEP", 1, 1_000_000, "runsKeep"],
   ["HECATE_PROGRESS_INTERVAL_MS", 100, 86_400_000, "progressIntervalMs"],
   ["HECATE_LOCK_TTL_MS", 300, 3_600_000, "lockTtlMs"],
-  ["HECATE_HEALTH_MAX_DISTANCE", 0, 1_000_000, "healthMaxDistance"]
+  ["HECATE_HEALTH_MAX_DISTANCE", 0, 1_000_000, "healthMaxDistance"],
+  ["HECATE_WORKER_LOCK_MS", 500, 3_600_000, "workerLockMs"],
+  ["HECATE_WORKER_STALLED_MS", 200, 3_600_000, "workerStalledMs"],
+  ["HECATE_WORKER_MAX_STALLED", 0, 1_000, "workerMaxStalled"],
+  ["HECATE_DISTRIBUTED_POLL_MS", 0, 600_000, "distributedPollMs"]
 ] as const
 
 const load = (env: Record<string, string>) =>
