@@ -62,7 +62,7 @@ export interface EpochIndexOptions {
   readonly network: string
   /** Where the CSVs live. Default: the package's `data/`. */
   readonly dataDir?: string
-  /** The cache file. Default: $HECATE_EPOCH_CACHE, else `<dataDir>/epoch_cache.json`. */
+  /** The cache file (the commands pass HECATE_EPOCH_CACHE from the settings). Default: `<dataDir>/epoch_cache.json`. */
   readonly cachePath?: string
 }
 
@@ -121,7 +121,7 @@ export const make = (options: EpochIndexOptions): Effect.Effect<EpochIndexShape,
   Effect.gen(function*() {
     const network = options.network
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR
-    const cachePath = options.cachePath ?? process.env["HECATE_EPOCH_CACHE"] ?? join(dataDir, "epoch_cache.json")
+    const cachePath = options.cachePath ?? join(dataDir, "epoch_cache.json")
     const isMainnet = network === "mainnet"
     const slotCheck = isMainnet ? mainnetEpochStartSlot : undefined
 

@@ -4,6 +4,7 @@
  * no stack trace. Anything else is a bug and keeps runMain's full report.
  */
 import { Cause, Console, Effect, Runtime } from "effect"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { ExitCode } from "./exit-codes.js"
 
 /** An error already shown to the user; carries the exit code for the teardown. */
@@ -45,6 +46,7 @@ export const reportExpectedFailures = (label: string) =>
       const error = Cause.squash(cause)
       const code = exitCodeFor(error)
       if (code === undefined) return Effect.failCause(cause)
-      const message = (error as { message?: string }).message ?? String(error)
+      // the message may quote an endpoint or a Redis URL; it is printed and carried to runMain's report
+      const message = redactCredentials((error as { message?: string }).message ?? String(error))
       return Console.log(`${label}: ${message}`).pipe(Effect.andThen(Effect.fail(new ReportedFailure(code, message))))
     })

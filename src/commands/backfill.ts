@@ -4,8 +4,10 @@
  * newcomer sees it work with nothing but Redis.
  */
 import { availableParallelism } from "node:os"
-import { Console, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
+import type { RangedFlag } from "../config/settings.js"
 import { backfill, type BackfillProgress } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
@@ -18,13 +20,12 @@ import { distributedFlags, runDistributedBackfill } from "../distributed/index.j
 import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis } from "../services/Redis.js"
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
 
-const optionalInt = (name: string, description: string) =>
-  Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+const optionalInt = (name: RangedFlag, description: string) =>
+  intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
 export const backfillFlags = {
   startEpoch: optionalInt("start-epoch", "First epoch (default 208 on mainnet, the first epoch elsewhere)"),
@@ -54,13 +55,14 @@ export const backfillFlags = {
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per epoch session (default HECATE_IN_FLIGHT, 100)"),
-  retries: Flag.Int("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
-  retryDelay: Flag.Int("retry-delay").pipe(Flag.withDescription("Seconds between attempts"), Flag.withDefault(10)),
+  retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
+  retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between attempts"), Flag.withDefault(10)),
   simulator: Flag.Boolean("simulator").pipe(
     Flag.withDescription("Run against an embedded simulator (a short custom chain) instead of OGMIOS_ENDPOINTS"),
     Flag.withDefault(false)
   ),
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  config: configFlag,
   ...observabilityFlags,
   ...distributedFlags
 }
@@ -68,24 +70,6 @@ export const backfillFlags = {
 type Flags = {
   readonly [K in keyof typeof backfillFlags]: (typeof backfillFlags)[K] extends Flag.Flag<infer A> ? A : never
 }
-
-/**
- * HECATE_LOCK_TTL_MS: the producer lock's TTL (default 10 000 ms, refreshed every third of it).
- * A crashed producer's lock frees itself after it; a rerun waits for that instead of exiting 15.
- */
-export const LOCK_TTL_VARIABLE = "HECATE_LOCK_TTL_MS"
-
-const lockTtlFromEnv = Effect.suspend(() => {
-  const raw = process.env[LOCK_TTL_VARIABLE]?.trim()
-  if (raw === undefined || raw === "") return Effect.succeed(undefined)
-  const n = Number(raw)
-  return /^\d+$/.test(raw) && n >= 300 && n <= 3_600_000
-    ? Effect.succeed(n)
-    : Effect.fail(new InvalidConfiguration({
-      variable: LOCK_TTL_VARIABLE,
-      message: `${LOCK_TTL_VARIABLE} must be an integer from 300 to 3600000 (milliseconds), got ${JSON.stringify(raw)} — e.g. ${LOCK_TTL_VARIABLE}=10000`
-    }))
-})
 
 /** A small custom chain for demos: 8 epochs of ~100 blocks (6 finalized), 4 KiB blocks. */
 export const DEMO_SIMULATOR = {
@@ -125,12 +109,13 @@ const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => v
 const run = (flags: Flags) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfigLive.load({
+      configFile: Option.getOrUndefined(flags.config),
       ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
       batchSize: Option.getOrUndefined(flags.batchSize) || undefined,
       inFlight: Option.getOrUndefined(flags.inFlight),
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
-    const lockTtlMs = yield* lockTtlFromEnv
+    const lockTtlMs = Option.getOrUndefined(settings.lockTtl)
 
     let simulator: SimulatorHandle | undefined
     if (flags.simulator) {
@@ -142,8 +127,7 @@ const run = (flags: Flags) =>
       yield* Effect.logInfo(`embedded simulator at ${simulator.url} (custom network, tip height ${tip === "origin" ? "-" : tip.height})`)
     }
     const endpoints = simulator !== undefined ? [simulator.url] : settings.ogmiosEndpoints
-    const ogmiosOptions = { requestTimeout: Duration.toMillis(settings.requestTimeout), reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
-    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
 
     const queryLayer = ogmiosLayer(endpoints)
     const network = yield* detectNetwork.pipe(Effect.provide(queryLayer))
@@ -207,6 +191,7 @@ const run = (flags: Flags) =>
       command: "backfill",
       parameters: runParameters(flags),
       http: { port: flags.httpPort, host: flags.httpHost },
+      config: Option.getOrUndefined(flags.config),
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),

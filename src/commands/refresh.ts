@@ -10,16 +10,18 @@
 import { join, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { ogmiosOptions } from "../layers/OgmiosLive.js"
 import { describeCommit, runRefreshJob } from "../refresh/job.js"
 import { describeRefresh } from "../refresh/refresh.js"
 import { defaults } from "../services/HecateConfig.js"
 
 export const refreshFlags = {
-  untilEpoch: Flag.Int("until-epoch").pipe(
+  untilEpoch: intFlag("until-epoch").pipe(
     Flag.withDescription("Derive up to this epoch at most (default: the last final epoch); refused with exit 17 if it is not final"),
     Flag.optional
   ),
@@ -35,7 +37,8 @@ export const refreshFlags = {
     Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
     Flag.atLeast(0)
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  config: configFlag
 }
 
 type Flags = {
@@ -45,6 +48,7 @@ type Flags = {
 const run = (flags: Flags) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfigLive.load({
+      configFile: Option.getOrUndefined(flags.config),
       ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
@@ -58,7 +62,7 @@ const run = (flags: Flags) =>
       untilEpoch: Option.getOrUndefined(flags.untilEpoch),
       commit: flags.commit,
       inFlight: settings.inFlight,
-      requestTimeoutMs: 30_000
+      ogmios: ogmiosOptions(settings, "bounded")
     })
     yield* Console.log(describeRefresh(report.result))
     if (report.commit !== undefined) yield* Console.log(describeCommit(report.commit))

@@ -6,15 +6,18 @@
  */
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
+import type { RangedFlag } from "../config/settings.js"
 import { concatMap, Observable } from "rxjs"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { blockSlot } from "../domain/block.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
 import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
@@ -25,7 +28,11 @@ import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { reorg } from "../streams/reorg.js"
 
-const optionalInt = (name: string, description: string) => Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
+
+/** The relay's backpressure and trimming when neither a flag nor the config file sets them. */
+export const DEFAULT_MAX_LAG = 10_000
+export const DEFAULT_RETAIN = 100_000
 
 export const RELAY_SINKS = ["redis", "cli", "jsonl"] as const
 export type RelaySinkKind = (typeof RELAY_SINKS)[number]
@@ -47,15 +54,16 @@ export const relayFlags = {
     Flag.atLeast(0)
   ),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight (default HECATE_IN_FLIGHT, 100)"),
-  maxLag: Flag.Int("max-lag").pipe(
-    Flag.withDescription("Pause while a consumer group of events/final lags more entries than this (0 = off)"),
-    Flag.withDefault(10_000)
+  maxLag: intFlag("max-lag").pipe(
+    Flag.withDescription("Pause while a consumer group of events/final lags more entries than this (0 = off; default relay.maxLag of the config file, else 10000)"),
+    Flag.optional
   ),
-  maxLength: Flag.Int("max-length").pipe(Flag.withDescription("Pause while XLEN events exceeds this (0 = off)"), Flag.withDefault(0)),
-  retain: Flag.Int("retain").pipe(
-    Flag.withDescription("Writes kept in events/final beyond the volatile window and unread group entries (0 = never trim)"),
-    Flag.withDefault(100_000)
+  maxLength: intFlag("max-length").pipe(Flag.withDescription("Pause while XLEN events exceeds this (0 = off)"), Flag.withDefault(0)),
+  retain: intFlag("retain").pipe(
+    Flag.withDescription("Writes kept in events/final beyond the volatile window and unread group entries (0 = never trim; default relay.retain of the config file, else 100000)"),
+    Flag.optional
   ),
+  config: configFlag,
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
   noRefresh: Flag.Boolean("no-refresh").pipe(Flag.withDescription("Do not run the scheduled epoch refresh alongside the relay"), Flag.withDefault(false)),
   refreshInterval: Flag.String("refresh-interval").pipe(
@@ -76,16 +84,16 @@ export const parseFrom = (text: string): Effect.Effect<RelayFrom, InvalidConfigu
 }
 
 /** The settings and layers shared by relay and sync. */
-export const relaySettings = (flags: { readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }) =>
-  HecateConfigLive.load({
+export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }) =>
+  HecateConfigLive.loadWithFile({
+    configFile: Option.getOrUndefined(flags.config),
     ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
     inFlight: Option.getOrUndefined(flags.inFlight),
     logFormat: Option.getOrUndefined(flags.logFormat),
     relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
   })
 
-export const ogmiosQueries = (settings: HecateSettings) =>
-  OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } })
+export const ogmiosQueries = (settings: HecateSettings) => OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints)
 
 /** A relay-event line for the cli / jsonl sinks. */
 const printEvents = (sink: "cli" | "jsonl", format: WireFormat, events: ReadonlyArray<ReorgEvent>): string => {
@@ -103,7 +111,7 @@ const printEvents = (sink: "cli" | "jsonl", format: WireFormat, events: Readonly
 }
 
 /** The cli / jsonl relay: the same source and operator, printed; a credit per input once stdout took it. */
-const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, depth: number) =>
+const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, depth: number, format: WireFormat) =>
   Effect.gen(function*() {
     const ogmios = yield* Ogmios
     let start: PointOrOrigin
@@ -111,15 +119,15 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
       const tip = yield* ogmios.queryNetworkTip()
       start = tip
     } else start = from
-    const format = Option.getOrElse(flags.format, () => "hecate" as const)
     const sink = flags.sink as "cli" | "jsonl"
     yield* Effect.logInfo(`relaying to ${sink} after ${formatPoint(start)} (depth ${depth})`)
     return yield* Effect.callback<never, unknown>((resume) => {
       const source = chainSync$({
+        ...ogmiosOptions(settings, "forever"),
         endpoints: settings.ogmiosEndpoints,
         points: [start],
-        inFlight: settings.inFlight,
-        onReconnect: (info) => process.stderr.write(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`)
+        onReconnect: (info) =>
+          process.stderr.write(redactCredentials(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
       })
       const sub = source.pipe(
         reorg({ depth }),
@@ -144,15 +152,18 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
 
 const run = (flags: Flags) =>
   Effect.gen(function*() {
-    const settings = yield* relaySettings(flags)
+    const { settings, file } = yield* relaySettings(flags)
     const from = yield* parseFrom(flags.from)
+    const maxLag = Option.getOrElse(flags.maxLag, () => file.config.relay?.maxLag ?? DEFAULT_MAX_LAG)
+    const retain = Option.getOrElse(flags.retain, () => file.config.relay?.retain ?? DEFAULT_RETAIN)
+    const format = Option.orElse(flags.format, () => Option.fromUndefinedOr(file.config.relay?.format))
     const queries = ogmiosQueries(settings)
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
     if (flags.sink !== "redis") {
       const depth = configuredDepth ?? (yield* Effect.flatMap(Ogmios, (o) => o.queryNetworkGenesisConfiguration("shelley")).pipe(
         Effect.provide(queries)
       )).securityParameter
-      return yield* printRelay(flags, settings, from, depth).pipe(Effect.provide(queries))
+      return yield* printRelay(flags, settings, from, depth, Option.getOrElse(format, () => "hecate" as const)).pipe(Effect.provide(queries))
     }
     const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
     if (!flags.noRefresh) {
@@ -171,19 +182,22 @@ const run = (flags: Flags) =>
     }
     const layers = Layer.mergeAll(
       queries,
-      instrumentRelayStore(RelayStore.layer({ prefix, retain: flags.retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
+      instrumentRelayStore(RelayStore.layer({ prefix, retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
     )
+    const connection = ogmiosOptions(settings, "forever")
     return yield* relay({
       endpoints: settings.ogmiosEndpoints,
+      requestTimeout: connection.requestTimeout,
+      reconnect: connection.reconnect,
       from,
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
-      ...(Option.isSome(flags.format) ? { format: flags.format.value } : {}),
+      ...(Option.isSome(format) ? { format: format.value } : {}),
       inFlight: settings.inFlight,
-      maxLag: flags.maxLag,
+      maxLag,
       maxLength: flags.maxLength
     }).pipe(
       Effect.provide(layers),
-      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix })
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, config: Option.getOrUndefined(flags.config) })
     )
   }).pipe(
     Effect.scoped,

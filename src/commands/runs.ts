@@ -5,6 +5,7 @@
  */
 import { Console, Effect, Option, Redacted } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeRunHistory, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
@@ -12,15 +13,16 @@ import { RedisError, redactUrl } from "../services/Redis.js"
 
 const common = {
   runsPrefix: Flag.String("runs-prefix").pipe(Flag.withDescription("Run-history key prefix (default HECATE_RUNS_PREFIX, hecate:runs:)"), Flag.optional),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON"), Flag.withDefault(false))
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON"), Flag.withDefault(false)),
+  config: configFlag
 }
 
-const withHistory = <A>(runsPrefix: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
+const withHistory = <A>(runsPrefix: Option.Option<string>, config: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({})
+    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(config) })
     const url = Redacted.value(settings.redisUrl)
     return yield* Effect.acquireUseRelease(
-      Effect.sync(() => makeRunHistory({ url, prefix: Option.getOrUndefined(runsPrefix), failFast: true })),
+      Effect.sync(() => makeRunHistory({ url, prefix: Option.getOrElse(runsPrefix, () => settings.runsPrefix), keep: settings.runsKeep, failFast: true })),
       (history) =>
         Effect.tryPromise({
           try: () => f(history),
@@ -50,9 +52,9 @@ const table = (runs: ReadonlyArray<RunRecord>): string => {
   return [line(head), ...rows.map(line)].join("\n")
 }
 
-const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json }) =>
+const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const record = yield* withHistory(runsPrefix, (h) => h.get(id))
+    const record = yield* withHistory(runsPrefix, config, (h) => h.get(id))
     if (record === undefined) {
       yield* Console.log(`runs: no run ${id}`)
       return yield* Effect.sync(() => {
@@ -77,11 +79,11 @@ const show = Command.make("show", { id: Argument.String("id").pipe(Argument.with
   }).pipe(reportExpectedFailures("runs"))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error"))
 
 export const runsCommand = Command.make("runs", {
-  limit: Flag.Int("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),
+  limit: intFlag("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),
   ...common
-}, ({ limit, runsPrefix, json }) =>
+}, ({ limit, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const runs = yield* withHistory(runsPrefix, (h) => h.list(limit))
+    const runs = yield* withHistory(runsPrefix, config, (h) => h.list(limit))
     if (json) return yield* Console.log(JSON.stringify(runs.map((r) => ({ ...r, shownState: shownState(r) }))))
     yield* Console.log(runs.length === 0 ? "no runs recorded" : table(runs))
   }).pipe(reportExpectedFailures("runs"))).pipe(

@@ -23,11 +23,12 @@ import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
+import { intFlag } from "../config/flags.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import { type ConfigFile, loadConfigFile, withConfigFile } from "../config/file.js"
+import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
@@ -50,9 +51,9 @@ export const serveFlags = {
     Flag.withDescription("Relay a fresh prefix from here without backfilling (default: sync — backfill the finalized epochs, then relay after them); an existing cursor always resumes"),
     Flag.optional
   ),
-  httpPort: Flag.Int("http-port").pipe(Flag.withDescription("Port of the dashboard, /health and /metrics (default HECATE_HTTP_PORT, 9464; 0 = any free port)"), Flag.optional),
+  httpPort: intFlag("http-port").pipe(Flag.withDescription("Port of the dashboard, /health and /metrics (default HECATE_HTTP_PORT, 9464; 0 = any free port)"), Flag.optional),
   httpHost: Flag.String("http-host").pipe(Flag.withDescription("Address HTTP binds (default HECATE_HTTP_HOST, 127.0.0.1)"), Flag.optional),
-  healthMaxDistance: Flag.Int("health-max-distance").pipe(
+  healthMaxDistance: intFlag("health-max-distance").pipe(
     Flag.withDescription("/health is 200 while the relay is at most this many blocks behind the tip, 202 beyond (default HECATE_HEALTH_MAX_DISTANCE, 5)"),
     Flag.optional
   ),
@@ -72,17 +73,6 @@ type Flags = { readonly [K in keyof typeof serveFlags]: (typeof serveFlags)[K] e
 /** Errors after which the relay component starts over (Redis or Ogmios not reachable yet, or gone). */
 const TRANSIENT = new Set(["RedisError", "ConnectionLost", "RequestTimeout"])
 
-const healthMaxDistance = (flags: Flags): Effect.Effect<number, InvalidConfiguration> => {
-  const fromFlag = Option.getOrUndefined(flags.healthMaxDistance)
-  const raw = fromFlag !== undefined ? String(fromFlag) : process.env["HECATE_HEALTH_MAX_DISTANCE"]?.trim()
-  if (raw === undefined || raw === "") return Effect.succeed(5)
-  const n = Number(raw)
-  return /^\d+$/.test(raw) ? Effect.succeed(n) : Effect.fail(new InvalidConfiguration({
-    variable: fromFlag !== undefined ? "--health-max-distance" : "HECATE_HEALTH_MAX_DISTANCE",
-    message: `the health distance must be a whole number of blocks, got ${JSON.stringify(raw)}`
-  }))
-}
-
 const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, settings: HecateSettings) =>
   Effect.gen(function*() {
     const intervalText = Option.getOrUndefined(flags.refreshInterval) ?? fc.refresh?.interval
@@ -99,9 +89,9 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     const relayStart = Option.getOrUndefined(flags.relayStart)
     if (filePath !== undefined) yield* Effect.logInfo(`config file ${filePath}`)
 
-    const maxDistance = yield* healthMaxDistance(flags)
+    const maxDistance = Option.getOrElse(flags.healthMaxDistance, () => settings.healthMaxDistance)
     const redisUrl = Redacted.value(settings.redisUrl)
-    const runs = makeRunHistory({ url: redisUrl })
+    const runs = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
     yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
     live.commands.add("serve")
 
@@ -118,7 +108,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         cachePath: resolve(settings.epochCachePath),
         commit: fc.refresh?.commit,
         inFlight: settings.inFlight,
-        requestTimeoutMs: Duration.toMillis(settings.requestTimeout)
+        ogmios: ogmiosOptions(settings, "bounded")
       }).pipe(
         Effect.annotateLogs({ run: recorder.id }),
         Effect.onExit((exit) =>
@@ -143,7 +133,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     // ---- relay (fresh prefix: relayStart; else resume the cursor), instrumented for the metrics
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
     const relayLayers = Layer.mergeAll(
-      OgmiosLive.layer({ endpoints: settings.ogmiosEndpoints, requestTimeout: 30_000, reconnect: { maxDelay: 5_000 } }),
+      OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints),
       instrumentRelayStore(RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }))
         .pipe(Layer.provideMerge(redisLayer))
     )
@@ -151,8 +141,11 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       const redis = yield* Redis
       const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
       const depth = Option.getOrUndefined(settings.relayDepth)
+      const connection = ogmiosOptions(settings, "forever")
       const relayOptions = {
         endpoints: settings.ogmiosEndpoints,
+        requestTimeout: connection.requestTimeout,
+        reconnect: connection.reconnect,
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
         inFlight: settings.inFlight,
@@ -169,7 +162,8 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
           batchSize: settings.batchSize,
           retries: 3,
           retryDelay: "10 seconds",
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+          ogmios: ogmiosOptions(settings, "bounded")
         }
       })
     }).pipe(Effect.provide(relayLayers))
@@ -233,7 +227,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         id: "hecate-refresh",
         ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
         connection: { url: redisUrl },
-        prefix: process.env["HECATE_QUEUE_PREFIX"]?.trim() || "bull"
+        prefix: settings.queuePrefix
       },
       () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
     ).pipe(Effect.andThen(Effect.never))
@@ -243,15 +237,15 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
 
 const run = (flags: Flags) =>
   Effect.gen(function*() {
-    const file = yield* loadConfigFile(Option.getOrUndefined(flags.config))
-    const fc: ConfigFile = file.config
-    const settings: HecateSettings = yield* withConfigFile(fc, HecateConfigLive.load({
+    const { file, settings } = yield* HecateConfigLive.loadWithFile({
+      configFile: Option.getOrUndefined(flags.config),
       ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
       relayPrefix: Option.getOrUndefined(flags.redisPrefix),
       httpPort: Option.getOrUndefined(flags.httpPort),
       refreshCron: Option.getOrUndefined(flags.refreshCron),
       logFormat: Option.getOrUndefined(flags.logFormat)
-    }))
+    })
+    const fc: ConfigFile = file.config
     // the file's / environment's log settings apply from here on
     return yield* serveWith(flags, fc, file.path, settings).pipe(Effect.provide(loggingLayer(settings.logFormat, settings.logLevel)))
   }).pipe(

@@ -4,6 +4,10 @@
  */
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { intFlag, numberFlag } from "../config/flags.js"
+import { reportExpectedFailures } from "../cli/report.js"
+import { epochRangeProblem } from "../config/settings.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { startSimulator, type SimulatorOptions } from "../simulator/index.js"
 
 /** "a..b" or "a" */
@@ -16,7 +20,7 @@ export const parseEpochRange = (text: string): { from: number; to: number } | un
 }
 
 const flags = {
-  port: Flag.Int("port").pipe(Flag.withDescription("port for WebSocket + HTTP (0 = ephemeral)"), Flag.withDefault(1337)),
+  port: intFlag("port").pipe(Flag.withDescription("port for WebSocket + HTTP (0 = ephemeral)"), Flag.withDefault(1337)),
   host: Flag.String("host").pipe(Flag.withDescription("interface to listen on"), Flag.withDefault("127.0.0.1")),
   seed: Flag.String("seed").pipe(Flag.withDescription("seed of every random choice"), Flag.withDefault("hecate")),
   network: Flag.Literals("network", ["custom", "mainnet-shaped"]).pipe(Flag.withDefault("custom")),
@@ -25,20 +29,23 @@ const flags = {
     Flag.withDescription("era of a custom network (byron: bft blocks + an EBB per epoch, 21600-slot epochs of 20 s unless --epoch-length / --slot-length)"),
     Flag.withDefault("conway")
   ),
-  initialBlocks: Flag.Int("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
-  blockInterval: Flag.Int("block-interval").pipe(Flag.withDescription("ms between produced blocks (0 = no live production)"), Flag.withDefault(1000)),
-  forkRate: Flag.Finite("fork-rate").pipe(Flag.withDescription("probability that a produced block is a fork switch"), Flag.withDefault(0)),
-  maxRollback: Flag.Int("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
-  meanBlockBytes: Flag.Int("mean-block-bytes").pipe(Flag.withDefault(16_384)),
-  epochLength: Flag.Int("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f)"), Flag.optional),
-  slotLength: Flag.Int("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
-  k: Flag.Int("k").pipe(Flag.withDescription("security parameter (custom)"), Flag.withDefault(100))
+  initialBlocks: intFlag("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
+  blockInterval: intFlag("block-interval").pipe(Flag.withDescription("ms between produced blocks (0 = no live production)"), Flag.withDefault(1000)),
+  forkRate: numberFlag("fork-rate").pipe(Flag.withDescription("probability that a produced block is a fork switch"), Flag.withDefault(0)),
+  maxRollback: intFlag("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
+  meanBlockBytes: intFlag("mean-block-bytes").pipe(Flag.withDefault(16_384)),
+  epochLength: intFlag("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f)"), Flag.optional),
+  slotLength: intFlag("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
+  k: intFlag("k").pipe(Flag.withDescription("security parameter (custom)"), Flag.withDefault(100))
 }
 
 export const simulateCommand = Command.make("simulate", flags, (f) =>
   Effect.gen(function* () {
+    const epochsProblem = f.network === "mainnet-shaped" ? epochRangeProblem(f.epochs) : undefined
     const epochs = parseEpochRange(f.epochs)
-    if (epochs === undefined) return yield* Effect.fail(new Error(`--epochs must look like a..b, got ${f.epochs}`))
+    if (epochsProblem !== undefined || epochs === undefined) {
+      return yield* new InvalidConfiguration({ variable: "--epochs", message: epochsProblem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(f.epochs)} — e.g. --epochs 208..210` })
+    }
     const options: SimulatorOptions = {
       port: f.port,
       host: f.host,
@@ -56,7 +63,17 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
       ...(Option.isSome(f.slotLength) ? { slotLengthMs: f.slotLength.value } : {})
     }
     const sim = yield* Effect.acquireRelease(
-      Effect.tryPromise(() => startSimulator(options)),
+      Effect.tryPromise({
+        try: () => startSimulator(options),
+        // options the chain cannot be laid out with, or a port already taken: the user's to fix
+        catch: (cause) =>
+          new InvalidConfiguration({
+            variable: "simulate",
+            message: (cause as NodeJS.ErrnoException).code === "EADDRINUSE"
+              ? `--port ${f.port} is already in use — pick another, e.g. --port 0 (any free port)`
+              : `the simulator cannot serve these options: ${cause instanceof Error ? cause.message : String(cause)} — e.g. hecate simulate --network mainnet-shaped --epochs 208..209`
+          })
+      }),
       (s) => Effect.promise(() => s.stop())
     )
     const chain = sim.chain
@@ -76,5 +93,5 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
     yield* Console.log(tip === "origin" ? "tip: origin" : `tip: slot ${tip.slot} height ${tip.height} id ${tip.id} (era ${chain.eraAt(chain.tipIndex)})`)
     if (f.blockInterval > 0) yield* Console.log(`producing a block every ${f.blockInterval} ms, fork rate ${f.forkRate}, max rollback ${f.maxRollback}`)
     return yield* Effect.never
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.scoped, reportExpectedFailures("Simulator not started"))
 ).pipe(Command.withDescription("Run a forking Ogmios-protocol chain simulator (a local devnet) until interrupted"))

@@ -3,18 +3,20 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { reportExpectedFailures } from "../cli/report.js"
+import { configFlag } from "../config/flags.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis } from "../services/Redis.js"
 
 const flags = {
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Key prefix (default hecate:history:)"), Flag.optional),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON"), Flag.withDefault(false))
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON"), Flag.withDefault(false)),
+  config: configFlag
 }
 
-export const statusCommand = Command.make("status", flags, ({ redisPrefix, json }) =>
+export const statusCommand = Command.make("status", flags, ({ redisPrefix, json, config }) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({})
+    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(config) })
     const prefix = Option.getOrElse(redisPrefix, () => settings.historyPrefix)
     const status = yield* Effect.gen(function*() {
       const redis = yield* Redis

@@ -14,15 +14,18 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
+import type { RangedFlag } from "../config/settings.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
+import { ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { ogmiosQueries, relaySettings } from "./relay.js"
 
-const optionalInt = (name: string, description: string) => Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
 export const syncFlags = {
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Relay key prefix (default HECATE_RELAY_PREFIX)"), Flag.optional),
@@ -41,12 +44,13 @@ export const syncFlags = {
   ),
   concurrency: optionalInt("concurrency", "Epochs backfilled in parallel (default: half the CPUs)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per session (default HECATE_IN_FLIGHT)"),
-  retries: Flag.Int("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
-  retryDelay: Flag.Int("retry-delay").pipe(Flag.withDescription("Seconds between epoch attempts"), Flag.withDefault(10)),
-  maxLag: Flag.Int("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(10_000)),
-  maxLength: Flag.Int("max-length").pipe(Flag.withDescription("Relay backpressure: max XLEN events (0 = off)"), Flag.withDefault(0)),
-  retain: Flag.Int("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(100_000)),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+  retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
+  retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between epoch attempts"), Flag.withDefault(10)),
+  maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(10_000)),
+  maxLength: intFlag("max-length").pipe(Flag.withDescription("Relay backpressure: max XLEN events (0 = off)"), Flag.withDefault(0)),
+  retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(100_000)),
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  config: configFlag
 }
 
 type Flags = { readonly [K in keyof typeof syncFlags]: (typeof syncFlags)[K] extends Flag.Flag<infer A> ? A : never }
@@ -56,7 +60,7 @@ export { lastStableEpoch } from "../relay/sync.js"
 
 const run = (flags: Flags) =>
   Effect.gen(function*() {
-    const settings = yield* relaySettings(flags)
+    const { settings } = yield* relaySettings(flags)
     const endpoints = settings.ogmiosEndpoints
     const relayPrefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
     const historyPrefix = Option.getOrElse(flags.historyPrefix, () => settings.historyPrefix)
@@ -67,9 +71,12 @@ const run = (flags: Flags) =>
 
     return yield* Effect.gen(function*() {
       const logFork = Effect.runForkWith(yield* Effect.context<never>())
+      const connection = ogmiosOptions(settings, "forever")
       return yield* syncThenRelay({
         relay: {
           endpoints,
+          requestTimeout: connection.requestTimeout,
+          reconnect: connection.reconnect,
           ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
           format: flags.format,
           inFlight: settings.inFlight,
@@ -83,7 +90,8 @@ const run = (flags: Flags) =>
           batchSize: settings.batchSize,
           retries: flags.retries,
           retryDelay: `${flags.retryDelay} seconds`,
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
+          ogmios: ogmiosOptions(settings, "bounded")
         },
         onBackfillProgress: (event) => {
           if (event._tag === "BackpressurePaused") {

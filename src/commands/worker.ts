@@ -8,48 +8,50 @@
 import { hostname } from "node:os"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
+import { configFlag, intFlag } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import { effectWorkerLayer, processEpochJob, queueSettingsFromEnv, workerLockSettingsFromEnv } from "../distributed/index.js"
+import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 
 const flags = {
-  concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
+  concurrency: intFlag("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
   endpoint: Flag.String("endpoint").pipe(
     Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
     Flag.atLeast(0)
   ),
   queue: Flag.String("queue").pipe(Flag.withDescription("Job queue name (default hecate-backfill; key prefix HECATE_QUEUE_PREFIX)"), Flag.optional),
   name: Flag.String("name").pipe(Flag.withDescription("Worker name recorded on its jobs (default host:pid)"), Flag.optional),
-  lockDuration: Flag.Int("lock-duration").pipe(
+  lockDuration: intFlag("lock-duration").pipe(
     Flag.withDescription("Job lock TTL in ms (default HECATE_WORKER_LOCK_MS, 30000): a dead worker's epoch is retaken after it"),
     Flag.optional
   ),
-  stalledInterval: Flag.Int("stalled-interval").pipe(
+  stalledInterval: intFlag("stalled-interval").pipe(
     Flag.withDescription("How often to look for stalled jobs, ms (default HECATE_WORKER_STALLED_MS, 30000)"),
     Flag.optional
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  config: configFlag
 }
 
 export const workerCommand = Command.make("worker", flags, (f) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfigLive.load({
+      configFile: Option.getOrUndefined(f.config),
       ogmiosEndpoints: f.endpoint.length > 0 ? f.endpoint : undefined,
       logFormat: Option.getOrUndefined(f.logFormat)
     })
     const url = Redacted.value(settings.redisUrl)
-    const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(f.queue), { url })
-    const locks = yield* workerLockSettingsFromEnv
+    const queue = yield* queueSettings(Option.getOrUndefined(f.queue), settings.queuePrefix, { url })
+    const locks = workerLockSettings(settings)
     const endpoints = settings.ogmiosEndpoints
-    const ogmiosOptions = { requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }
-    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.layer({ ...ogmiosOptions, endpoints: eps })
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
     const network = yield* detectNetwork.pipe(Effect.provide(ogmiosLayer(endpoints)))
     const name = Option.getOrElse(f.name, () => `${hostname()}:${process.pid}`)
-    const concurrency = Math.max(1, f.concurrency)
+    const concurrency = f.concurrency
     const log = Effect.runForkWith(yield* Effect.context<never>())
 
     const worker = effectWorkerLayer(

@@ -1,12 +1,13 @@
 /**
- * `hecate.config.json`: one file for everything `serve` runs, validated by Schema (unknown keys are
- * errors, so a typo never silently falls back to a default).
+ * `hecate.config.json`: one file for the settings of every command (backfill, relay, sync, worker,
+ * serve …), validated by Schema (unknown keys are errors, so a typo never silently falls back to a
+ * default). HecateConfigLive reads it for every command, so no command ignores it.
  *
  * Precedence (highest first): command-line flags > environment variables > this file > `.env` >
  * defaults. The file's settings that have an environment variable are fed to HecateConfigLive as
  * a ConfigProvider *under* the real environment (so they get the same validation and messages as
- * the variable, e.g. HECATE_REFRESH_CRON); the rest (`serve`-only: refresh interval/commit, HTTP on
- * or off, relay trimming …) are read from the file and overridden by flags.
+ * the variable, e.g. HECATE_REFRESH_CRON); the rest (refresh interval/commit, HTTP on or off, relay
+ * trimming …) are read from the file by the commands that have them, and overridden by flags.
  *
  * The file is `--config <path>`, else `HECATE_CONFIG`, else `./hecate.config.json` if it exists.
  */
@@ -23,11 +24,14 @@ export const ConfigFile = Schema.Struct({
   ogmios: opt(Schema.Struct({
     endpoints: opt(Schema.Array(Schema.String)),
     inFlight: opt(PositiveInt),
-    requestTimeoutMs: opt(PositiveInt)
+    requestTimeoutMs: opt(PositiveInt),
+    reconnectMaxDelayMs: opt(PositiveInt)
   })),
   redis: opt(Schema.Struct({ url: opt(Schema.String) })),
   /** HECATE_EPOCH_CACHE */
   epochCache: opt(Schema.String),
+  /** the backfill's epoch streams */
+  history: opt(Schema.Struct({ prefix: opt(Schema.String) })),
   log: opt(Schema.Struct({
     level: opt(Schema.String),
     format: opt(Schema.Literals(["pretty", "json"]))
@@ -86,10 +90,12 @@ export interface LoadedConfigFile {
   readonly config: ConfigFile
 }
 
-/** Reads `explicit`, else $HECATE_CONFIG, else ./hecate.config.json when it exists. */
-export const loadConfigFile = (explicit?: string): Effect.Effect<LoadedConfigFile, InvalidConfiguration> =>
+/**
+ * Reads `named` (`--config`, else $HECATE_CONFIG: HecateConfigLive resolves which), else
+ * ./hecate.config.json when it exists.
+ */
+export const loadConfigFile = (named?: string): Effect.Effect<LoadedConfigFile, InvalidConfiguration> =>
   Effect.gen(function*() {
-    const named = explicit ?? (process.env[CONFIG_VARIABLE]?.trim() || undefined)
     const path = resolve(named ?? DEFAULT_CONFIG_FILE)
     const text = yield* Effect.tryPromise({
       try: () => readFile(path, "utf8"),
@@ -128,6 +134,8 @@ export const fileVariables = (c: ConfigFile): Record<string, string> => {
   set("HECATE_REFRESH_CRON", c.refresh?.cron)
   set("HECATE_RELAY_DEPTH", c.relay?.depth)
   set("HECATE_RELAY_PREFIX", c.relay?.prefix)
+  set("HECATE_RECONNECT_MAX_DELAY_MS", c.ogmios?.reconnectMaxDelayMs)
+  set("HECATE_HISTORY_PREFIX", c.history?.prefix)
   return out
 }
 

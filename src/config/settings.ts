@@ -4,6 +4,7 @@
  * Every failure message names the variable, says what was wrong and shows an example.
  */
 import { Cron, Duration, type LogLevel, Option, Redacted, Result, Schema } from "effect"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { type HecateSettings, type LogFormat, redactUrl } from "../services/HecateConfig.js"
 
 /** A check or parse result: the value, or the text of the problem (without the variable name). */
@@ -18,8 +19,8 @@ export interface Setting<K extends keyof HecateSettings> {
   readonly check: (value: HecateSettings[K]) => Check<HecateSettings[K]>
 }
 
-/** The settings that come from one environment variable each (all but `envFile`). */
-export type SettingKey = Exclude<keyof HecateSettings, "envFile">
+/** The settings that come from one environment variable each (all but the files read). */
+export type SettingKey = Exclude<keyof HecateSettings, "envFile" | "configFile">
 export type AnySetting = { readonly [K in SettingKey]: Setting<K> }[SettingKey]
 
 const ok = Result.succeed
@@ -70,7 +71,7 @@ const millis = <K extends "requestTimeout" | "reconnectMaxDelay">(key: K, variab
 
 // ------------------------------------------------------------------------------------ strings ---
 
-const nonEmpty = <K extends "epochCachePath" | "httpHost" | "relayPrefix" | "historyPrefix">(
+const nonEmpty = <K extends "epochCachePath" | "httpHost" | "relayPrefix" | "historyPrefix" | "runsPrefix" | "queuePrefix">(
   key: K,
   variable: string,
   example: string
@@ -98,7 +99,7 @@ const checkEndpoints = (urls: ReadonlyArray<string>): Check<ReadonlyArray<string
       protocol = undefined
     }
     if (protocol !== "ws:" && protocol !== "wss:") {
-      return bad(`must contain only ws:// or wss:// URLs, got ${show(url)} — e.g. ${endpointsExample}`)
+      return bad(`must contain only ws:// or wss:// URLs, got ${show(redactCredentials(url))} — e.g. ${endpointsExample}`)
     }
   }
   return ok(urls)
@@ -110,7 +111,7 @@ const ogmiosEndpoints: Setting<"ogmiosEndpoints"> = {
   parse: (raw) => {
     const decoded = decodeEndpoints(raw)
     return Result.isFailure(decoded)
-      ? bad(`must be a JSON array of ws:// URLs, got ${show(raw)} — e.g. ${endpointsExample}`)
+      ? bad(`must be a JSON array of ws:// URLs, got ${show(redactCredentials(raw))} — e.g. ${endpointsExample}`)
       : checkEndpoints(decoded.success)
   },
   check: checkEndpoints
@@ -119,16 +120,23 @@ const ogmiosEndpoints: Setting<"ogmiosEndpoints"> = {
 const redisExample = "REDIS_URL=redis://:password@127.0.0.1:6379/0"
 const checkRedis = (url: Redacted.Redacted<string>): Check<Redacted.Redacted<string>> => {
   const raw = Redacted.value(url)
-  let protocol: string
+  let parsed: URL
   try {
-    protocol = new URL(raw).protocol
+    parsed = new URL(raw)
   } catch {
     // never echo the value: it may hold a password
     return bad(`must be a redis:// or rediss:// URL, got a value that is not a URL — e.g. ${redisExample}`)
   }
-  return protocol === "redis:" || protocol === "rediss:"
-    ? ok(url)
-    : bad(`must be a redis:// or rediss:// URL, got ${show(redactUrl(raw))} — e.g. ${redisExample}`)
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return bad(`must be a redis:// or rediss:// URL, got ${show(redactUrl(raw))} — e.g. ${redisExample}`)
+  }
+  // the path is the database number; ioredis would otherwise send SELECT NaN, or stay on db 0
+  // when the server refuses the SELECT (RedisLive checks the number exists on connect)
+  const db = parsed.pathname.replace(/^\//, "")
+  if (db !== "" && !(/^\d+$/.test(db) && Number(db) <= 2 ** 31 - 1)) {
+    return bad(`must end in a database number (/0, /1 …) or nothing, got ${show(redactUrl(raw))} — e.g. ${redisExample}`)
+  }
+  return ok(url)
 }
 
 const redisUrl: Setting<"redisUrl"> = {
@@ -196,6 +204,19 @@ const relayDepth: Setting<"relayDepth"> = {
   check: (d) => Option.isNone(d) ? ok(d) : Result.map(depth.check(d.value), Option.some)
 }
 
+const runsPrefix = nonEmpty("runsPrefix", "HECATE_RUNS_PREFIX", "hecate:runs:")
+const queuePrefix = nonEmpty("queuePrefix", "HECATE_QUEUE_PREFIX", "bull")
+
+const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
+  const i = integer(`${variable}=${example}`, min, max)
+  return {
+    key,
+    variable,
+    parse: (raw) => Result.map(i.parse(raw), Option.some),
+    check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
+  } as Setting<K>
+}
+
 /** Every setting read from the environment, in the order they are validated. */
 export const settings = [
   ogmiosEndpoints,
@@ -205,7 +226,7 @@ export const settings = [
   nonEmpty("epochCachePath", "HECATE_EPOCH_CACHE", "data/epoch_cache.json"),
   int("inFlight", "HECATE_IN_FLIGHT", "100", 1),
   millis("requestTimeout", "HECATE_REQUEST_TIMEOUT_MS", "30000"),
-  millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "30000"),
+  millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "5000"),
   logLevel,
   logFormat,
   nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"),
@@ -213,7 +234,92 @@ export const settings = [
   refreshCron,
   relayDepth,
   nonEmpty("relayPrefix", "HECATE_RELAY_PREFIX", "hecate:relay:"),
-  nonEmpty("historyPrefix", "HECATE_HISTORY_PREFIX", "hecate:history:")
+  nonEmpty("historyPrefix", "HECATE_HISTORY_PREFIX", "hecate:history:"),
+  runsPrefix,
+  int("runsKeep", "HECATE_RUNS_KEEP", "200", 1, 1_000_000),
+  int("progressIntervalMs", "HECATE_PROGRESS_INTERVAL_MS", "10000", 100, 86_400_000),
+  optionalMillis("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
+  int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000),
+  queuePrefix,
+  int("workerLockMs", "HECATE_WORKER_LOCK_MS", "30000", 500, 3_600_000),
+  int("workerStalledMs", "HECATE_WORKER_STALLED_MS", "30000", 200, 3_600_000),
+  int("workerMaxStalled", "HECATE_WORKER_MAX_STALLED", "5", 0, 1_000),
+  int("distributedPollMs", "HECATE_DISTRIBUTED_POLL_MS", "1000", 0, 600_000)
 ] as const satisfies ReadonlyArray<AnySetting>
+
+// ---------------------------------------------------------------------------- command-line flags ---
+
+/** A numeric flag: its range, and an example shown when a value is out of it. */
+export interface FlagRange {
+  readonly min: number
+  readonly max: number
+  /** integers only (all but `--fork-rate`) */
+  readonly integer: boolean
+  readonly example: string
+}
+
+const flagInt = (min: number, max: number, example: string): FlagRange => ({ min, max, integer: true, example })
+
+/**
+ * The most epochs synced at once by one process. Each epoch in flight holds its blocks and an
+ * Ogmios session; past a few dozen the process only grows (a billion grew to 3 GB and made no
+ * progress). More throughput comes from `backfill --distributed` and more workers.
+ */
+export const MAX_CONCURRENCY = 64
+
+/** Every numeric flag of every command, by flag name (one range per name, whichever command has it). */
+export const flagRanges = {
+  "start-epoch": flagInt(0, 1_000_000, "--start-epoch 208"),
+  "end-epoch": flagInt(0, 1_000_000, "--end-epoch 300"),
+  "until-epoch": flagInt(0, 1_000_000, "--until-epoch 500"),
+  concurrency: flagInt(1, MAX_CONCURRENCY, "--concurrency 4"),
+  "batch-size": flagInt(0, 1_000_000, "--batch-size 500 (0 = BATCH_SIZE)"),
+  "in-flight": flagInt(1, 10_000, "--in-flight 100"),
+  retries: flagInt(0, 1_000, "--retries 3"),
+  "retry-delay": flagInt(0, 86_400, "--retry-delay 10 (seconds)"),
+  "http-port": flagInt(0, 65_535, "--http-port 9464 (0 = any free port)"),
+  depth: flagInt(1, 1_000_000, "--depth 2160"),
+  "max-lag": flagInt(0, Number.MAX_SAFE_INTEGER, "--max-lag 10000 (0 = off)"),
+  "max-length": flagInt(0, Number.MAX_SAFE_INTEGER, "--max-length 1000000 (0 = off)"),
+  retain: flagInt(0, Number.MAX_SAFE_INTEGER, "--retain 100000 (0 = never trim)"),
+  "health-max-distance": flagInt(0, 1_000_000, "--health-max-distance 5"),
+  "lock-duration": flagInt(500, 3_600_000, "--lock-duration 30000 (ms)"),
+  "stalled-interval": flagInt(200, 3_600_000, "--stalled-interval 30000 (ms)"),
+  limit: flagInt(1, 100_000, "--limit 20"),
+  // simulate
+  port: flagInt(0, 65_535, "--port 1337 (0 = any free port)"),
+  "initial-blocks": flagInt(0, 10_000_000, "--initial-blocks 1000"),
+  "block-interval": flagInt(0, 86_400_000, "--block-interval 1000 (ms, 0 = no live production)"),
+  "fork-rate": { min: 0, max: 1, integer: false, example: "--fork-rate 0.1" },
+  "max-rollback": flagInt(0, 1_000_000, "--max-rollback 10"),
+  "mean-block-bytes": flagInt(1, 64 * 1024 * 1024, "--mean-block-bytes 16384"),
+  "epoch-length": flagInt(1, 100_000_000, "--epoch-length 432000"),
+  "slot-length": flagInt(1, 86_400_000, "--slot-length 1000 (ms)"),
+  k: flagInt(1, 1_000_000, "--k 2160")
+} as const satisfies Record<string, FlagRange>
+
+export type RangedFlag = keyof typeof flagRanges
+
+/** The problem with a numeric flag value, or undefined when it is in range. */
+export const flagProblem = (name: RangedFlag, value: number): string | undefined => {
+  const r: FlagRange = flagRanges[name]
+  const inRange = Number.isFinite(value) && (!r.integer || Number.isSafeInteger(value)) && value >= r.min && value <= r.max
+  if (inRange) return undefined
+  const range = r.max === Number.MAX_SAFE_INTEGER ? `>= ${r.min}` : `from ${r.min} to ${r.max}`
+  return `--${name} must be ${r.integer ? "an integer" : "a number"} ${range}, got ${value} — e.g. ${r.example}`
+}
+
+/** `a..b` or `a`: the epochs a mainnet-shaped simulator lays out (the first Shelley epoch is 208). */
+export const FIRST_MAINNET_SHAPED_EPOCH = 208
+export const epochRangeProblem = (text: string): string | undefined => {
+  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim())
+  const from = m === null ? NaN : Number(m[1])
+  const to = m === null ? NaN : m[2] === undefined ? from : Number(m[2])
+  if (m === null || !(to >= from)) return `--epochs must look like a..b with a <= b, got ${show(text)} — e.g. --epochs 208..210`
+  if (from < FIRST_MAINNET_SHAPED_EPOCH) {
+    return `--epochs of a mainnet-shaped network start at ${FIRST_MAINNET_SHAPED_EPOCH} (the first Shelley epoch), got ${show(text)} — e.g. --epochs ${FIRST_MAINNET_SHAPED_EPOCH}..${Math.max(FIRST_MAINNET_SHAPED_EPOCH, to)}`
+  }
+  return undefined
+}
 
 export const ENV_FILE_VARIABLE = "HECATE_ENV_FILE"

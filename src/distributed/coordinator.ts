@@ -30,7 +30,7 @@ import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { type EpochQueueShape, makeEpochQueue, type QueueSettings } from "./EpochQueue.js"
 import { decodeEpochJobResult, type EpochJob, jobIdFor } from "./job.js"
-import { intFromEnv, queueSettingsFromEnv } from "./settings.js"
+import { queueSettings } from "./settings.js"
 
 export interface DistributedOptions {
   readonly queue: QueueSettings
@@ -229,6 +229,8 @@ export interface DistributedFlagValues {
   readonly queue: Option.Option<string>
   readonly concurrency: Option.Option<number>
   readonly format: WireFormat
+  /** the command's --config file, so the coordinator reads the same settings */
+  readonly config?: Option.Option<string>
 }
 
 /**
@@ -238,16 +240,14 @@ export interface DistributedFlagValues {
  */
 export const runDistributedBackfill = (flags: DistributedFlagValues) => (sink: BlockSink, options: BackfillOptions) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load()
-    const queue = yield* queueSettingsFromEnv(Option.getOrUndefined(flags.queue), { url: Redacted.value(settings.redisUrl) })
-    const env = yield* distributedEnv
+    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(flags.config ?? Option.none()) })
+    const queue = yield* queueSettings(Option.getOrUndefined(flags.queue), settings.queuePrefix, { url: Redacted.value(settings.redisUrl) })
     return yield* distributedBackfill(sink, options, {
       queue,
       detach: flags.detach,
       format: flags.format,
       ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (maxInFlight) => ({ maxInFlight }) }),
-      ...(env.pollMs !== undefined ? { pollInterval: Duration.millis(env.pollMs) } : {})
+      ...(settings.distributedPollMs > 0 ? { pollInterval: Duration.millis(settings.distributedPollMs) } : {})
     })
   })
 
-const distributedEnv = Effect.map(intFromEnv("HECATE_DISTRIBUTED_POLL_MS", 0, 0, 600_000), (n) => ({ pollMs: n === 0 ? undefined : n }))

@@ -21,7 +21,7 @@ export {
 export { type EpochWorkerOptions, processEpochJob } from "./epoch-worker.js"
 export { EpochJob, EpochJobResult, jobIdFor } from "./job.js"
 export { clusterSchedule, type ClusterScheduleOptions, removeClusterSchedule, type ScheduledTick } from "./schedule.js"
-export { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, queueSettingsFromEnv, workerLockSettingsFromEnv } from "./settings.js"
+export { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, queueSettings, workerLockSettings } from "./settings.js"
 
 /** The backfill command's extra flags: spread into its flags (`...distributedFlags`). */
 export const distributedFlags = {

@@ -1,5 +1,6 @@
 /**
- * Where the job queue lives and how workers hold their jobs, from flags and the environment:
+ * Where the job queue lives and how workers hold their jobs, from flags and the settings (the
+ * variables are validated in the settings table, src/config/settings.ts):
  *
  * - `--queue NAME` (default "hecate-backfill"): the BullMQ queue name; coordinator and workers must agree.
  * - HECATE_QUEUE_PREFIX (default "bull"): the BullMQ key prefix (keys `<prefix>:<queue>:…`).
@@ -11,37 +12,22 @@
  */
 import type { ConnectionOptions } from "bullmq"
 import { Effect } from "effect"
-import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { type HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
 import type { QueueSettings } from "./EpochQueue.js"
 
 export const DEFAULT_QUEUE_NAME = "hecate-backfill"
 export const DEFAULT_QUEUE_PREFIX = "bull"
 
-const env = (name: string): string | undefined => {
-  const raw = process.env[name]?.trim()
-  return raw === undefined || raw === "" ? undefined : raw
-}
-
-/** An integer environment variable in [min, max], or `fallback` when unset. */
-export const intFromEnv = (name: string, fallback: number, min: number, max: number): Effect.Effect<number, InvalidConfiguration> =>
-  Effect.suspend(() => {
-    const raw = env(name)
-    if (raw === undefined) return Effect.succeed(fallback)
-    const n = Number(raw)
-    return /^\d+$/.test(raw) && n >= min && n <= max
-      ? Effect.succeed(n)
-      : Effect.fail(new InvalidConfiguration({ variable: name, message: `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)} — e.g. ${name}=${fallback}` }))
-  })
-
-export const queueSettingsFromEnv = (
+/** The queue of `--queue NAME` under the key prefix HECATE_QUEUE_PREFIX (from the settings). */
+export const queueSettings = (
   name: string | undefined,
+  prefix: string,
   connection: ConnectionOptions
 ): Effect.Effect<QueueSettings, InvalidConfiguration> =>
   Effect.suspend(() => {
     const queueName = name ?? DEFAULT_QUEUE_NAME
-    const prefix = env("HECATE_QUEUE_PREFIX") ?? DEFAULT_QUEUE_PREFIX
     if (queueName === "" || queueName.includes(":")) {
-      return Effect.fail(new InvalidConfiguration({ variable: "--queue", message: `--queue must be a non-empty name without ":", got ${JSON.stringify(queueName)}` }))
+      return Effect.fail(new InvalidConfiguration({ variable: "--queue", message: `--queue must be a non-empty name without ":", got ${JSON.stringify(queueName)} — e.g. --queue ${DEFAULT_QUEUE_NAME}` }))
     }
     return Effect.succeed({ name: queueName, prefix, connection })
   })
@@ -52,10 +38,11 @@ export interface WorkerLockSettings {
   readonly maxStalledCount: number
 }
 
-export const workerLockSettingsFromEnv: Effect.Effect<WorkerLockSettings, InvalidConfiguration> = Effect.gen(function*() {
-  return {
-    lockDuration: yield* intFromEnv("HECATE_WORKER_LOCK_MS", 30_000, 500, 3_600_000),
-    stalledInterval: yield* intFromEnv("HECATE_WORKER_STALLED_MS", 30_000, 200, 3_600_000),
-    maxStalledCount: yield* intFromEnv("HECATE_WORKER_MAX_STALLED", 5, 0, 1_000)
-  }
+/** HECATE_WORKER_LOCK_MS / _STALLED_MS / _MAX_STALLED, validated in the settings table. */
+export const workerLockSettings = (
+  settings: Pick<HecateSettings, "workerLockMs" | "workerStalledMs" | "workerMaxStalled">
+): WorkerLockSettings => ({
+  lockDuration: settings.workerLockMs,
+  stalledInterval: settings.workerStalledMs,
+  maxStalledCount: settings.workerMaxStalled
 })

@@ -1,8 +1,10 @@
 /**
  * The live HecateConfig: every setting resolved once, by precedence
  *
- *   CLI flag overrides  >  environment (the ambient ConfigProvider)  >  .env file  >  defaults
+ *   CLI flag overrides  >  environment (the ambient ConfigProvider)  >  config file  >  .env file  >  defaults
  *
+ * The config file is `overrides.configFile` (`--config`), else `HECATE_CONFIG`, else
+ * `./hecate.config.json` when it exists (src/config/file.ts); every command reads it through here.
  * The `.env` file is `overrides.envFile`, else `HECATE_ENV_FILE`, else `./.env` (relative to the
  * working directory). A missing default `./.env` is fine; a missing file that was named explicitly is
  * an `InvalidConfiguration` for `HECATE_ENV_FILE`. Empty values (`BATCH_SIZE=`) count as unset.
@@ -15,6 +17,7 @@
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Config, ConfigProvider, Effect, Layer, Option, Result } from "effect"
+import { CONFIG_VARIABLE, fileVariables, type LoadedConfigFile, loadConfigFile } from "../config/file.js"
 import { type AnySetting, ENV_FILE_VARIABLE, type Setting, type SettingKey, settings } from "../config/settings.js"
 import {
   defaults,
@@ -71,28 +74,44 @@ const resolveOne = <K extends SettingKey>(
   return Result.mapError(setting.parse(raw.value), (p) => fail(p, false))
 }
 
-/** Resolve and validate every setting (see the module comment for the precedence). */
-export const load = Effect.fnUntraced(function*(
+export interface LoadedSettings {
+  readonly settings: HecateSettings
+  /** the config file read (its keys without a variable are for the commands that have them) */
+  readonly file: LoadedConfigFile
+}
+
+/** Resolve and validate every setting, and return the config file read with them. */
+export const loadWithFile = Effect.fnUntraced(function*(
   overrides: HecateConfigOverrides = {}
-): Effect.fn.Return<HecateSettings, InvalidConfiguration> {
+): Effect.fn.Return<LoadedSettings, InvalidConfiguration> {
   const env = yield* ConfigProvider.ConfigProvider
+  const configNamed = overrides.configFile ?? Option.getOrUndefined(yield* readRaw(env, CONFIG_VARIABLE))
+  const configFile = yield* loadConfigFile(configNamed)
   const named = overrides.envFile ?? Option.getOrUndefined(yield* readRaw(env, ENV_FILE_VARIABLE))
   const file = path.resolve(named ?? DEFAULT_ENV_FILE)
   const contents = yield* readEnvFile(file, named !== undefined)
-  // real environment first, the file only for what the environment does not set
+  // real environment first, then the config file, then the .env file for what neither sets
+  const withConfig = ConfigProvider.orElse(env, ConfigProvider.fromUnknown(fileVariables(configFile.config)))
   const provider = Option.match(contents, {
-    onNone: () => env,
-    onSome: (text) => ConfigProvider.orElse(env, ConfigProvider.fromDotEnvContents(text))
+    onNone: () => withConfig,
+    onSome: (text) => ConfigProvider.orElse(withConfig, ConfigProvider.fromDotEnvContents(text))
   })
 
-  const values: Record<string, unknown> = { envFile: Option.map(contents, () => file) }
+  const values: Record<string, unknown> = {
+    envFile: Option.map(contents, () => file),
+    configFile: Option.fromUndefinedOr(configFile.path)
+  }
   for (const setting of settings as ReadonlyArray<AnySetting>) {
     const s = setting as Setting<SettingKey>
     const raw = yield* readRaw(provider, s.variable)
     values[s.key] = yield* Effect.fromResult(resolveOne(s, overrides[s.key], raw))
   }
-  return makeSettings(values as unknown as HecateSettings)
+  return { settings: makeSettings(values as unknown as HecateSettings), file: configFile }
 })
+
+/** Resolve and validate every setting (see the module comment for the precedence). */
+export const load = (overrides: HecateConfigOverrides = {}): Effect.Effect<HecateSettings, InvalidConfiguration> =>
+  Effect.map(loadWithFile(overrides), (loaded) => loaded.settings)
 
 export const HecateConfigLive = {
   /**
@@ -101,5 +120,6 @@ export const HecateConfigLive = {
    */
   layer: (overrides: HecateConfigOverrides = {}): Layer.Layer<HecateConfig, InvalidConfiguration> =>
     Layer.effect(HecateConfig, load(overrides)),
-  load
+  load,
+  loadWithFile
 } as const

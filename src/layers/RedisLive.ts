@@ -59,6 +59,12 @@ export const makeConnection = (
           client.disconnect()
           throw socketError ?? error
         }
+        // ioredis reports a refused SELECT (a database number the server does not have) only as
+        // an error event and then carries on in database 0: never write there by mistake
+        if (socketError !== undefined) {
+          client.disconnect()
+          throw socketError
+        }
         connected = true
         reportOutages(client, url, secret, Effect.runForkWith(context))
         return client

@@ -13,6 +13,7 @@
  * of the Ogmios health's `lastKnownTip` and the tip carried by the last write.
  */
 import { Redis as IORedis } from "ioredis"
+import { redactCredentials, splitCredentials } from "../domain/redacted-url.js"
 import { relayKeys } from "../relay/keys.js"
 import { live } from "./metrics.js"
 
@@ -65,13 +66,22 @@ const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
     })
   })
 
-/** ws://host:port[/path] → http://host:port/health */
+/** ws://host:port[/path] → http://host:port/health (credentials kept: see `ogmiosHealthRequest`) */
 export const ogmiosHealthUrl = (endpoint: string): string => {
   const u = new URL(endpoint)
   u.protocol = u.protocol === "wss:" ? "https:" : "http:"
   u.pathname = "/health"
   u.search = ""
   return u.toString()
+}
+
+/**
+ * The health request of an endpoint: fetch refuses a URL with credentials, so `user:key@` of the
+ * endpoint travels as HTTP basic auth, as on its WebSocket upgrade.
+ */
+export const ogmiosHealthRequest = (endpoint: string): { readonly url: string; readonly headers: Record<string, string> } => {
+  const { url, authorization } = splitCredentials(ogmiosHealthUrl(endpoint))
+  return { url, headers: authorization === undefined ? {} : { authorization } }
 }
 
 export interface HealthChecker {
@@ -124,7 +134,8 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
     let error = "no endpoint configured"
     for (const endpoint of options.endpoints) {
       try {
-        const response = await fetch(ogmiosHealthUrl(endpoint), { signal: AbortSignal.timeout(timeoutMs) })
+        const request = ogmiosHealthRequest(endpoint)
+        const response = await fetch(request.url, { headers: request.headers, signal: AbortSignal.timeout(timeoutMs) })
         const text = await response.text()
         let tip: { height?: unknown; slot?: unknown } | undefined
         try {
@@ -134,12 +145,12 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
         }
         return {
           reachable: true,
-          endpoint,
+          endpoint: redactCredentials(endpoint),
           ...(typeof tip?.height === "number" ? { tipHeight: tip.height } : {}),
           ...(typeof tip?.slot === "number" ? { tipSlot: tip.slot } : {})
         }
       } catch (e) {
-        error = `${endpoint}: ${message((e as { cause?: unknown }).cause ?? e)}`
+        error = redactCredentials(`${endpoint}: ${message((e as { cause?: unknown }).cause ?? e)}`)
       }
     }
     return { reachable: false, error }

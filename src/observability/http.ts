@@ -14,6 +14,7 @@ import { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { DASHBOARD_HTML } from "./dashboard.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 import type { Health, HealthChecker } from "./health.js"
 import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
 import { type RunHistory, shownState } from "./runs.js"
@@ -38,7 +39,8 @@ export interface ObservabilityServer {
   readonly url: string
 }
 
-const json = (body: unknown) => JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v))
+// bodies quote endpoints and error texts: served without credentials
+const json = (body: unknown) => redactCredentials(JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v)))
 
 export const observabilityServer = (options: ObservabilityServerOptions) =>
   Effect.gen(function*() {
@@ -122,7 +124,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
               health().then((h) => res.writeHead(h.status, { "content-type": "application/json", "cache-control": "no-store" }).end(json(h.body)), fail)
               return
             case "/metrics":
-              metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(text), fail)
+              metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(redactCredentials(text)), fail)
               return
             default:
               res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET / (dashboard), /health, /metrics, /api/state\n")

@@ -11,6 +11,7 @@
 import { Effect, Layer } from "effect"
 import type { BackfillProgress } from "../backfill/backfill.js"
 import type { BlockSink } from "../backfill/sinks/BlockSink.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 import { RelayStore, type RelayStoreShape } from "../relay/RelayStore.js"
 import {
   type CommandName,
@@ -149,11 +150,13 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
           else if (state === "following") observePaused(false)
           const endpoint = fields["endpoint"]
           if (typeof endpoint === "string") {
-            live.relay.endpoint = endpoint
-            if (state === "reconnecting") observeReconnect(endpoint)
+            live.relay.endpoint = redactCredentials(endpoint)
+            if (state === "reconnecting") observeReconnect(redactCredentials(endpoint))
           }
         }
-        return store.setStatus(fields)
+        // the status hash in Redis is read by operators and dashboards: no endpoint credentials
+        const endpoint = fields["endpoint"]
+        return store.setStatus(typeof endpoint === "string" ? { ...fields, endpoint: redactCredentials(endpoint) } : fields)
       })
   }
 }

@@ -9,6 +9,7 @@
  */
 import { Cause, Effect, Exit, Option, Redacted, type Scope } from "effect"
 import { Flag } from "effect/cli"
+import { intFlag } from "../config/flags.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import type { InvalidConfiguration } from "../services/HecateConfig.js"
 import { addProgressListener } from "./instrument.js"
@@ -20,7 +21,7 @@ import { makeRunHistory, RunRecorder } from "./runs.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
-  httpPort: Flag.Int("http-port").pipe(
+  httpPort: intFlag("http-port").pipe(
     Flag.withDescription("Serve the dashboard, /health and /metrics on this port while running (0 = any free port; default: off)"),
     Flag.optional
   ),
@@ -38,6 +39,8 @@ export interface ObserveRunSpec {
   readonly relayPrefix?: string | undefined
   /** epoch-stream prefix shown by the dashboard */
   readonly historyPrefix?: string | undefined
+  /** the command's `--config` file, when given */
+  readonly config?: string | undefined
 }
 
 /** Flag values as JSON-able parameters: Options unwrapped, Redacted hidden. */
@@ -63,10 +66,11 @@ export const observeRun = (spec: ObserveRunSpec) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.gen(function*() {
     live.commands.add(spec.command)
-    const settings = yield* HecateConfigLive.load({}).pipe(Effect.option)
-    const redisUrl = Option.match(settings, { onNone: () => "redis://127.0.0.1:6379/0", onSome: (s) => Redacted.value(s.redisUrl) })
-    const endpoints = spec.endpoints ?? Option.match(settings, { onNone: () => [], onSome: (s) => s.ogmiosEndpoints })
-    const history = makeRunHistory({ url: redisUrl })
+    // the command validated the same settings; an invalid one stops the run here too (exit 2)
+    const settings = yield* HecateConfigLive.load(spec.config === undefined ? {} : { configFile: spec.config })
+    const redisUrl = Redacted.value(settings.redisUrl)
+    const endpoints = spec.endpoints ?? settings.ogmiosEndpoints
+    const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
     const blocksAtStart = live.blocks
     const recorder = new RunRecorder(history, { command: spec.command, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
     recorder.start()
@@ -81,7 +85,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
         tty: process.stderr.isTTY === true,
         write: (text) => void process.stderr.write(text),
         log,
-        intervalMs: Number(process.env["HECATE_PROGRESS_INTERVAL_MS"]) || 10_000
+        intervalMs: settings.progressIntervalMs
       })
       const remove = addProgressListener(reporter.onEvent)
       yield* Effect.addFinalizer(() => Effect.sync(() => {
@@ -93,7 +97,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
     // HTTP
     const port = spec.http === undefined ? undefined : Option.getOrUndefined(spec.http.port)
     if (port !== undefined) {
-      const host = Option.getOrElse(spec.http!.host, () => Option.match(settings, { onNone: () => "127.0.0.1", onSome: (s) => s.httpHost }))
+      const host = Option.getOrElse(spec.http!.host, () => settings.httpHost)
       const health = makeHealthChecker({
         redisUrl,
         endpoints,

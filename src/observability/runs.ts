@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { Redis as IORedis } from "ioredis"
+import { redactCredentials } from "../domain/redacted-url.js"
 
 export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
 export const DEFAULT_RUNS_KEEP = 200
@@ -37,16 +38,6 @@ export interface RunRecord {
   readonly pid: number
 }
 
-export const runsPrefixFromEnv = (): string => {
-  const p = process.env["HECATE_RUNS_PREFIX"]?.trim()
-  return p === undefined || p === "" ? DEFAULT_RUNS_PREFIX : p
-}
-
-export const runsKeepFromEnv = (): number => {
-  const n = Number(process.env["HECATE_RUNS_KEEP"])
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_RUNS_KEEP
-}
-
 export const newRunId = (now = Date.now()): string => `${now.toString(36)}-${randomBytes(3).toString("hex")}`
 
 export const runKeys = (prefix: string) => ({
@@ -54,16 +45,17 @@ export const runKeys = (prefix: string) => ({
   run: (id: string) => `${prefix}run:${id}`
 })
 
+// parameters and errors may quote an Ogmios endpoint or a Redis URL: stored without credentials
 const toHash = (r: RunRecord): Record<string, string> => ({
   id: r.id,
   command: r.command,
-  parameters: JSON.stringify(r.parameters),
+  parameters: redactCredentials(JSON.stringify(r.parameters)),
   state: r.state,
   started_at: r.startedAt,
   ended_at: r.endedAt ?? "",
   heartbeat_at: r.heartbeatAt ?? "",
   blocks: String(r.blocks),
-  error: r.error ?? "",
+  error: redactCredentials(r.error ?? ""),
   host: r.host,
   pid: String(r.pid)
 })
@@ -123,8 +115,9 @@ export interface RunHistoryOptions {
 }
 
 export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
-  const prefix = options.prefix ?? runsPrefixFromEnv()
-  const keep = options.keep ?? runsKeepFromEnv()
+  // HECATE_RUNS_PREFIX / HECATE_RUNS_KEEP reach here through the settings (src/config)
+  const prefix = options.prefix ?? DEFAULT_RUNS_PREFIX
+  const keep = options.keep ?? DEFAULT_RUNS_KEEP
   const keys = runKeys(prefix)
   const client = new IORedis(options.url, {
     lazyConnect: true,

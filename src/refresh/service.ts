@@ -3,6 +3,7 @@
  * (HECATE_REFRESH_CRON, or a fixed interval), the self-contained refresh job per run, and a log
  * line per run. `relay` and `serve` fork `scheduler.run` next to their main work.
  */
+import { ogmiosOptions } from "../layers/OgmiosLive.js"
 import { Duration, type Effect, Option } from "effect"
 import type { HecateSettings } from "../services/HecateConfig.js"
 import { runRefreshJob, type RefreshReport, describeCommit } from "./job.js"
@@ -39,7 +40,7 @@ export const makeScheduledRefresh = (
       cachePath: options.cachePath ?? settings.epochCachePath,
       commit: options.commit,
       inFlight: settings.inFlight,
-      requestTimeoutMs: Duration.toMillis(settings.requestTimeout)
+      ogmios: ogmiosOptions(settings, "bounded")
     }),
     {
       trigger: refreshTrigger(settings, options.intervalDuration),

@@ -13,7 +13,7 @@ import { detectNetwork } from "../backfill/network.js"
 import { makeRedisSink } from "../backfill/sinks/index.js"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { formatPoint } from "../domain/point.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
+import { OgmiosLive, type OgmiosLiveOptions } from "../layers/OgmiosLive.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { Redis } from "../services/Redis.js"
 import { relay, type RelayOptions } from "./relay.js"
@@ -30,6 +30,8 @@ export interface SyncOptions {
     readonly retries: number
     readonly retryDelay: Duration.Input
     readonly maxUnconsumedEpochs: number
+    /** the backfill's Ogmios connection options (timeouts, reconnect policy), from the settings */
+    readonly ogmios?: Omit<OgmiosLiveOptions, "endpoints">
   }
   readonly onBackfillProgress?: (event: BackfillProgress) => void
 }
@@ -86,7 +88,7 @@ export const syncThenRelay = (options: SyncOptions) =>
           batchSize: options.backfill.batchSize,
           inFlight: options.relay.inFlight ?? 100,
           endpoints: options.relay.endpoints,
-          ogmiosLayer: (eps) => OgmiosLive.layer({ endpoints: eps, requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 } }),
+          ogmiosLayer: (eps) => OgmiosLive.layer({ requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 }, ...options.backfill.ogmios, endpoints: eps }),
           retries: options.backfill.retries,
           retryDelay: options.backfill.retryDelay,
           maxUnconsumedEpochs: options.backfill.maxUnconsumedEpochs,

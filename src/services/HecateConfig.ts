@@ -23,6 +23,8 @@ export interface HecateSettings {
   readonly epochCachePath: string
   /** the `.env` file that was read (`HECATE_ENV_FILE` or ./.env), if any */
   readonly envFile: Option.Option<string>
+  /** the config file that was read (`--config`, `HECATE_CONFIG` or ./hecate.config.json), if any */
+  readonly configFile: Option.Option<string>
   /** `HECATE_IN_FLIGHT`: outstanding nextBlock requests per chain-sync session (>= 1) */
   readonly inFlight: number
   /** `HECATE_REQUEST_TIMEOUT_MS` */
@@ -45,14 +47,36 @@ export interface HecateSettings {
   readonly relayPrefix: string
   /** `HECATE_HISTORY_PREFIX` */
   readonly historyPrefix: string
+  /** `HECATE_RUNS_PREFIX`: key prefix of the run history */
+  readonly runsPrefix: string
+  /** `HECATE_RUNS_KEEP`: runs kept in the history (the oldest are dropped) */
+  readonly runsKeep: number
+  /** `HECATE_PROGRESS_INTERVAL_MS`: period of the backfill's progress log lines off a terminal */
+  readonly progressIntervalMs: number
+  /** `HECATE_LOCK_TTL_MS`: the backfill producer lock's TTL; none = the backfill's default */
+  readonly lockTtl: Option.Option<number>
+  /** `HECATE_HEALTH_MAX_DISTANCE`: blocks behind the tip /health still answers 200 */
+  readonly healthMaxDistance: number
+  /** `HECATE_QUEUE_PREFIX`: BullMQ key prefix of the distributed backfill's and the cluster refresh's queues */
+  readonly queuePrefix: string
+  /** `HECATE_WORKER_LOCK_MS`: a distributed epoch job's lock TTL */
+  readonly workerLockMs: number
+  /** `HECATE_WORKER_STALLED_MS`: how often workers look for stalled jobs */
+  readonly workerStalledMs: number
+  /** `HECATE_WORKER_MAX_STALLED`: stalls an epoch job survives before it fails */
+  readonly workerMaxStalled: number
+  /** `HECATE_DISTRIBUTED_POLL_MS`: how often the coordinator reads job states (0 = its default) */
+  readonly distributedPollMs: number
 }
 
 /** Values from CLI flags; `undefined` means "not given" (the env / .env / default applies). */
 export type HecateConfigOverrides =
-  & { readonly [K in Exclude<keyof HecateSettings, "envFile">]?: HecateSettings[K] | undefined }
+  & { readonly [K in Exclude<keyof HecateSettings, "envFile" | "configFile">]?: HecateSettings[K] | undefined }
   & {
     /** read this `.env` file instead of `HECATE_ENV_FILE` / ./.env */
     readonly envFile?: string | undefined
+    /** read this config file (`--config`) instead of `HECATE_CONFIG` / ./hecate.config.json */
+    readonly configFile?: string | undefined
   }
 
 /** A setting is invalid; `message` names the variable, what was wrong and what to do. */
@@ -66,16 +90,17 @@ export const DEFAULT_OGMIOS_ENDPOINTS: ReadonlyArray<string> = ["ws://127.0.0.1:
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 export { redactUrl } from "../domain/redacted-url.js"
-import { redactUrl } from "../domain/redacted-url.js"
+import { redactCredentials, redactUrl } from "../domain/redacted-url.js"
 
-/** A log-safe plain view of the settings (the Redis password replaced by `***`). */
+/** A log-safe plain view of the settings (the Redis password and Ogmios credentials replaced by `***`). */
 export const describe = (s: HecateSettings): Record<string, unknown> => ({
-  ogmiosEndpoints: s.ogmiosEndpoints,
+  ogmiosEndpoints: s.ogmiosEndpoints.map(redactCredentials),
   redisUrl: redactUrl(Redacted.value(s.redisUrl)),
   batchSize: s.batchSize,
   redisMaxUnconsumedEpochs: s.redisMaxUnconsumedEpochs,
   epochCachePath: s.epochCachePath,
   envFile: Option.getOrNull(s.envFile),
+  configFile: Option.getOrNull(s.configFile),
   inFlight: s.inFlight,
   requestTimeoutMs: Duration.toMillis(s.requestTimeout),
   reconnectMaxDelayMs: Duration.toMillis(s.reconnectMaxDelay),
@@ -86,7 +111,17 @@ export const describe = (s: HecateSettings): Record<string, unknown> => ({
   refreshCron: s.refreshCron,
   relayDepth: Option.getOrNull(s.relayDepth),
   relayPrefix: s.relayPrefix,
-  historyPrefix: s.historyPrefix
+  historyPrefix: s.historyPrefix,
+  runsPrefix: s.runsPrefix,
+  runsKeep: s.runsKeep,
+  progressIntervalMs: s.progressIntervalMs,
+  lockTtlMs: Option.getOrNull(s.lockTtl),
+  healthMaxDistance: s.healthMaxDistance,
+  queuePrefix: s.queuePrefix,
+  workerLockMs: s.workerLockMs,
+  workerStalledMs: s.workerStalledMs,
+  workerMaxStalled: s.workerMaxStalled,
+  distributedPollMs: s.distributedPollMs
 })
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom")
@@ -113,9 +148,10 @@ export const defaults: HecateSettings = makeSettings({
   redisMaxUnconsumedEpochs: 5,
   epochCachePath: "data/epoch_cache.json",
   envFile: Option.none(),
+  configFile: Option.none(),
   inFlight: 100,
   requestTimeout: Duration.millis(30_000),
-  reconnectMaxDelay: Duration.millis(30_000),
+  reconnectMaxDelay: Duration.millis(5_000),
   logLevel: "Info",
   logFormat: "pretty",
   httpHost: "127.0.0.1",
@@ -123,7 +159,17 @@ export const defaults: HecateSettings = makeSettings({
   refreshCron: "0 0 * * *",
   relayDepth: Option.none(),
   relayPrefix: "hecate:relay:",
-  historyPrefix: "hecate:history:"
+  historyPrefix: "hecate:history:",
+  runsPrefix: "hecate:runs:",
+  runsKeep: 200,
+  progressIntervalMs: 10_000,
+  lockTtl: Option.none(),
+  healthMaxDistance: 5,
+  queuePrefix: "bull",
+  workerLockMs: 30_000,
+  workerStalledMs: 30_000,
+  workerMaxStalled: 5,
+  distributedPollMs: 0
 })
 
 export class HecateConfig extends Context.Service<HecateConfig, HecateSettings>()("hecate/HecateConfig") {

@@ -22,6 +22,10 @@ export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
   override get message(): string {
     return this.detail
   }
+  /** exit 2 (a usage error) when REDIS_URL itself is wrong; otherwise the tag's code (1) */
+  get exitCode(): number | undefined {
+    return isMissingDatabase(this.detail) ? 2 : undefined
+  }
 }
 
 /** A connection: the raw client only through `use`, so every failure becomes a RedisError. */
@@ -54,6 +58,17 @@ const scrub = (text: string, secret: string | undefined): string =>
  * Builds the RedisError for a failure of `operation` against `url` (already redacted). The text
  * says what happened and what to do; `secret` is removed from anything quoted from the driver.
  */
+const databaseOf = (url: string): string => {
+  try {
+    return new URL(url).pathname.slice(1) || "0"
+  } catch {
+    return "?"
+  }
+}
+
+/** A database number the server does not have: the user's setting to fix, like any bad REDIS_URL. */
+const isMissingDatabase = (detail: string) => detail.startsWith("REDIS_URL names database")
+
 export const toRedisError = (operation: string, url: string, cause: unknown, secret?: string): RedisError => {
   const err = cause as { message?: unknown; code?: unknown } | null | undefined
   const raw = scrub(typeof err?.message === "string" ? err.message : String(cause), secret)
@@ -67,6 +82,8 @@ export const toRedisError = (operation: string, url: string, cause: unknown, sec
     detail = `Redis at ${url} did not answer in time (${operation}): check that the server is up and reachable, or set REDIS_URL`
   } else if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(raw)) {
     detail = `Redis at ${url} rejected the credentials (${operation}): put the right user/password in REDIS_URL`
+  } else if (/DB index is out of range/i.test(raw)) {
+    detail = `REDIS_URL names database ${databaseOf(url)}, which the Redis server at ${url} does not have (it numbers them from 0 to its \`databases\` setting − 1, 0..15 by default) — e.g. REDIS_URL=redis://127.0.0.1:6379/0`
   } else if (/\bOOM\b|used memory > 'maxmemory'/.test(raw) || /\bOOM\b/.test(String((err as { previousErrors?: unknown } | null)?.previousErrors ?? ""))) {
     detail = `Redis at ${url} is out of memory: it refuses writes (${operation}). Let consumers read and acknowledge the ` +
       `streams so they can be trimmed or purged, or raise maxmemory (keep the noeviction policy: evicting would lose entries)`

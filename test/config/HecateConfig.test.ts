@@ -42,9 +42,10 @@ describe("HecateConfig", () => {
         redisMaxUnconsumedEpochs: 5,
         epochCachePath: "data/epoch_cache.json",
         envFile: EMPTY,
+        configFile: null,
         inFlight: 100,
         requestTimeoutMs: 30_000,
-        reconnectMaxDelayMs: 30_000,
+        reconnectMaxDelayMs: 5_000,
         logLevel: "Info",
         logFormat: "pretty",
         httpHost: "127.0.0.1",
@@ -52,7 +53,17 @@ describe("HecateConfig", () => {
         refreshCron: "0 0 * * *",
         relayDepth: null,
         relayPrefix: "hecate:relay:",
-        historyPrefix: "hecate:history:"
+        historyPrefix: "hecate:history:",
+        runsPrefix: "hecate:runs:",
+        runsKeep: 200,
+        progressIntervalMs: 10_000,
+        lockTtlMs: null,
+        healthMaxDistance: 5,
+        queuePrefix: "bull",
+        workerLockMs: 30_000,
+        workerStalledMs: 30_000,
+        workerMaxStalled: 5,
+        distributedPollMs: 0
       })
       assert.strictEqual(Redacted.value(config.redisUrl), "redis://127.0.0.1:6379/0")
       assert.isTrue(Option.isNone(config.relayDepth))

@@ -1,7 +1,10 @@
 // hecate.config.json: Schema validation (unknown keys and wrong types refused, naming the key) and
 // precedence: flags > environment > file > .env > defaults.
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ConfigProvider, Duration, Effect, Option } from "effect"
 import { fileVariables, parseConfigFile, withConfigFile } from "../../src/config/file.js"
 import { HecateConfigLive } from "../../src/layers/HecateConfigLive.js"
 
@@ -60,5 +63,31 @@ describe("config file", () => {
       expect(json._tag).toBe("InvalidConfiguration")
       const ok = yield* parseConfigFile(JSON.stringify(file), "f.json")
       expect(ok.refresh?.interval).toBe("6 hours")
+    }))
+})
+
+describe("HecateConfigLive reads the config file itself (every command)", () => {
+  it.effect("environment > file > .env > defaults, with the file named by HECATE_CONFIG or the configFile override", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "hecate-config-file-"))
+      const json = join(dir, "hecate.config.json")
+      writeFileSync(json, JSON.stringify({ ogmios: { requestTimeoutMs: 700, reconnectMaxDelayMs: 300 }, http: { port: 9999 }, history: { prefix: "file:history:" } }))
+      const dotenv = join(dir, ".env")
+      writeFileSync(dotenv, "HECATE_REQUEST_TIMEOUT_MS=1\nBATCH_SIZE=42\nHECATE_HTTP_PORT=1\n")
+      const env = ConfigProvider.fromUnknown({ HECATE_ENV_FILE: dotenv, HECATE_CONFIG: json, HECATE_HTTP_PORT: "8080" })
+      const { settings, file: read } = yield* HecateConfigLive.loadWithFile({}).pipe(Effect.provideService(ConfigProvider.ConfigProvider, env))
+      expect(read.path).toBe(json)
+      expect(Option.getOrNull(settings.configFile)).toBe(json)
+      expect(settings.httpPort).toBe(8080) // environment over file and .env
+      expect(Duration.toMillis(settings.requestTimeout)).toBe(700) // file over .env
+      expect(Duration.toMillis(settings.reconnectMaxDelay)).toBe(300)
+      expect(settings.historyPrefix).toBe("file:history:")
+      expect(settings.batchSize).toBe(42) // .env where the file is silent
+      // the override (--config) names another file
+      const other = join(dir, "other.json")
+      writeFileSync(other, JSON.stringify({ ogmios: { requestTimeoutMs: 900 } }))
+      const overridden = yield* HecateConfigLive.load({ configFile: other }).pipe(Effect.provideService(ConfigProvider.ConfigProvider, env))
+      expect(Duration.toMillis(overridden.requestTimeout)).toBe(900)
+      rmSync(dir, { recursive: true, force: true })
     }))
 })

@@ -1,0 +1,92 @@
+/**
+ * Bad settings through the CLI as a user types them: every out-of-range flag or variable stops the
+ * command before it does anything, with exit 2 and one line that names the setting and shows a
+ * valid example — never a stack trace, never a silent substitute value.
+ *
+ * The Ogmios endpoint is a dead port: a value that slipped through validation makes the command
+ * fail on the connection instead (exit 1), so the test fails fast rather than running a backfill.
+ */
+import { Redis as IORedis } from "ioredis"
+import { afterAll, describe, expect, it } from "vitest"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { type CliResult, runCli } from "../support/cli.js"
+import { newPrefix } from "../relay/harness.js"
+
+const DEAD = "ws://127.0.0.1:9"
+const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null" }
+
+const expectRefused = (r: CliResult, setting: string) => {
+  const out = r.stdout + r.stderr
+  expect(r.code, out).toBe(2)
+  expect(out).toContain(setting)
+  expect(out).toMatch(/e\.g\./)
+  // no stack trace, no raw JS error class
+  expect(out).not.toMatch(/^\s+at /m)
+  expect(out).not.toMatch(/TypeError|RangeError|ReplyError|UnknownError/)
+}
+
+interface Case {
+  readonly args: ReadonlyArray<string>
+  readonly env?: Record<string, string>
+  readonly setting: string
+}
+
+const cases: ReadonlyArray<Case> = [
+  { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "-1"], setting: "--start-epoch" },
+  { args: ["backfill", "--endpoint", DEAD, "--end-epoch", "-7"], setting: "--end-epoch" },
+  { args: ["backfill", "--endpoint", DEAD, "--http-port", "-1"], setting: "--http-port" },
+  { args: ["backfill", "--endpoint", DEAD, "--http-port", "70000"], setting: "--http-port" },
+  { args: ["relay", "--endpoint", DEAD, "--http-port", "-1"], setting: "--http-port" },
+  { args: ["relay", "--endpoint", DEAD, "--http-port", "70000"], setting: "--http-port" },
+  { args: ["backfill", "--endpoint", DEAD, "--concurrency", "0"], setting: "--concurrency" },
+  { args: ["backfill", "--endpoint", DEAD, "--concurrency", "-1"], setting: "--concurrency" },
+  { args: ["backfill", "--endpoint", DEAD, "--concurrency", "1000000000"], setting: "--concurrency" },
+  { args: ["backfill", "--endpoint", DEAD, "--retries", "-3"], setting: "--retries" },
+  { args: ["backfill", "--endpoint", DEAD, "--retry-delay", "-5"], setting: "--retry-delay" },
+  { args: ["backfill", "--endpoint", DEAD, "--in-flight", "0"], setting: "--in-flight" },
+  { args: ["relay", "--endpoint", DEAD, "--depth", "0"], setting: "--depth" },
+  { args: ["relay", "--endpoint", DEAD, "--max-lag", "-1"], setting: "--max-lag" },
+  { args: ["relay", "--endpoint", DEAD, "--retain", "-1"], setting: "--retain" },
+  { args: ["sync", "--endpoint", DEAD, "--concurrency", "0"], setting: "--concurrency" },
+  { args: ["worker", "--endpoint", DEAD, "--concurrency", "0"], setting: "--concurrency" },
+  { args: ["serve", "--endpoint", DEAD, "--health-max-distance", "-1"], setting: "--health-max-distance" },
+  { args: ["runs", "--limit", "0"], setting: "--limit" },
+  { args: ["backfill", "--endpoint", DEAD], env: { HECATE_RUNS_KEEP: "-1" }, setting: "HECATE_RUNS_KEEP" },
+  { args: ["backfill", "--endpoint", DEAD], env: { HECATE_PROGRESS_INTERVAL_MS: "-1" }, setting: "HECATE_PROGRESS_INTERVAL_MS" },
+  { args: ["relay", "--endpoint", DEAD], env: { HECATE_RUNS_KEEP: "0" }, setting: "HECATE_RUNS_KEEP" },
+  { args: ["worker", "--endpoint", DEAD], env: { HECATE_WORKER_LOCK_MS: "10" }, setting: "HECATE_WORKER_LOCK_MS" },
+  { args: ["backfill", "--endpoint", DEAD], env: { HECATE_LOCK_TTL_MS: "-5" }, setting: "HECATE_LOCK_TTL_MS" },
+  { args: ["backfill", "--endpoint", DEAD], env: { REDIS_URL: "redis://127.0.0.1:6379/abc" }, setting: "REDIS_URL" },
+  { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--epochs", "207..209"], setting: "--epochs" },
+  { args: ["simulate", "--port", "70000"], setting: "--port" },
+  { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" }
+]
+
+describe("bad input: exit 2 with the setting named", () => {
+  for (const c of cases) {
+    const label = [...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`), ...c.args.filter((a) => a !== DEAD && a !== "--endpoint")].join(" ")
+    it(label, async () => {
+      expectRefused(await runCli(c.args, { env: { ...env, ...c.env }, timeoutMs: 20_000 }), c.setting)
+    })
+  }
+})
+
+describe("REDIS_URL naming a database the server does not have", () => {
+  const client = new IORedis(TEST_REDIS_URL)
+  const prefix = newPrefix()
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+    client.disconnect()
+  })
+
+  it("exits 2 naming REDIS_URL and writes nothing (to db 0 or anywhere)", async () => {
+    const r = await runCli(["backfill", "--simulator", "--redis-prefix", prefix], {
+      env: { ...env, REDIS_URL: "redis://127.0.0.1:6379/99" },
+      timeoutMs: 30_000
+    })
+    expectRefused(r, "REDIS_URL")
+    expect(r.stdout + r.stderr).toContain("99")
+    expect(await client.keys(`${prefix}*`)).toEqual([])
+  })
+})
