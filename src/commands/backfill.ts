@@ -207,6 +207,7 @@ const run = (flags: Flags) =>
       command: "backfill",
       parameters: runParameters(flags),
       http: { port: flags.httpPort, host: flags.httpHost },
+      usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),

@@ -16,7 +16,8 @@ import { makeHealthChecker } from "./health.js"
 import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
-import { makeRunHistory, RunRecorder } from "./runs.js"
+import { redactUrl } from "../domain/redacted-url.js"
+import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
@@ -38,6 +39,11 @@ export interface ObserveRunSpec {
   readonly relayPrefix?: string | undefined
   /** epoch-stream prefix shown by the dashboard */
   readonly historyPrefix?: string | undefined
+  /**
+   * false when the run itself needs no Redis (backfill into jsonl / cli): without a Redis, its run
+   * history is off (said once) rather than retried in the background and waited for at the end.
+   */
+  readonly usesRedis?: boolean | undefined
 }
 
 /** Flag values as JSON-able parameters: Options unwrapped, Redacted hidden. */
@@ -69,7 +75,9 @@ export const observeRun = (spec: ObserveRunSpec) =>
     const history = makeRunHistory({ url: redisUrl })
     const blocksAtStart = live.blocks
     const recorder = new RunRecorder(history, { command: spec.command, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
-    recorder.start()
+    const historyOff = spec.usesRedis === false ? yield* Effect.promise(() => probeRedis(redisUrl)) : undefined
+    if (historyOff === undefined) recorder.start()
+    else yield* Effect.logInfo(`run history off: no Redis at ${redactUrl(redisUrl)} (${historyOff}); this run does not need one`)
     yield* Effect.addFinalizer(() => Effect.sync(() => history.close()))
     const context = yield* Effect.context<never>()
     const log = (line: string) =>
@@ -114,7 +122,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
     return yield* self.pipe(
       Effect.annotateLogs({ run: recorder.id, command: spec.command }),
       Effect.onExit((exit) =>
-        Effect.promise(async () => {
+        historyOff !== undefined ? Effect.void : Effect.promise(async () => {
           if (Exit.isSuccess(exit)) await recorder.finish("Completed")
           else if (Cause.hasInterruptsOnly(exit.cause)) await recorder.finish("Cancelled")
           else await recorder.finish("Failed", describeFailure(exit.cause))

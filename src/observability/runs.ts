@@ -172,6 +172,38 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
   }
 }
 
+/**
+ * Whether a Redis answers at `url` within `timeoutMs`: undefined when it does, else why not. A run
+ * that needs no Redis (the jsonl / cli sinks) asks once at its start and, without one, keeps no
+ * history instead of retrying in the background and waiting for Redis at its end.
+ */
+export const probeRedis = async (url: string, timeoutMs = 1_000): Promise<string | undefined> => {
+  const client = new IORedis(url, {
+    lazyConnect: true,
+    connectionName: "hecate-runs-probe",
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    // ioredis keeps a timer of disconnectTimeout (2 s) after disconnecting a socket that never
+    // opened, which would hold the process that long at its end
+    disconnectTimeout: 50,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null
+  })
+  // the socket's error (ECONNREFUSED …) says more than connect()'s "Connection is closed."
+  let socketError: string | undefined
+  client.on("error", (e: Error) => (socketError ??= e.message))
+  try {
+    await client.connect()
+    await client.ping()
+    return undefined
+  } catch (e) {
+    return socketError ?? (e instanceof Error && e.message !== "" ? e.message : String(e))
+  } finally {
+    client.disconnect()
+  }
+}
+
 /** State as shown: a Running run whose heartbeat stopped is "Running (stale)". */
 export const shownState = (r: RunRecord, now = Date.now()): string =>
   r.state === "Running" && r.heartbeatAt !== undefined && now - Date.parse(r.heartbeatAt) > STALE_AFTER_MS ? "Running (stale)" : r.state
