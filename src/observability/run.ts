@@ -16,6 +16,7 @@ import { makeHealthChecker } from "./health.js"
 import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
+import { stderr as terminal } from "../cli/terminal.js"
 import { redactUrl } from "../domain/redacted-url.js"
 import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
 
@@ -87,7 +88,8 @@ export const observeRun = (spec: ObserveRunSpec) =>
     if (spec.command === "backfill") {
       const reporter = makeProgressReporter({
         tty: process.stderr.isTTY === true,
-        write: (text) => void process.stderr.write(text),
+        status: terminal.status,
+        endStatus: terminal.endStatus,
         log,
         intervalMs: Number(process.env["HECATE_PROGRESS_INTERVAL_MS"]) || 10_000
       })
@@ -118,7 +120,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
-    yield* Effect.logInfo(`run ${recorder.id}: ${spec.command}`)
+    yield* Effect.logInfo(`${spec.command} run started`).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }))
     return yield* self.pipe(
       Effect.annotateLogs({ run: recorder.id, command: spec.command }),
       Effect.onExit((exit) =>
