@@ -7,7 +7,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { teardown } from "./exit-codes.js"
-import { untilStdoutCloses } from "./process.js"
+import { untilOutputCloses } from "./process.js"
 import { commands } from "../commands/index.js"
 
 const hecate = Command.make("hecate").pipe(
@@ -20,7 +20,7 @@ const hecate = Command.make("hecate").pipe(
 
 hecate.pipe(
   Command.run({ version: "0.1.0" }),
-  untilStdoutCloses,
+  untilOutputCloses,
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown, disableErrorReporting: false })
 )

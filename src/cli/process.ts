@@ -4,31 +4,34 @@
  */
 import { Cause, Console, Effect, Exit } from "effect"
 
-let stdoutClosedHandlers: Array<() => void> | undefined
-let stdoutIsClosed = false
+let closedHandlers: Array<() => void> | undefined
+let outputIsClosed = false
 
 /**
- * Stdout's reader closing the pipe (EPIPE) is not an error of the program: it stops writing, as
- * Unix tools do. The listener stays for the whole process, so later writes (an interruption
- * notice) cannot raise an unhandled 'error' either; any other stdout error is re-thrown.
+ * The reader of stdout (or of stderr: `2>&1 | head`) closing the pipe (EPIPE) is not an error of
+ * the program: it stops writing, as Unix tools do. The listeners stay for the whole process, so
+ * later writes (an interruption notice, a log line) cannot raise an unhandled 'error' either; any
+ * other error of the streams is re-thrown.
  */
-const watchStdout = (): Array<() => void> => {
-  if (stdoutClosedHandlers !== undefined) return stdoutClosedHandlers
+const watchOutput = (): Array<() => void> => {
+  if (closedHandlers !== undefined) return closedHandlers
   const handlers: Array<() => void> = []
-  stdoutClosedHandlers = handlers
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  closedHandlers = handlers
+  const onError = (error: NodeJS.ErrnoException) => {
     if (error.code !== "EPIPE") throw error
-    if (stdoutIsClosed) return
-    stdoutIsClosed = true
+    if (outputIsClosed) return
+    outputIsClosed = true
     for (const handler of handlers.splice(0)) handler()
-  })
+  }
+  process.stdout.on("error", onError)
+  process.stderr.on("error", onError)
   return handlers
 }
 
-/** Completes when stdout's reader has gone away (never, while it reads). */
-export const stdoutClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
-  const handlers = watchStdout()
-  if (stdoutIsClosed) return resume(Effect.void)
+/** Completes when the reader of stdout or stderr has gone away (never, while they read). */
+export const outputClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handlers = watchOutput()
+  if (outputIsClosed) return resume(Effect.void)
   const handler = () => resume(Effect.void)
   handlers.push(handler)
   return Effect.sync(() => {
@@ -38,12 +41,12 @@ export const stdoutClosed: Effect.Effect<void> = Effect.callback<void>((resume) 
 })
 
 /**
- * Runs `self` until it ends or stdout's reader goes away; in the latter case `self` is interrupted
- * (its finalizers run: a run is recorded as Cancelled, servers are closed) and the process ends
- * quietly with exit 0: the reader had what it wanted.
+ * Runs `self` until it ends or the reader of its output goes away; in the latter case `self` is
+ * interrupted (its finalizers run: a run is recorded as Cancelled, servers are closed) and the
+ * process ends quietly with exit 0: the reader had what it wanted.
  */
-export const untilStdoutCloses = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | void, E, R> =>
-  Effect.raceFirst(self, stdoutClosed)
+export const untilOutputCloses = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | void, E, R> =>
+  Effect.raceFirst(self, outputClosed)
 
 /**
  * SIGTERM is a service manager's normal stop: after the clean shutdown (the interruption's

@@ -22,22 +22,28 @@ const freePort = (): Promise<number> =>
 const env = { ...process.env, NO_COLOR: "1", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, HECATE_ENV_FILE: "/dev/null" }
 
 describe("the CLI's end", () => {
-  it("exits 0 quietly when the reader of its stdout closes the pipe (backfill --sink jsonl | head)", async () => {
-    const child = spawn(process.execPath, [mainJs, "backfill", "--simulator", "--sink", "jsonl"], { env, stdio: ["ignore", "pipe", "pipe"] })
-    let stderr = ""
-    let lines = 0
-    child.stderr.on("data", (d) => (stderr += d))
-    child.stdout.on("data", (d: Buffer) => {
-      lines += d.toString().split("\n").length - 1
-      // `head -1`: read the first block, then go away
-      child.stdout.destroy()
-    })
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
-    expect(lines).toBeGreaterThan(0)
-    expect({ code, signal }).toEqual({ code: 0, signal: null })
-    expect(stderr).not.toMatch(/EPIPE|Unhandled|\n\s+at /)
-    // it stopped early: the whole demo chain (7 epochs) was not relayed to nobody
-    expect(stderr).not.toContain("Relayed epochs up to")
+  it("exits 0 quietly when the reader of its stdout or stderr closes the pipe (… | head, 2>&1 | head)", async () => {
+    for (const closed of ["stdout", "stderr"] as const) {
+      const args = [mainJs, "backfill", "--simulator", "--sink", "jsonl", ...(closed === "stderr" ? ["--output", "/dev/null"] : [])]
+      const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] })
+      const other = closed === "stdout" ? child.stderr : child.stdout
+      let otherText = ""
+      let lines = 0
+      other.on("data", (d) => (otherText += d))
+      child[closed].on("data", (d: Buffer) => {
+        lines += d.toString().split("\n").length - 1
+        // `head -1`: read the first line, then go away
+        child[closed].destroy()
+      })
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
+      expect(lines, closed).toBeGreaterThan(0)
+      expect({ closed, code, signal }).toEqual({ closed, code: 0, signal: null })
+      expect(otherText).not.toMatch(/EPIPE|Unhandled|\n\s+at /)
+      if (closed === "stdout") {
+        // it stopped early: the whole demo chain (7 epochs) was not relayed to nobody
+        expect(otherText).not.toContain("Relayed epochs up to")
+      }
+    }
   })
 
   it("a jsonl / cli run without a Redis says once that its history is off and does not wait for one at the end", async () => {
