@@ -129,7 +129,8 @@ const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => v
 export const demoSummary = (options: {
   readonly redisUrl: string
   readonly prefix: string
-  readonly relayed: { readonly epochs: number; readonly blocks: number } | undefined
+  /** epochs this run relayed (0: nothing was left to do) */
+  readonly relayedEpochs: number
   readonly lowWatermark: number | null
   readonly lastSyncedEpoch: number | null
 }): string => {
@@ -137,19 +138,19 @@ export const demoSummary = (options: {
   if (lastSyncedEpoch === null) return `Nothing is in Redis under ${prefix} yet.`
   const first = Math.min(options.lowWatermark ?? 0, lastSyncedEpoch)
   const streams = first === lastSyncedEpoch ? `${prefix}epoch:${first}` : `${prefix}epoch:${first} … ${prefix}epoch:${lastSyncedEpoch}`
-  const done = options.relayed === undefined || options.relayed.epochs === 0
-    ? `Nothing left to do: epochs ${first}..${lastSyncedEpoch} were already in Redis.`
-    : `Wrote ${options.relayed.blocks} blocks (${options.relayed.epochs} epochs) to Redis.`
+  const where = `Redis at ${options.redisUrl}, one stream per epoch: ${streams}`
+  const done = options.relayedEpochs === 0
+    ? `Nothing left to do: epochs ${first}..${lastSyncedEpoch} are already in ${where}.`
+    : `The blocks are in ${where}.`
   // redis-cli's own default is the same server; a password shows as *** and must be filled in
   const db = options.redisUrl === "redis://127.0.0.1:6379/0" || options.redisUrl === "redis://127.0.0.1:6379" ? "" : ` -u ${options.redisUrl}`
   return [
-    "",
     done,
-    `  where:   ${options.redisUrl}, one stream per epoch: ${streams} (entries = batches of blocks, JSON)`,
-    `  look:    redis-cli${db} XLEN ${prefix}epoch:${lastSyncedEpoch}`,
-    `           redis-cli${db} XRANGE ${prefix}epoch:${lastSyncedEpoch} - + COUNT 1 | head -c 400`,
-    `  status:  npm start -- status --redis-prefix ${prefix}`,
-    `  history: npm start -- runs`,
+    "  Each entry is a batch of blocks (JSON). Look at them:",
+    `    redis-cli${db} XLEN ${prefix}epoch:${lastSyncedEpoch}`,
+    `    redis-cli${db} XRANGE ${prefix}epoch:${lastSyncedEpoch} - + COUNT 1 | head -c 400`,
+    `  The namespace's progress:  npm start -- status --redis-prefix ${prefix}`,
+    "  The run history:           npm start -- runs",
     "Run it again: it resumes and finds nothing left to do."
   ].join("\n")
 }
@@ -240,7 +241,7 @@ const run = (flags: Flags) =>
       yield* Console.error(demoSummary({
         redisUrl: redactUrl(Redacted.value(settings.redisUrl)),
         prefix: historyPrefix,
-        relayed: result.target === undefined ? undefined : result,
+        relayedEpochs: result.target === undefined ? 0 : result.epochs,
         lowWatermark: demoStatus.low_watermark,
         lastSyncedEpoch: demoStatus.last_synced_epoch
       }))

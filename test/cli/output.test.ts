@@ -40,9 +40,9 @@ describe("the demo (backfill --simulator)", () => {
       expect(lines.filter((l) => /^\d\d:\d\d:\d\d (INFO|WARN) /.test(l)).length).toBeLessThanOrEqual(20)
       expect(lines.length).toBeLessThanOrEqual(30)
       expect(first.stderr).toMatch(/backfill run started {2}run=[0-9a-z]+-[0-9a-f]{6} command=backfill/)
-      expect(first.stderr).toContain("Wrote 693 blocks (7 epochs) to Redis.")
-      expect(first.stderr).toContain(`one stream per epoch: ${prefix}epoch:0 … ${prefix}epoch:6`)
-      const look = /look: {4}(redis-cli.* XLEN (\S+))/.exec(first.stderr)
+      expect(first.stderr).toContain(`Relayed epochs up to 6: 7 epochs, 693 blocks`)
+      expect(first.stderr).toContain(`The blocks are in Redis at ${TEST_REDIS_URL}, one stream per epoch: ${prefix}epoch:0 … ${prefix}epoch:6.`)
+      const look = /^ {4}(redis-cli.* XLEN (\S+))$/m.exec(first.stderr)
       expect(look?.[2]).toBe(`${prefix}epoch:6`)
       // the command it shows reads what was written
       expect(await client.xlen(look![2]!)).toBeGreaterThan(0)
@@ -50,7 +50,7 @@ describe("the demo (backfill --simulator)", () => {
 
       const again = await runCli(["backfill", "--simulator", "--redis-prefix", prefix, "--log-format", "json"], { env })
       expect(again.code, again.stderr).toBe(0)
-      expect(again.stderr).toContain("Nothing left to do: epochs 0..6 were already in Redis.")
+      expect(again.stderr).toContain(`Nothing left to do: epochs 0..6 are already in Redis at ${TEST_REDIS_URL}, one stream per epoch:`)
       const json = again.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { level: string; message: string; annotations: Record<string, string> })
       expect(json.length).toBeGreaterThan(2)
       const run = json[0]!.annotations["run"]
