@@ -64,8 +64,8 @@ describe("the CLI's end", () => {
         expect(r.stderr.match(/run history off: no Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(connect ECONNREFUSED/g)).toHaveLength(1)
         expect(r.stderr).not.toContain("could not be recorded")
         expect(relayedAt).toBeGreaterThan(0)
-        // it used to retry the history for 5 s here
-        expect(exitedAfterMs).toBeLessThan(1_500)
+        // it used to retry the history for 5.5 s here; a loaded machine still exits well within 3 s
+        expect(exitedAfterMs).toBeLessThan(3_000)
       }
       expect(readFileSync(output, "utf8").trim().split("\n").length).toBe(693)
     } finally {
@@ -78,9 +78,11 @@ describe("the CLI's end", () => {
       let out = ""
       const r = await runCli(["simulate", "--port", "0", "--block-interval", "0", "--initial-blocks", "50"], {
         onSpawn: (c) => {
+          let sent = false
           const onData = (d: Buffer) => {
             out += d
-            if (out.includes("simulator listening on")) c.kill(signal)
+            // once: a second signal during the shutdown would be Node's default action (killed)
+            if (!sent && out.includes("simulator listening on")) sent = c.kill(signal)
           }
           c.stdout?.on("data", onData)
           c.stderr?.on("data", onData)
