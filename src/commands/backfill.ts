@@ -151,7 +151,7 @@ export const demoSummary = (options: {
     `    redis-cli${db} XRANGE ${prefix}epoch:${lastSyncedEpoch} - + COUNT 1 | head -c 400`,
     `  The namespace's progress:  npm start -- status --redis-prefix ${prefix}`,
     "  The run history:           npm start -- runs",
-    "Run it again: it resumes and finds nothing left to do."
+    ...(options.relayedEpochs === 0 ? [] : ["Run it again: it resumes and finds nothing left to do."])
   ].join("\n")
 }
 
