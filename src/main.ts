@@ -1,24 +1,20 @@
 #!/usr/bin/env node
 /**
- * `node dist/main.js`: the Hecate command line. Each command lives in src/commands/; this file
- * only assembles the tree and runs it with the platform services and documented exit codes.
+ * `node dist/main.js` (the `hecate` bin): checks the Node version, then loads the command line.
+ *
+ * Hecate needs Node ≥ 22.19 (Effect 4 and its platform layer use newer built-ins: under Node 20 a
+ * run crashes midway with `rawJSON is not a function`). The check runs before any of that code is
+ * loaded: static imports are evaluated before a module's body, so this file imports only the check
+ * (which imports nothing) and loads the real entry (src/cli/app.ts) dynamically. `npm start -- …` always runs the Node 22 that
+ * `npm ci` installs as a devDependency.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
-import { Command } from "effect/cli"
-import { teardown } from "./cli/exit-codes.js"
-import { commands } from "./commands/index.js"
+import { nodeVersionProblem } from "./cli/node-version.js"
 
-const hecate = Command.make("hecate").pipe(
-  Command.withDescription(
-    "Relay Cardano blocks from Ogmios into Redis: epoch-parallel backfill, a rollback-aware realtime relay, " +
-      "and a forking Ogmios simulator to run them against."
-  ),
-  Command.withSubcommands(commands)
-)
-
-hecate.pipe(
-  Command.run({ version: "0.1.0" }),
-  Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({ teardown, disableErrorReporting: false })
-)
+const problem = nodeVersionProblem(process.versions.node, process.execPath, process.argv.slice(2))
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`)
+  // 2: a configuration error (docs: exit codes)
+  process.exitCode = 2
+} else {
+  await import("./cli/app.js")
+}

@@ -161,7 +161,10 @@ export const planWindow = Effect.fnUntraced(function*(options: BackfillOptions, 
       case "Refuse":
         return yield* Effect.fail(decision.error)
       case "Narrow":
-        yield* Effect.logWarning(decision.warning)
+        // without --start-epoch this is the plain resume, not a request that is partly refused
+        yield* options.startEpoch === undefined
+          ? Effect.logInfo(`resuming after last_synced_epoch = ${decision.base}: epochs ${decision.skipped.from}..${decision.skipped.to} are already delivered`)
+          : Effect.logWarning(decision.warning)
         start = decision.start
         if (decision.empty) return { start, target, empty: true as const, reason: `epochs up to ${decision.base} are already delivered` }
         break

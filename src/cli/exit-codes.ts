@@ -1,6 +1,7 @@
 /**
  * Process exit codes. 0, 1, 10–14 and 130 are the reference Hecate's contract (consumers and
- * schedulers match on them); 2 is a usage error; 15 is ours (another producer holds the prefix).
+ * schedulers match on them); 2 is a usage error; 15–17 are ours. The README's exit-code list is
+ * this table (test/cli/exit-codes.test.ts checks both, and every error class's code, against it).
  * 10 ("rerun later") also covers an Ogmios that stayed unreachable or silent through the whole
  * reconnect schedule (OgmiosUnavailable): an operating condition, never a crash (1).
  */
@@ -17,6 +18,10 @@ export const ExitCode = {
   consumerNotFinished: 13,
   orderingStalled: 14,
   producerLockHeld: 15,
+  /** the epoch index is invalid, or misses an epoch the run needs */
+  epochIndexInvalid: 16,
+  /** refresh: the epoch asked for is not final yet */
+  epochNotFinal: 17,
   interrupted: 130
 } as const
 

@@ -21,7 +21,7 @@ import { backfillObserver, observabilityFlags, observeRun, observeSink, runParam
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
-import { Redis } from "../services/Redis.js"
+import { Redis, redactUrl } from "../services/Redis.js"
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
@@ -106,6 +106,39 @@ const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => v
   }
 }
 
+/**
+ * After a `--simulator` run into Redis (the demo): what was written where and how to look at it,
+ * for someone who has just cloned the project.
+ */
+export const demoSummary = (options: {
+  readonly redisUrl: string
+  readonly prefix: string
+  /** epochs this run relayed (0: nothing was left to do) */
+  readonly relayedEpochs: number
+  readonly lowWatermark: number | null
+  readonly lastSyncedEpoch: number | null
+}): string => {
+  const { prefix, lastSyncedEpoch } = options
+  if (lastSyncedEpoch === null) return `Nothing is in Redis under ${prefix} yet.`
+  const first = Math.min(options.lowWatermark ?? 0, lastSyncedEpoch)
+  const streams = first === lastSyncedEpoch ? `${prefix}epoch:${first}` : `${prefix}epoch:${first} … ${prefix}epoch:${lastSyncedEpoch}`
+  const where = `Redis at ${options.redisUrl}, one stream per epoch: ${streams}`
+  const done = options.relayedEpochs === 0
+    ? `Nothing left to do: epochs ${first}..${lastSyncedEpoch} are already in ${where}.`
+    : `The blocks are in ${where}.`
+  // redis-cli's own default is the same server; a password shows as *** and must be filled in
+  const db = options.redisUrl === "redis://127.0.0.1:6379/0" || options.redisUrl === "redis://127.0.0.1:6379" ? "" : ` -u ${options.redisUrl}`
+  return [
+    done,
+    "  Each entry is a batch of blocks (JSON). Look at them:",
+    `    redis-cli${db} XLEN ${prefix}epoch:${lastSyncedEpoch}`,
+    `    redis-cli${db} XRANGE ${prefix}epoch:${lastSyncedEpoch} - + COUNT 1 | head -c 400`,
+    `  The namespace's progress:  npm start -- status --redis-prefix ${prefix}`,
+    "  The run history:           npm start -- runs",
+    ...(options.relayedEpochs === 0 ? [] : ["Run it again: it resumes and finds nothing left to do."])
+  ].join("\n")
+}
+
 const run = (flags: Flags) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfigLive.load({
@@ -134,12 +167,12 @@ const run = (flags: Flags) =>
     const indexLayer = EpochIndex.layer({ network, cachePath: settings.epochCachePath })
 
     const needsRedis = flags.sink === "redis" || flags.sink === "redis-list"
+    const historyPrefix = Option.getOrElse(flags.redisPrefix, () => settings.historyPrefix)
     const makeSink = Effect.gen(function*(): Effect.fn.Return<BlockSink, never, Redis> {
       const redis = yield* Redis
       switch (flags.sink) {
         case "redis": {
-          const prefix = Option.getOrElse(flags.redisPrefix, () => settings.historyPrefix)
-          return makeRedisSink(makeEpochStore(redis, { prefix }), { format: flags.format })
+          return makeRedisSink(makeEpochStore(redis, { prefix: historyPrefix }), { format: flags.format })
         }
         case "redis-list":
           return makeRedisListSink(redis, { prefix: Option.getOrElse(flags.redisPrefix, () => "hecate:"), format: flags.format })
@@ -159,9 +192,10 @@ const run = (flags: Flags) =>
 
     const started = performance.now()
     const runLog = Effect.runForkWith(yield* Effect.context<never>())
-    const result = yield* Effect.gen(function*() {
+    const demo = flags.simulator && flags.sink === "redis" && !flags.distributed
+    const [result, demoStatus] = yield* Effect.gen(function*() {
       const sink = observeSink(yield* makeSink)
-      return yield* (flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, {
+      const result = yield* (flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, {
         startEpoch: Option.getOrUndefined(flags.startEpoch),
         endEpoch: Option.getOrUndefined(flags.endEpoch),
         concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
@@ -177,6 +211,8 @@ const run = (flags: Flags) =>
         ...(lockTtlMs !== undefined ? { lockTtlMs } : {}),
         onProgress: backfillObserver(progressLogger(started, (e) => void runLog(e)))
       })
+      const demoStatus = demo ? yield* makeEpochStore(yield* Redis, { prefix: historyPrefix }).status() : undefined
+      return [result, demoStatus] as const
     }).pipe(Effect.provide(Layer.mergeAll(redisLayer, indexLayer, queryLayer)))
 
     if (result.target !== undefined) {
@@ -185,6 +221,15 @@ const run = (flags: Flags) =>
         `Relayed epochs up to ${result.target}: ${result.epochs} epochs, ${result.blocks} blocks in ${seconds.toFixed(1)} s`
       )
     }
+    if (demoStatus !== undefined) {
+      yield* Console.error(demoSummary({
+        redisUrl: redactUrl(Redacted.value(settings.redisUrl)),
+        prefix: historyPrefix,
+        relayedEpochs: result.target === undefined ? 0 : result.epochs,
+        lowWatermark: demoStatus.low_watermark,
+        lastSyncedEpoch: demoStatus.last_synced_epoch
+      }))
+    }
   }).pipe(
     Effect.scoped,
     observeRun({
@@ -192,6 +237,7 @@ const run = (flags: Flags) =>
       parameters: runParameters(flags),
       http: { port: flags.httpPort, host: flags.httpHost },
       config: Option.getOrUndefined(flags.config),
+      usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),

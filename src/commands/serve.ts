@@ -25,6 +25,7 @@ import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedu
 import { Command, Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
 import { loggingLayer } from "../cli/logging.js"
+import { exitZeroOnSigterm } from "../cli/process.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -253,30 +254,9 @@ const run = (flags: Flags) =>
     reportExpectedFailures("Serve stopped")
   )
 
-/** SIGTERM is the service manager's normal stop: after the clean shutdown, exit 0 (SIGINT keeps 130). */
-const exitZeroOnSigterm = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => {
-    let sigterm = false
-    const onSigterm = () => {
-      sigterm = true
-    }
-    process.once("SIGTERM", onSigterm)
-    return self.pipe(
-      Effect.onExit((exit) =>
-        Effect.gen(function*() {
-          process.removeListener("SIGTERM", onSigterm)
-          if (sigterm && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
-            yield* Console.error("serve: stopped on SIGTERM (cursor persisted, connections closed)")
-            process.exit(0)
-          }
-        })
-      )
-    )
-  })
-
 export const serveCommand = Command.make("serve", serveFlags, (flags) =>
   run(flags).pipe(
-    exitZeroOnSigterm,
+    exitZeroOnSigterm("serve: stopped on SIGTERM (cursor persisted, connections closed)"),
     Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
   )).pipe(
     Command.withDescription("The long-running service: the realtime relay into Redis, the scheduled epoch refresh, and /health + /metrics")

@@ -1,6 +1,6 @@
 /**
  * `hecate simulate`: runs the Ogmios-protocol chain simulator until interrupted, printing its URL
- * and the shape of the chain it serves.
+ * and the shape of the chain it serves. SIGTERM (a supervisor's stop) exits 0, SIGINT 130.
  */
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -8,6 +8,7 @@ import { intFlag, numberFlag } from "../config/flags.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { epochRangeProblem } from "../config/settings.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { exitZeroOnSigterm } from "../cli/process.js"
 import { startSimulator, type SimulatorOptions } from "../simulator/index.js"
 
 /** "a..b" or "a" */
@@ -93,5 +94,5 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
     yield* Console.log(tip === "origin" ? "tip: origin" : `tip: slot ${tip.slot} height ${tip.height} id ${tip.id} (era ${chain.eraAt(chain.tipIndex)})`)
     if (f.blockInterval > 0) yield* Console.log(`producing a block every ${f.blockInterval} ms, fork rate ${f.forkRate}, max rollback ${f.maxRollback}`)
     return yield* Effect.never
-  }).pipe(Effect.scoped, reportExpectedFailures("Simulator not started"))
+  }).pipe(Effect.scoped, reportExpectedFailures("Simulator not started"), exitZeroOnSigterm("simulate: stopped on SIGTERM"))
 ).pipe(Command.withDescription("Run a forking Ogmios-protocol chain simulator (a local devnet) until interrupted"))

@@ -30,7 +30,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
   th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid rgba(127,127,127,.2); white-space: nowrap; }
   th { color: var(--muted); font-weight: 500; }
-  .state-Completed { color: var(--ok); } .state-Failed { color: var(--bad); } .state-Running { color: var(--accent); } .state-Cancelled { color: var(--warn); }
+  .state-Completed { color: var(--ok); } .state-Failed, .state-Crashed { color: var(--bad); } .state-Running { color: var(--accent); } .state-Cancelled { color: var(--warn); }
 </style>
 </head>
 <body>

@@ -82,8 +82,9 @@ export const observeBackfillProgress = (event: BackfillProgress): void => {
 
 /** Wraps a backfill `onProgress` callback: metrics + progress first, then the command's own. */
 export const backfillObserver = (inner?: (event: BackfillProgress) => void) => (event: BackfillProgress): void => {
-  observeBackfillProgress(event)
+  // the command's own line for the event ("epoch 6: … synced") comes before the progress line it causes
   inner?.(event)
+  observeBackfillProgress(event)
 }
 
 /** A BlockSink whose batch writes are timed (hecate_redis_write_seconds{command="backfill"}). */

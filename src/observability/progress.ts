@@ -1,7 +1,9 @@
 /**
  * Backfill progress: on a terminal a bar on stderr, redrawn at most 10 times a second
- * (`backfill ████████░░░░ 5/8 epochs · 1,234 blocks/s · ETA 0:12`); elsewhere a log line every
- * `intervalMs` (HECATE_PROGRESS_INTERVAL_MS, default 10 s) and one at the end.
+ * (`backfill ████████░░░░ 5/8 epochs · 1,234 blocks/s · ETA 0:12`) as the terminal's status line,
+ * below the log lines; left on screen when the last epoch is done. Elsewhere a log line every
+ * `intervalMs` (HECATE_PROGRESS_INTERVAL_MS, default 10 s), and a last one at the end if the run was
+ * long enough to print any (a short run's summary says it all).
  */
 import type { BackfillProgress } from "../backfill/backfill.js"
 
@@ -23,8 +25,10 @@ export const formatDuration = (seconds: number): string => {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`
 }
 
-export const eta = (p: ProgressSnapshot): number =>
-  p.blocksPerSecond > 0 ? Math.max(0, p.blocksTotal - p.blocksDone) / p.blocksPerSecond : Number.POSITIVE_INFINITY
+export const eta = (p: ProgressSnapshot): number => {
+  const left = Math.max(0, p.blocksTotal - p.blocksDone)
+  return left === 0 ? 0 : p.blocksPerSecond > 0 ? left / p.blocksPerSecond : Number.POSITIVE_INFINITY
+}
 
 /** The bar line (no control characters). */
 export const renderBar = (p: ProgressSnapshot, width = 24): string => {
@@ -44,8 +48,10 @@ export const renderLine = (p: ProgressSnapshot): string =>
 
 export interface ProgressReporterOptions {
   readonly tty: boolean
-  /** raw output for the bar (stderr) */
-  readonly write: (text: string) => void
+  /** shows the bar as the terminal's status line (TTY) */
+  readonly status: (bar: string) => void
+  /** leaves the bar on screen and stops redrawing it (TTY) */
+  readonly endStatus: () => void
   /** a log line (non-TTY) */
   readonly log: (line: string) => void
   readonly intervalMs?: number
@@ -79,12 +85,25 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
     return t > first.t ? ((blocksDone - first.blocks) * 1000) / (t - first.t) : 0
   }
   const snapshot = (): ProgressSnapshot => ({ epochsDone, epochsTotal, blocksDone, blocksTotal, blocksPerSecond: rate(), failed })
+  let ended = false
+  let linesLogged = 0
   const draw = (force = false) => {
-    if (!options.tty || !planned) return
+    if (!options.tty || !planned || ended) return
     const t = now()
     if (!force && t - lastDraw < 100) return
     lastDraw = t
-    options.write(`\r\x1b[K${renderBar(snapshot())}`)
+    options.status(renderBar(snapshot()))
+  }
+  /** the last bar (TTY) or line (otherwise), once */
+  const end = () => {
+    if (!planned || ended) return
+    if (timer !== undefined) clearInterval(timer)
+    timer = undefined
+    if (options.tty) {
+      draw(true)
+      options.endStatus()
+    } else if (linesLogged > 0) options.log(renderLine(snapshot()))
+    ended = true
   }
 
   return {
@@ -92,12 +111,16 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
       switch (event._tag) {
         case "Planned":
           planned = true
+          ended = false
           epochsTotal = event.epochs
           blocksTotal = event.blocks
           samples.length = 0
           rate()
           if (!options.tty) {
-            timer = setInterval(() => options.log(renderLine(snapshot())), options.intervalMs ?? 10_000)
+            timer = setInterval(() => {
+              linesLogged++
+              options.log(renderLine(snapshot()))
+            }, options.intervalMs ?? 10_000)
             timer.unref()
           }
           draw(true)
@@ -112,6 +135,8 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
         case "EpochSynced":
           epochsDone++
           draw(true)
+          // done: the last bar / line comes now, before the run's summary
+          if (epochsDone >= epochsTotal) end()
           return
         case "EpochFailed":
           failed++
@@ -123,13 +148,7 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
     },
     snapshot,
     stop: () => {
-      if (timer !== undefined) clearInterval(timer)
-      timer = undefined
-      if (!planned) return
-      if (options.tty) {
-        draw(true)
-        options.write("\n")
-      } else options.log(renderLine(snapshot()))
+      end()
       planned = false
     }
   }

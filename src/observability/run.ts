@@ -17,7 +17,9 @@ import { makeHealthChecker } from "./health.js"
 import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
-import { makeRunHistory, RunRecorder } from "./runs.js"
+import { stderr as terminal } from "../cli/terminal.js"
+import { redactUrl } from "../domain/redacted-url.js"
+import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
@@ -41,6 +43,11 @@ export interface ObserveRunSpec {
   readonly historyPrefix?: string | undefined
   /** the command's `--config` file, when given */
   readonly config?: string | undefined
+  /**
+   * false when the run itself needs no Redis (backfill into jsonl / cli): without a Redis, its run
+   * history is off (said once) rather than retried in the background and waited for at the end.
+   */
+  readonly usesRedis?: boolean | undefined
 }
 
 /** Flag values as JSON-able parameters: Options unwrapped, Redacted hidden. */
@@ -73,7 +80,9 @@ export const observeRun = (spec: ObserveRunSpec) =>
     const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
     const blocksAtStart = live.blocks
     const recorder = new RunRecorder(history, { command: spec.command, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
-    recorder.start()
+    const historyOff = spec.usesRedis === false ? yield* Effect.promise(() => probeRedis(redisUrl)) : undefined
+    if (historyOff === undefined) recorder.start()
+    else yield* Effect.logInfo(`run history off: no Redis at ${redactUrl(redisUrl)} (${historyOff}); this run does not need one`)
     yield* Effect.addFinalizer(() => Effect.sync(() => history.close()))
     const context = yield* Effect.context<never>()
     const log = (line: string) =>
@@ -83,7 +92,8 @@ export const observeRun = (spec: ObserveRunSpec) =>
     if (spec.command === "backfill") {
       const reporter = makeProgressReporter({
         tty: process.stderr.isTTY === true,
-        write: (text) => void process.stderr.write(text),
+        status: terminal.status,
+        endStatus: terminal.endStatus,
         log,
         intervalMs: settings.progressIntervalMs
       })
@@ -114,11 +124,11 @@ export const observeRun = (spec: ObserveRunSpec) =>
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
-    yield* Effect.logInfo(`run ${recorder.id}: ${spec.command}`)
+    yield* Effect.logInfo(`${spec.command} run started`).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }))
     return yield* self.pipe(
       Effect.annotateLogs({ run: recorder.id, command: spec.command }),
       Effect.onExit((exit) =>
-        Effect.promise(async () => {
+        historyOff !== undefined ? Effect.void : Effect.promise(async () => {
           if (Exit.isSuccess(exit)) await recorder.finish("Completed")
           else if (Cause.hasInterruptsOnly(exit.cause)) await recorder.finish("Cancelled")
           else await recorder.finish("Failed", describeFailure(exit.cause))

@@ -9,8 +9,9 @@
  *
  * Writing is best-effort and never fails a run: the recorder keeps the record in memory and writes
  * it whole (idempotent HSET) whenever it changed, every second, until Redis takes it; so a run
- * started while Redis is down appears once Redis is back. A process killed with SIGKILL leaves its
- * run `Running` with a heartbeat that stops moving: `runs` shows it as stale.
+ * started while Redis is down appears once Redis is back. A process killed with SIGKILL (or whose
+ * host went down) leaves its run `Running` with a heartbeat that stops moving: once the heartbeat
+ * is older than CRASHED_AFTER_MS the run is read back as `Crashed`, ended at its last heartbeat.
  */
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
@@ -19,10 +20,14 @@ import { redactCredentials } from "../domain/redacted-url.js"
 
 export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
 export const DEFAULT_RUNS_KEEP = 200
-/** A Running run whose heartbeat is older than this is shown as stale. */
-export const STALE_AFTER_MS = 30_000
+/**
+ * A Running run whose heartbeat is older than this has crashed: a live run beats every 5 s (and
+ * rewrites its whole record, Running again, as soon as Redis takes it after an outage).
+ */
+export const CRASHED_AFTER_MS = 30_000
 
-export type RunState = "Running" | "Completed" | "Failed" | "Cancelled"
+/** `Crashed` is never written: it is how a Running record with an expired heartbeat is read. */
+export type RunState = "Running" | "Completed" | "Failed" | "Cancelled" | "Crashed"
 
 export interface RunRecord {
   readonly id: string
@@ -152,12 +157,13 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
       return replies.flatMap(([error, h]) => {
         if (error !== null) return []
         const r = fromHash(h as Record<string, string>)
-        return r === undefined ? [] : [r]
+        return r === undefined ? [] : [settle(r)]
       })
     },
     get: async (id) => {
       await ready()
-      return fromHash(await client.hgetall(keys.run(id)))
+      const r = fromHash(await client.hgetall(keys.run(id)))
+      return r === undefined ? undefined : settle(r)
     },
     close: () => {
       client.disconnect()
@@ -165,9 +171,56 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
   }
 }
 
-/** State as shown: a Running run whose heartbeat stopped is "Running (stale)". */
-export const shownState = (r: RunRecord, now = Date.now()): string =>
-  r.state === "Running" && r.heartbeatAt !== undefined && now - Date.parse(r.heartbeatAt) > STALE_AFTER_MS ? "Running (stale)" : r.state
+/**
+ * Whether a Redis answers at `url` within `timeoutMs`: undefined when it does, else why not. A run
+ * that needs no Redis (the jsonl / cli sinks) asks once at its start and, without one, keeps no
+ * history instead of retrying in the background and waiting for Redis at its end.
+ */
+export const probeRedis = async (url: string, timeoutMs = 1_000): Promise<string | undefined> => {
+  const client = new IORedis(url, {
+    lazyConnect: true,
+    connectionName: "hecate-runs-probe",
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    // ioredis keeps a timer of disconnectTimeout (2 s) after disconnecting a socket that never
+    // opened, which would hold the process that long at its end
+    disconnectTimeout: 50,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null
+  })
+  // the socket's error (ECONNREFUSED …) says more than connect()'s "Connection is closed."
+  let socketError: string | undefined
+  client.on("error", (e: Error) => (socketError ??= e.message))
+  try {
+    await client.connect()
+    await client.ping()
+    return undefined
+  } catch (e) {
+    return socketError ?? (e instanceof Error && e.message !== "" ? e.message : String(e))
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * The record as it stands at `now`: a Running run whose heartbeat expired is Crashed, ended at its
+ * last heartbeat, with an error saying so.
+ */
+export const settle = (r: RunRecord, now = Date.now()): RunRecord => {
+  if (r.state !== "Running") return r
+  const beat = Date.parse(r.heartbeatAt ?? r.startedAt)
+  if (!Number.isFinite(beat) || now - beat <= CRASHED_AFTER_MS) return r
+  return {
+    ...r,
+    state: "Crashed",
+    endedAt: new Date(beat).toISOString(),
+    error: r.error ?? `no heartbeat since ${new Date(beat).toISOString()}: the process (${r.host} pid ${r.pid}) ended without recording its end`
+  }
+}
+
+/** State as shown (a Running record with an expired heartbeat is Crashed). */
+export const shownState = (r: RunRecord, now = Date.now()): string => settle(r, now).state
 
 /**
  * The in-memory record of the current run, written to Redis in the background (every second when

@@ -104,7 +104,7 @@ describe("observability of a backfill", () => {
 
     // non-TTY: periodic progress lines with the run id
     expect(running.output()).toMatch(/progress: \d+\/\d+ epochs, \d+\/\d+ blocks/)
-    const runId = /run ([0-9a-z]+-[0-9a-f]{6}): backfill/.exec(running.output())?.[1]
+    const runId = /backfill run started  run=([0-9a-z]+-[0-9a-f]{6}) command=backfill/.exec(running.output())?.[1]
     expect(runId).toBeDefined()
 
     const shown = await runCli(["runs", "show", runId!, "--json"], { env: env() })

@@ -100,7 +100,7 @@ describe("observability of the relay", () => {
     running.child().kill("SIGINT")
     const done = await running.done
     expect(done.code).toBe(130)
-    const runId = /run ([0-9a-z]+-[0-9a-f]{6}): relay/.exec(running.output())?.[1]
+    const runId = /relay run started  run=([0-9a-z]+-[0-9a-f]{6}) command=relay/.exec(running.output())?.[1]
     const shown = JSON.parse((await runCli(["runs", "show", runId!, "--json"], { env })).stdout) as { state: string; blocks: number }
     expect(shown.state).toBe("Cancelled")
     expect(shown.blocks).toBe(Number(hash["applies"]))

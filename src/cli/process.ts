@@ -1,0 +1,73 @@
+/**
+ * How a CLI process ends when the world around it stops it: the reader of its stdout goes away
+ * (`hecate backfill --sink jsonl | head`), or its supervisor sends SIGTERM.
+ */
+import { Cause, Console, Effect, Exit } from "effect"
+
+let closedHandlers: Array<() => void> | undefined
+let outputIsClosed = false
+
+/**
+ * The reader of stdout (or of stderr: `2>&1 | head`) closing the pipe (EPIPE) is not an error of
+ * the program: it stops writing, as Unix tools do. The listeners stay for the whole process, so
+ * later writes (an interruption notice, a log line) cannot raise an unhandled 'error' either; any
+ * other error of the streams is re-thrown.
+ */
+const watchOutput = (): Array<() => void> => {
+  if (closedHandlers !== undefined) return closedHandlers
+  const handlers: Array<() => void> = []
+  closedHandlers = handlers
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error
+    if (outputIsClosed) return
+    outputIsClosed = true
+    for (const handler of handlers.splice(0)) handler()
+  }
+  process.stdout.on("error", onError)
+  process.stderr.on("error", onError)
+  return handlers
+}
+
+/** Completes when the reader of stdout or stderr has gone away (never, while they read). */
+export const outputClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handlers = watchOutput()
+  if (outputIsClosed) return resume(Effect.void)
+  const handler = () => resume(Effect.void)
+  handlers.push(handler)
+  return Effect.sync(() => {
+    const i = handlers.indexOf(handler)
+    if (i >= 0) handlers.splice(i, 1)
+  })
+})
+
+/**
+ * Runs `self` until it ends or the reader of its output goes away; in the latter case `self` is
+ * interrupted (its finalizers run: a run is recorded as Cancelled, servers are closed) and the
+ * process ends quietly with exit 0: the reader had what it wanted.
+ */
+export const untilOutputCloses = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | void, E, R> =>
+  Effect.raceFirst(self, outputClosed)
+
+/**
+ * SIGTERM is a service manager's normal stop: after the clean shutdown (the interruption's
+ * finalizers), print `message` on stderr and exit 0. SIGINT keeps exit 130 (interrupted).
+ */
+export const exitZeroOnSigterm = (message: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    let sigterm = false
+    const onSigterm = () => {
+      sigterm = true
+    }
+    process.once("SIGTERM", onSigterm)
+    return self.pipe(
+      Effect.onExit((exit) =>
+        Effect.gen(function*() {
+          process.removeListener("SIGTERM", onSigterm)
+          if (sigterm && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+            yield* Console.error(message)
+            process.exit(0)
+          }
+        })
+      )
+    )
+  })

@@ -1,0 +1,97 @@
+// How the CLI ends when its surroundings stop it: the reader of its stdout goes away (`| head`),
+// its supervisor sends SIGTERM, or the Redis it only used for its run history is not there.
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const env = { ...process.env, NO_COLOR: "1", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, HECATE_ENV_FILE: "/dev/null" }
+
+describe("the CLI's end", () => {
+  it("exits 0 quietly when the reader of its stdout or stderr closes the pipe (… | head, 2>&1 | head)", async () => {
+    for (const closed of ["stdout", "stderr"] as const) {
+      const args = [mainJs, "backfill", "--simulator", "--sink", "jsonl", ...(closed === "stderr" ? ["--output", "/dev/null"] : [])]
+      const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] })
+      const other = closed === "stdout" ? child.stderr : child.stdout
+      let otherText = ""
+      let lines = 0
+      other.on("data", (d) => (otherText += d))
+      child[closed].on("data", (d: Buffer) => {
+        lines += d.toString().split("\n").length - 1
+        // `head -1`: read the first line, then go away
+        child[closed].destroy()
+      })
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
+      expect(lines, closed).toBeGreaterThan(0)
+      expect({ closed, code, signal }).toEqual({ closed, code: 0, signal: null })
+      expect(otherText).not.toMatch(/EPIPE|Unhandled|\n\s+at /)
+      if (closed === "stdout") {
+        // it stopped early: the whole demo chain (7 epochs) was not relayed to nobody
+        expect(otherText).not.toContain("Relayed epochs up to")
+      }
+    }
+  })
+
+  it("a jsonl / cli run without a Redis says once that its history is off and does not wait for one at the end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hecate-no-redis-"))
+    try {
+      const output = join(dir, "blocks.jsonl")
+      const noRedis = `redis://127.0.0.1:${await freePort()}/0`
+      for (const sink of ["jsonl", "cli"] as const) {
+        let relayedAt = 0
+        const r = await runCli(["backfill", "--simulator", "--sink", sink, ...(sink === "jsonl" ? ["--output", output] : [])], {
+          env: { REDIS_URL: noRedis, HECATE_ENV_FILE: "/dev/null" },
+          onSpawn: (c) => c.stderr?.on("data", (d: Buffer) => {
+            if (relayedAt === 0 && d.toString().includes("Relayed epochs up to")) relayedAt = performance.now()
+          })
+        })
+        const exitedAfterMs = performance.now() - relayedAt
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.stderr.match(/run history off: no Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(connect ECONNREFUSED/g)).toHaveLength(1)
+        expect(r.stderr).not.toContain("could not be recorded")
+        expect(relayedAt).toBeGreaterThan(0)
+        // it used to retry the history for 5.5 s here; a loaded machine still exits well within 3 s
+        expect(exitedAfterMs).toBeLessThan(3_000)
+      }
+      expect(readFileSync(output, "utf8").trim().split("\n").length).toBe(693)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("simulate exits 0 on SIGTERM (a supervisor's stop) and 130 on SIGINT", async () => {
+    for (const [signal, expected] of [["SIGTERM", 0], ["SIGINT", 130]] as const) {
+      let out = ""
+      const r = await runCli(["simulate", "--port", "0", "--block-interval", "0", "--initial-blocks", "50"], {
+        onSpawn: (c) => {
+          let sent = false
+          const onData = (d: Buffer) => {
+            out += d
+            // once: a second signal during the shutdown would be Node's default action (killed)
+            if (!sent && out.includes("simulator listening on")) sent = c.kill(signal)
+          }
+          c.stdout?.on("data", onData)
+          c.stderr?.on("data", onData)
+        }
+      })
+      expect(r.stdout).toContain("simulator listening on ws://127.0.0.1:")
+      expect({ signal, code: r.code }).toEqual({ signal, code: expected })
+      if (signal === "SIGTERM") expect(r.stderr).toContain("simulate: stopped on SIGTERM")
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+})
