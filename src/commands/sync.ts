@@ -19,11 +19,11 @@ import type { RangedFlag } from "../config/settings.js"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
-import { ogmiosOptions } from "../layers/OgmiosLive.js"
+import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { ogmiosQueries, relaySettings } from "./relay.js"
+import { relaySettings } from "./relay.js"
 
 const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
@@ -64,7 +64,8 @@ const run = (flags: Flags) =>
     const endpoints = settings.ogmiosEndpoints
     const relayPrefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
     const historyPrefix = Option.getOrElse(flags.historyPrefix, () => settings.historyPrefix)
-    const queries = ogmiosQueries(settings)
+    // sync starts with a backfill: its queries give up like the backfill's (exit 10), the relay phase follows forever
+    const queries = OgmiosLive.fromSettings(settings, "bounded", settings.ogmiosEndpoints)
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-sync" })
     const storeLayer = RelayStore.layer({ prefix: relayPrefix, retain: flags.retain }).pipe(Layer.provide(redisLayer))
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
