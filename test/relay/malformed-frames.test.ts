@@ -46,8 +46,11 @@ const relayThrough = async (fault: Fault) => {
     timeoutMs: 40_000,
     onSpawn: (c) => (child = c)
   })
+  // a relay that exits before catching up fails the test at once, with its output
+  const exited = done.then((r) => Promise.reject(new Error(`the relay exited ${r.code} before catching up\n${r.stdout}\n${r.stderr}`)))
+  exited.catch(() => {})
   try {
-    await caughtUp(client, prefix, sim, 30_000)
+    await Promise.race([caughtUp(client, prefix, sim, 30_000), exited])
   } finally {
     child?.kill("SIGINT")
   }
