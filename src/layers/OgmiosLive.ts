@@ -140,17 +140,17 @@ const make = (options: OgmiosLiveOptions) =>
      * Runs `attempt` until it succeeds, retrying connection faults with the reconnect schedule on
      * a fresh connection; anything else (an RPC error, a refused intersection) fails at once.
      */
-    const withReconnect = <A>(what: string, attempt: () => Promise<A>): Effect.Effect<A, OgmiosError> =>
+    const withReconnect = <A>(what: string, attempt: (c: OgmiosConnection) => Promise<A>): Effect.Effect<A, OgmiosError> =>
       Effect.gen(function*() {
         for (let failures = 1; ; failures++) {
-          const outcome = yield* Effect.result(fromPromise(attempt))
+          let used: OgmiosConnection | undefined
+          const outcome = yield* Effect.result(fromPromise(() => connection().then((c) => attempt((used = c)))))
           if (outcome._tag === "Success") return outcome.success
           const error = outcome.failure
           if (!isReconnectable(error)) return yield* Effect.fail(error)
-          // a connection that went silent or sent garbage is still open: never reuse it
-          const stale = current
-          current = undefined
-          stale?.close(1000, "reconnecting")
+          // a connection that went silent or sent garbage may still be open: never reuse it
+          if (used !== undefined && used === current) current = undefined
+          used?.close(1000, "reconnecting")
           if (failures > policy.maxAttempts) {
             return yield* Effect.fail(new OgmiosUnavailable({ what, attempts: failures, cause: error.message }))
           }
@@ -162,13 +162,13 @@ const make = (options: OgmiosLiveOptions) =>
       })
 
     yield* Effect.acquireRelease(
-      withReconnect("connecting", connection),
+      withReconnect("connecting", async (c) => c),
       () => Effect.sync(() => current?.close())
     )
 
     const query = <S extends Schema.Top & { readonly DecodingServices: never }>(method: string, schema: S, params?: unknown) => {
       const decode = Schema.decodeUnknownResult(schema)
-      return withReconnect(method, () => connection().then((c) => c.request(method, params))).pipe(
+      return withReconnect(method, (c) => c.request(method, params)).pipe(
         Effect.flatMap((result) => {
           const decoded = decode(result)
           return decoded._tag === "Success"

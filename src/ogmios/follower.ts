@@ -11,10 +11,11 @@
  * outstanding requests are void; credits are kept. Attempts are counted by progress: only a new
  * block delivered resets the count, so a fault that repeats at the same point (a frame over the
  * size limit, a server that closes mid-frame or stops answering there) gives up after
- * `reconnect.maxAttempts` instead of reconnecting forever. After a capped, jittered exponential backoff the next endpoint is
- * dialled and findIntersection is sent with the points *delivered* so far (ResumePoints, newest
- * first), then the original points. The server's first reply is a backward to the intersection:
- * when that is exactly the consumer's position it is swallowed (a confirmation, not a rollback);
+ * `reconnect.maxAttempts` instead of reconnecting forever. After a capped, jittered exponential
+ * backoff the next endpoint is dialled and findIntersection is sent with the points *delivered* so
+ * far (ResumePoints, newest first), then the original points. The server's first reply is a
+ * backward to the intersection: when that is exactly the consumer's position it is swallowed (a
+ * confirmation, not a rollback);
  * when it is older, it is delivered as a RollBackward, which is what it is for the consumer.
  * Either way nothing is skipped or repeated across the drop.
  *

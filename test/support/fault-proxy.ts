@@ -25,7 +25,7 @@
  *                  so nothing near 128 MiB is ever sent
  *   delay          this frame and every later one arrive `delayMs` (default 1000) late, in order
  *   stall          this frame and every later one are dropped; the socket stays open and answers pings
- *   closeMidFrame  a frame header with the true length, half the payload, then the TCP socket is destroyed
+ *   closeMidFrame  a frame header with the true length, half the payload, then the TCP connection ends
  *   changeId       the frame's `id` is replaced (null ↔ a number nobody asked for)
  *   jumpHeight     a forward's block height +1 (ancestor hash untouched): not parent height + 1
  *   breakParent    a forward's block ancestor replaced by a hash that is no block's
@@ -229,10 +229,12 @@ export const startFaultProxy = async (target: string, initial?: Fault): Promise<
           const payload = Buffer.from(text)
           return send(() => {
             const socket = rawSocket(client)
-            socket.write(Buffer.concat([frameHeader(payload.length), payload.subarray(0, Math.floor(payload.length / 2))]), () => {
-              socket.destroy()
-              kill()
-            })
+            // end (FIN) rather than destroy: a destroy with the client's requests still unread sends an
+            // RST, and the client may then lose frames it was sent before (or this half frame)
+            socket.end(Buffer.concat([frameHeader(payload.length), payload.subarray(0, Math.floor(payload.length / 2))]))
+            dead = true // nothing more goes to the client, not even a close frame
+            upstream.terminate()
+            setTimeout(() => socket.destroy(), 2000).unref()
           })
         }
         case "changeId": {
