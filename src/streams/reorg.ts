@@ -307,14 +307,20 @@ const operator =
         return
       }
       return source.subscribe({
+        // A throw here (a malformed event) errors this Observable, instead of escaping to RxJS's
+        // global unhandled-error hook while the source keeps going.
         next: (event) => {
-          const result = step(state, event)
-          if (Result.isFailure(result)) {
-            subscriber.error(result.failure)
-            return
+          try {
+            const result = step(state, event)
+            if (Result.isFailure(result)) {
+              subscriber.error(result.failure)
+              return
+            }
+            state = result.success.state // before emitting: a synchronous ack may re-enter next()
+            emit((b) => subscriber.next(b), result.success.out)
+          } catch (error) {
+            subscriber.error(error)
           }
-          state = result.success.state // before emitting: a synchronous ack may re-enter next()
-          emit((b) => subscriber.next(b), result.success.out)
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete()
@@ -354,16 +360,20 @@ export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<Chain
     }
     return source.subscribe({
       next: (event) => {
-        const before = state.core.anchor
-        const result = step(state, event)
-        if (Result.isFailure(result)) {
-          subscriber.error(result.failure)
-          return
+        try {
+          const before = state.core.anchor
+          const result = step(state, event)
+          if (Result.isFailure(result)) {
+            subscriber.error(result.failure)
+            return
+          }
+          state = result.success.state
+          const after = state.core.anchor
+          const moved = event._tag === "RollBackward" && after !== before && !after.final
+          subscriber.next(moved ? { events: result.success.out, restart: after.point } : { events: result.success.out })
+        } catch (error) {
+          subscriber.error(error) // as in `reorg`: a malformed event errors the Observable
         }
-        state = result.success.state
-        const after = state.core.anchor
-        const moved = event._tag === "RollBackward" && after !== before && !after.final
-        subscriber.next(moved ? { events: result.success.out, restart: after.point } : { events: result.success.out })
       },
       error: (error) => subscriber.error(error),
       complete: () => subscriber.complete()

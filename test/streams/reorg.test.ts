@@ -1,7 +1,8 @@
 import { Effect, Exit, Result, Stream } from "effect"
+import { config, from, type OperatorFunction } from "rxjs"
 import { describe, expect, it } from "vitest"
 import type { Block } from "../../src/domain/block.js"
-import { RollBackward } from "../../src/domain/chain-event.js"
+import { type ChainSyncEvent, RollBackward } from "../../src/domain/chain-event.js"
 import {
   InvalidResumeWindow,
   NonContiguousBlock,
@@ -13,6 +14,8 @@ import {
   DEFAULT_DEPTH,
   finalPoint,
   initialState,
+  reorg,
+  reorgBatches,
   reorgStream,
   snapshot,
   step,
@@ -270,3 +273,25 @@ describe("reorg inside an Effect Stream (no RxJS)", () => {
 })
 
 export type { ReorgEvent }
+
+describe("reorg operators: a malformed event errors the Observable (never RxJS's unhandled-error hook)", () => {
+  it("reorg and reorgBatches error downstream on an event they cannot read", async () => {
+    const unhandled: Array<unknown> = []
+    const previous = config.onUnhandledError
+    config.onUnhandledError = (e) => unhandled.push(e)
+    try {
+      const bad = { _tag: "RollForward", block: undefined } as unknown as ChainSyncEvent
+      for (const operator of [reorg({ depth: 3 }), reorgBatches({ depth: 3 })] as const) {
+        const seen = await new Promise<unknown>((resolve) =>
+          from([fwd(main[0]!), bad]).pipe(operator as OperatorFunction<ChainSyncEvent, unknown>).subscribe({ error: resolve, complete: () => resolve("completed") })
+        )
+        expect(seen).toBeInstanceOf(TypeError)
+      }
+      await new Promise((r) => setTimeout(r, 10))
+      expect(unhandled).toEqual([])
+    } finally {
+      config.onUnhandledError = previous
+    }
+  })
+})
+
