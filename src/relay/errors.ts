@@ -4,7 +4,7 @@
  *
  *    1  RelayCursorInvalid   the stored cursor cannot be used with these settings (format, depth, --from)
  *    1  RelayDepthExceeded   the chain rolled back past a block the relay published as final
- *   10  RelayChainBroken     the node kept sending a block that does not extend the chain
+ *   10  RelayChainBroken     the node kept sending a block (or rollback) that does not fit the chain
  *   15  RelayFenced          another relay process took this prefix over
  *   15  RelayPrefixTaken     a fresh relay (--from tip|origin|point) found the prefix owned by a relay cursor
  *
@@ -58,8 +58,8 @@ export class RelayStartLost extends Schema.TaggedError<RelayStartLost>()("RelayS
 
 /**
  * The node sent a block that does not extend the relayed chain (wrong parent hash, or a height
- * that is not the parent's + 1), again after reconnecting from the stored cursor. Nothing of it
- * was written.
+ * that is not the parent's + 1), or a rollback to a point that is not on it, again after
+ * reconnecting from the stored cursor. Nothing of it was written.
  */
 export class RelayChainBroken extends Schema.TaggedError<RelayChainBroken>()("RelayChainBroken", {
   prefix: Schema.String,

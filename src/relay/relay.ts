@@ -436,7 +436,7 @@ export const relay = (options: RelayOptions) =>
           )
         }
         if (tag === "RelayStartLost") return restartAtTip as Effect.Effect<void, RelayError>
-        if (tag === "NonContiguousBlock") {
+        if (tag === "NonContiguousBlock" || tag === "UnknownRollbackPoint") {
           // a block that does not verify is never written; a fresh session from the stored cursor
           // gets past a fault in transit, one that repeats at the same point ends the relay
           brokenAt = brokenAt !== undefined && brokenAt.written === written ? brokenAt : { written, attempts: 0 }
@@ -445,7 +445,8 @@ export const relay = (options: RelayOptions) =>
             return Effect.fail(new RelayChainBroken({ prefix: store.keys.prefix, detail: describeError(error), attempts: brokenAt.attempts }))
           }
           return Effect.logWarning(
-            `Ogmios sent a block that does not extend the chain (${describeError(error)}); nothing of it was written: ` +
+            `Ogmios sent ${tag === "NonContiguousBlock" ? "a block that does not extend the chain" : "a rollback to a point that is not on the chain"} ` +
+              `(${describeError(error)}); nothing of it was written: ` +
               `reconnecting from the stored cursor (attempt ${brokenAt.attempts} of ${CHAIN_ATTEMPTS})`
           ).pipe(Effect.andThen(store.incrMetric("invalid_blocks").pipe(Effect.ignore)))
         }

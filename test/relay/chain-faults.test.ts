@@ -1,7 +1,7 @@
 /**
  * `hecate relay` (built CLI) behind the fault proxy, fed blocks that do not extend the chain: a
  * right parent hash with a height that is not the parent's + 1, or a parent hash that is no
- * block's. Such a block is never written to `events` or `final`. Once, it is a fault in transit:
+ * block's, or a rollback to a point on no chain. Such a block is never written to `events` or `final`. Once, it is a fault in transit:
  * the relay logs it (naming the block), reconnects from its stored cursor and the streams come
  * out as an uninterrupted run's. On every connection at the same block, it stops with exit 10 and
  * a message naming the block, and what it wrote before stays exact.
@@ -64,7 +64,7 @@ describe("relay: blocks that do not extend the chain are never written (CLI, fau
   it("property: jumped height / broken parent, once → recovery with exact streams; every connection → exit 10 naming the block", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom("jumpHeight" as const, "breakParent" as const),
+        fc.constantFrom("jumpHeight" as const, "breakParent" as const, "rollbackUnknown" as const),
         fc.integer({ min: 2, max: BLOCKS - 2 }),
         fc.boolean(),
         async (kind, height, everyConnection) => {
@@ -72,16 +72,21 @@ describe("relay: blocks that do not extend the chain are never written (CLI, fau
           const { prefix, result, fired } = await relayThrough({ kind, at: { height }, repeat: everyConnection ? "always" : "once" }, !everyConnection)
           const output = result.stdout + result.stderr
           expect(fired).toBeGreaterThanOrEqual(1)
-          expect(output).toContain(`block ${bad.id}`)
-          expect(output).toMatch(/WARN .*does not extend the chain/)
+          if (kind === "rollbackUnknown") expect(output).toMatch(/WARN .*a rollback to a point that is not on the chain/)
+          else {
+            expect(output).toContain(`block ${bad.id}`)
+            expect(output).toMatch(/WARN .*does not extend the chain/)
+          }
           if (everyConnection) {
             expect(result.code, output).toBe(10)
             expect(output).toMatch(/the node's chain does not verify/)
-            // what was written is exactly the chain below the bad block, final `depth` deep
+            // what was written is exactly the chain below the fault, final `depth` deep
             const { events, final } = await relayState(client, prefix)
             const chain = foldEntries(events)
-            expect(chain.map((b) => b.hash)).toEqual(Array.from({ length: height }, (_, h) => sim.chain.blockAt(h)!.id))
-            expect(final.map((b) => b.height)).toEqual(Array.from({ length: Math.max(0, height - DEPTH) }, (_, h) => h))
+            const written = kind === "rollbackUnknown" ? chain.length : height
+            if (kind === "rollbackUnknown") expect(written).toBeLessThanOrEqual(height)
+            expect(chain.map((b) => b.hash)).toEqual(Array.from({ length: written }, (_, h) => sim.chain.blockAt(h)!.id))
+            expect(final.map((b) => b.height)).toEqual(Array.from({ length: Math.max(0, written - DEPTH) }, (_, h) => h))
           } else {
             expect(result.code, output).toBe(130)
             const { events } = await expectCanonical(client, prefix, sim)
@@ -90,7 +95,7 @@ describe("relay: blocks that do not extend the chain are never written (CLI, fau
           }
         }
       ),
-      { numRuns: 6, seed: 3 }
+      { numRuns: 8, seed: 3 }
     )
   }, 180_000)
 })
