@@ -1,7 +1,7 @@
 /**
  * The realtime relay: `chainSync$` (credit-based, reconnecting, endpoint rotation) → `reorg`
- * (1:1 batches of apply / undo / final) → `relaySink` (one atomic RelayStore write per input) →
- * `request(1)`. A credit goes back to Ogmios only once the input's write is committed and the
+ * (1:1 batches of apply / undo / final) → `relaySink` (one atomic RelayStore write per input, or
+ * per group of inputs queued behind a write when the relay is behind the tip) → `request(1)`. A credit goes back to Ogmios only once the input's write is committed and the
  * consumers are within the backpressure limits, so memory holds at most `inFlight` inputs.
  *
  * Start and restart: the relay claims the prefix (fencing token), reads the cursor, resumes the
@@ -13,7 +13,7 @@
  * session starts over from the stored cursor.
  */
 import { Cause, Duration, Effect, Exit } from "effect"
-import { mergeMap, type Observable, Observable as Rx, of, type OperatorFunction } from "rxjs"
+import { Observable as Rx, type OperatorFunction } from "rxjs"
 import { type Block, blockSlot } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
 import type { ReorgEvent } from "../domain/reorg-event.js"
@@ -122,19 +122,6 @@ export const relayStart = (cursor: RelayCursor): RelayStart => {
 const describeError = (error: unknown): string =>
   typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
 
-/** Effect → Observable on a given context (so logs go through the caller's logger). */
-const fromEffect = <A, E>(run: ReturnType<typeof Effect.runForkWith<never>>, effect: Effect.Effect<A, E>): Observable<A> =>
-  new Rx<A>((subscriber) => {
-    const fiber = run(effect)
-    fiber.addObserver((exit) => {
-      if (Exit.isSuccess(exit)) {
-        subscriber.next(exit.value)
-        subscriber.complete()
-      } else if (!Cause.hasInterruptsOnly(exit.cause)) subscriber.error(Cause.squash(exit.cause))
-    })
-    return () => fiber.interruptUnsafe()
-  })
-
 /**
  * Failures of one Redis path in a row, shared by the writes that take it (up to `pipeline` of the
  * relay's writes fail together in an outage): the first failure is a WARN, the rest DEBUG, and the
@@ -182,8 +169,12 @@ export interface RelaySinkOptions {
   readonly maxLength?: number
   readonly pollInterval?: Duration.Input
   readonly onWrite?: RelayOptions["onWrite"]
-  /** writes in flight before the first reply (default 16; 1 = one round trip per input) */
+  /** writes in flight before the first reply (default 2) */
   readonly pipeline?: number
+  /** most ops (applies, undos, finals) one write groups from queued inputs (default 256) */
+  readonly maxBatchOps?: number
+  /** most block bytes one write groups from queued inputs (default 8 MiB) */
+  readonly maxBatchBytes?: number
 }
 
 const isEventArray = (input: ReorgBatch | ReadonlyArray<ReorgEvent>): input is ReadonlyArray<ReorgEvent> => Array.isArray(input)
@@ -227,15 +218,12 @@ export const relaySink = (
       yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
     })
 
-  // Writes are pipelined: up to `pipeline` are sent before the first reply (one connection, so
-  // Redis runs them in order). Safety does not depend on it: each script only commits seq + 1.
-  return mergeMap((input) => {
+  /** One input's ops, mirroring the window's slots in input order (EBBs take the previous slot). */
+  const opsOf = (input: ReorgBatch | ReadonlyArray<ReorgEvent>) => {
     const batch = isEventArray(input) ? input : input.events
     const restart = isEventArray(input) ? undefined : input.restart
-    if (batch.length === 0 && restart === undefined) return of(undefined)
     let tip: TipOrOrigin | undefined
-    // one pass in batch order, mirroring the window's slots (an apply batch is the apply then its
-    // finals; a rollback batch is undos only)
+    // an apply batch is the apply then its finals; a rollback batch is undos only
     const ops = batch.map((event): RelayOp => {
       switch (event._tag) {
         case "Apply": {
@@ -258,26 +246,106 @@ export const relaySink = (
       slots.length = 0
       anchorSlot = restart === "origin" ? -1 : restart.slot
     }
-    const mySeq = ++seq
-    // Pipelined writes can reach Redis out of order when one is re-sent (EVAL after NOSCRIPT, a
-    // retry after a dropped connection): the later one is refused (RESYNC: not seq + 1) and wrote
-    // nothing. It is tried once more after its predecessor committed; only then is RESYNC real.
-    const before = previous
-    let committed!: () => void
-    previous = new Promise<void>((resolve) => (committed = resolve))
-    const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`, writes)
-    const write = attempt.pipe(
-      Effect.catchTag("RelayResync", (error) =>
-        Effect.promise(() => before).pipe(
-          Effect.andThen(Effect.suspend(() => attempt)),
-          Effect.mapError((again) => (again._tag === "RelayResync" ? error : again))
-        )),
-      Effect.tap(() => Effect.sync(() => committed())),
-      Effect.tap((result) => backpressure(result)),
-      Effect.tap((result) => Effect.sync(() => options.onWrite?.({ seq: mySeq, events: batch, result })))
-    )
-    return fromEffect(run, write)
-  }, Math.max(1, options.pipeline ?? 16))
+    return { batch, ops, tip }
+  }
+
+  const pipeline = Math.max(1, options.pipeline ?? 2)
+  const maxOps = Math.max(1, options.maxBatchOps ?? 256)
+  const maxBytes = Math.max(1, options.maxBatchBytes ?? 8 * 1024 * 1024)
+  type Pending = ReturnType<typeof opsOf> & { readonly bytes: number }
+
+  // One atomic write per group of inputs: an input that arrives while `pipeline` writes are in
+  // flight waits, and joins the inputs queued with it in the next write (behind the tip that is
+  // many chain-sync messages per round trip; at the tip, one). Every input of a group gets its
+  // credit once the group's write committed. Safety does not depend on the grouping: a write is
+  // one seq, committed whole or not at all.
+  return (source) =>
+    new Rx<WriteResult | undefined>((subscriber) => {
+      const queue: Array<Pending> = []
+      let inFlight = 0
+      let sourceDone = false
+      const fibers = new Set<() => void>()
+
+      const finishIfDone = () => {
+        if (sourceDone && inFlight === 0 && queue.length === 0) subscriber.complete()
+      }
+
+      const writeGroup = (group: ReadonlyArray<Pending>) => {
+        const ops = group.flatMap((p) => p.ops)
+        const tip = group.findLast((p) => p.tip !== undefined)?.tip
+        const events = group.flatMap((p) => p.batch)
+        const mySeq = ++seq
+        // Pipelined writes can reach Redis out of order when one is re-sent (EVAL after NOSCRIPT,
+        // a retry after a dropped connection): the later one is refused (RESYNC: not seq + 1) and
+        // wrote nothing. It is tried once more after its predecessor committed; only then is
+        // RESYNC real.
+        const before = previous
+        let committed!: () => void
+        previous = new Promise<void>((resolve) => (committed = resolve))
+        const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`, writes)
+        const write = attempt.pipe(
+          Effect.catchTag("RelayResync", (error) =>
+            Effect.promise(() => before).pipe(
+              Effect.andThen(Effect.suspend(() => attempt)),
+              Effect.mapError((again) => (again._tag === "RelayResync" ? error : again))
+            )),
+          Effect.tap(() => Effect.sync(() => committed())),
+          Effect.tap((result) => backpressure(result)),
+          Effect.tap((result) => Effect.sync(() => options.onWrite?.({ seq: mySeq, events, result })))
+        )
+        inFlight++
+        const fiber = run(write)
+        const cancel = () => fiber.interruptUnsafe()
+        fibers.add(cancel)
+        fiber.addObserver((exit) => {
+          fibers.delete(cancel)
+          inFlight--
+          if (Exit.isSuccess(exit)) {
+            for (let i = 0; i < group.length; i++) subscriber.next(exit.value)
+            pump()
+            finishIfDone()
+          } else if (!Cause.hasInterruptsOnly(exit.cause)) subscriber.error(Cause.squash(exit.cause))
+        })
+      }
+
+      const pump = () => {
+        while (inFlight < pipeline && queue.length > 0) {
+          let n = 0
+          let ops = 0
+          let bytes = 0
+          while (n < queue.length && (n === 0 || (ops + queue[n]!.ops.length <= maxOps && bytes + queue[n]!.bytes <= maxBytes))) {
+            ops += queue[n]!.ops.length
+            bytes += queue[n]!.bytes
+            n++
+          }
+          writeGroup(queue.splice(0, n))
+        }
+      }
+
+      const subscription = source.subscribe({
+        next: (input) => {
+          try {
+            const pending = opsOf(input)
+            if (pending.ops.length === 0) return void subscriber.next(undefined)
+            let bytes = 0
+            for (const op of pending.ops) if (op._tag === "A") bytes += op.block.length
+            queue.push({ ...pending, bytes })
+            pump()
+          } catch (error) {
+            subscriber.error(error)
+          }
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true
+          finishIfDone()
+        }
+      })
+      return () => {
+        subscription.unsubscribe()
+        for (const cancel of [...fibers]) cancel()
+      }
+    })
 }
 
 /**
