@@ -11,6 +11,7 @@
  * Scoped: the worker stops with the scope. The scheduler itself stays in Redis (other instances
  * still rely on it); `removeClusterSchedule` deletes it.
  */
+import { hostname } from "node:os"
 import { Queue } from "bullmq"
 import { Effect, Layer, type Scope } from "effect"
 import { effectWorkerLayer, QueueError, type QueueSettings } from "./EpochQueue.js"
@@ -76,7 +77,7 @@ export const clusterSchedule = <A, E, R>(
         name: options.id,
         opts: { attempts: 1, removeOnComplete: 1000, removeOnFail: 1000 }
       }))
-    const instance = options.instance ?? `${process.env["HOSTNAME"] ?? "host"}:${process.pid}`
+    const instance = options.instance ?? `${hostname()}:${process.pid}`
     const worker = effectWorkerLayer(
       {
         queue: queueSettingsOf(options),

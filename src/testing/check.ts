@@ -13,6 +13,7 @@ import { initialState, snapshot, stepOrThrow, type VolatileWindow, windowSize } 
 import { type History, historyArbitrary, type HistoryArbitraryOptions, type Script, toScript } from "./history.js"
 import { EventChecker, InvariantViolation, sameChain, windowBound } from "./invariants.js"
 import { ReferenceChain } from "./reference-chain.js"
+import { propertyRuns } from "../config/property-runs.js"
 
 type MaybePromise<A> = A | PromiseLike<A>
 
@@ -95,12 +96,8 @@ export class ConsumerCheckFailed extends Error {
 const isPromiseLike = <A>(value: MaybePromise<A>): value is PromiseLike<A> =>
   typeof (value as { then?: unknown } | null)?.then === "function"
 
-/** Default run count: env HECATE_PROPERTY_RUNS, else `fallback`. */
-export const propertyRuns = (fallback = 100): number => {
-  const raw = typeof process === "undefined" ? undefined : process.env["HECATE_PROPERTY_RUNS"]
-  const n = raw === undefined ? Number.NaN : Number(raw)
-  return Number.isSafeInteger(n) && n > 0 ? n : fallback
-}
+/** Default run count: HECATE_PROPERTY_RUNS, else `fallback`. */
+export { propertyRuns }
 
 /** Replays one history through consumers from `factory`; throws InvariantViolation (or the consumer's error). */
 export const runConsumer = async (factory: ConsumerFactory, history: History, options: RunOptions): Promise<RunSummary> => {
