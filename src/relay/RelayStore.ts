@@ -160,7 +160,8 @@ const int = (text: string | undefined): number | null => {
   return Number.isSafeInteger(n) ? n : null
 }
 
-const parseCursor = (
+/** @internal the cursor from its stored hash, window and checkpoints (shared with the in-memory store) */
+export const parseCursor = (
   prefix: string,
   fields: Record<string, string>,
   window: ReadonlyArray<string>,

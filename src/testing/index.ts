@@ -38,3 +38,11 @@ export {
   type RunOptions,
   type RunSummary
 } from "./check.js"
+// in-memory stores, for unit tests of pipelines with no Redis (same contract as the Redis ones)
+export {
+  type MemoryEntry,
+  type MemoryRelayState,
+  type MemoryRelayStore,
+  MemoryRelayStoreLayer,
+  makeMemoryRelayStore
+} from "../relay/MemoryRelayStore.js"
