@@ -1,5 +1,5 @@
 /**
- * Process exit codes. 0, 1, 10–14 and 130 are the reference Hecate's contract (consumers and
+ * Process exit codes. 0, 1, 10–14 and 130 are the Python Hecate's contract, kept (consumers and
  * schedulers match on them); 2 is a usage error; 15–17 are ours. The README's exit-code list is
  * this table (test/cli/exit-codes.test.ts checks both, and every error class's code, against it).
  * 10 ("rerun later") also covers an Ogmios that stayed unreachable or silent through the whole

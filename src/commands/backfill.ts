@@ -1,5 +1,5 @@
 /**
- * `hecate backfill`: relay finalized epochs into a sink, oldest first (the reference's command,
+ * `hecate backfill`: relay finalized epochs into a sink, oldest first (the Python Hecate's command,
  * same flags, defaults and exit codes). `--simulator` runs it against an embedded simulator, so a
  * newcomer sees it work with nothing but Redis.
  */
@@ -50,7 +50,7 @@ export const backfillFlags = {
     Flag.withDefault(false)
   ),
   format: Flag.Literals("format", WIRE_FORMATS).pipe(
-    Flag.withDescription("Block wire format: hecate (the reference's prepare_block) or ogmios (untouched)"),
+    Flag.withDescription("Block wire format: hecate (prepare_block, as the Python Hecate writes) or ogmios (untouched)"),
     Flag.withDefault<"hecate" | "ogmios">("hecate")
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),

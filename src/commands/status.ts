@@ -1,4 +1,4 @@
-/** `hecate status`: a read-only report on the epoch-stream namespace (the reference's table). */
+/** `hecate status`: a read-only report on the epoch-stream namespace (the same table as the Python Hecate's). */
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"

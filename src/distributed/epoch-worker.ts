@@ -1,7 +1,7 @@
 /**
  * One epoch job, on a worker: the same code path as an attempt of the local backfill —
  * `resetEpochState`, then `syncEpoch` (intersect at the previous epoch's last block, verify height,
- * ancestry, hash, slot and count) writing `appendBatch` entries in the reference wire format —
+ * ancestry, hash, slot and count) writing `appendBatch` entries in the `hecate` wire format —
  * with every write fenced on the job's lock (src/distributed/fenced.ts), and a final check that
  * the stream holds exactly the epoch's block count. Completion is reported as the job's result;
  * the coordinator commits it (the ordered advance through ready_set).

@@ -1,5 +1,5 @@
 /**
- * Scale-out backfill on BullMQ (issue 9): the job queue and worker layer as Effect services, the
+ * Scale-out backfill on BullMQ: the job queue and worker layer as Effect services, the
  * epoch-job processor the `worker` command runs, the coordinator behind `backfill --distributed`,
  * and `clusterSchedule` (once-per-tick schedules across instances). docs/distributed.md.
  */

@@ -21,7 +21,7 @@
 import { stringify } from "../json/lossless.js"
 import type { Block } from "./block.js"
 
-/** The value the reference injects (a fresh object per certificate here, never shared). */
+/** The value `prepare_block` injects (a fresh object per certificate here, never shared). */
 export const STAKE_CREDENTIAL_DEPOSIT = { ada: { lovelace: 2_000_000 } } as const
 
 const DROPPED_TX_KEYS = new Set(["datums", "scripts", "redeemers"])
@@ -67,7 +67,7 @@ export const prepareTransaction = (tx: unknown): unknown => {
   return out
 }
 
-/** The reference's `prepare_block`: see the module comment. */
+/** `prepare_block` of the Python Hecate, byte for byte: see the module comment. */
 export const prepareBlock = (block: Block): WireBlock => {
   const txs = block.transactions
   return {
@@ -84,7 +84,7 @@ export const prepareBlock = (block: Block): WireBlock => {
   }
 }
 
-/** `hecate`: the reference wire format (prepareBlock). `ogmios`: blocks exactly as Ogmios sent them. */
+/** `hecate`: the Python Hecate's wire format (prepareBlock). `ogmios`: blocks exactly as Ogmios sent them. */
 export type WireFormat = "hecate" | "ogmios"
 
 export const WIRE_FORMATS: ReadonlyArray<WireFormat> = ["hecate", "ogmios"]

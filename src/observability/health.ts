@@ -86,7 +86,7 @@ export const ogmiosHealthRequest = (endpoint: string): { readonly url: string; r
 
 export interface HealthChecker {
   readonly check: () => Promise<Health>
-  /** `last_synced_epoch` and the reference metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
+  /** `last_synced_epoch` and the metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
   readonly history: (prefix: string) => Promise<{ readonly lastSyncedEpoch: number | undefined; readonly epochsTotal: number | undefined; readonly blocksTotal: number | undefined }>
   readonly close: () => void
 }

@@ -1,6 +1,6 @@
 /**
  * Property-test your own chain-sync consumer: `checkConsumer(factory, options)` generates
- * histories with forks and restarts, replays them through the reference model, feeds the events
+ * histories with forks and restarts, replays them through the model of a node's chain (reference-chain.ts), feeds the events
  * to consumers built by `factory`, and checks every invariant after every event. On failure it
  * throws a `ConsumerCheckFailed` carrying the shrunk counterexample (as a script), the seed and
  * the replay path.

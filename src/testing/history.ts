@@ -38,7 +38,7 @@ export const toScript = (history: History): Script =>
 
 /**
  * Validates a script (e.g. parsed JSON, a counterexample pasted into a regression test) against
- * the reference model. @throws RangeError / TypeError naming the first bad op.
+ * the model chain (reference-chain.ts). @throws RangeError / TypeError naming the first bad op.
  */
 export const fromScript = (script: ReadonlyArray<unknown>, options: { readonly k: number }): History => {
   const model = new ReferenceChain(options)

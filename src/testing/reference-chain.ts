@@ -1,5 +1,5 @@
 /**
- * The reference model: the canonical chain a node holds, driven by history ops, and the
+ * The model of a node: the canonical chain it holds, driven by history ops, and the
  * ChainSyncEvent sequence a node sends to one client following it.
  *
  * - `forward n`: the node adopts n new blocks on the current branch; the client receives n
