@@ -154,7 +154,10 @@ export class Chain {
       seed: this.seed,
       meanBlockBytes: options.meanBlockBytes ?? 16_384,
       emptyBlockRate: options.emptyBlockRate ?? 0.05,
-      slotsPerKesPeriod: this.network.slotsPerKesPeriod
+      slotsPerKesPeriod: this.network.slotsPerKesPeriod,
+      // a mainnet-shaped chain pays mainnet addresses; a custom devnet is a testnet
+      networkId: this.network.name === "mainnet" ? 1 : 0,
+      byronProtocolMagic: this.network.name === "mainnet" ? undefined : this.network.networkMagic
     })
   }
 
