@@ -13,6 +13,7 @@ import type { Block } from "../domain/block.js"
 import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
+import { alonzoGenesis, byronGenesis, conwayGenesis } from "./genesis.js"
 import { type Era, loadMainnetData } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
@@ -89,7 +90,13 @@ export class Chain {
   readonly baseHeight: number
   /** Lowest index a fork may keep: the mainnet anchor is immutable, a custom chain may go back to origin. */
   readonly minForkIndex: number
-  readonly genesis: { readonly shelley: ReturnType<typeof shelleyGenesis> }
+  readonly genesis: {
+    readonly byron: ReturnType<typeof byronGenesis>
+    readonly shelley: ReturnType<typeof shelleyGenesis>
+    readonly alonzo: ReturnType<typeof alonzoGenesis>
+    /** as Ogmios v6.14 reports it; `conwayGenesis(seed, true)` for v7 */
+    readonly conway: ReturnType<typeof conwayGenesis>
+  }
   /** A custom Byron chain: bft blocks and EBBs. */
   readonly byron: boolean
 
@@ -149,7 +156,12 @@ export class Chain {
     }
     this.anchorAncestor = sha256Hex(`${this.seed}/anchor-ancestor`)
     this.highestTipIndex = this.tipIndex
-    this.genesis = { shelley: shelleyGenesis(this.network, this.seed) }
+    this.genesis = {
+      byron: byronGenesis(this.network, this.seed),
+      shelley: shelleyGenesis(this.network, this.seed),
+      alonzo: alonzoGenesis(this.seed),
+      conway: conwayGenesis(this.seed, false)
+    }
     this.generator = new BlockGenerator({
       seed: this.seed,
       meanBlockBytes: options.meanBlockBytes ?? 16_384,

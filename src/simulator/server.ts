@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from "ws"
 import type { PointOrOrigin } from "../domain/point.js"
 import { parse, stringify } from "../json/lossless.js"
 import type { Chain, ChainChange } from "./chain.js"
+import { conwayGenesis } from "./genesis.js"
 
 export interface ServerOptions {
   /** Default "127.0.0.1". */
@@ -108,6 +109,7 @@ export class SimulatorServer {
   // ---- scripted faults
   private delayMs = 0
   private dropRule: { readonly after: number; readonly repeat: boolean } | undefined
+  private conwayV7: ReturnType<typeof conwayGenesis> | undefined
 
   constructor(
     readonly chain: Chain,
@@ -299,12 +301,21 @@ export class SimulatorServer {
         if (!isPlainObject(params) || Object.keys(params).length !== 1 || typeof era !== "string" || !["byron", "shelley", "alonzo", "conway"].includes(era)) {
           return this.invalid(session, "'queryNetwork/genesisConfiguration' expects params {\"era\": \"byron\" | \"shelley\" | \"alonzo\" | \"conway\"}.", id)
         }
-        if (era === "shelley") return this.reply(session, method, this.chain.genesis.shelley, id)
-        return this.replyError(session, method, 2004, "Unable to read genesis configuration.", `the simulator only serves the shelley genesis, not ${era}`, id)
+        const genesis = this.chain.genesis
+        const result =
+          era === "byron" ? genesis.byron : era === "shelley" ? genesis.shelley : era === "alonzo" ? genesis.alonzo : this.conwayGenesis()
+        return this.reply(session, method, result, id)
       }
       default:
         return this.invalid(session, "unknown method in 'method' (beware names are case-sensitive).", id)
     }
+  }
+
+  /** Ogmios v7 adds the Plutus V3 cost model and reference-script fee to the Conway genesis. */
+  private conwayGenesis() {
+    if (!this.version.startsWith("v7")) return this.chain.genesis.conway
+    this.conwayV7 ??= conwayGenesis(this.chain.seed, true)
+    return this.conwayV7
   }
 
   private findIntersection(session: Session, params: unknown, id: string) {
