@@ -14,7 +14,7 @@ import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
 import { alonzoGenesis, byronGenesis, conwayGenesis } from "./genesis.js"
-import { type Era, loadMainnetData } from "./mainnet.js"
+import { type Era, loadMainnetData, MAINNET } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
 
@@ -314,6 +314,18 @@ export class Chain {
 
   eraAt(index: number): Era {
     return this.network.eraOf(this.network.epochOf(this.slotAt(index)))
+  }
+
+  /**
+   * The era of the ledger state after the block at `index` (-1: the genesis state). Byron until
+   * the first Shelley block: a custom Byron chain, and the mainnet-shaped anchor (the last Byron
+   * block of epoch 207).
+   */
+  ledgerEraAt(index: number): Era {
+    if (this.byron) return "byron"
+    if (index < 0) return this.network.eraOf(0)
+    const epoch = this.network.epochOf(this.slotAt(index))
+    return this.network.kind === "mainnet-shaped" && epoch < MAINNET.firstShelleyEpoch ? "byron" : this.network.eraOf(epoch)
   }
 
   /** Block JSON as a UTF-8 buffer (cached). */
