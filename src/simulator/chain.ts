@@ -14,7 +14,7 @@ import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
 import { alonzoGenesis, byronGenesis, conwayGenesis } from "./genesis.js"
-import { type Era, loadMainnetData, MAINNET } from "./mainnet.js"
+import { type Era, loadMainnetData } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
 
@@ -25,9 +25,9 @@ export interface ChainOptions {
   readonly network?: "custom" | "mainnet-shaped"
   // ---- custom network
   /**
-   * Era of every block (custom). Default "conway". "byron": `bft` blocks, and an `ebb` (no slot,
-   * the height of the block before it, point slot = epoch x epochLength) opening every epoch after
-   * the first block's.
+   * Era of every block (custom). Default "conway". "byron": the genesis `ebb` (height 0), then `bft`
+   * blocks, and an `ebb` (no slot, the height of the block before it, point slot = epoch x
+   * epochLength) opening every later epoch.
    */
   readonly era?: Era
   /** Slots per epoch (custom). Default 10k/f (10_000); byron: 21_600. */
@@ -232,7 +232,8 @@ export class Chain {
     if (!this.byron || index < 0) return this.baseHeight + index
     const ebbs = this.ebbCounts[index]
     if (ebbs === undefined) throw new ChainError(`no block at index ${index}`)
-    return index - ebbs
+    // the genesis EBB (index 0) has height 0, every later EBB the height of the block before it
+    return index - ebbs + 1
   }
 
   /** The first index at `height` (byron: the main block, not the EBB that shares its height). */
@@ -242,7 +243,7 @@ export class Chain {
     let hi = this.slots.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (mid - this.ebbCounts[mid]! < height) lo = mid + 1
+      if (mid - this.ebbCounts[mid]! + 1 < height) lo = mid + 1
       else hi = mid
     }
     return lo < this.slots.length && this.heightOf(lo) === height ? lo : height < 0 ? -1 : this.slots.length
@@ -323,9 +324,7 @@ export class Chain {
    */
   ledgerEraAt(index: number): Era {
     if (this.byron) return "byron"
-    if (index < 0) return this.network.eraOf(0)
-    const epoch = this.network.epochOf(this.slotAt(index))
-    return this.network.kind === "mainnet-shaped" && epoch < MAINNET.firstShelleyEpoch ? "byron" : this.network.eraOf(epoch)
+    return index < 0 ? this.network.eraOf(0) : this.eraAt(index)
   }
 
   /** Block JSON as a UTF-8 buffer (cached). */
@@ -363,7 +362,17 @@ export class Chain {
       })
     }
     const era = this.network.eraOf(epoch)
-    if (era === "byron") throw new ChainError(`epoch ${epoch} is byron on a non-byron chain`)
+    if (era === "byron") {
+      // the mainnet-shaped anchor of a range from epoch 208: the real last Byron block of epoch 207
+      return this.generator.generateByron({
+        ebb: false,
+        id: this.idAt(index),
+        ancestor: index > 0 ? this.idAt(index - 1) : this.anchorAncestor,
+        height: this.heightOf(index),
+        slot,
+        networkMagic: this.network.networkMagic
+      })
+    }
     return this.generator.generate({
       era,
       id: this.idAt(index),
@@ -482,7 +491,8 @@ export class Chain {
       const index = this.slots.length
       const previous = this.slots[index - 1]
       if (previous === undefined) {
-        push(0, false)
+        // a Byron chain starts with the genesis EBB (epoch 0), as mainnet does
+        push(0, true)
         continue
       }
       const rng = Rng.fromHex(sha256Hex(`${this.seed}/${branch}/${index}/byron-slot`))

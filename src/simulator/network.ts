@@ -137,8 +137,9 @@ export const mainnetShapedNetwork = (): Network => {
     epochOf: mainnetEpochOfSlot,
     epochStartSlot: mainnetEpochStartSlot,
     slotToUnixMs: (slot) => MAINNET.systemStart.getTime() + mainnetRelativeSeconds(slot) * 1000,
-    eraOf: (epoch) => mainnetScheduleAt(epoch).era,
-    protocolVersionOf: (epoch) => mainnetScheduleAt(epoch).version,
+    // epochs before 208 are Byron (only the anchor block of a range starting at 208 is served from them)
+    eraOf: (epoch) => (epoch < MAINNET.firstShelleyEpoch ? "byron" : mainnetScheduleAt(epoch).era),
+    protocolVersionOf: (epoch) => (epoch < MAINNET.firstShelleyEpoch ? BYRON_PROTOCOL : mainnetScheduleAt(epoch).version),
     eraSummaries: (tipSlot) => {
       const tipEpoch = mainnetEpochOfSlot(tipSlot)
       const summaries: Array<EraSummary> = [

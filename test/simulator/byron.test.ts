@@ -1,5 +1,5 @@
 /**
- * A custom Byron network: bft blocks, an EBB opening every epoch after the first block's, EBB
+ * A custom Byron network: the genesis EBB, bft blocks, an EBB opening every later epoch, EBB
  * points at epoch x epochLength, and followers (ours and the official client) syncing through them.
  */
 import { createChainSynchronizationClient, createInteractionContext } from "@cardano-ogmios/client"
@@ -38,14 +38,19 @@ const checkLayout = (chain: Chain): Array<number> => {
     if (b.type === "ebb") {
       ebbs.push(i)
       expect(Object.keys(b).sort()).toEqual(["ancestor", "era", "height", "id", "type"])
-      expect(i).toBeGreaterThan(0)
+      if (i === 0) {
+        // the genesis EBB: height 0 at slot 0 (epoch 0)
+        expect([b.height, chain.slotAt(0)]).toEqual([0, 0])
+        continue
+      }
       expect(b.height).toBe(block(chain, i - 1).height) // the preceding main block's height
       expect(chain.slotAt(i) % L).toBe(0) // point slot = epoch x epochLength
       expect(chain.network.epochOf(chain.slotAt(i))).toBeGreaterThan(chain.network.epochOf(chain.slotAt(i - 1)))
     } else {
       expect(b.type).toBe("bft")
       expect(b.slot).toBe(chain.slotAt(i))
-      expect(b.height).toBe(i === 0 ? 0 : block(chain, i - 1).height + 1)
+      expect(i).toBeGreaterThan(0)
+      expect(b.height).toBe(block(chain, i - 1).height + 1)
       expect(b.protocol).toEqual({ id: chain.network.networkMagic, version: { major: 1, minor: 0, patch: 0 }, software: { appName: "cardano-sl", number: 1 } })
       expect(b.issuer.verificationKey).toMatch(/^[0-9a-f]{128}$/)
       if (i > 0 && !chain.isEbb(i - 1)) {
@@ -64,7 +69,9 @@ describe("byron custom network", () => {
     const chain = new Chain({ era: "byron", seed: "byron-layout", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 300, meanBlockBytes: 2000, securityParameter: 40 })
     const ebbs = checkLayout(chain)
     expect(ebbs.length).toBeGreaterThan(15)
-    expect(chain.heightOf(chain.tipIndex)).toBe(chain.length - 1 - ebbs.length)
+    expect(ebbs[0]).toBe(0)
+    // heights: the genesis EBB is 0, main blocks 1, 2, ...; later EBBs repeat their predecessor's
+    expect(chain.heightOf(chain.tipIndex)).toBe(chain.length - ebbs.length)
     expect(chain.tip()).toMatchObject({ height: block(chain, chain.tipIndex).height })
     // some bft blocks carry transactions, some don't
     const txs = Array.from({ length: chain.length }, (_, i) => block(chain, i).transactions?.length ?? 0)
@@ -87,7 +94,7 @@ describe("byron custom network", () => {
   it("findIntersection accepts an EBB point (epoch x epochLength); the next forward is the block after it", async () => {
     const sim = await start({ seed: "byron-fi", epochLength: 40, activeSlotsCoefficient: 0.3, initialBlocks: 120 })
     const chain = sim.chain
-    const ebb = Array.from({ length: chain.length }, (_, i) => i).find((i) => chain.isEbb(i))!
+    const ebb = Array.from({ length: chain.length }, (_, i) => i).find((i) => i > 0 && chain.isEbb(i))!
     const point = chain.pointAt(ebb) as { slot: number; id: string }
     expect(point.slot % 40).toBe(0)
     const c = await connect(sim.url)

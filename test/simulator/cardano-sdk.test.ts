@@ -24,6 +24,8 @@ interface Tally {
   datums: number
   redeemers: number
   governance: number
+  /** mapped blocks per type (bft, praos) */
+  types: Record<string, number>
   failures: Array<string>
 }
 
@@ -40,7 +42,7 @@ const mapEveryBlock = (options: ChainOptions): Tally => {
   const chain = new Chain(options)
   const mainnet = chain.network.name === "mainnet"
   const networkId = mainnet ? Cardano.NetworkId.Mainnet : Cardano.NetworkId.Testnet
-  const t: Tally = { blocks: 0, mapped: 0, ebbs: 0, transactions: 0, addresses: 0, byronAddresses: 0, rewardAccounts: 0, datums: 0, redeemers: 0, governance: 0, failures: [] }
+  const t: Tally = { blocks: 0, mapped: 0, ebbs: 0, transactions: 0, addresses: 0, byronAddresses: 0, rewardAccounts: 0, datums: 0, redeemers: 0, governance: 0, types: {}, failures: [] }
   const fail = (index: number, message: string) => {
     if (t.failures.length < 10) t.failures.push(`block ${index}: ${message.slice(0, 300)}`)
   }
@@ -65,6 +67,7 @@ const mapEveryBlock = (options: ChainOptions): Tally => {
       continue
     }
     t.mapped++
+    t.types[block.type] = (t.types[block.type] ?? 0) + 1
     if (mapped.header.hash !== block.id || mapped.header.slot !== block.slot || mapped.body.length !== block.transactions.length) {
       fail(index, "mapped header/body differ from the block")
     }
@@ -140,6 +143,7 @@ describe("cardano-js-sdk maps every simulator block", () => {
     expect(t.failures).toEqual([])
     expect(t.blocks).toBeGreaterThan(21_000)
     expect(t.mapped).toBe(t.blocks)
+    expect(t.types.bft).toBe(1) // the anchor: the last Byron block of epoch 207
     expect(t.addresses).toBeGreaterThan(50_000)
   }, 180_000)
 })
