@@ -8,6 +8,9 @@ import type { ChainSyncEvent } from "../../src/domain/chain-event.js"
 import { Chain } from "../../src/simulator/chain.js"
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../../src/simulator/index.js"
 import { chainSync$ } from "../../src/streams/chainSync.js"
+import { blockPoint } from "../../src/domain/block.js"
+import { ResumePoints } from "../../src/ogmios/resumePoints.js"
+import { finalPoint, initialState, stepOrThrow } from "../../src/streams/reorg.js"
 import { connect, findIntersection, nextBlock, type RawClient } from "./raw-client.js"
 
 const running: Array<SimulatorHandle> = []
@@ -109,6 +112,34 @@ describe("byron custom network", () => {
     // the same id with its main-block neighbour's slot is not the EBB's point
     c.send(findIntersection([{ slot: chain.slotAt(ebb - 1), id: point.id }]))
     expect((await c.next()).error.code).toBe(1000)
+  })
+})
+
+describe("EBB points on a network with its own Byron epoch length", () => {
+  // 60-slot epochs: EBB points are multiples of 60, not of mainnet's 21600
+  const chain = new Chain({ era: "byron", seed: "byron-points", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 300, meanBlockBytes: 1500 })
+  const blocks = Array.from({ length: chain.length }, (_, i) => block(chain, i))
+  const ebbs = blocks.flatMap((b, i) => (b.type === "ebb" ? [i] : []))
+
+  it("blockPoint derives every EBB's point from the previous block's slot and the epoch length", () => {
+    expect(ebbs.length).toBeGreaterThan(10)
+    for (const i of ebbs) {
+      expect(blockPoint(blocks[i], i > 0 ? chain.slotAt(i - 1) : -1, 60)).toEqual(chain.pointAt(i))
+      // mainnet's default epoch length gives another slot, which is no point of this chain
+      if (i > 0) expect(chain.find(blockPoint(blocks[i], chain.slotAt(i - 1)))).toBeUndefined()
+    }
+  })
+
+  it("resume points and the reorg operator's final points are points of the chain", () => {
+    const window = new ResumePoints({ dense: 1000, byronEpochLength: 60 })
+    let state = initialState({ depth: 3, byronEpochLength: 60 })
+    for (const [i, b] of blocks.entries()) {
+      window.forward(b)
+      state = stepOrThrow(state, { _tag: "RollForward", block: b, tip: chain.tip() } as ChainSyncEvent).state
+      expect(window.cursor).toEqual(chain.pointAt(i))
+      if (i >= 3) expect(finalPoint(state)).toEqual(chain.pointAt(i - 3))
+    }
+    for (const point of window.points()) expect(point === "origin" || chain.find(point) !== undefined).toBe(true)
   })
 })
 
