@@ -88,6 +88,7 @@ const K = {
   signatories: A(`,"signatories":[`),
   key: A(`{"key":"`),
   signature: A(`","signature":"`),
+  redeemers: A(`,"redeemers":[`),
   close3: A("}}}"),
   close4: A("}}}}")
 }
@@ -113,6 +114,21 @@ export class BlockGenerator {
   /** 28-byte credentials (hex) of DReps and constitutional committee members */
   private readonly dreps: ReadonlyArray<string>
   private readonly committee: ReadonlyArray<string>
+  /**
+   * Rare, string-heavy content (certificates, votes, proposals, redeemers, reference scripts, NFT
+   * metadata), encoded once per chain: a transaction copies a pooled entry, so the hot path stays
+   * a sequence of buffer copies.
+   */
+  private readonly encoded: {
+    readonly certificates: ReadonlyArray<Buffer>
+    readonly conwayCertificates: ReadonlyArray<Buffer>
+    readonly votes: ReadonlyArray<Buffer>
+    readonly proposals: ReadonlyArray<Buffer>
+    /** by redeemer index (0..3: a transaction has at most 4 inputs) */
+    readonly redeemers: ReadonlyArray<ReadonlyArray<Buffer>>
+    readonly scripts: ReadonlyArray<Buffer>
+    readonly nftMetadata: ReadonlyArray<Buffer>
+  }
   private readonly txs = new Writer(1 << 17)
   private readonly head = new Writer(4096)
 
@@ -143,6 +159,21 @@ export class BlockGenerator {
     this.datums = Array.from({ length: 256 }, () => A(plutusData(rng)))
     this.dreps = Array.from({ length: 32 }, () => hex(56))
     this.committee = Array.from({ length: 7 }, () => hex(56))
+    const encode = (n: number, write: (w: Writer) => void): Array<Buffer> =>
+      Array.from({ length: n }, () => {
+        const w = new Writer(1024)
+        write(w)
+        return Buffer.from(w.buf.subarray(0, w.pos))
+      })
+    this.encoded = {
+      certificates: encode(256, (w) => this.certificate(w, rng, ERA_RANK.babbage)),
+      conwayCertificates: encode(256, (w) => this.certificate(w, rng, ERA_RANK.conway)),
+      votes: encode(64, (w) => this.votes(w, rng)),
+      proposals: encode(32, (w) => this.proposals(w, rng)),
+      redeemers: [0, 1, 2, 3].map((index) => encode(64, (w) => this.redeemer(w, rng, index))),
+      scripts: encode(64, (w) => this.referenceScript(w, rng)),
+      nftMetadata: encode(64, (w) => this.nftMetadata(w, rng))
+    }
   }
 
   private hexString(rng: Rng, n: number): string {
@@ -374,15 +405,25 @@ export class BlockGenerator {
       w.raw(rng.pick(this.datums))
       w.byte(34)
     }
-    if (rank >= ERA_RANK.babbage && rng.chance(0.02)) {
-      // a reference script: a multisig-with-deadline native script
-      w.str(`,"script":{"language":"native","json":{"clause":"all","from":[{"clause":"signature","from":"`)
-      this.hex(w, rng, 56)
-      w.str(`"},{"clause":"before","slot":`)
-      w.num(rng.range(1, 200_000_000))
-      w.str(`}]}}`)
-    }
+    if (rank >= ERA_RANK.babbage && rng.chance(0.02)) w.raw(rng.pick(this.encoded.scripts))
     w.byte(125)
+  }
+
+  /** A reference script: a multisig-with-deadline native script. */
+  private referenceScript(w: Writer, rng: Rng): void {
+    w.str(`,"script":{"language":"native","json":{"clause":"all","from":[{"clause":"signature","from":"`)
+    this.hex(w, rng, 56)
+    w.str(`"},{"clause":"before","slot":`)
+    w.num(rng.range(1, 200_000_000))
+    w.str(`}]}}`)
+  }
+
+  /** CIP-25 NFT metadata: label 721 -> policy id -> asset name -> properties (from `","labels"` on). */
+  private nftMetadata(w: Writer, rng: Rng): void {
+    const name = `${rng.pick(WORDS)}${rng.int(10_000)}`
+    w.str(`","labels":{"721":{"json":{"${rng.pick(this.policies)}":{"${name}":{"name":"${name}","image":"ipfs://Qm`)
+    this.hex(w, rng, 44)
+    w.str(`","mediaType":"image/png","edition":${rng.range(1, 500)}}},"version":"1.0"}}}}`)
   }
 
   /** An anchor (off-chain metadata: URL + 32-byte hash), as governance certificates, votes and proposals carry. */
@@ -460,34 +501,31 @@ export class BlockGenerator {
     w.str(`","metadata":${this.anchor(rng)},"action":${action}}]`)
   }
 
-  /** Redeemers of a Plutus transaction: CBOR Plutus data with execution units. */
+  /** Redeemers of a Plutus transaction (spending inputs 0..n-1): CBOR Plutus data with execution units. */
   private redeemers(w: Writer, rng: Rng, inputs: number): void {
-    w.str(`,"redeemers":[`)
+    w.raw(K.redeemers)
     const n = rng.range(1, inputs)
     for (let i = 0; i < n; i++) {
       if (i > 0) w.byte(44)
-      w.str(`{"validator":{"purpose":"spend","index":${i}},"redeemer":"`)
-      w.raw(rng.pick(this.datums))
-      w.str(`","executionUnits":{"memory":`)
-      w.num(rng.range(1_000, 14_000_000))
-      w.str(`,"cpu":`)
-      w.num(rng.range(100_000, 10_000_000_000))
-      w.str(`}}`)
+      w.raw(rng.pick(this.encoded.redeemers[i]!))
     }
     w.byte(93)
+  }
+
+  private redeemer(w: Writer, rng: Rng, index: number): void {
+    w.str(`{"validator":{"purpose":"spend","index":${index}},"redeemer":"`)
+    w.raw(rng.pick(this.datums))
+    w.str(`","executionUnits":{"memory":`)
+    w.num(rng.range(1_000, 14_000_000))
+    w.str(`,"cpu":`)
+    w.num(rng.range(100_000, 10_000_000_000))
+    w.str(`}}`)
   }
 
   private metadata(w: Writer, rng: Rng): void {
     w.raw(K.metadata)
     this.hex(w, rng, 64)
-    if (rng.chance(0.25)) {
-      // CIP-25 NFT metadata: label 721 -> policy id -> asset name -> properties
-      const name = `${rng.pick(WORDS)}${rng.int(10_000)}`
-      w.str(`","labels":{"721":{"json":{"${rng.pick(this.policies)}":{"${name}":{"name":"${name}","image":"ipfs://Qm`)
-      this.hex(w, rng, 44)
-      w.str(`","mediaType":"image/png","edition":${rng.range(1, 500)}}},"version":"1.0"}}}}`)
-      return
-    }
+    if (rng.chance(0.25)) return w.raw(rng.pick(this.encoded.nftMetadata))
     w.raw(K.labels)
     const n = rng.chance(0.1) ? rng.range(10, 60) : rng.range(1, 4)
     for (let i = 0; i < n; i++) {
@@ -553,7 +591,7 @@ export class BlockGenerator {
       const n = rng.range(1, 2)
       for (let i = 0; i < n; i++) {
         if (i > 0) w.byte(44)
-        this.certificate(w, rng, rank)
+        w.raw(rng.pick(rank >= ERA_RANK.conway ? this.encoded.conwayCertificates : this.encoded.certificates))
       }
       w.byte(93)
     }
@@ -584,8 +622,8 @@ export class BlockGenerator {
     w.num(invalidAfter)
     w.byte(125)
     if (rank >= ERA_RANK.conway) {
-      if (rng.chance(0.005)) this.proposals(w, rng)
-      if (rng.chance(0.03)) this.votes(w, rng)
+      if (rng.chance(0.005)) w.raw(rng.pick(this.encoded.proposals))
+      if (rng.chance(0.03)) w.raw(rng.pick(this.encoded.votes))
     }
     if (rng.chance(0.12)) this.metadata(w, rng)
     w.raw(K.signatories)
