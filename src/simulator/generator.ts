@@ -2,8 +2,10 @@
  * Block content: writes the JSON of a Praos block (header + transactions) straight into a byte
  * buffer, from an Rng seeded by the block id, so the same (seed, branch, height) always yields the
  * same bytes. No object graph, no JSON.stringify, no string concatenation: hex fields are copied
- * from a seeded pool of hex bytes (about 10x faster than building strings). Shapes follow the Ogmios v6.14/v7.0
- * schemas (the common subset: `outputs` always present, no dijkstra).
+ * from a seeded pool of hex bytes (about 10x faster than building strings); addresses, reward
+ * accounts, pool ids and CBOR datums/redeemers are real encodings built up front (identifiers.ts)
+ * and copied from pools. Shapes follow the Ogmios v6.14/v7.0 schemas (the common subset:
+ * `outputs` always present, no dijkstra).
  */
 import { byronAddress, encodeCbor, type NetworkId, plutusData, poolId, randomBytes, rewardAccount, type ShelleyAddressType, shelleyAddress } from "./identifiers.js"
 import { hasNonce, type PraosEra, type ProtocolVersion } from "./mainnet.js"
@@ -146,7 +148,7 @@ export class BlockGenerator {
       issuerSigma: A(`,"sigma":"${hex(128)}","kes":{"period":`),
       issuerKes: A(`,"verificationKey":"${hex(64)}"}},"leaderValue":{"output":"`)
     }))
-    // one output in 16 still goes to a Byron (bootstrap) address, as on mainnet today
+    // one address in 16 is a Byron (bootstrap) one: they still receive outputs in every era
     this.addresses = Array.from({ length: 512 }, (_, i) =>
       A(
         i % 16 === 15
