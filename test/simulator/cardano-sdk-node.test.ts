@@ -5,7 +5,7 @@
  * chain sync from origin through live forks, ending on exactly the canonical chain.
  */
 import { Cardano, createSlotTimeCalc } from "@cardano-sdk/core"
-import { OgmiosObservableCardanoNode } from "@cardano-sdk/ogmios"
+import { OgmiosCardanoNode, OgmiosObservableCardanoNode } from "@cardano-sdk/ogmios"
 import { ChainSyncEventType, type ChainSyncEvent } from "@cardano-sdk/projection"
 import { firstValueFrom, of, type Subscription, switchMap } from "rxjs"
 import { afterEach, describe, expect, it } from "vitest"
@@ -25,7 +25,7 @@ afterEach(async () => {
 const nodeFor = (s: SimulatorHandle) =>
   new OgmiosObservableCardanoNode({ connectionConfig$: of({ host: "127.0.0.1", port: s.port }) }, { logger: silent as never })
 
-describe("cardano-js-sdk OgmiosObservableCardanoNode queries", () => {
+describe("cardano-js-sdk OgmiosObservableCardanoNode / OgmiosCardanoNode queries", () => {
   const networks: ReadonlyArray<[string, SimulatorOptions]> = [
     ["custom conway", { era: "conway", initialBlocks: 300 }],
     ["custom byron", { era: "byron", initialBlocks: 300, epochLength: 500 }],
@@ -55,6 +55,21 @@ describe("cardano-js-sdk OgmiosObservableCardanoNode queries", () => {
       expect(genesis.epochLength).toBe(network.epochLength)
       expect(genesis.securityParameter).toBe(network.securityParameter)
       expect(genesis.activeSlotsCoefficient).toBe(network.activeSlotsCoefficient)
+      // the promise API on top of it: the same summaries and start; /health as the SDK reads it
+      const cardanoNode = new OgmiosCardanoNode(node, silent as never)
+      await cardanoNode.initialize()
+      await cardanoNode.start()
+      try {
+        expect(await cardanoNode.eraSummaries()).toEqual(eraSummaries)
+        expect((await cardanoNode.systemStart()).getTime()).toBe(network.systemStart.getTime())
+        const health = await cardanoNode.healthCheck()
+        const tip = sim.chain.tip() as { slot: number; id: string; height: number }
+        expect(health.localNode?.ledgerTip).toEqual({ blockNo: tip.height, hash: tip.id, slot: tip.slot })
+        // a custom network's tip is "now" (synchronised); mainnet-shaped epochs lie in the past
+        expect(health.ok).toBe(network.kind === "custom")
+      } finally {
+        await cardanoNode.shutdown()
+      }
     })
   }
 })

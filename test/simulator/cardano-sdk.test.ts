@@ -146,4 +146,12 @@ describe("cardano-js-sdk maps every simulator block", () => {
     expect(t.types.bft).toBe(1) // the anchor: the last Byron block of epoch 207
     expect(t.addresses).toBeGreaterThan(50_000)
   }, 180_000)
+
+  it("mainnet-shaped epoch 507 (from the last Babbage block to Conway)", () => {
+    const t = mapEveryBlock({ network: "mainnet-shaped", epochs: { from: 507, to: 507 }, seed: "sdk-mainnet-conway", meanBlockBytes: 2048 })
+    expect(t.failures).toEqual([])
+    expect(t.blocks).toBeGreaterThan(20_000)
+    expect(t.mapped).toBe(t.blocks)
+    expect(t.datums + t.redeemers + t.governance).toBeGreaterThan(1000)
+  }, 180_000)
 })
