@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { Chain } from "../../src/simulator/chain.js"
 import { startSimulator } from "../../src/simulator/index.js"
+import { validateBoth } from "./schemas.js"
 import { connect, findIntersection, nextBlock } from "./raw-client.js"
 
 const csv = (file: string) =>
@@ -78,6 +79,8 @@ describe("mainnet-shaped", () => {
     expect(anchor.protocol).toMatchObject({ id: 764_824_073, version: { major: 1, minor: 0 } })
     expect(anchor.nonce).toBeUndefined()
     expect(anchor.issuer.vrfVerificationKey).toBeUndefined()
+    const frame = { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: anchor, tip: from208.tip() }, id: null }
+    expect(validateBoth("NextBlockResponse", frame)).toEqual([])
     // ... inside the Byron era summary; the next block is the first Shelley block
     expect(from208.eraSummaries()[0]!.end.slot).toBe(4_492_800)
     expect(from208.eraAt(0)).toBe("byron")
