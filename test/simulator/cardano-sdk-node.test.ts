@@ -78,10 +78,9 @@ it("cardano-js-sdk chain sync follows live forks from origin to exactly the cano
   sim = await startSimulator({
     port: 0,
     seed: "sdk-chain-sync",
-    initialBlocks: 2_000,
+    initialBlocks: 1_500,
     meanBlockBytes: 3_000,
     securityParameter: 50,
-    blockIntervalMs: 20,
     forkRate: 0.3,
     maxRollback: 8,
     rollbackDistribution: "uniform"
@@ -114,22 +113,27 @@ it("cardano-js-sdk chain sync follows live forks from origin to exactly the cano
         failure = error
       }
     })
-  const started = Date.now()
-  while (view.length < 2_000 && failure === undefined && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50))
-  // follow live production (with forks) for a while after catching up
-  await new Promise((r) => setTimeout(r, 2_000))
-  s.live.stop()
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline && failure === undefined) {
+  const atTip = () => {
     const tip = s.chain.tip()
-    if (tip !== "origin" && view.at(-1)?.id === tip.id) break
-    await new Promise((r) => setTimeout(r, 50))
+    return tip !== "origin" && view.at(-1)?.id === tip.id
   }
+  const waitUntil = async (done: () => boolean, ms: number) => {
+    const deadline = Date.now() + ms
+    while (!done() && failure === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  }
+  await waitUntil(atTip, 60_000)
+  expect(view).toEqual(s.chain.canonicalPoints())
+  // then follow live production at the tip (the SDK maps every block: ~30 ms per block leaves it
+  // time to keep up on a busy machine) until it has seen forks
+  s.live.start(30)
+  await waitUntil(() => backwards > 6, 40_000)
+  s.live.stop()
+  await waitUntil(atTip, 20_000)
   expect(failure).toBeUndefined()
   const stats = s.stats()
   expect(stats.liveForks).toBeGreaterThan(5)
   expect(backwards).toBeGreaterThan(5)
-  expect(forwards).toBeGreaterThanOrEqual(2_000)
+  expect(forwards).toBeGreaterThan(1_500)
   expect(brokenLinks).toBe(0)
   expect(view).toEqual(s.chain.canonicalPoints())
   console.log(`cardano-js-sdk chain sync: ${forwards} forwards, ${backwards} backwards, ${stats.liveForks} live forks, final length ${view.length}`)
