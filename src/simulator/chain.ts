@@ -42,6 +42,11 @@ export interface ChainOptions {
   readonly systemStart?: Date | string
   /** Default 42 (custom). */
   readonly networkMagic?: number
+  /**
+   * Network id of addresses and reward accounts and `network` of the Shelley genesis (custom):
+   * 0 (default) a testnet (`addr_test…`), 1 mainnet (`addr…`). Mainnet-shaped networks are mainnet.
+   */
+  readonly networkId?: 0 | 1
   /** Blocks generated up front (custom). Default 1000. */
   readonly initialBlocks?: number
   // ---- mainnet-shaped network
@@ -143,7 +148,8 @@ export class Chain {
         slotLengthMs,
         activeSlotsCoefficient: f,
         securityParameter: k,
-        networkMagic: options.networkMagic ?? 42
+        networkMagic: options.networkMagic ?? 42,
+        networkId: options.networkId
       } as const
       this.network = customNetwork({ ...params, systemStart: new Date(0) })
       this.appendGenerated(options.initialBlocks ?? 1000, 0)

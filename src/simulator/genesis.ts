@@ -41,7 +41,7 @@ export const byronGenesis = (network: Network, seed: string) => {
     initialFunds: mainnet
       ? {}
       : Object.fromEntries(
-          Array.from({ length: 4 }, (_, i) => [byronAddress(rng, { derivationPath: false, protocolMagic: network.networkMagic }), ada(i === 0 ? 30_000_000_000_000_000n : 0)])
+          Array.from({ length: 4 }, (_, i) => [byronAddress(rng, { derivationPath: false, protocolMagic: network.name === "mainnet" ? undefined : network.networkMagic }), ada(i === 0 ? 30_000_000_000_000_000n : 0)])
         ),
     initialVouchers: {},
     securityParameter: network.securityParameter,

@@ -69,6 +69,8 @@ export interface CustomNetworkParams {
   readonly securityParameter: number
   readonly systemStart: Date
   readonly networkMagic: number
+  /** 1: a devnet that calls itself mainnet (mainnet address network ids); default 0, a testnet */
+  readonly networkId?: 0 | 1 | undefined
 }
 
 export const customNetwork = (p: CustomNetworkParams): Network => {
@@ -89,7 +91,7 @@ export const customNetwork = (p: CustomNetworkParams): Network => {
   const version = p.era === "byron" ? BYRON_PROTOCOL : ERA_PROTOCOL[p.era]
   return {
     kind: "custom",
-    name: "testnet",
+    name: p.networkId === 1 ? "mainnet" : "testnet",
     networkMagic: p.networkMagic,
     systemStart: p.systemStart,
     securityParameter: p.securityParameter,

@@ -127,6 +127,14 @@ describe("cardano-js-sdk maps every simulator block", () => {
     })
   }
 
+  it("custom conway devnet configured as mainnet (networkId 1): mainnet addresses and reward accounts", () => {
+    const t = mapEveryBlock({ era: "conway", networkId: 1, initialBlocks: 200, seed: "sdk-mainnet-id" })
+    expect(t.failures).toEqual([])
+    expect(t.mapped).toBe(200)
+    expect(t.addresses).toBeGreaterThan(2000)
+    expect(new Chain({ era: "conway", networkId: 1, initialBlocks: 1 }).genesis.shelley.network).toBe("mainnet")
+  })
+
   it("custom byron devnet with 2000-slot epochs (EBBs included)", () => {
     // the SDK decodes every base58 Byron address (slow): smaller blocks keep this test in seconds
     const t = mapEveryBlock({ era: "byron", initialBlocks: 3000, epochLength: 2000, seed: "sdk-byron", meanBlockBytes: 4096 })
