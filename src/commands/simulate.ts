@@ -27,7 +27,7 @@ const flags = {
   network: Flag.Literals("network", ["custom", "mainnet-shaped"]).pipe(Flag.withDefault("custom")),
   epochs: Flag.String("epochs").pipe(Flag.withDescription("mainnet-shaped epoch range a..b (a >= 208)"), Flag.withDefault("507..507")),
   era: Flag.Literals("era", ["byron", "shelley", "allegra", "mary", "alonzo", "babbage", "conway"]).pipe(
-    Flag.withDescription("era of a custom network (byron: bft blocks + an EBB per epoch, 21600-slot epochs of 20 s unless --epoch-length / --slot-length)"),
+    Flag.withDescription("era of a custom network (byron: the genesis EBB, bft blocks and an EBB per epoch, 21600-slot epochs of 20 s unless --epoch-length / --slot-length)"),
     Flag.withDefault("conway")
   ),
   initialBlocks: intFlag("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),

@@ -19,16 +19,23 @@ export interface Block {
   readonly [field: string]: unknown
 }
 
-/** Byron epochs are 21600 slots; an EBB's consensus point is the first slot of its epoch. */
+/**
+ * Byron epochs on mainnet (and preprod) are 21600 slots (10k); an EBB's consensus point is the
+ * first slot of its epoch. Other networks (a custom Byron devnet) have their own epoch length:
+ * the `epochLength` of their first (Byron) era summary.
+ */
 export const BYRON_EPOCH_SLOTS = 21_600
 
 /**
  * The slot of a block. For an EBB (no slot field) the caller passes the previous block's slot, and
- * the EBB sits at the next multiple of the Byron epoch length.
+ * the EBB sits at the next multiple of the network's Byron epoch length.
  */
-export const blockSlot = (block: Block, previousSlot = -1): number =>
+export const blockSlot = (block: Block, previousSlot = -1, byronEpochLength = BYRON_EPOCH_SLOTS): number =>
   typeof block.slot === "number"
     ? block.slot
-    : (Math.floor(previousSlot / BYRON_EPOCH_SLOTS) + 1) * BYRON_EPOCH_SLOTS
+    : (Math.floor(previousSlot / byronEpochLength) + 1) * byronEpochLength
 
-export const blockPoint = (block: Block, previousSlot = -1): Point => ({ slot: blockSlot(block, previousSlot), id: block.id })
+export const blockPoint = (block: Block, previousSlot = -1, byronEpochLength = BYRON_EPOCH_SLOTS): Point => ({
+  slot: blockSlot(block, previousSlot, byronEpochLength),
+  id: block.id
+})

@@ -20,12 +20,15 @@ export interface ResumePointsOptions {
   readonly dense?: number
   /** depth beyond which points are dropped (default 4320 = 2k on mainnet) */
   readonly maxDepth?: number
+  /** slots per Byron epoch, for the points of EBBs (default 21600, mainnet's) */
+  readonly byronEpochLength?: number
 }
 
 export class ResumePoints {
   private entries: Array<Entry> = []
   private readonly dense: number
   private readonly maxDepth: number
+  private readonly byronEpochLength: number | undefined
   /** slot of the last block forward, for an EBB's point */
   private lastSlot = -1
   /** appends since the last thinning: thinning is O(window), so it runs every few blocks */
@@ -34,6 +37,7 @@ export class ResumePoints {
   constructor(options: ResumePointsOptions = {}) {
     this.dense = Math.max(1, options.dense ?? 32)
     this.maxDepth = Math.max(this.dense, options.maxDepth ?? 4320)
+    this.byronEpochLength = options.byronEpochLength
   }
 
   /** The consumer's current position, or undefined if nothing was delivered yet. */
@@ -53,7 +57,7 @@ export class ResumePoints {
   }
 
   forward(block: Block): void {
-    const point: Point = blockPoint(block, this.lastSlot)
+    const point: Point = blockPoint(block, this.lastSlot, this.byronEpochLength)
     this.lastSlot = point.slot
     this.entries.push({ point, height: Number(block.height) })
     if (++this.sinceThin >= 8) this.thin()

@@ -165,6 +165,8 @@ export interface RelaySinkOptions {
   readonly format: WireFormat
   /** slot of the final point and of the window blocks, oldest first (for EBBs, which carry no slot) */
   readonly slots?: { readonly anchor: number; readonly window: ReadonlyArray<number> }
+  /** slots per Byron epoch, for the points of EBBs (default 21600, mainnet's) */
+  readonly byronEpochLength?: number
   readonly maxLag?: number
   readonly maxLength?: number
   readonly pollInterval?: Duration.Input
@@ -228,7 +230,7 @@ export const relaySink = (
       switch (event._tag) {
         case "Apply": {
           tip = event.tip
-          const slot = blockSlot(event.block, slots.at(-1) ?? anchorSlot)
+          const slot = blockSlot(event.block, slots.at(-1) ?? anchorSlot, options.byronEpochLength)
           slots.push(slot)
           return toOp(event, slot, options.format)
         }
@@ -430,6 +432,8 @@ export const relay = (options: RelayOptions) =>
     const session = Effect.gen(function*() {
       const { cursor, depth } = yield* establish
       const start = relayStart(cursor)
+      // EBB points depend on the network's Byron epoch length: that of its first era summary
+      const byronEpochLength = (yield* ogmios.queryLedgerStateEraSummaries())[0]?.parameters.epochLength
       yield* store.setStatus({ state: "connecting", since_ms: Date.now(), prefix: store.keys.prefix }).pipe(Effect.ignore)
       return yield* Effect.callback<never, RelayError>((resume) => {
         const source = chainSync$({
@@ -438,6 +442,7 @@ export const relay = (options: RelayOptions) =>
           inFlight: options.inFlight ?? 100,
           ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
           reconnect: options.reconnect ?? { initialDelay: 100, maxDelay: 5_000 },
+          ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
               `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (attempt ${info.attempt})`
@@ -456,13 +461,14 @@ export const relay = (options: RelayOptions) =>
             ))
         })
         const subscription = source.pipe(
-          reorgBatches({ depth, resume: start.resume }),
+          reorgBatches({ depth, resume: start.resume, ...(byronEpochLength === undefined ? {} : { byronEpochLength }) }),
           relaySink({
             store,
             producer: cursor.producer,
             seq: cursor.seq,
             format: cursor.format,
             slots: { anchor: cursor.final.point === "origin" ? -1 : cursor.final.point.slot, window: cursor.window.map((e) => e.slot) },
+            ...(byronEpochLength === undefined ? {} : { byronEpochLength }),
             ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
             ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
             ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),

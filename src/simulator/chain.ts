@@ -13,6 +13,7 @@ import type { Block } from "../domain/block.js"
 import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
+import { alonzoGenesis, byronGenesis, conwayGenesis } from "./genesis.js"
 import { type Era, loadMainnetData } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
@@ -24,9 +25,9 @@ export interface ChainOptions {
   readonly network?: "custom" | "mainnet-shaped"
   // ---- custom network
   /**
-   * Era of every block (custom). Default "conway". "byron": `bft` blocks, and an `ebb` (no slot,
-   * the height of the block before it, point slot = epoch x epochLength) opening every epoch after
-   * the first block's.
+   * Era of every block (custom). Default "conway". "byron": the genesis `ebb` (height 0), then `bft`
+   * blocks, and an `ebb` (no slot, the height of the block before it, point slot = epoch x
+   * epochLength) opening every later epoch.
    */
   readonly era?: Era
   /** Slots per epoch (custom). Default 10k/f (10_000); byron: 21_600. */
@@ -41,6 +42,11 @@ export interface ChainOptions {
   readonly systemStart?: Date | string
   /** Default 42 (custom). */
   readonly networkMagic?: number
+  /**
+   * Network id of addresses and reward accounts and `network` of the Shelley genesis (custom):
+   * 0 (default) a testnet (`addr_test…`), 1 mainnet (`addr…`). Mainnet-shaped networks are mainnet.
+   */
+  readonly networkId?: 0 | 1
   /** Blocks generated up front (custom). Default 1000. */
   readonly initialBlocks?: number
   // ---- mainnet-shaped network
@@ -89,7 +95,13 @@ export class Chain {
   readonly baseHeight: number
   /** Lowest index a fork may keep: the mainnet anchor is immutable, a custom chain may go back to origin. */
   readonly minForkIndex: number
-  readonly genesis: { readonly shelley: ReturnType<typeof shelleyGenesis> }
+  readonly genesis: {
+    readonly byron: ReturnType<typeof byronGenesis>
+    readonly shelley: ReturnType<typeof shelleyGenesis>
+    readonly alonzo: ReturnType<typeof alonzoGenesis>
+    /** as Ogmios v6.14 reports it; `conwayGenesis(seed, true)` for v7 */
+    readonly conway: ReturnType<typeof conwayGenesis>
+  }
   /** A custom Byron chain: bft blocks and EBBs. */
   readonly byron: boolean
 
@@ -136,7 +148,8 @@ export class Chain {
         slotLengthMs,
         activeSlotsCoefficient: f,
         securityParameter: k,
-        networkMagic: options.networkMagic ?? 42
+        networkMagic: options.networkMagic ?? 42,
+        networkId: options.networkId
       } as const
       this.network = customNetwork({ ...params, systemStart: new Date(0) })
       this.appendGenerated(options.initialBlocks ?? 1000, 0)
@@ -149,12 +162,20 @@ export class Chain {
     }
     this.anchorAncestor = sha256Hex(`${this.seed}/anchor-ancestor`)
     this.highestTipIndex = this.tipIndex
-    this.genesis = { shelley: shelleyGenesis(this.network, this.seed) }
+    this.genesis = {
+      byron: byronGenesis(this.network, this.seed),
+      shelley: shelleyGenesis(this.network, this.seed),
+      alonzo: alonzoGenesis(this.seed),
+      conway: conwayGenesis(this.seed, false)
+    }
     this.generator = new BlockGenerator({
       seed: this.seed,
       meanBlockBytes: options.meanBlockBytes ?? 16_384,
       emptyBlockRate: options.emptyBlockRate ?? 0.05,
-      slotsPerKesPeriod: this.network.slotsPerKesPeriod
+      slotsPerKesPeriod: this.network.slotsPerKesPeriod,
+      // a mainnet-shaped chain pays mainnet addresses; a custom devnet is a testnet
+      networkId: this.network.name === "mainnet" ? 1 : 0,
+      byronProtocolMagic: this.network.name === "mainnet" ? undefined : this.network.networkMagic
     })
   }
 
@@ -217,7 +238,8 @@ export class Chain {
     if (!this.byron || index < 0) return this.baseHeight + index
     const ebbs = this.ebbCounts[index]
     if (ebbs === undefined) throw new ChainError(`no block at index ${index}`)
-    return index - ebbs
+    // the genesis EBB (index 0) has height 0, every later EBB the height of the block before it
+    return index - ebbs + 1
   }
 
   /** The first index at `height` (byron: the main block, not the EBB that shares its height). */
@@ -227,7 +249,7 @@ export class Chain {
     let hi = this.slots.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (mid - this.ebbCounts[mid]! < height) lo = mid + 1
+      if (mid - this.ebbCounts[mid]! + 1 < height) lo = mid + 1
       else hi = mid
     }
     return lo < this.slots.length && this.heightOf(lo) === height ? lo : height < 0 ? -1 : this.slots.length
@@ -301,6 +323,16 @@ export class Chain {
     return this.network.eraOf(this.network.epochOf(this.slotAt(index)))
   }
 
+  /**
+   * The era of the ledger state after the block at `index` (-1: the genesis state). Byron until
+   * the first Shelley block: a custom Byron chain, and the mainnet-shaped anchor (the last Byron
+   * block of epoch 207).
+   */
+  ledgerEraAt(index: number): Era {
+    if (this.byron) return "byron"
+    return index < 0 ? this.network.eraOf(0) : this.eraAt(index)
+  }
+
   /** Block JSON as a UTF-8 buffer (cached). */
   blockBuffer(index: number): Buffer {
     const key = `${this.branchAt(index)}:${index}`
@@ -336,7 +368,17 @@ export class Chain {
       })
     }
     const era = this.network.eraOf(epoch)
-    if (era === "byron") throw new ChainError(`epoch ${epoch} is byron on a non-byron chain`)
+    if (era === "byron") {
+      // the mainnet-shaped anchor of a range from epoch 208: the real last Byron block of epoch 207
+      return this.generator.generateByron({
+        ebb: false,
+        id: this.idAt(index),
+        ancestor: index > 0 ? this.idAt(index - 1) : this.anchorAncestor,
+        height: this.heightOf(index),
+        slot,
+        networkMagic: this.network.networkMagic
+      })
+    }
     return this.generator.generate({
       era,
       id: this.idAt(index),
@@ -455,7 +497,8 @@ export class Chain {
       const index = this.slots.length
       const previous = this.slots[index - 1]
       if (previous === undefined) {
-        push(0, false)
+        // a Byron chain starts with the genesis EBB (epoch 0), as mainnet does
+        push(0, true)
         continue
       }
       const rng = Rng.fromHex(sha256Hex(`${this.seed}/${branch}/${index}/byron-slot`))

@@ -2,9 +2,12 @@
  * Block content: writes the JSON of a Praos block (header + transactions) straight into a byte
  * buffer, from an Rng seeded by the block id, so the same (seed, branch, height) always yields the
  * same bytes. No object graph, no JSON.stringify, no string concatenation: hex fields are copied
- * from a seeded pool of hex bytes (about 10x faster than building strings). Shapes follow the Ogmios v6.14/v7.0
- * schemas (the common subset: `outputs` always present, no dijkstra).
+ * from a seeded pool of hex bytes (about 10x faster than building strings); addresses, reward
+ * accounts, pool ids and CBOR datums/redeemers are real encodings built up front (identifiers.ts)
+ * and copied from pools. Shapes follow the Ogmios v6.14/v7.0 schemas (the common subset:
+ * `outputs` always present, no dijkstra).
  */
+import { byronAddress, encodeCbor, type NetworkId, plutusData, poolId, randomBytes, rewardAccount, type ShelleyAddressType, shelleyAddress } from "./identifiers.js"
 import { hasNonce, type PraosEra, type ProtocolVersion } from "./mainnet.js"
 import { Rng } from "./rng.js"
 import { Writer } from "./writer.js"
@@ -38,14 +41,21 @@ export interface GeneratorOptions {
   /** share of blocks without transactions */
   readonly emptyBlockRate: number
   readonly slotsPerKesPeriod: number
+  /** network id of Shelley addresses and reward accounts: 1 mainnet, 0 testnets */
+  readonly networkId: NetworkId
+  /** protocol magic carried by Byron addresses on testnets (mainnet Byron addresses carry none) */
+  readonly byronProtocolMagic?: number | undefined
 }
 
 export const MAX_BLOCK_BYTES = 90_000
 /** JSON length of a block without transactions (header fields, issuer, VRF values). */
 const HEADER_BYTES = 1_000
 
-const BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+/**
+ * CIP-19 header types of generated payment addresses, weighted roughly as on mainnet: mostly base
+ * addresses with key credentials, some script (DEX, multisig) and enterprise ones, few pointers.
+ */
+const ADDRESS_TYPES: ReadonlyArray<ShelleyAddressType> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3, 2, 6, 6, 7, 4]
 const WORDS = ["cardano", "hydra", "mithril", "ouroboros", "plutus", "marlowe", "aiken", "midnight", "catalyst", "stake", "pool", "relay", "epoch", "slot", "nft", "swap", "order", "batch", "oracle", "price"]
 const ERA_RANK: Record<PraosEra, number> = { shelley: 0, allegra: 1, mary: 2, alonzo: 3, babbage: 4, conway: 5 }
 
@@ -80,12 +90,14 @@ const K = {
   signatories: A(`,"signatories":[`),
   key: A(`{"key":"`),
   signature: A(`","signature":"`),
+  redeemers: A(`,"redeemers":[`),
   close3: A("}}}"),
   close4: A("}}}}")
 }
 
 interface Pool {
   readonly count: number
+  /** bech32 `pool1…` of the pool's 28-byte key hash */
   readonly id: string
   /** pre-encoded issuer JSON around the two numbers (opcert count, KES period) */
   readonly issuerHead: Buffer
@@ -99,6 +111,27 @@ export class BlockGenerator {
   private readonly addresses: ReadonlyArray<Buffer>
   private readonly stakeAddresses: ReadonlyArray<Buffer>
   private readonly policies: ReadonlyArray<string>
+  /** CBOR hex of Plutus data, for inline datums and redeemers */
+  private readonly datums: ReadonlyArray<Buffer>
+  /** 28-byte credentials (hex) of DReps and constitutional committee members */
+  private readonly dreps: ReadonlyArray<string>
+  private readonly committee: ReadonlyArray<string>
+  /**
+   * Rare, string-heavy content (certificates, votes, proposals, redeemers, reference scripts, NFT
+   * metadata), encoded once per chain: a transaction copies a pooled entry, so the hot path stays
+   * a sequence of buffer copies. Pools are kept small: the bytes copied from must stay in the CPU
+   * cache (256-entry pools made generation ~10 % slower than 64-entry ones).
+   */
+  private readonly encoded: {
+    readonly certificates: ReadonlyArray<Buffer>
+    readonly conwayCertificates: ReadonlyArray<Buffer>
+    readonly votes: ReadonlyArray<Buffer>
+    readonly proposals: ReadonlyArray<Buffer>
+    /** by redeemer index (0..3: a transaction has at most 4 inputs) */
+    readonly redeemers: ReadonlyArray<ReadonlyArray<Buffer>>
+    readonly scripts: ReadonlyArray<Buffer>
+    readonly nftMetadata: ReadonlyArray<Buffer>
+  }
   private readonly txs = new Writer(1 << 17)
   private readonly head = new Writer(4096)
 
@@ -107,24 +140,43 @@ export class BlockGenerator {
     const bytes = new Uint8Array(1 << 16)
     for (let i = 0; i < bytes.length; i++) bytes[i] = rng.nextU32() & 0xff
     this.hexPool = Buffer.from(Buffer.from(bytes).toString("hex"), "latin1")
-    const word = (alphabet: string, n: number) => {
-      let s = ""
-      for (let i = 0; i < n; i++) s += alphabet[rng.int(alphabet.length)]
-      return s
-    }
     const hex = (n: number) => this.hexString(rng, n)
+    const network = options.networkId
     this.pools = Array.from({ length: 64 }, () => ({
       count: rng.int(20),
-      id: `pool1${word(BECH32, 51)}`,
+      id: poolId(randomBytes(rng, 28)),
       issuerHead: A(`"issuer":{"verificationKey":"${hex(64)}","vrfVerificationKey":"${hex(64)}","operationalCertificate":{"count":`),
       issuerSigma: A(`,"sigma":"${hex(128)}","kes":{"period":`),
       issuerKes: A(`,"verificationKey":"${hex(64)}"}},"leaderValue":{"output":"`)
     }))
+    // one address in 16 is a Byron (bootstrap) one: they still receive outputs in every era
     this.addresses = Array.from({ length: 512 }, (_, i) =>
-      A(i % 16 === 15 ? `DdzFF${word(BASE58, 99)}` : `addr1${rng.pick(["q", "x", "z", "v"])}${word(BECH32, 97)}`)
+      A(
+        i % 16 === 15
+          ? byronAddress(rng, { derivationPath: i % 32 === 15, protocolMagic: options.byronProtocolMagic })
+          : shelleyAddress(rng, network, rng.pick(ADDRESS_TYPES))
+      )
     )
-    this.stakeAddresses = Array.from({ length: 128 }, () => A(`stake1u${word(BECH32, 52)}`))
+    this.stakeAddresses = Array.from({ length: 128 }, () => A(rewardAccount(randomBytes(rng, 28), network, rng.chance(0.05))))
     this.policies = Array.from({ length: 64 }, () => hex(56))
+    this.datums = Array.from({ length: 64 }, () => A(plutusData(rng)))
+    this.dreps = Array.from({ length: 32 }, () => hex(56))
+    this.committee = Array.from({ length: 7 }, () => hex(56))
+    const encode = (n: number, write: (w: Writer) => void): Array<Buffer> =>
+      Array.from({ length: n }, () => {
+        const w = new Writer(1024)
+        write(w)
+        return Buffer.from(w.buf.subarray(0, w.pos))
+      })
+    this.encoded = {
+      certificates: encode(64, (w) => this.certificate(w, rng, ERA_RANK.babbage)),
+      conwayCertificates: encode(64, (w) => this.certificate(w, rng, ERA_RANK.conway)),
+      votes: encode(32, (w) => this.votes(w, rng)),
+      proposals: encode(32, (w) => this.proposals(w, rng)),
+      redeemers: [0, 1, 2, 3].map((index) => encode(16, (w) => this.redeemer(w, rng, index))),
+      scripts: encode(16, (w) => this.referenceScript(w, rng)),
+      nftMetadata: encode(32, (w) => this.nftMetadata(w, rng))
+    }
   }
 
   private hexString(rng: Rng, n: number): string {
@@ -193,20 +245,21 @@ export class BlockGenerator {
     return out
   }
 
-  private byronPools: { readonly delegates: ReadonlyArray<string>; readonly addresses: ReadonlyArray<Buffer> } | undefined
+  private byronPools:
+    | { readonly delegates: ReadonlyArray<string>; readonly addresses: ReadonlyArray<Buffer>; readonly attributes: Buffer }
+    | undefined
 
   /** Byron delegates and base58 addresses, from an Rng of their own (Praos output stays as it was). */
   private byron() {
     if (this.byronPools) return this.byronPools
     const rng = Rng.fromString(`${this.options.seed}/byron`)
-    const base58 = (n: number) => {
-      let s = ""
-      for (let i = 0; i < n; i++) s += BASE58[rng.int(BASE58.length)]
-      return s
-    }
+    const magic = this.options.byronProtocolMagic
+    // Icarus (Ae2tdPwUPEZ… on mainnet: no attributes) and Daedalus (DdzFF…: a derivation path) wallets
     this.byronPools = {
       delegates: Array.from({ length: 7 }, () => this.hexString(rng, 128)),
-      addresses: Array.from({ length: 128 }, (_, i) => A(i % 3 === 0 ? `Ae2tdPwUPEZ${base58(48)}` : `DdzFF${base58(99)}`))
+      addresses: Array.from({ length: 128 }, (_, i) => A(byronAddress(rng, { derivationPath: i % 3 !== 0, protocolMagic: magic }))),
+      // what a bootstrap witness carries: the CBOR attributes map of the spent address (hex)
+      attributes: A(encodeCbor(magic === undefined ? new Map() : new Map([[2, encodeCbor(magic)]])).toString("hex"))
     }
     return this.byronPools
   }
@@ -232,7 +285,7 @@ export class BlockGenerator {
     let count = 0
     while (HEADER_BYTES + t.pos < target) {
       if (count++ > 0) t.byte(44)
-      this.byronTransaction(t, rng, pools.addresses)
+      this.byronTransaction(t, rng, pools)
     }
     const delegate = pools.delegates[header.slot % pools.delegates.length]!
     w.str(`,"slot":`)
@@ -251,7 +304,8 @@ export class BlockGenerator {
     return out
   }
 
-  private byronTransaction(w: Writer, rng: Rng, addresses: ReadonlyArray<Buffer>): void {
+  private byronTransaction(w: Writer, rng: Rng, pools: { readonly addresses: ReadonlyArray<Buffer>; readonly attributes: Buffer }): void {
+    const addresses = pools.addresses
     w.raw(K.txId)
     for (let i = 0; i < 8; i++) w.hex32(rng.nextU32())
     w.raw(K.txInputs)
@@ -281,7 +335,9 @@ export class BlockGenerator {
       this.hex(w, rng, 128)
       w.str(`","chainCode":"`)
       this.hex(w, rng, 64)
-      w.str(`","addressAttributes":"oA=="}`)
+      w.str(`","addressAttributes":"`)
+      w.raw(pools.attributes)
+      w.str(`"}`)
     }
     w.byte(93)
     w.byte(125)
@@ -349,27 +405,131 @@ export class BlockGenerator {
       w.byte(34)
     } else if (rank >= ERA_RANK.babbage && rng.chance(0.1)) {
       w.raw(K.datum)
-      this.hex(w, rng, 2 * rng.range(8, 120))
+      w.raw(rng.pick(this.datums))
       w.byte(34)
+      // a script deployed for reference sits next to its datum (decided here: no draw on most outputs)
+      if (rng.chance(0.2)) w.raw(rng.pick(this.encoded.scripts))
     }
     w.byte(125)
+  }
+
+  /** A reference script: a multisig-with-deadline native script. */
+  private referenceScript(w: Writer, rng: Rng): void {
+    w.str(`,"script":{"language":"native","json":{"clause":"all","from":[{"clause":"signature","from":"`)
+    this.hex(w, rng, 56)
+    w.str(`"},{"clause":"before","slot":`)
+    w.num(rng.range(1, 200_000_000))
+    w.str(`}]}}`)
+  }
+
+  /** CIP-25 NFT metadata: label 721 -> policy id -> asset name -> properties (from `","labels"` on). */
+  private nftMetadata(w: Writer, rng: Rng): void {
+    const name = `${rng.pick(WORDS)}${rng.int(10_000)}`
+    w.str(`","labels":{"721":{"json":{"${rng.pick(this.policies)}":{"${name}":{"name":"${name}","image":"ipfs://Qm`)
+    this.hex(w, rng, 44)
+    w.str(`","mediaType":"image/png","edition":${rng.range(1, 500)}}},"version":"1.0"}}}}`)
+  }
+
+  /** An anchor (off-chain metadata: URL + 32-byte hash), as governance certificates, votes and proposals carry. */
+  private anchor(rng: Rng): string {
+    return `{"url":"https://${rng.pick(WORDS)}.example/${rng.pick(WORDS)}-${rng.int(10_000)}.jsonld","hash":"${this.hexString(rng, 64)}"}`
+  }
+
+  private drep(rng: Rng): string {
+    const r = rng.next()
+    if (r < 0.08) return `{"type":"abstain"}`
+    if (r < 0.1) return `{"type":"noConfidence"}`
+    return `{"type":"registered","from":"${r < 0.97 ? "verificationKey" : "script"}","id":"${rng.pick(this.dreps)}"}`
   }
 
   private certificate(w: Writer, rng: Rng, rank: number): void {
     const credential = this.hexString(rng, 56)
     const from = rng.chance(0.9) ? "verificationKey" : "script"
-    if (rng.chance(0.5)) {
+    const conway = rank >= ERA_RANK.conway
+    const r = rng.next()
+    if (r < 0.35) {
       // stake key registration: the deposit field only exists from conway on
-      const deposit = rank >= ERA_RANK.conway && rng.chance(0.5) ? `,"deposit":{"ada":{"lovelace":2000000}}` : ""
+      const deposit = conway && rng.chance(0.5) ? `,"deposit":{"ada":{"lovelace":2000000}}` : ""
       w.str(`{"type":"stakeCredentialRegistration","credential":"${credential}","from":"${from}"${deposit}}`)
+    } else if (r < 0.4) {
+      const deposit = conway && rng.chance(0.5) ? `,"deposit":{"ada":{"lovelace":2000000}}` : ""
+      w.str(`{"type":"stakeCredentialDeregistration","credential":"${credential}","from":"${from}"${deposit}}`)
+    } else if (!conway || r < 0.7) {
+      // conway delegations may name a DRep as well as (or instead of) a pool
+      const drep = conway && rng.chance(0.5) ? `,"delegateRepresentative":${this.drep(rng)}` : ""
+      const pool = drep === "" || rng.chance(0.5) ? `,"stakePool":{"id":"${rng.pick(this.pools).id}"}` : ""
+      w.str(`{"type":"stakeDelegation","credential":"${credential}","from":"${from}"${pool}${drep}}`)
+    } else if (r < 0.8) {
+      const metadata = rng.chance(0.8) ? `,"metadata":${this.anchor(rng)}` : ""
+      w.str(`{"type":"delegateRepresentativeRegistration","delegateRepresentative":{"type":"registered","from":"${from}","id":"${rng.pick(this.dreps)}"},"deposit":{"ada":{"lovelace":500000000}}${metadata}}`)
+    } else if (r < 0.86) {
+      const metadata = rng.chance(0.8) ? this.anchor(rng) : "null"
+      w.str(`{"type":"delegateRepresentativeUpdate","delegateRepresentative":{"type":"registered","from":"${from}","id":"${rng.pick(this.dreps)}"},"metadata":${metadata}}`)
+    } else if (r < 0.9) {
+      w.str(`{"type":"delegateRepresentativeRetirement","delegateRepresentative":{"type":"registered","from":"${from}","id":"${rng.pick(this.dreps)}"},"deposit":{"ada":{"lovelace":500000000}}}`)
+    } else if (r < 0.97) {
+      w.str(`{"type":"constitutionalCommitteeDelegation","member":{"from":"verificationKey","id":"${rng.pick(this.committee)}"},"delegate":{"status":"authorized","from":"verificationKey","id":"${this.hexString(rng, 56)}"}}`)
     } else {
-      w.str(`{"type":"stakeDelegation","credential":"${credential}","from":"${from}","stakePool":{"id":"${rng.pick(this.pools).id}"}}`)
+      w.str(`{"type":"constitutionalCommitteeRetirement","member":{"from":"verificationKey","id":"${rng.pick(this.committee)}"},"metadata":${this.anchor(rng)}}`)
     }
+  }
+
+  /** Conway votes: DReps, committee members and pools voting on earlier proposals. */
+  private votes(w: Writer, rng: Rng): void {
+    w.str(`,"votes":[`)
+    const n = rng.range(1, 3)
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w.byte(44)
+      const role = rng.next()
+      const issuer =
+        role < 0.6
+          ? `{"role":"delegateRepresentative","from":"verificationKey","id":"${rng.pick(this.dreps)}"}`
+          : role < 0.8
+            ? `{"role":"constitutionalCommittee","from":"verificationKey","id":"${this.hexString(rng, 56)}"}`
+            : `{"role":"stakePoolOperator","id":"${rng.pick(this.pools).id}"}`
+      const metadata = rng.chance(0.3) ? `,"metadata":${this.anchor(rng)}` : ""
+      w.str(`{"issuer":${issuer},"vote":"${rng.pick(["yes", "yes", "no", "abstain"])}","proposal":{"transaction":{"id":"`)
+      this.hex(w, rng, 64)
+      w.str(`"},"index":${rng.int(3)}}${metadata}}`)
+    }
+    w.byte(93)
+  }
+
+  /** A Conway governance proposal: an info action or a treasury withdrawal, with deposit and anchor. */
+  private proposals(w: Writer, rng: Rng): void {
+    const action = rng.chance(0.6)
+      ? `{"type":"information"}`
+      : `{"type":"treasuryWithdrawals","withdrawals":{"${this.hexString(rng, 56)}":{"ada":{"lovelace":${rng.range(1, 50_000) * 1_000_000}}}},"guardrails":${rng.chance(0.5) ? "null" : `{"hash":"${this.hexString(rng, 56)}"}`}}`
+    w.str(`,"proposals":[{"deposit":{"ada":{"lovelace":100000000000}},"returnAccount":"`)
+    w.raw(rng.pick(this.stakeAddresses))
+    w.str(`","metadata":${this.anchor(rng)},"action":${action}}]`)
+  }
+
+  /** Redeemers of a Plutus transaction (spending inputs 0..n-1): CBOR Plutus data with execution units. */
+  private redeemers(w: Writer, rng: Rng, inputs: number): void {
+    w.raw(K.redeemers)
+    const n = rng.range(1, inputs)
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w.byte(44)
+      w.raw(rng.pick(this.encoded.redeemers[i]!))
+    }
+    w.byte(93)
+  }
+
+  private redeemer(w: Writer, rng: Rng, index: number): void {
+    w.str(`{"validator":{"purpose":"spend","index":${index}},"redeemer":"`)
+    w.raw(rng.pick(this.datums))
+    w.str(`","executionUnits":{"memory":`)
+    w.num(rng.range(1_000, 14_000_000))
+    w.str(`,"cpu":`)
+    w.num(rng.range(100_000, 10_000_000_000))
+    w.str(`}}`)
   }
 
   private metadata(w: Writer, rng: Rng): void {
     w.raw(K.metadata)
     this.hex(w, rng, 64)
+    if (rng.chance(0.25)) return w.raw(rng.pick(this.encoded.nftMetadata))
     w.raw(K.labels)
     const n = rng.chance(0.1) ? rng.range(10, 60) : rng.range(1, 4)
     for (let i = 0; i < n; i++) {
@@ -430,12 +590,12 @@ export class BlockGenerator {
       w.byte(34)
       w.byte(93)
     }
-    if (rng.chance(0.05)) {
+    if (rng.chance(rank >= ERA_RANK.conway ? 0.08 : 0.05)) {
       w.raw(K.certificates)
       const n = rng.range(1, 2)
       for (let i = 0; i < n; i++) {
         if (i > 0) w.byte(44)
-        this.certificate(w, rng, rank)
+        w.raw(rng.pick(rank >= ERA_RANK.conway ? this.encoded.conwayCertificates : this.encoded.certificates))
       }
       w.byte(93)
     }
@@ -465,6 +625,12 @@ export class BlockGenerator {
     }
     w.num(invalidAfter)
     w.byte(125)
+    if (rank >= ERA_RANK.conway) {
+      // one draw: a proposal (0.5 % of transactions) or votes (3 %)
+      const governance = rng.next()
+      if (governance < 0.005) w.raw(rng.pick(this.encoded.proposals))
+      else if (governance < 0.035) w.raw(rng.pick(this.encoded.votes))
+    }
     if (rng.chance(0.12)) this.metadata(w, rng)
     w.raw(K.signatories)
     const nSig = rng.range(1, 3)
@@ -478,6 +644,7 @@ export class BlockGenerator {
       w.byte(125)
     }
     w.byte(93)
+    if (plutus) this.redeemers(w, rng, nIn)
     w.byte(125)
   }
 }

@@ -69,6 +69,8 @@ export interface CustomNetworkParams {
   readonly securityParameter: number
   readonly systemStart: Date
   readonly networkMagic: number
+  /** 1: a devnet that calls itself mainnet (mainnet address network ids); default 0, a testnet */
+  readonly networkId?: 0 | 1 | undefined
 }
 
 export const customNetwork = (p: CustomNetworkParams): Network => {
@@ -89,7 +91,7 @@ export const customNetwork = (p: CustomNetworkParams): Network => {
   const version = p.era === "byron" ? BYRON_PROTOCOL : ERA_PROTOCOL[p.era]
   return {
     kind: "custom",
-    name: "testnet",
+    name: p.networkId === 1 ? "mainnet" : "testnet",
     networkMagic: p.networkMagic,
     systemStart: p.systemStart,
     securityParameter: p.securityParameter,
@@ -137,8 +139,9 @@ export const mainnetShapedNetwork = (): Network => {
     epochOf: mainnetEpochOfSlot,
     epochStartSlot: mainnetEpochStartSlot,
     slotToUnixMs: (slot) => MAINNET.systemStart.getTime() + mainnetRelativeSeconds(slot) * 1000,
-    eraOf: (epoch) => mainnetScheduleAt(epoch).era,
-    protocolVersionOf: (epoch) => mainnetScheduleAt(epoch).version,
+    // epochs before 208 are Byron (only the anchor block of a range starting at 208 is served from them)
+    eraOf: (epoch) => (epoch < MAINNET.firstShelleyEpoch ? "byron" : mainnetScheduleAt(epoch).era),
+    protocolVersionOf: (epoch) => (epoch < MAINNET.firstShelleyEpoch ? BYRON_PROTOCOL : mainnetScheduleAt(epoch).version),
     eraSummaries: (tipSlot) => {
       const tipEpoch = mainnetEpochOfSlot(tipSlot)
       const summaries: Array<EraSummary> = [

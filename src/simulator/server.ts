@@ -13,6 +13,8 @@ import { WebSocket, WebSocketServer } from "ws"
 import type { PointOrOrigin } from "../domain/point.js"
 import { parse, stringify } from "../json/lossless.js"
 import type { Chain, ChainChange } from "./chain.js"
+import { conwayGenesis } from "./genesis.js"
+import type { Era } from "./mainnet.js"
 
 export interface ServerOptions {
   /** Default "127.0.0.1". */
@@ -51,8 +53,17 @@ const PARAMETERLESS = new Set([
   "queryNetwork/startTime",
   "queryLedgerState/epoch",
   "queryLedgerState/eraSummaries",
-  "queryLedgerState/tip"
+  "queryLedgerState/tip",
+  "releaseLedgerState"
 ])
+
+/** A ledger state queries run against: the acquired point, or else the volatile tip. */
+interface LedgerView {
+  readonly point: PointOrOrigin
+  readonly height: number | "origin"
+  readonly slot: number
+  readonly era: Era
+}
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -79,6 +90,8 @@ class Session {
   closed = false
   /** frames left before a scripted drop, or undefined */
   dropBudget: number | undefined
+  /** the ledger state acquired with acquireLedgerState, until released */
+  acquired: LedgerView | undefined
   readonly openedAt = Date.now()
 
   constructor(readonly ws: WebSocket) {}
@@ -108,6 +121,7 @@ export class SimulatorServer {
   // ---- scripted faults
   private delayMs = 0
   private dropRule: { readonly after: number; readonly repeat: boolean } | undefined
+  private conwayV7: ReturnType<typeof conwayGenesis> | undefined
 
   constructor(
     readonly chain: Chain,
@@ -281,30 +295,82 @@ export class SimulatorServer {
         return this.schedulePump(session)
       case "findIntersection":
         return this.findIntersection(session, params, id)
+      case "acquireLedgerState":
+        return this.acquire(session, params, id)
+      case "releaseLedgerState":
+        session.acquired = undefined
+        return this.reply(session, method, { released: "ledgerState" }, id)
+      // chain point, block height and the ledger queries answer for the acquired state if any
       case "queryNetwork/tip":
-      case "queryLedgerState/tip":
-        return this.reply(session, method, this.chain.pointAt(this.chain.tipIndex), id)
-      case "queryNetwork/blockHeight": {
-        const tip = this.chain.tip()
-        return this.reply(session, method, tip === "origin" ? "origin" : tip.height, id)
-      }
+        return this.reply(session, method, this.view(session).point, id)
+      case "queryNetwork/blockHeight":
+        return this.reply(session, method, this.view(session).height, id)
       case "queryNetwork/startTime":
         return this.reply(session, method, isoSeconds(this.chain.network.systemStart), id)
-      case "queryLedgerState/epoch":
-        return this.reply(session, method, this.chain.currentEpoch(), id)
+      case "queryLedgerState/tip":
+      case "queryLedgerState/epoch": {
+        const view = this.view(session)
+        // Shelley-based queries: a ledger still in Byron cannot answer them
+        if (view.era === "byron") return this.replyError(session, method, 2002, "Query unavailable in the current era.", undefined, id)
+        return this.reply(session, method, method === "queryLedgerState/tip" ? view.point : this.chain.network.epochOf(view.slot), id)
+      }
       case "queryLedgerState/eraSummaries":
-        return this.reply(session, method, this.chain.eraSummaries(), id)
+        return this.reply(session, method, this.chain.network.eraSummaries(this.view(session).slot), id)
       case "queryNetwork/genesisConfiguration": {
         const era = isPlainObject(params) ? params.era : undefined
         if (!isPlainObject(params) || Object.keys(params).length !== 1 || typeof era !== "string" || !["byron", "shelley", "alonzo", "conway"].includes(era)) {
           return this.invalid(session, "'queryNetwork/genesisConfiguration' expects params {\"era\": \"byron\" | \"shelley\" | \"alonzo\" | \"conway\"}.", id)
         }
-        if (era === "shelley") return this.reply(session, method, this.chain.genesis.shelley, id)
-        return this.replyError(session, method, 2004, "Unable to read genesis configuration.", `the simulator only serves the shelley genesis, not ${era}`, id)
+        // as in Ogmios, reading a genesis file releases an acquired ledger state
+        session.acquired = undefined
+        const genesis = this.chain.genesis
+        const result =
+          era === "byron" ? genesis.byron : era === "shelley" ? genesis.shelley : era === "alonzo" ? genesis.alonzo : this.conwayGenesis()
+        return this.reply(session, method, result, id)
       }
       default:
         return this.invalid(session, "unknown method in 'method' (beware names are case-sensitive).", id)
     }
+  }
+
+  private view(session: Session): LedgerView {
+    return session.acquired ?? this.viewAt(this.chain.tipIndex)
+  }
+
+  private viewAt(index: number): LedgerView {
+    const tip = this.chain.tipAt(index)
+    return {
+      point: this.chain.pointAt(index),
+      height: tip === "origin" ? "origin" : tip.height,
+      slot: tip === "origin" ? 0 : tip.slot,
+      era: this.chain.ledgerEraAt(index)
+    }
+  }
+
+  /**
+   * acquireLedgerState: a point of the current chain within the last k blocks (the node keeps the
+   * ledger states of its volatile chain only), or origin while the chain is no longer than k.
+   * Re-acquiring replaces the acquired state.
+   */
+  private acquire(session: Session, params: unknown, id: string) {
+    const point = isPlainObject(params) ? params.point : undefined
+    if (!isPlainObject(params) || Object.keys(params).length !== 1 || !isPoint(point)) {
+      return this.invalid(session, "'acquireLedgerState' expects params {\"point\": Point | \"origin\"}.", id)
+    }
+    const index = this.chain.find(point)
+    if (index === undefined) return this.replyError(session, "acquireLedgerState", 2000, "Failed to acquire requested point.", "Target doesn't or no longer exist.", id)
+    if (index < this.chain.tipIndex - this.chain.network.securityParameter) {
+      return this.replyError(session, "acquireLedgerState", 2000, "Failed to acquire requested point.", "Target point is too old.", id)
+    }
+    session.acquired = this.viewAt(index)
+    return this.reply(session, "acquireLedgerState", { acquired: "ledgerState", point: session.acquired.point }, id)
+  }
+
+  /** Ogmios v7 adds the Plutus V3 cost model and reference-script fee to the Conway genesis. */
+  private conwayGenesis() {
+    if (!this.version.startsWith("v7")) return this.chain.genesis.conway
+    this.conwayV7 ??= conwayGenesis(this.chain.seed, true)
+    return this.conwayV7
   }
 
   private findIntersection(session: Session, params: unknown, id: string) {

@@ -84,6 +84,8 @@ export interface ReorgOptions {
   readonly resume?: VolatileWindow
   /** Check that each forward extends the current tip (by `ancestor`). Default true. */
   readonly checkAncestry?: boolean
+  /** Slots per Byron epoch, for the points of EBBs. Default 21600 (mainnet's). */
+  readonly byronEpochLength?: number
 }
 
 interface Entry {
@@ -103,7 +105,8 @@ class Core {
   generation = 0
   constructor(
     readonly ring: Ring<Entry>,
-    public anchor: Anchor
+    public anchor: Anchor,
+    readonly byronEpochLength: number | undefined
   ) {}
 }
 
@@ -137,7 +140,7 @@ export const initialState = (options: ReorgOptions = {}): ReorgState => {
   const ring = new Ring<Entry>(Math.min(depth + 1, 64))
   const resume = options.resume
   if (resume === undefined) {
-    return new ReorgState(depth, checkAncestry, new Core(ring, { point: "origin", height: null, final: false }), 0)
+    return new ReorgState(depth, checkAncestry, new Core(ring, { point: "origin", height: null, final: false }, options.byronEpochLength), 0)
   }
   if (resume.blocks.length > depth) {
     throw new InvalidResumeWindow({ reason: `it holds ${resume.blocks.length} volatile blocks, more than depth ${depth}` })
@@ -155,12 +158,12 @@ export const initialState = (options: ReorgOptions = {}): ReorgState => {
         reason: `block ${block.id} has ancestor ${block.ancestor}, expected ${expectedAncestor}`
       })
     }
-    const point = blockPoint(block, previousSlot)
+    const point = blockPoint(block, previousSlot, options.byronEpochLength)
     ring.pushNewest({ block, point })
     previousSlot = point.slot
     expectedAncestor = block.id
   }
-  return new ReorgState(depth, checkAncestry, new Core(ring, anchor), 0)
+  return new ReorgState(depth, checkAncestry, new Core(ring, anchor, options.byronEpochLength), 0)
 }
 
 const takeCore = (state: ReorgState): Core => {
@@ -209,7 +212,7 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
         )
       }
     }
-    const point = blockPoint(block, newest !== undefined ? newest.point.slot : anchorSlot(core.anchor))
+    const point = blockPoint(block, newest !== undefined ? newest.point.slot : anchorSlot(core.anchor), core.byronEpochLength)
     ring.pushNewest({ block, point })
     const out: Array<ReorgEvent> = [Apply(block, event.tip)]
     while (ring.size > state.depth) {

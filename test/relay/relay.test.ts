@@ -65,6 +65,23 @@ describe("relay pipeline", () => {
     expect(Number(metrics["reconnects"])).toBeGreaterThanOrEqual(2)
   })
 
+  it("relays a Byron devnet with 60-slot epochs: EBB entries carry their real points, through forks and drops", async () => {
+    // EBB points are multiples of the network's Byron epoch length (60 here, not mainnet's 21600)
+    const s = await sim({ era: "byron", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 150, blockIntervalMs: 15, forkRate: 0.25 })
+    const p = prefix()
+    const relay = startRelay(s, p)
+    await sleep(500)
+    s.faults.dropAfter(25)
+    await sleep(500)
+    s.live.stop()
+    await caughtUp(client, p, s)
+    await relay.stop()
+    const { chain } = await expectCanonical(client, p, s) // slots included
+    const ebbs = chain.filter((b, i) => s.chain.isEbb(i) && b.slot % 60 === 0)
+    expect(ebbs.length).toBeGreaterThan(5)
+    expect(chain.length).toBe(s.chain.length)
+  })
+
   it("a restart emits the undos of blocks that left the chain while it was down", async () => {
     const s = await sim()
     const p = prefix()

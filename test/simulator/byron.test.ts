@@ -1,5 +1,5 @@
 /**
- * A custom Byron network: bft blocks, an EBB opening every epoch after the first block's, EBB
+ * A custom Byron network: the genesis EBB, bft blocks, an EBB opening every later epoch, EBB
  * points at epoch x epochLength, and followers (ours and the official client) syncing through them.
  */
 import { createChainSynchronizationClient, createInteractionContext } from "@cardano-ogmios/client"
@@ -8,6 +8,9 @@ import type { ChainSyncEvent } from "../../src/domain/chain-event.js"
 import { Chain } from "../../src/simulator/chain.js"
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../../src/simulator/index.js"
 import { chainSync$ } from "../../src/streams/chainSync.js"
+import { blockPoint } from "../../src/domain/block.js"
+import { ResumePoints } from "../../src/ogmios/resumePoints.js"
+import { finalPoint, initialState, stepOrThrow } from "../../src/streams/reorg.js"
 import { connect, findIntersection, nextBlock, type RawClient } from "./raw-client.js"
 
 const running: Array<SimulatorHandle> = []
@@ -38,14 +41,19 @@ const checkLayout = (chain: Chain): Array<number> => {
     if (b.type === "ebb") {
       ebbs.push(i)
       expect(Object.keys(b).sort()).toEqual(["ancestor", "era", "height", "id", "type"])
-      expect(i).toBeGreaterThan(0)
+      if (i === 0) {
+        // the genesis EBB: height 0 at slot 0 (epoch 0)
+        expect([b.height, chain.slotAt(0)]).toEqual([0, 0])
+        continue
+      }
       expect(b.height).toBe(block(chain, i - 1).height) // the preceding main block's height
       expect(chain.slotAt(i) % L).toBe(0) // point slot = epoch x epochLength
       expect(chain.network.epochOf(chain.slotAt(i))).toBeGreaterThan(chain.network.epochOf(chain.slotAt(i - 1)))
     } else {
       expect(b.type).toBe("bft")
       expect(b.slot).toBe(chain.slotAt(i))
-      expect(b.height).toBe(i === 0 ? 0 : block(chain, i - 1).height + 1)
+      expect(i).toBeGreaterThan(0)
+      expect(b.height).toBe(block(chain, i - 1).height + 1)
       expect(b.protocol).toEqual({ id: chain.network.networkMagic, version: { major: 1, minor: 0, patch: 0 }, software: { appName: "cardano-sl", number: 1 } })
       expect(b.issuer.verificationKey).toMatch(/^[0-9a-f]{128}$/)
       if (i > 0 && !chain.isEbb(i - 1)) {
@@ -64,7 +72,9 @@ describe("byron custom network", () => {
     const chain = new Chain({ era: "byron", seed: "byron-layout", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 300, meanBlockBytes: 2000, securityParameter: 40 })
     const ebbs = checkLayout(chain)
     expect(ebbs.length).toBeGreaterThan(15)
-    expect(chain.heightOf(chain.tipIndex)).toBe(chain.length - 1 - ebbs.length)
+    expect(ebbs[0]).toBe(0)
+    // heights: the genesis EBB is 0, main blocks 1, 2, ...; later EBBs repeat their predecessor's
+    expect(chain.heightOf(chain.tipIndex)).toBe(chain.length - ebbs.length)
     expect(chain.tip()).toMatchObject({ height: block(chain, chain.tipIndex).height })
     // some bft blocks carry transactions, some don't
     const txs = Array.from({ length: chain.length }, (_, i) => block(chain, i).transactions?.length ?? 0)
@@ -87,7 +97,7 @@ describe("byron custom network", () => {
   it("findIntersection accepts an EBB point (epoch x epochLength); the next forward is the block after it", async () => {
     const sim = await start({ seed: "byron-fi", epochLength: 40, activeSlotsCoefficient: 0.3, initialBlocks: 120 })
     const chain = sim.chain
-    const ebb = Array.from({ length: chain.length }, (_, i) => i).find((i) => chain.isEbb(i))!
+    const ebb = Array.from({ length: chain.length }, (_, i) => i).find((i) => i > 0 && chain.isEbb(i))!
     const point = chain.pointAt(ebb) as { slot: number; id: string }
     expect(point.slot % 40).toBe(0)
     const c = await connect(sim.url)
@@ -102,6 +112,34 @@ describe("byron custom network", () => {
     // the same id with its main-block neighbour's slot is not the EBB's point
     c.send(findIntersection([{ slot: chain.slotAt(ebb - 1), id: point.id }]))
     expect((await c.next()).error.code).toBe(1000)
+  })
+})
+
+describe("EBB points on a network with its own Byron epoch length", () => {
+  // 60-slot epochs: EBB points are multiples of 60, not of mainnet's 21600
+  const chain = new Chain({ era: "byron", seed: "byron-points", epochLength: 60, activeSlotsCoefficient: 0.25, initialBlocks: 300, meanBlockBytes: 1500 })
+  const blocks = Array.from({ length: chain.length }, (_, i) => block(chain, i))
+  const ebbs = blocks.flatMap((b, i) => (b.type === "ebb" ? [i] : []))
+
+  it("blockPoint derives every EBB's point from the previous block's slot and the epoch length", () => {
+    expect(ebbs.length).toBeGreaterThan(10)
+    for (const i of ebbs) {
+      expect(blockPoint(blocks[i], i > 0 ? chain.slotAt(i - 1) : -1, 60)).toEqual(chain.pointAt(i))
+      // mainnet's default epoch length gives another slot, which is no point of this chain
+      if (i > 0) expect(chain.find(blockPoint(blocks[i], chain.slotAt(i - 1)))).toBeUndefined()
+    }
+  })
+
+  it("resume points and the reorg operator's final points are points of the chain", () => {
+    const window = new ResumePoints({ dense: 1000, byronEpochLength: 60 })
+    let state = initialState({ depth: 3, byronEpochLength: 60 })
+    for (const [i, b] of blocks.entries()) {
+      window.forward(b)
+      state = stepOrThrow(state, { _tag: "RollForward", block: b, tip: chain.tip() } as ChainSyncEvent).state
+      expect(window.cursor).toEqual(chain.pointAt(i))
+      if (i >= 3) expect(finalPoint(state)).toEqual(chain.pointAt(i - 3))
+    }
+    for (const point of window.points()) expect(point === "origin" || chain.find(point) !== undefined).toBe(true)
   })
 })
 

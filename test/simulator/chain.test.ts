@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { Chain } from "../../src/simulator/chain.js"
 import { startSimulator } from "../../src/simulator/index.js"
+import { validateBoth } from "./schemas.js"
 import { connect, findIntersection, nextBlock } from "./raw-client.js"
 
 const csv = (file: string) =>
@@ -68,6 +69,23 @@ describe("mainnet-shaped", () => {
       parameters: { epochLength: 432_000, slotLength: { milliseconds: 1000 }, safeZone: 129_600 }
     })
     expect(summaries.at(-1)!.end.epoch).toBeGreaterThan(367)
+  })
+
+  it("from epoch 208: the anchor is the real last Byron block of epoch 207, served as a Byron block", () => {
+    const from208 = new Chain({ network: "mainnet-shaped", epochs: { from: 208, to: 208 }, seed: "byron-anchor" })
+    const last207 = boundaries.get(207)!
+    const anchor = JSON.parse(from208.blockBuffer(0).toString("utf8"))
+    expect(anchor).toMatchObject({ type: "bft", era: "byron", id: last207[6], height: Number(last207[4]), slot: 4_492_799 })
+    expect(anchor.protocol).toMatchObject({ id: 764_824_073, version: { major: 1, minor: 0 } })
+    expect(anchor.nonce).toBeUndefined()
+    expect(anchor.issuer.vrfVerificationKey).toBeUndefined()
+    const frame = { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: anchor, tip: from208.tip() }, id: null }
+    expect(validateBoth("NextBlockResponse", frame)).toEqual([])
+    // ... inside the Byron era summary; the next block is the first Shelley block
+    expect(from208.eraSummaries()[0]!.end.slot).toBe(4_492_800)
+    expect(from208.eraAt(0)).toBe("byron")
+    const first = JSON.parse(from208.blockBuffer(1).toString("utf8"))
+    expect(first).toMatchObject({ type: "praos", era: "shelley", id: boundaries.get(208)![3], ancestor: last207[6], protocol: { version: { major: 2, minor: 0 } } })
   })
 
   it("serves the first block of epoch a after an intersection at the anchor", async () => {

@@ -6,7 +6,7 @@ import { afterAll, expect, it } from "vitest"
 import { Rng } from "../../src/simulator/rng.js"
 import { startSimulator, type SimulatorHandle, type SimulatorOptions, type PraosEra } from "../../src/simulator/index.js"
 import { connect, findIntersection, nextBlock, type RawClient } from "./raw-client.js"
-import { validateBoth } from "./schemas.js"
+import { type SchemaVersion, validate, validateBoth } from "./schemas.js"
 
 const sims: Array<SimulatorHandle> = []
 afterAll(async () => {
@@ -15,10 +15,10 @@ afterAll(async () => {
 
 const counts = new Map<string, number>()
 const failures: Array<string> = []
-const check = (name: string, kind: string, text: string) => {
+const check = (name: string, kind: string, text: string, versions: ReadonlyArray<SchemaVersion> = ["v6.14", "v7.0"]) => {
   counts.set(kind, (counts.get(kind) ?? 0) + 1)
   // ajv validates plain JSON.parse output (it rejects bigint as "integer"); precision does not matter here
-  const errors = validateBoth(name, JSON.parse(text))
+  const errors = validate(versions, name, JSON.parse(text))
   if (errors.length > 0 && failures.length < 5) failures.push(`${kind}: ${errors.join(" | ").slice(0, 800)}`)
 }
 
@@ -27,7 +27,9 @@ const queries = async (c: RawClient, label: string) => {
     ["queryNetwork/tip", "QueryNetworkTipResponse"],
     ["queryNetwork/blockHeight", "QueryNetworkBlockHeightResponse"],
     ["queryNetwork/startTime", "QueryNetworkStartTimeResponse"],
+    ["queryNetwork/genesisConfiguration", "QueryNetworkGenesisConfigurationResponse", { era: "byron" }],
     ["queryNetwork/genesisConfiguration", "QueryNetworkGenesisConfigurationResponse", { era: "shelley" }],
+    ["queryNetwork/genesisConfiguration", "QueryNetworkGenesisConfigurationResponse", { era: "alonzo" }],
     ["queryLedgerState/epoch", "QueryLedgerStateEpochResponse"],
     ["queryLedgerState/eraSummaries", "QueryLedgerStateEraSummariesResponse"],
     ["queryLedgerState/tip", "QueryLedgerStateTipResponse"]
@@ -36,6 +38,10 @@ const queries = async (c: RawClient, label: string) => {
     c.send({ jsonrpc: "2.0", method, ...(params ? { params } : {}), id: { requestId: label } })
     check(name, `${method} (${label})`, await c.nextText())
   }
+  // the Conway genesis differs between server versions (v7 adds the V3 cost model): the default
+  // simulator speaks v6.14
+  c.send({ jsonrpc: "2.0", method: "queryNetwork/genesisConfiguration", params: { era: "conway" }, id: label })
+  check("QueryNetworkGenesisConfigurationResponse", `conway genesis v6.14 (${label})`, await c.nextText(), ["v6.14"])
 }
 
 /** Random intersections across the chain, each followed by a backward and forwards. */
@@ -108,6 +114,16 @@ it("every message kind validates against Ogmios v6.14 and v7.0", async () => {
   await sample(await start({ network: "mainnet-shaped", epochs: { from: 289, to: 290 } }), "mainnet 289..290", 80)
   await sample(await start({ network: "mainnet-shaped", epochs: { from: 506, to: 507 } }), "mainnet 506..507", 80)
 
+  // a server speaking v7.0: its Conway genesis validates against v7.0
+  const v7 = await start({ initialBlocks: 10, version: "v7.0.0 (simulator)" })
+  const g = await connect(v7.url)
+  g.send({ jsonrpc: "2.0", method: "queryNetwork/genesisConfiguration", params: { era: "conway" }, id: 1 })
+  check("QueryNetworkGenesisConfigurationResponse", "conway genesis v7.0", await g.nextText(), ["v7.0"])
+  // ... and that of a v6.14 server does not (a check that can fail)
+  const v6Conway = { jsonrpc: "2.0", method: "queryNetwork/genesisConfiguration", result: v7.chain.genesis.conway, id: 1 }
+  expect(validate(["v7.0"], "QueryNetworkGenesisConfigurationResponse", v6Conway)).toHaveLength(1)
+  g.close()
+
   // an empty chain: tip and block height are "origin", backward to origin with an origin tip
   const empty = await start({ initialBlocks: 0 })
   const c = await connect(empty.url)
@@ -138,4 +154,5 @@ it("every message kind validates against Ogmios v6.14 and v7.0", async () => {
   delete bft.delegate
   expect(validateBoth("NextBlockResponse", { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block: bft, tip: byron.chain.tip() }, id: null })).toHaveLength(2)
   expect(total).toBeGreaterThan(2000)
+  expect(counts.get("conway genesis v7.0")).toBe(1)
 }, 300_000)
