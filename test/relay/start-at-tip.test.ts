@@ -74,13 +74,14 @@ describe("a relay started at the tip", () => {
     const s = await sim()
     const p = prefix()
     const relay = startRelay(s, p, { from: "tip" })
-    await waitFor("the relay cursor", async () => (await client.exists(`${p}cursor`)) === 1)
-    await caughtUp(client, p, s)
+    // following: intersected at its start, so the forks below reach it live
+    await waitFor("the relay to follow", async () => (await client.hget(`${p}status`, "state")) === "following")
     const start = await client.hget(`${p}cursor`, "final_hash")
     s.switchFork(3, 2) // the start block itself left the chain
     await caughtUp(client, p, s)
     s.forge(1)
-    s.switchFork(4, 5) // again below the (moved) start, with a published block undone
+    await caughtUp(client, p, s)
+    s.switchFork(4, 5) // again below the (moved) start, with published blocks undone
     await caughtUp(client, p, s)
     s.forge(14) // enough for blocks to become final (depth 10)
     await caughtUp(client, p, s)
