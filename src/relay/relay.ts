@@ -268,8 +268,13 @@ export const relaySink = (
       let sourceDone = false
       const fibers = new Set<() => void>()
 
+      // an error of the source (a block that does not verify, a lost connection) ends the sink
+      // only once what came before it is written: the stored cursor then holds every good block
+      let sourceError: { readonly error: unknown } | undefined
       const finishIfDone = () => {
-        if (sourceDone && inFlight === 0 && queue.length === 0) subscriber.complete()
+        if (inFlight > 0 || queue.length > 0) return
+        if (sourceError !== undefined) subscriber.error(sourceError.error)
+        else if (sourceDone) subscriber.complete()
       }
 
       const writeGroup = (group: ReadonlyArray<Pending>) => {
@@ -337,7 +342,10 @@ export const relaySink = (
             subscriber.error(error)
           }
         },
-        error: (error) => subscriber.error(error),
+        error: (error) => {
+          sourceError = { error }
+          finishIfDone()
+        },
         complete: () => {
           sourceDone = true
           finishIfDone()
