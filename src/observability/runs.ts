@@ -132,14 +132,24 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
     maxRetriesPerRequest: options.failFast === true ? 0 : 1,
     retryStrategy: options.failFast === true ? () => null : (times) => Math.min(times * 200, 2_000)
   })
-  client.on("error", () => {})
+  // ioredis reports a refused SELECT (REDIS_URL names a database the server does not have) only
+  // as an error event, then carries on in database 0: the history must never land there instead
+  let refusedDb: Error | undefined
+  client.on("error", (error: Error) => {
+    if (/DB index is out of range/i.test(error.message)) refusedDb = error
+  })
   let connecting: Promise<void> | undefined
   const ready = async () => {
+    if (refusedDb !== undefined) throw refusedDb
     if (client.status === "ready") return
     if (client.status === "wait" || client.status === "end") {
       connecting ??= client.connect().finally(() => (connecting = undefined))
     }
     if (connecting !== undefined) await connecting
+    if (refusedDb !== undefined) {
+      client.disconnect()
+      throw refusedDb
+    }
   }
   return {
     prefix,

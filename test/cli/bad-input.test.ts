@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { type CliResult, runCli } from "../support/cli.js"
 import { newPrefix } from "../relay/harness.js"
+import { startSimulator } from "../../src/simulator/index.js"
 
 const DEAD = "ws://127.0.0.1:9"
 const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null" }
@@ -80,13 +81,22 @@ describe("REDIS_URL naming a database the server does not have", () => {
     client.disconnect()
   })
 
-  it("exits 2 naming REDIS_URL and writes nothing (to db 0 or anywhere)", async () => {
-    const r = await runCli(["backfill", "--simulator", "--redis-prefix", prefix], {
-      env: { ...env, REDIS_URL: "redis://127.0.0.1:6379/99" },
-      timeoutMs: 30_000
-    })
-    expectRefused(r, "REDIS_URL")
-    expect(r.stdout + r.stderr).toContain("99")
+  it("exits 2 naming REDIS_URL and writes nothing (to db 0 or anywhere), its run history included", async () => {
+    // a run history of its own, so nothing else's records can be mistaken for this run's
+    const runs = `${prefix}runs:`
+    const sim = await startSimulator({ port: 0, seed: "bad-db", initialBlocks: 20 })
+    try {
+      for (const command of [["backfill", "--simulator", "--redis-prefix", prefix], ["relay", "--endpoint", sim.url, "--redis-prefix", prefix]]) {
+        const r = await runCli(command, {
+          env: { ...env, REDIS_URL: "redis://127.0.0.1:6379/99", HECATE_RUNS_PREFIX: runs },
+          timeoutMs: 30_000
+        })
+        expectRefused(r, "REDIS_URL")
+        expect(r.stdout + r.stderr).toContain("99")
+      }
+    } finally {
+      await sim.stop()
+    }
     expect(await client.keys(`${prefix}*`)).toEqual([])
   })
 })
