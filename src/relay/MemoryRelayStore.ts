@@ -226,6 +226,10 @@ export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRel
     init,
     write,
     lag: () => Effect.sync(() => ({ lag: 0, length: events.length })),
+    discardFresh: () =>
+      Effect.sync(() => {
+        if (cursor?.["seq"] === "0" && window.length === 0) cursor = undefined
+      }),
     setStatus: (fields) => Effect.sync(() => void Object.assign(status, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])))),
     incrMetric: (field, by = 1) => Effect.sync(() => void incr(field, by)),
     state: () => ({

@@ -24,7 +24,7 @@ import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
 import { Redis, type RedisConnection, type RedisError } from "../services/Redis.js"
 import { RelayCursorInvalid, RelayFenced, RelayPrefixTaken, RelayResync } from "./errors.js"
 import { DEFAULT_RELAY_PREFIX, type RelayKeys, relayKeys } from "./keys.js"
-import { CLAIM_SCRIPT, INIT_SCRIPT, LAG_SCRIPT, WRITE_SCRIPT } from "./scripts.js"
+import { CLAIM_SCRIPT, DISCARD_SCRIPT, INIT_SCRIPT, LAG_SCRIPT, WRITE_SCRIPT } from "./scripts.js"
 
 /** One block of the stored volatile window. */
 export interface WindowEntry {
@@ -109,6 +109,8 @@ export interface RelayStoreShape {
     tip: TipOrOrigin | undefined
   ) => Effect.Effect<WriteResult, RedisError | RelayFenced | RelayResync>
   readonly lag: () => Effect.Effect<{ readonly lag: number; readonly length: number }, RedisError>
+  /** Deletes the cursor if nothing was ever written under it (seq 0): a start that never began. */
+  readonly discardFresh: () => Effect.Effect<void, RedisError>
   /** HSET on `status` (best effort: callers log failures). */
   readonly setStatus: (fields: Readonly<Record<string, string | number>>) => Effect.Effect<void, RedisError>
   readonly incrMetric: (field: string, by?: number) => Effect.Effect<void, RedisError>
@@ -334,11 +336,14 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
       })
     )
 
+  const discardFresh = () =>
+    redis.use((client) => runScript(client, DISCARD_SCRIPT, [keys.cursor, keys.window], []), `discard ${keys.cursor}`).pipe(Effect.asVoid)
+
   const setStatus: RelayStoreShape["setStatus"] = (fields) =>
     redis.use((client) => client.hset(keys.status, fields), `HSET ${keys.status}`).pipe(Effect.asVoid)
 
   const incrMetric: RelayStoreShape["incrMetric"] = (field, by = 1) =>
     redis.use((client) => client.hincrby(keys.metrics, field, by), `HINCRBY ${keys.metrics}`).pipe(Effect.asVoid)
 
-  return { keys, retain, claim, read, init, write, lag, setStatus, incrMetric }
+  return { keys, retain, claim, read, init, write, lag, discardFresh, setStatus, incrMetric }
 }

@@ -6,6 +6,7 @@
  *    1  RelayDepthExceeded   the chain rolled back past a block the relay published as final
  *   10  RelayChainBroken     the node kept sending a block (or rollback) that does not fit the chain
  *   15  RelayFenced          another relay process took this prefix over
+ *    2  RelayStartNotOnChain a fresh relay's --from slot.hash is not a point of the node's chain
  *   15  RelayPrefixTaken     a fresh relay (--from tip|origin|point) found the prefix owned by a relay cursor
  *
  * `RelayResync` is internal: the stored cursor and this process disagree (e.g. Redis lost its last
@@ -21,6 +22,18 @@ export class RelayFenced extends Schema.TaggedError<RelayFenced>()("RelayFenced"
   override get message(): string {
     return `another relay took over ${this.prefix} (${this.detail}). Two producers on one prefix are never allowed to ` +
       `interleave: this one stops. Run a single relay per --redis-prefix.`
+  }
+}
+
+export class RelayStartNotOnChain extends Schema.TaggedError<RelayStartNotOnChain>()("RelayStartNotOnChain", {
+  prefix: Schema.String,
+  point: Schema.String,
+  detail: Schema.String
+}) {
+  readonly exitCode = 2
+  override get message(): string {
+    return `--from ${this.point} is not a point of the node's chain (${this.detail}). Give the slot.hash of a block of ` +
+      `this network, or start --from tip or --from origin. Nothing was written to ${this.prefix}.`
   }
 }
 

@@ -2,7 +2,7 @@
  * The realtime relay (docs/relay.md): `relay(options)` runs chainSync$ → reorg → the Redis relay
  * sink; `relaySink` / `relayStart` / `RelayStore` are the parts, for composing it differently.
  */
-export { RelayChainBroken, RelayCursorInvalid, RelayDepthExceeded, RelayFenced, RelayPrefixTaken, RelayResync } from "./errors.js"
+export { RelayChainBroken, RelayCursorInvalid, RelayDepthExceeded, RelayFenced, RelayPrefixTaken, RelayResync, RelayStartNotOnChain } from "./errors.js"
 export { DEFAULT_RELAY_PREFIX, type RelayKeys, relayKeys } from "./keys.js"
 export {
   relay,

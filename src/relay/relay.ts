@@ -31,7 +31,8 @@ import {
   type RelayFenced,
   RelayPrefixTaken,
   type RelayResync,
-  RelayStartLost
+  RelayStartLost,
+  RelayStartNotOnChain
 } from "./errors.js"
 import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
 
@@ -83,6 +84,7 @@ export type RelayError =
   | RelayDepthExceeded
   | RelayChainBroken
   | RelayPrefixTaken
+  | RelayStartNotOnChain
   | { readonly _tag: string }
 
 /** Sessions in a row that may meet a block not extending the chain before the relay gives up. */
@@ -425,7 +427,8 @@ export const relay = (options: RelayOptions) =>
           depth,
           format: options.format ?? "hecate",
           provisional: start === "origin" || options.fromFinal !== true,
-          ...(options.initFields ? { extra: options.initFields } : {})
+          // how it started: only a tip may be given up for the node's new tip when it forks away
+          extra: { ...options.initFields, start_kind: from === "cursor" || from === "tip" ? "tip" : from === "origin" ? "origin" : "point" }
         }),
         "creating the relay cursor"
       )
@@ -518,6 +521,12 @@ export const relay = (options: RelayOptions) =>
           )
         }
         if (tag === "RelayStartLost") return restartAtTip as Effect.Effect<void, RelayError>
+        if (tag === "RelayStartNotOnChain") {
+          // nothing was written: remove the cursor, so the prefix is fresh for the right point
+          return retryRedis(store.discardFresh(), "removing the unused relay cursor").pipe(
+            Effect.andThen(Effect.fail(error as RelayError))
+          )
+        }
         if (tag === "NonContiguousBlock" || tag === "UnknownRollbackPoint") {
           // a block that does not verify is never written; a fresh session from the stored cursor
           // gets past a fault in transit, one that repeats at the same point ends the relay
@@ -538,11 +547,16 @@ export const relay = (options: RelayOptions) =>
     )
   })
 
-const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync | RelayStartLost => {
+const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync | RelayStartLost | RelayStartNotOnChain => {
   const tag = (error as { _tag?: unknown } | null)?._tag
   if (tag === "RollbackTooDeep") return new RelayDepthExceeded({ prefix, detail: describeError(error) })
-  if (tag === "IntersectionNotFound" && start.cursor.final.provisional) {
+  const kind = start.cursor.fields["start_kind"] ?? "tip"
+  if (tag === "IntersectionNotFound" && start.cursor.final.provisional && kind === "tip") {
     return new RelayStartLost({ detail: describeError(error) })
+  }
+  if (tag === "IntersectionNotFound" && kind === "point" && start.cursor.final.provisional && start.cursor.seq === 0) {
+    const point = start.cursor.final.point
+    return new RelayStartNotOnChain({ prefix, point: point === "origin" ? "origin" : formatPoint(point), detail: describeError(error) })
   }
   if (tag === "IntersectionNotFound") {
     return new RelayCursorInvalid({

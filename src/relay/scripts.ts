@@ -273,3 +273,15 @@ for k = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[k], ARGV[k + 1]) end
 return 1
 `
 )
+
+/** KEYS: [cursor, window]. Deletes a cursor under which nothing was written (seq 0). */
+export const DISCARD_SCRIPT = script(
+  "relay-discard",
+  `
+if redis.call('HGET', KEYS[1], 'seq') == '0' and redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`
+)

@@ -75,6 +75,22 @@ describe("relay command", () => {
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
   })
 
+  it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
+    const p = newPrefix()
+    prefixes.push(p)
+    const bogus = `5.${"ab".repeat(32)}`
+    const refused = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--from", bogus, "--no-refresh"], { env, timeoutMs: 30_000 })
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2)
+    expect(refused.stdout).toContain(`--from ${bogus} is not a point of the node's chain`)
+    expect(await client.exists(`${p}cursor`, `${p}events`, `${p}final`, `${p}window`)).toBe(0)
+    // the prefix is still fresh: a right start point works
+    const good = start(["--redis-prefix", p, "--from", "origin", "--depth", "10"])
+    await caughtUp(client, p, sim)
+    good.stop()
+    expect((await good.done).code).toBe(130)
+    await expectCanonical(client, p, sim)
+  })
+
   it("two fresh relays started at once on one prefix: exactly one relays, the other exits 15", async () => {
     for (let trial = 0; trial < 3; trial++) {
       const p = newPrefix()
