@@ -117,7 +117,36 @@ const reportOutages = (client: IORedis, url: string, secret: string | undefined,
     cause = "connection closed"
     run(Effect.logInfo(`Redis at ${url} back after ${((Date.now() - closedAt) / 1000).toFixed(1)} s`))
   })
+  // A server that stops answering with the connection open (frozen, swapping, a long script) never
+  // closes it: a PING that gets no reply within FROZEN_AFTER_MS says so, once, and its answer says
+  // when it is back.
+  let probing = false
+  let silentSince: number | undefined
+  const watchdog = setInterval(() => {
+    if (probing || client.status !== "ready") return
+    probing = true
+    const sent = Date.now()
+    const late = setTimeout(() => {
+      silentSince = sent
+      run(Effect.logWarning(`Redis at ${url} does not answer (no reply to PING for ${FROZEN_AFTER_MS / 1000} s); writes wait until it does`))
+    }, FROZEN_AFTER_MS)
+    late.unref()
+    client.ping().then(
+      () => {
+        clearTimeout(late)
+        if (silentSince !== undefined) run(Effect.logInfo(`Redis at ${url} answers again after ${((Date.now() - silentSince) / 1000).toFixed(1)} s`))
+        silentSince = undefined
+      },
+      () => clearTimeout(late) // a lost connection: reported by the events above
+    ).finally(() => (probing = false))
+  }, WATCHDOG_INTERVAL_MS)
+  watchdog.unref()
+  client.once("end", () => clearInterval(watchdog))
 }
+
+/** How long a PING may go unanswered on an open connection before the server is reported silent. */
+const FROZEN_AFTER_MS = 5_000
+const WATCHDOG_INTERVAL_MS = 2_000
 
 /** Builds the Redis service for the current scope. */
 export const make = (options: RedisLiveOptions): Effect.Effect<Redis["Service"], RedisError, Scope.Scope> =>

@@ -73,6 +73,42 @@ describe("Redis outages under a backfill (CLI)", () => {
     await deleteByPrefix(redis.client, prefix)
   }, 120_000)
 
+  it("a Redis that freezes mid-run (connection open, no answers) is logged once at each end, and the run completes exactly", async () => {
+    const prefix = `${t.prefix}frozen:`
+    sim.faults.delay(3)
+    let thawed: Promise<void> | undefined
+    try {
+      const run = await t.backfill(["--redis-prefix", prefix, "--endpoint", sim.url, ...ARGS, "--retries", "3"], {
+        // the lock outlives the freeze (a longer one is exit 15, see lock-loss)
+        env: { REDIS_URL: redis.url, HECATE_LOCK_TTL_MS: "30000" },
+        timeoutMs: 90_000,
+        onSpawn: (child: ChildProcess) => {
+          let seen = ""
+          child.stderr?.on("data", (d: Buffer) => {
+            seen += d.toString()
+            if (thawed !== undefined || !/committed: last_synced_epoch = 1/.test(seen)) return
+            redis.freeze()
+            thawed = sleep(8_000).then(() => redis.thaw())
+          })
+        }
+      })
+      await thawed
+      const log = run.stdout + run.stderr
+      expect(run.code, output(run)).toBe(0)
+      expect(log.match(/WARN.*Redis at redis:\/\/127\.0\.0\.1:\d+\/0 does not answer \(no reply to PING for 5 s\)/g) ?? [], log).toHaveLength(1)
+      expect(log.match(/Redis at redis:\/\/127\.0\.0\.1:\d+\/0 answers again after \d+\.\d s/g) ?? [], log).toHaveLength(1)
+    } finally {
+      redis.thaw()
+      sim.faults.delay(0)
+    }
+    const state = await snapshot(redis.client, prefix)
+    for (let e = 0; e <= target; e++) {
+      expect(state.epochs[e]!.batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+    }
+    expect(state.events.map((e) => e.epoch)).toEqual(Array.from({ length: target + 1 }, (_, e) => String(e)))
+    await deleteByPrefix(redis.client, prefix)
+  }, 120_000)
+
   it("a full Redis (maxmemory, noeviction) is named as out of memory, with what to do, and not blamed on Ogmios", async () => {
     const prefix = `${t.prefix}full:`
     await redis.client.config("SET", "maxmemory-policy", "noeviction")
