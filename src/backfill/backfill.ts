@@ -371,6 +371,9 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
       Effect.gen(function*() {
         yield* noteActive(+1)
         const outcome = yield* worker.ask<EpochOutcome>((reply) => ({ _tag: "Sync", epoch, index, reply })).pipe(
+          // a worker stopped under us is the run stopping (Ctrl-C, a lost lock, a closed pipe),
+          // not the epoch failing: this dispatch ends quietly with it
+          Effect.catchTag("ActorStopped", () => Effect.interrupt),
           Effect.catch((e) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(e) }))
         )
         if (outcome._tag === "Synced") {

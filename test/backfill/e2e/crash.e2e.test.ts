@@ -166,6 +166,7 @@ describe("crash safety (CLI)", () => {
       })
       expect(interrupted.code, output(interrupted)).toBe(130)
       expect(interrupted.stdout).toContain("Interrupted. Rerun to resume.")
+      expect(interrupted.stdout + interrupted.stderr).not.toMatch(/epoch \d+ failed after/)
       const partial = await snapshot(t.redis, prefix)
       expect(Number(partial.lastSyncedEpoch)).toBeGreaterThanOrEqual(1)
       expect(Number(partial.lastSyncedEpoch)).toBeLessThan(target)
