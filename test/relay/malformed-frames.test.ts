@@ -7,58 +7,15 @@
  * Property-based over the fault kind, the block it hits, and whether it repeats on every
  * connection (then at a frame past the first block, so each connection makes progress).
  */
-import type { ChildProcess } from "node:child_process"
 import fc from "fast-check"
-import { Redis as IORedis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
-import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { runCli } from "../support/cli.js"
+import { describe, expect, it } from "vitest"
 import { type Fault, type FaultKind, type FaultProxy, startFaultProxy } from "../support/fault-proxy.js"
-import { caughtUp, cleanup, expectCanonical, newPrefix } from "./harness.js"
+import { expectCanonical } from "./harness.js"
+import { proxiedRelay } from "./proxied-relay.js"
 
-let client: IORedis
-let sim: SimulatorHandle
-let proxy: FaultProxy
-const prefixes: Array<string> = []
-const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null" }
 const BLOCKS = 40
-
-beforeAll(async () => {
-  client = new IORedis(TEST_REDIS_URL)
-  sim = await startSimulator({ port: 0, seed: "relay-malformed", securityParameter: 10, initialBlocks: BLOCKS, meanBlockBytes: 512 })
-  proxy = await startFaultProxy(sim.url)
-})
-afterAll(async () => {
-  await proxy?.close()
-  await sim?.stop()
-  await cleanup(client, prefixes)
-  client.disconnect()
-})
-
-const relayThrough = async (fault: Fault) => {
-  const prefix = newPrefix()
-  prefixes.push(prefix)
-  proxy.arm(fault)
-  const firedBefore = proxy.fired
-  let child: ChildProcess | undefined
-  const done = runCli(["relay", "--endpoint", proxy.url, "--redis-prefix", prefix, "--from", "origin", "--depth", "10", "--in-flight", "8"], {
-    env,
-    timeoutMs: 40_000,
-    onSpawn: (c) => (child = c)
-  })
-  // a relay that exits before catching up fails the test at once, with its output
-  const exited = done.then((r) => Promise.reject(new Error(`the relay exited ${r.code} before catching up\n${r.stdout}\n${r.stderr}`)))
-  exited.catch(() => {})
-  try {
-    await Promise.race([caughtUp(client, prefix, sim, 30_000), exited])
-  } finally {
-    child?.kill("SIGINT")
-  }
-  const result = await done
-  proxy.clear()
-  return { prefix, result, fired: proxy.fired - firedBefore }
-}
+const t = proxiedRelay("relay-malformed", BLOCKS)
+const relayThrough = (fault: Fault) => t.relayThrough(fault)
 
 const CAUSE = "malformed Ogmios frame: not JSON"
 /** The cause each kind must be named by in the reconnect line. */
@@ -75,10 +32,10 @@ describe("relay: a malformed frame is a dropped connection (CLI, fault proxy)", 
     const { prefix, result, fired } = await relayThrough({ kind: "corrupt", at: { height: 17 } })
     expect(result.code, result.stdout + result.stderr).toBe(130)
     expect(fired).toBe(1)
-    expect(result.stderr).toMatch(new RegExp(`WARN .*Ogmios connection lost \\(${CAUSE}.*\\); reconnecting to ws://127\\.0\\.0\\.1:${proxy.port}`))
+    expect(result.stderr).toMatch(new RegExp(`WARN .*Ogmios connection lost \\(${CAUSE}.*\\); reconnecting to ws://127\\.0\\.0\\.1:${t.proxy.port}`))
     // re-intersected at the last block delivered before the bad frame
-    expect(result.stderr).toContain(`reconnected to ${proxy.url} from ${sim.chain.blockAt(16)!.slot}.${sim.chain.blockAt(16)!.id}`)
-    const { events } = await expectCanonical(client, prefix, sim)
+    expect(result.stderr).toContain(`reconnected to ${t.proxy.url} from ${t.sim.chain.blockAt(16)!.slot}.${t.sim.chain.blockAt(16)!.id}`)
+    const { events } = await expectCanonical(t.client, prefix, t.sim)
     expect(events.filter((e) => e.type === "undo")).toEqual([])
     expect(events).toHaveLength(BLOCKS)
   })
@@ -99,7 +56,7 @@ describe("relay: a malformed frame is a dropped connection (CLI, fault proxy)", 
           expect(result.code, result.stdout + result.stderr).toBe(130)
           expect(fired).toBeGreaterThanOrEqual(1)
           expect(result.stderr).toMatch(CAUSES[kind]!)
-          const { events } = await expectCanonical(client, prefix, sim)
+          const { events } = await expectCanonical(t.client, prefix, t.sim)
           expect(events.filter((e) => e.type === "undo")).toEqual([])
           expect(events).toHaveLength(BLOCKS)
         }
