@@ -4,11 +4,13 @@
  * readers that decode what the CLI left in Redis (epoch streams, events, metrics) so tests can
  * compare it with the simulator's canonical chain.
  */
+import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis } from "ioredis"
+import { expect } from "vitest"
 import type { Block } from "../../src/domain/block.js"
 import { encodeBlock, type WireFormat } from "../../src/domain/wire-format.js"
 import { parse, stringify } from "../../src/json/lossless.js"
@@ -261,4 +263,38 @@ export const seededRandom = (seed: number) => {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** A custom chain of ~7–8 epochs of ~60 blocks of ~2–3 KB (epochLength 120, f 0.5, k 10). */
+export const EPOCHS_CHAIN = (initialBlocks: number, meanBlockBytes = 2048) =>
+  ({
+    port: 0,
+    network: "custom",
+    epochLength: 120,
+    activeSlotsCoefficient: 0.5,
+    securityParameter: 10,
+    meanBlockBytes,
+    initialBlocks
+  }) as const satisfies SimulatorOptions
+
+/** An `onSpawn` that calls `action` once, the first time the child's stderr matches `pattern`. */
+export const onceLogged = (pattern: RegExp, action: () => void) => (child: ChildProcess) => {
+  let seen = ""
+  let done = false
+  child.stderr?.on("data", (d: Buffer) => {
+    seen += d.toString()
+    if (done || !pattern.test(seen)) return
+    done = true
+    action()
+  })
+}
+
+/** Every epoch 0..target under `prefix` is exactly the simulator's canonical chain, committed once, in order. */
+export const expectCanonicalEpochs = async (redis: Redis, prefix: string, sim: SimulatorHandle, target: number): Promise<Snapshot> => {
+  const state = await snapshot(redis, prefix)
+  for (let e = 0; e <= target; e++) {
+    expect(state.epochs[e]!.batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+  }
+  expect(state.events.map((e) => e.epoch)).toEqual(Array.from({ length: target + 1 }, (_, e) => String(e)))
+  return state
 }
