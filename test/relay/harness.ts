@@ -5,12 +5,12 @@
 import { randomBytes } from "node:crypto"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { Redis as IORedis } from "ioredis"
-import { expect } from "vitest"
+import { afterAll, beforeAll, expect } from "vitest"
 import { OgmiosLive } from "../../src/layers/OgmiosLive.js"
 import { RedisLive } from "../../src/layers/RedisLive.js"
 import { relay, type RelayOptions } from "../../src/relay/relay.js"
 import { RelayStore } from "../../src/relay/RelayStore.js"
-import type { SimulatorHandle } from "../../src/simulator/index.js"
+import { type SimulatorHandle, type SimulatorOptions, startSimulator } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL, deleteByPrefix } from "../backfill/redis-helpers.js"
 import { foldEntries, type RelayEntry, relayState } from "./support.js"
 
@@ -112,4 +112,40 @@ const expectIncreasingIds = (entries: ReadonlyArray<RelayEntry>) => {
 
 export const cleanup = async (client: IORedis, prefixes: ReadonlyArray<string>) => {
   for (const p of prefixes) await deleteByPrefix(client, p)
+}
+
+export interface RelayTestBed {
+  /** a Redis client, open from beforeAll to afterAll */
+  readonly client: IORedis
+  /** a simulator with these defaults (stopped after the file) */
+  sim(options?: SimulatorOptions): Promise<SimulatorHandle>
+  /** a fresh key prefix (deleted after the file) */
+  prefix(): string
+}
+
+/** Registers beforeAll / afterAll for a relay test file: a client, simulators and prefixes cleaned up. */
+export const relayTestBed = (defaults: SimulatorOptions): RelayTestBed => {
+  const prefixes: Array<string> = []
+  const sims: Array<SimulatorHandle> = []
+  const bed = {
+    sim: async (options: SimulatorOptions = {}) => {
+      const s = await startSimulator({ port: 0, ...defaults, seed: `${String(defaults.seed ?? "relay")}-${sims.length}`, ...options })
+      sims.push(s)
+      return s
+    },
+    prefix: () => {
+      const p = newPrefix()
+      prefixes.push(p)
+      return p
+    }
+  } as { -readonly [K in keyof RelayTestBed]: RelayTestBed[K] }
+  beforeAll(() => {
+    bed.client = new IORedis(TEST_REDIS_URL)
+  })
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.stop()))
+    await cleanup(bed.client, prefixes)
+    bed.client.disconnect()
+  })
+  return bed
 }

@@ -4,45 +4,12 @@
  * relay was down, backpressure from a lagging consumer group, and fencing of a second producer.
  */
 import { Effect, Exit, Fiber } from "effect"
-import { Redis as IORedis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
-import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { caughtUp, cleanup, expectCanonical, newPrefix, sleep, startRelay, waitFor } from "./harness.js"
+import { describe, expect, it } from "vitest"
+import { caughtUp, expectCanonical, relayTestBed, sleep, startRelay, waitFor } from "./harness.js"
 import { relayState } from "./support.js"
 
-let client: IORedis
-const prefixes: Array<string> = []
-const sims: Array<SimulatorHandle> = []
-
-beforeAll(() => {
-  client = new IORedis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await Promise.all(sims.map((s) => s.stop()))
-  await cleanup(client, prefixes)
-  client.disconnect()
-})
-
-const sim = async (options: Parameters<typeof startSimulator>[0] = {}) => {
-  const s = await startSimulator({
-    port: 0,
-    seed: `relay-${prefixes.length}`,
-    securityParameter: 10,
-    initialBlocks: 60,
-    meanBlockBytes: 1024,
-    maxRollback: 6,
-    ...options
-  })
-  sims.push(s)
-  return s
-}
-
-const prefix = () => {
-  const p = newPrefix()
-  prefixes.push(p)
-  return p
-}
+const bed = relayTestBed({ seed: "relay", securityParameter: 10, initialBlocks: 60, meanBlockBytes: 1024, maxRollback: 6 })
+const { sim, prefix } = bed
 
 describe("relay pipeline", () => {
   it("follows live forks and connection drops: events fold to the canonical chain, final is its prefix", async () => {
@@ -55,13 +22,13 @@ describe("relay pipeline", () => {
     s.faults.dropAfter(7)
     await sleep(700)
     s.live.stop()
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
-    const { chain, final, events } = await expectCanonical(client, p, s)
+    const { chain, final, events } = await expectCanonical(bed.client, p, s)
     expect(chain.length).toBe(s.chain.length)
     expect(events.some((e) => e.type === "undo")).toBe(true)
     expect(final.length).toBe(s.chain.length - 10)
-    const metrics = await client.hgetall(`${p}metrics`)
+    const metrics = await bed.client.hgetall(`${p}metrics`)
     expect(Number(metrics["reconnects"])).toBeGreaterThanOrEqual(2)
   })
 
@@ -74,9 +41,9 @@ describe("relay pipeline", () => {
     s.faults.dropAfter(25)
     await sleep(500)
     s.live.stop()
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
-    const { chain } = await expectCanonical(client, p, s) // slots included
+    const { chain } = await expectCanonical(bed.client, p, s) // slots included
     const ebbs = chain.filter((b, i) => s.chain.isEbb(i) && b.slot % 60 === 0)
     expect(ebbs.length).toBeGreaterThan(5)
     expect(chain.length).toBe(s.chain.length)
@@ -86,15 +53,15 @@ describe("relay pipeline", () => {
     const s = await sim()
     const p = prefix()
     let relay = startRelay(s, p)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
-    const before = await relayState(client, p)
+    const before = await relayState(bed.client, p)
     const tip = s.chain.length
     s.switchFork(4, 6)
     relay = startRelay(s, p, { from: "cursor" })
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
-    const after = await expectCanonical(client, p, s)
+    const after = await expectCanonical(bed.client, p, s)
     const fresh = after.events.slice(before.events.length)
     expect(fresh.slice(0, 4).map((e) => `${e.type}:${e.height}`)).toEqual(
       [tip - 1, tip - 2, tip - 3, tip - 4].map((h) => `undo:${h}`)
@@ -107,47 +74,47 @@ describe("relay pipeline", () => {
     const s = await sim({ initialBlocks: 200 })
     const p = prefix()
     // a group registered before the relay starts, reading nothing yet
-    await client.xgroup("CREATE", `${p}events`, "slow", "0", "MKSTREAM")
+    await bed.client.xgroup("CREATE", `${p}events`, "slow", "0", "MKSTREAM")
     const relay = startRelay(s, p, { maxLag: 20, pollInterval: "20 millis" })
     await sleep(800)
-    const paused = await client.xlen(`${p}events`)
+    const paused = await bed.client.xlen(`${p}events`)
     expect(paused).toBeLessThanOrEqual(21 + 20)
-    expect(await client.hget(`${p}status`, "state")).toBe("paused")
+    expect(await bed.client.hget(`${p}status`, "state")).toBe("paused")
     // the consumer drains; the relay follows to the tip
     const drain = async () => {
       for (;;) {
-        const r = (await client.xreadgroup("GROUP", "slow", "c", "COUNT", 50, "STREAMS", `${p}events`, ">")) as
+        const r = (await bed.client.xreadgroup("GROUP", "slow", "c", "COUNT", 50, "STREAMS", `${p}events`, ">")) as
           | Array<[string, Array<[string, Array<string>]>]>
           | null
         const entries = r?.[0]?.[1] ?? []
-        if (entries.length > 0) await client.xack(`${p}events`, "slow", ...entries.map((e) => e[0]))
+        if (entries.length > 0) await bed.client.xack(`${p}events`, "slow", ...entries.map((e) => e[0]))
         if (entries.length === 0) return
       }
     }
     await waitFor("the relay to reach the tip while the group drains", async () => {
       await drain()
-      const last = (await client.lrange(`${p}window`, -1, -1))[0]
+      const last = (await bed.client.lrange(`${p}window`, -1, -1))[0]
       const tip = s.chain.tip()
       return tip !== "origin" && last?.split(" ")[2] === tip.id
     })
     await relay.stop()
-    await expectCanonical(client, p, s)
-    expect(Number(await client.hget(`${p}metrics`, "backpressure_pauses"))).toBeGreaterThanOrEqual(1)
+    await expectCanonical(bed.client, p, s)
+    expect(Number(await bed.client.hget(`${p}metrics`, "backpressure_pauses"))).toBeGreaterThanOrEqual(1)
   })
 
   it("a second relay on the same prefix fences the first one off", async () => {
     const s = await sim({ blockIntervalMs: 20 })
     const p = prefix()
     const first = startRelay(s, p)
-    await waitFor("the first relay to write", async () => (await client.xlen(`${p}events`)) > 0)
+    await waitFor("the first relay to write", async () => (await bed.client.xlen(`${p}events`)) > 0)
     const second = startRelay(s, p, { from: "cursor" })
     const exit = await Effect.runPromise(Fiber.await(first.fiber))
     expect(Exit.isFailure(exit)).toBe(true)
     expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("RelayFenced")
     s.live.stop()
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await second.stop()
-    await expectCanonical(client, p, s)
+    await expectCanonical(bed.client, p, s)
   })
 })
 
@@ -156,21 +123,21 @@ describe("relay when Redis loses its last writes", () => {
     const s = await sim()
     const p = prefix()
     let relay = startRelay(s, p)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
     // what a Redis crash would keep: everything up to now
-    const keys = await client.keys(`${p}*`)
-    const saved = await Promise.all(keys.map(async (k) => [k, await client.dumpBuffer(k)] as const))
+    const keys = await bed.client.keys(`${p}*`)
+    const saved = await Promise.all(keys.map(async (k) => [k, await bed.client.dumpBuffer(k)] as const))
     relay = startRelay(s, p, { from: "cursor" })
     s.forge(5)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     // the crash: the last writes (and the new producer token) are gone, under the running relay
-    for (const k of await client.keys(`${p}*`)) await client.del(k)
-    for (const [k, v] of saved) if (v !== null) await client.restore(k, 0, v, "REPLACE")
+    for (const k of await bed.client.keys(`${p}*`)) await bed.client.del(k)
+    for (const [k, v] of saved) if (v !== null) await bed.client.restore(k, 0, v, "REPLACE")
     s.switchFork(2, 4)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
-    await expectCanonical(client, p, s)
-    expect(Number(await client.hget(`${p}metrics`, "resyncs"))).toBe(1)
+    await expectCanonical(bed.client, p, s)
+    expect(Number(await bed.client.hget(`${p}metrics`, "resyncs"))).toBe(1)
   })
 })

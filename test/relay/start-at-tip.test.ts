@@ -7,46 +7,15 @@
  */
 import { fc } from "@fast-check/vitest"
 import { Effect, Exit, Fiber } from "effect"
-import { Redis as IORedis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
+import { describe, expect, it } from "vitest"
+import type { SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { runCli } from "../support/cli.js"
-import { caughtUp, cleanup, expectCanonical, newPrefix, sleep, startRelay, waitFor } from "./harness.js"
+import { caughtUp, expectCanonical, relayTestBed, sleep, startRelay, waitFor } from "./harness.js"
 import { foldEntries, relayState } from "./support.js"
 
-let client: IORedis
-const prefixes: Array<string> = []
-const sims: Array<SimulatorHandle> = []
-
-beforeAll(() => {
-  client = new IORedis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await Promise.all(sims.map((s) => s.stop()))
-  await cleanup(client, prefixes)
-  client.disconnect()
-})
-
-const sim = async (options: Parameters<typeof startSimulator>[0] = {}) => {
-  const s = await startSimulator({
-    port: 0,
-    seed: `relay-tip-${sims.length}`,
-    securityParameter: 10,
-    initialBlocks: 40,
-    meanBlockBytes: 512,
-    maxRollback: 6,
-    ...options
-  })
-  sims.push(s)
-  return s
-}
-
-const prefix = () => {
-  const p = newPrefix()
-  prefixes.push(p)
-  return p
-}
+const bed = relayTestBed({ seed: "relay-tip", securityParameter: 10, initialBlocks: 40, meanBlockBytes: 512, maxRollback: 6 })
+const { sim, prefix } = bed
 
 /**
  * The relay contract for a relay that started at the tip: `events` folds to a suffix of the
@@ -54,15 +23,15 @@ const prefix = () => {
  * provisional, and `final` holds exactly the folded blocks that are `depth` deep.
  */
 const expectTipSuffix = async (p: string, s: SimulatorHandle, depth: number, highestTip?: number) => {
-  const { events } = await relayState(client, p)
+  const { events } = await relayState(bed.client, p)
   const chain = foldEntries(events)
-  const cursor = await client.hgetall(`${p}cursor`)
+  const cursor = await bed.client.hgetall(`${p}cursor`)
   const canonical = s.chain.canonicalPoints()
   const start = canonical.findIndex((point) => point.id === cursor["final_hash"])
   expect(start, `the cursor's point ${cursor["final_hash"]} is on the node's chain`).toBeGreaterThanOrEqual(0)
   const fromHeight = chain[0]?.height ?? s.chain.heightOf(start) + 1
   if (cursor["final_provisional"] === "1") expect(fromHeight).toBe(s.chain.heightOf(start) + 1)
-  const { final } = await expectCanonical(client, p, s, fromHeight)
+  const { final } = await expectCanonical(bed.client, p, s, fromHeight)
   // a block is final once `depth` blocks were seen on top of it (the tip may have shrunk since)
   const tipHeight = Math.max(highestTip ?? 0, s.chain.heightOf(canonical.length - 1))
   expect(final.length).toBe(chain.filter((b) => b.height <= tipHeight - depth).length)
@@ -75,38 +44,38 @@ describe("a relay started at the tip", () => {
     const p = prefix()
     const relay = startRelay(s, p, { from: "tip" })
     // following: intersected at its start, so the forks below reach it live
-    await waitFor("the relay to follow", async () => (await client.hget(`${p}status`, "state")) === "following")
-    const start = await client.hget(`${p}cursor`, "final_hash")
+    await waitFor("the relay to follow", async () => (await bed.client.hget(`${p}status`, "state")) === "following")
+    const start = await bed.client.hget(`${p}cursor`, "final_hash")
     s.switchFork(3, 2) // the start block itself left the chain
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     s.forge(1)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     s.switchFork(4, 5) // again below the (moved) start, with published blocks undone
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     s.forge(14) // enough for blocks to become final (depth 10)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     expect(relay.fiber.pollUnsafe()).toBeUndefined() // still running
     await relay.stop()
     const { events, final } = await expectTipSuffix(p, s, 10)
-    expect(await client.hget(`${p}cursor`, "final_hash")).not.toBe(start)
+    expect(await bed.client.hget(`${p}cursor`, "final_hash")).not.toBe(start)
     expect(events.some((e) => e.type === "undo")).toBe(true)
     expect(final.length).toBeGreaterThan(0)
-    expect(Number(await client.hget(`${p}metrics`, "restarts"))).toBe(2)
+    expect(Number(await bed.client.hget(`${p}metrics`, "restarts"))).toBe(2)
   })
 
   it("restarts after the chain forked below its start while it was down (no intersection left)", async () => {
     const s = await sim()
     const p = prefix()
     let relay = startRelay(s, p, { from: "tip" })
-    await waitFor("the relay cursor", async () => (await client.exists(`${p}cursor`)) === 1)
+    await waitFor("the relay cursor", async () => (await bed.client.exists(`${p}cursor`)) === 1)
     s.forge(2)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     await relay.stop()
     s.switchFork(5, 6) // the start point and both published blocks are gone
     relay = startRelay(s, p, { from: "cursor" })
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     s.forge(3)
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     expect(relay.fiber.pollUnsafe()).toBeUndefined()
     await relay.stop()
     const { chain, events } = await expectTipSuffix(p, s, 10)
@@ -120,7 +89,7 @@ describe("a relay started at the tip", () => {
     const at = s.chain.length - 5
     const seam = s.chain.canonicalPoints()[at]!
     const relay = startRelay(s, p, { from: seam, fromHeight: s.chain.heightOf(at), fromFinal: true })
-    await caughtUp(client, p, s)
+    await caughtUp(bed.client, p, s)
     s.switchFork(10, 12) // down to 6 blocks below the seam
     const exit = await Effect.runPromise(Fiber.await(relay.fiber))
     expect(Exit.isFailure(exit)).toBe(true)
@@ -143,7 +112,7 @@ describe("a relay started at the tip", () => {
           const s = await sim({ seed: `relay-tip-property-${seed}`, initialBlocks: 20, securityParameter: 6 })
           const p = prefix()
           let relay = startRelay(s, p, { from: "tip", depth: 6 })
-          await waitFor("the relay cursor", async () => (await client.exists(`${p}cursor`)) === 1)
+          await waitFor("the relay cursor", async () => (await bed.client.exists(`${p}cursor`)) === 1)
           let highest = 0
           for (const op of ops) {
             if (op.op === "forge") s.forge(op.n)
@@ -154,7 +123,7 @@ describe("a relay started at the tip", () => {
               if (op.down) s.switchFork(3, 2)
               relay = startRelay(s, p, { from: "cursor", depth: 6 })
             }
-            await caughtUp(client, p, s)
+            await caughtUp(bed.client, p, s)
             highest = Math.max(highest, s.chain.heightOf(s.chain.length - 1))
           }
           expect(relay.fiber.pollUnsafe()).toBeUndefined()
@@ -190,23 +159,23 @@ describe("relay --from tip (built CLI)", () => {
       expect(output).not.toMatch(/too deep|none of its/)
     }
     await relayWhile("tip", async () => {
-      await waitFor("the relay cursor", async () => (await client.hget(`${p}cursor`, "seq")) !== null)
-      await caughtUp(client, p, s)
+      await waitFor("the relay cursor", async () => (await bed.client.hget(`${p}cursor`, "seq")) !== null)
+      await caughtUp(bed.client, p, s)
       s.switchFork(3, 1) // below the start point, before anything was published
-      await caughtUp(client, p, s)
+      await caughtUp(bed.client, p, s)
       s.forge(1)
-      await caughtUp(client, p, s)
+      await caughtUp(bed.client, p, s)
     })
     s.switchFork(3, 2) // while it is down: its start and its published blocks are gone
     await relayWhile("cursor", async () => {
-      await caughtUp(client, p, s)
+      await caughtUp(bed.client, p, s)
       s.live.start(40)
       await sleep(3_000)
       s.live.stop()
-      await caughtUp(client, p, s)
+      await caughtUp(bed.client, p, s)
     })
     expect(s.stats().liveForks).toBeGreaterThan(0)
     await expectTipSuffix(p, s, 20)
-    expect(Number(await client.hget(`${p}metrics`, "restarts"))).toBeGreaterThanOrEqual(2)
+    expect(Number(await bed.client.hget(`${p}metrics`, "restarts"))).toBeGreaterThanOrEqual(2)
   })
 })
