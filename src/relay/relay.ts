@@ -16,11 +16,11 @@ import { Cause, Duration, Effect, Exit } from "effect"
 import { Observable as Rx, type OperatorFunction } from "rxjs"
 import { type Block, blockSlot } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
-import type { ReorgEvent } from "../domain/reorg-event.js"
+import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
 import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
-import type { OgmiosError } from "../ogmios/errors.js"
-import type { RedisError } from "../services/Redis.js"
+import { IntersectionNotFound, isOgmiosError, type OgmiosError } from "../ogmios/errors.js"
+import { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
@@ -28,9 +28,9 @@ import {
   RelayChainBroken,
   RelayCursorInvalid,
   RelayDepthExceeded,
-  type RelayFenced,
+  RelayFenced,
   RelayPrefixTaken,
-  type RelayResync,
+  RelayResync,
   RelayStartLost,
   RelayStartNotOnChain
 } from "./errors.js"
@@ -85,7 +85,14 @@ export type RelayError =
   | RelayChainBroken
   | RelayPrefixTaken
   | RelayStartNotOnChain
-  | { readonly _tag: string }
+  | InvalidResumeWindow
+
+/**
+ * What ends one relay session: a RelayError, or one the relay recovers from with a new session
+ * (the cursor moved under it, its start point forked away, a block or rollback that does not fit
+ * the chain: retried a few times before it becomes RelayChainBroken).
+ */
+type SessionError = RelayError | RelayResync | RelayStartLost | NonContiguousBlock | UnknownRollbackPoint
 
 /** Sessions in a row that may meet a block not extending the chain before the relay gives up. */
 const CHAIN_ATTEMPTS = 3
@@ -446,7 +453,7 @@ export const relay = (options: RelayOptions) =>
       // EBB points depend on the network's Byron epoch length: that of its first era summary
       const byronEpochLength = (yield* ogmios.queryLedgerStateEraSummaries())[0]?.parameters.epochLength
       yield* store.setStatus({ state: "connecting", since_ms: Date.now(), prefix: store.keys.prefix }).pipe(Effect.ignore)
-      return yield* Effect.callback<never, RelayError>((resume) => {
+      return yield* Effect.callback<never, SessionError>((resume) => {
         const source = chainSync$({
           endpoints: options.endpoints,
           points: start.points,
@@ -490,7 +497,10 @@ export const relay = (options: RelayOptions) =>
           }, context)
         ).subscribe({
           next: () => source.request(1),
-          error: (error: unknown) => resume(Effect.fail(classify(error, store.keys.prefix, start)))
+          error: (error: unknown) => {
+            const known = classify(error, store.keys.prefix, start)
+            resume(known === undefined ? Effect.die(error) : Effect.fail(known)) // anything else is a bug
+          }
         })
         return Effect.sync(() => subscription.unsubscribe())
       })
@@ -512,59 +522,63 @@ export const relay = (options: RelayOptions) =>
       )
     })
 
-    return yield* session.pipe(
-      Effect.catch((error): Effect.Effect<void, RelayError> => {
-        const tag = (error as { _tag?: unknown })._tag
-        if (tag === "RelayResync") {
-          return Effect.logWarning(`${describeError(error)}: restarting from the stored cursor`).pipe(
+    const recover = (error: SessionError): Effect.Effect<void, RelayError> => {
+      switch (error._tag) {
+        case "RelayResync":
+          return Effect.logWarning(`${error.message}: restarting from the stored cursor`).pipe(
             Effect.andThen(store.incrMetric("resyncs").pipe(Effect.ignore))
           )
-        }
-        if (tag === "RelayStartLost") return restartAtTip as Effect.Effect<void, RelayError>
-        if (tag === "RelayStartNotOnChain") {
+        case "RelayStartLost":
+          // a cursor that moved meanwhile: the next session reads it again
+          return restartAtTip.pipe(Effect.catchTag("RelayResync", (e) => Effect.logWarning(`${e.message}: restarting from the stored cursor`)))
+        case "RelayStartNotOnChain":
           // nothing was written: remove the cursor, so the prefix is fresh for the right point
-          return retryRedis(store.discardFresh(), "removing the unused relay cursor").pipe(
-            Effect.andThen(Effect.fail(error as RelayError))
-          )
-        }
-        if (tag === "NonContiguousBlock" || tag === "UnknownRollbackPoint") {
+          return retryRedis(store.discardFresh(), "removing the unused relay cursor").pipe(Effect.andThen(Effect.fail(error)))
+        case "NonContiguousBlock":
+        case "UnknownRollbackPoint": {
           // a block that does not verify is never written; a fresh session from the stored cursor
           // gets past a fault in transit, one that repeats at the same point ends the relay
-          brokenAt = brokenAt !== undefined && brokenAt.written === written ? brokenAt : { written, attempts: 0 }
-          brokenAt.attempts++
-          if (brokenAt.attempts >= CHAIN_ATTEMPTS) {
-            return Effect.fail(new RelayChainBroken({ prefix: store.keys.prefix, detail: describeError(error), attempts: brokenAt.attempts }))
+          const at = brokenAt !== undefined && brokenAt.written === written ? brokenAt : { written, attempts: 0 }
+          brokenAt = at
+          at.attempts++
+          if (at.attempts >= CHAIN_ATTEMPTS) {
+            return Effect.fail(new RelayChainBroken({ prefix: store.keys.prefix, detail: error.message, attempts: at.attempts }))
           }
           return Effect.logWarning(
-            `Ogmios sent ${tag === "NonContiguousBlock" ? "a block that does not extend the chain" : "a rollback to a point that is not on the chain"} ` +
-              `(${describeError(error)}); nothing of it was written: ` +
-              `reconnecting from the stored cursor (attempt ${brokenAt.attempts} of ${CHAIN_ATTEMPTS})`
+            `Ogmios sent ${error._tag === "NonContiguousBlock" ? "a block that does not extend the chain" : "a rollback to a point that is not on the chain"} ` +
+              `(${error.message}); nothing of it was written: reconnecting from the stored cursor (attempt ${at.attempts} of ${CHAIN_ATTEMPTS})`
           ).pipe(Effect.andThen(store.incrMetric("invalid_blocks").pipe(Effect.ignore)))
         }
-        return Effect.fail(error as RelayError)
-      }),
+        default:
+          return Effect.fail(error)
+      }
+    }
+
+    return yield* session.pipe(
+      Effect.catch(recover),
       Effect.forever
     )
   })
 
-const classify = (error: unknown, prefix: string, start: RelayStart): RelayError | RelayResync | RelayStartLost | RelayStartNotOnChain => {
-  const tag = (error as { _tag?: unknown } | null)?._tag
-  if (tag === "RollbackTooDeep") return new RelayDepthExceeded({ prefix, detail: describeError(error) })
-  const kind = start.cursor.fields["start_kind"] ?? "tip"
-  if (tag === "IntersectionNotFound" && start.cursor.final.provisional && kind === "tip") {
-    return new RelayStartLost({ detail: describeError(error) })
-  }
-  if (tag === "IntersectionNotFound" && kind === "point" && start.cursor.final.provisional && start.cursor.seq === 0) {
-    const point = start.cursor.final.point
-    return new RelayStartNotOnChain({ prefix, point: point === "origin" ? "origin" : formatPoint(point), detail: describeError(error) })
-  }
-  if (tag === "IntersectionNotFound") {
+/** The session error behind a failure of the pipeline; undefined for anything unexpected (a defect). */
+const classify = (error: unknown, prefix: string, start: RelayStart): SessionError | undefined => {
+  if (error instanceof RollbackTooDeep) return new RelayDepthExceeded({ prefix, detail: error.message })
+  if (error instanceof IntersectionNotFound) {
+    const kind = start.cursor.fields["start_kind"] ?? "tip"
+    if (start.cursor.final.provisional && kind === "tip") return new RelayStartLost({ detail: error.message })
+    if (start.cursor.final.provisional && kind === "point" && start.cursor.seq === 0) {
+      const point = start.cursor.final.point
+      return new RelayStartNotOnChain({ prefix, point: point === "origin" ? "origin" : formatPoint(point), detail: error.message })
+    }
     return new RelayCursorInvalid({
       prefix,
       detail: `none of its ${start.points.length} intersection points (newest ${formatPoint(start.points[0] ?? "origin")}) is on the ` +
-        `node's chain: is this the same network? (${describeError(error)})`
+        `node's chain: is this the same network? (${error.message})`
     })
   }
-  if (typeof tag === "string") return error as RelayError
-  return { _tag: "RelayDefect", message: describeError(error) } as RelayError
+  if (
+    isOgmiosError(error) || error instanceof RedisError || error instanceof RelayFenced || error instanceof RelayResync ||
+    error instanceof NonContiguousBlock || error instanceof UnknownRollbackPoint || error instanceof InvalidResumeWindow
+  ) return error
+  return undefined
 }
