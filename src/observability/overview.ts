@@ -75,6 +75,12 @@ export interface RelayOverview {
   readonly lastReconnectCause: string | undefined
   readonly streams: ReadonlyArray<RelayStreamOverview>
   readonly counters: Readonly<Record<string, number>>
+  /** the newest relayed block (the window's newest, else the final cursor) */
+  readonly height: number | undefined
+  /** the node's tip as carried by the last write */
+  readonly tipHeight: number | undefined
+  /** tipHeight − height, as of the last write */
+  readonly tipDistance: number | undefined
 }
 
 export interface RedisOverview {
@@ -225,6 +231,8 @@ export const readRelayOverview = async (client: IORedis, prefix: string): Promis
   pipeline.xinfo("GROUPS", keys.final)
   pipeline.hgetall(keys.status)
   pipeline.hgetall(keys.metrics)
+  pipeline.lindex(keys.window, -1)
+  pipeline.hmget(keys.cursor, "final_height", "tip_height")
   const r = (await pipeline.exec()) ?? []
   const ok = (i: number): unknown => (r[i]?.[0] === null ? r[i]?.[1] : undefined)
   const status = (ok(4) ?? {}) as Record<string, string>
@@ -233,8 +241,15 @@ export const readRelayOverview = async (client: IORedis, prefix: string): Promis
     const n = num(v)
     if (n !== undefined) counters[k] = n
   }
+  const newest = ok(6)
+  const cursor = (ok(7) ?? []) as Array<string | null>
+  const height = typeof newest === "string" ? num(newest.split(" ")[0]) : num(cursor[0])
+  const tipHeight = num(cursor[1])
   return {
     prefix,
+    height,
+    tipHeight,
+    tipDistance: height === undefined || tipHeight === undefined ? undefined : Math.max(0, tipHeight - height),
     state: status["state"],
     since: isoOfMs(status["since_ms"]),
     endpoint: status["endpoint"] === undefined ? undefined : redactCredentials(status["endpoint"]),

@@ -7,7 +7,7 @@
  * - with `--http-port`: the observability HTTP server (dashboard, /health, /metrics) for the run;
  * - backfill: the progress bar on a terminal, periodic progress log lines otherwise.
  */
-import { Cause, Effect, Exit, Option, Redacted, type Scope } from "effect"
+import { Cause, Effect, Exit, Logger, Option, Redacted, References, type Scope } from "effect"
 import { Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -19,6 +19,10 @@ import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
 import { redactUrl } from "../domain/redacted-url.js"
+import { hostname } from "node:os"
+import { inspect } from "node:util"
+import { redactCredentials } from "../domain/redacted-url.js"
+import type { BackfillProgress } from "../backfill/backfill.js"
 import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
@@ -69,6 +73,46 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
     : String(error)
 }
 
+const RUN_LOG_LEVELS = new Set(["Info", "Warn", "Error", "Fatal"])
+
+/**
+ * A logger that copies this run's info, warning and error lines (those annotated with its id) into
+ * its log in Redis, for `runs show` and the dashboard's run detail.
+ */
+export const runLogger = (runId: string, append: (entry: { at: string; level: string; message: string; process: string }) => void, process = `${hostname()}/${globalThis.process.pid}`) =>
+  Logger.make<unknown, void>(({ cause, date, fiber, logLevel, message }) => {
+    if (!RUN_LOG_LEVELS.has(logLevel)) return
+    if (fiber.getRef(References.CurrentLogAnnotations)["run"] !== runId) return
+    const parts = Array.isArray(message) ? message : [message]
+    let text = parts.map((p) => (typeof p === "string" ? p : inspect(p, { depth: 4, breakLength: Infinity }))).join(" ")
+    if (cause.reasons.length > 0) text += ` — ${Cause.pretty(cause).split("\n")[0]}`
+    append({ at: date.toISOString(), level: logLevel === "Warn" ? "WARN" : logLevel.toUpperCase(), message: redactCredentials(text), process })
+  })
+
+/** The run's epoch timeline from backfill progress events. */
+export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgress): void => {
+  const now = Date.now()
+  switch (event._tag) {
+    case "EpochStarted":
+      recorder.epoch(event.epoch, { state: "active", attempts: event.attempt, end: undefined, ...(event.attempt === 1 ? { start: now } : {}) })
+      return
+    case "EpochRetry":
+      recorder.epoch(event.epoch, { state: "retrying", error: redactCredentials(event.error) })
+      return
+    case "EpochSynced":
+      recorder.epoch(event.epoch, { state: "synced", end: now, blocks: event.blocks })
+      return
+    case "EpochFailed":
+      recorder.epoch(event.epoch, { state: "failed", end: now, error: redactCredentials(event.error) })
+      return
+    case "Committed":
+      recorder.committed(event.lastSyncedEpoch)
+      return
+    default:
+      return
+  }
+}
+
 export const observeRun = (spec: ObserveRunSpec) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.gen(function*() {
@@ -98,8 +142,10 @@ export const observeRun = (spec: ObserveRunSpec) =>
         intervalMs: settings.progressIntervalMs
       })
       const remove = addProgressListener(reporter.onEvent)
+      const removeTimeline = addProgressListener(timelineListener(recorder))
       yield* Effect.addFinalizer(() => Effect.sync(() => {
         remove()
+        removeTimeline()
         reporter.stop()
       }))
     }
@@ -124,14 +170,24 @@ export const observeRun = (spec: ObserveRunSpec) =>
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
-    yield* Effect.logInfo(`${spec.command} run started`).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }))
+    const capture = runLogger(recorder.id, (entry) => recorder.log(entry))
+    const captured = <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) =>
+      effect.pipe(
+        Effect.annotateLogs({ run: recorder.id, command: spec.command }),
+        Effect.updateService(Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture]))
+      )
+    yield* captured(Effect.logInfo(`${spec.command} run started`))
     return yield* self.pipe(
-      Effect.annotateLogs({ run: recorder.id, command: spec.command }),
+      captured,
       Effect.onExit((exit) =>
         historyOff !== undefined ? Effect.void : Effect.promise(async () => {
           if (Exit.isSuccess(exit)) await recorder.finish("Completed")
           else if (Cause.hasInterruptsOnly(exit.cause)) await recorder.finish("Cancelled")
-          else await recorder.finish("Failed", describeFailure(exit.cause))
+          else {
+            // the failure ends the log as it ends the run (the command reports it after this)
+            recorder.log({ at: new Date().toISOString(), level: "ERROR", message: redactCredentials(`run failed: ${describeFailure(exit.cause)}`), process: `${hostname()}/${process.pid}` })
+            await recorder.finish("Failed", describeFailure(exit.cause))
+          }
         }).pipe(
           Effect.andThen(Effect.suspend(() =>
             recorder.persisted ? Effect.void : Effect.logWarning(`run ${recorder.id} could not be recorded in Redis (${recorder.lastError ?? "unreachable"})`)
