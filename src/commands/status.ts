@@ -33,6 +33,12 @@ const columns = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   return [line(head), ...rows.map(line)]
 }
 
+/** An error as one short line (the full text is in `runs show ID`). */
+const oneLine = (s: string, max = 100): string => {
+  const flat = s.replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+}
+
 const behind = (g: GroupInfo) => g.pending > 0 || (g.lag ?? 0) > 0
 
 /** The consumer-group table of an overview (epoch streams, then events / final). */
@@ -50,7 +56,7 @@ export const groupRows = (o: Overview): Array<Array<string>> => {
   if (r !== undefined) {
     for (const s of r.streams) {
       for (const g of s.groups) {
-        rows.push([`${r.prefix}${s.stream}`, g.name, n(g.lag), n(g.pending), "", behind(g) ? (r.state === "paused" ? "the relay: paused" : "only itself") : "nothing"])
+        rows.push([`${r.prefix}${s.stream}`, g.name, n(g.lag), n(g.pending), "", behind(g) && r.state === "paused" ? `the relay: paused since ${hhmmss(r.since)}` : "nothing"])
       }
     }
   }
@@ -123,7 +129,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     if (runs.length > 0) {
       yield* Console.log("\nLatest runs (hecate runs show ID for one)")
       const shown = runs.map((run) => settle(run))
-      for (const line of columns(["ID", "COMMAND", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.state, hhmmss(x.startedAt), x.error ?? ""]))) {
+      for (const line of columns(["ID", "COMMAND", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.state, hhmmss(x.startedAt), oneLine(x.error ?? "")]))) {
         yield* Console.log(`  ${line}`)
       }
     }

@@ -96,12 +96,12 @@ export const DASHBOARD_HTML = `<!doctype html>
 
   <section class="card"><h2>Rollbacks</h2><div class="sub" id="rollbacks-sub"></div><div class="hist" id="rollback-hist"></div><div class="hist-labels" id="rollback-hist-labels"></div>
     <table><thead><tr><th>at</th><th>depth</th><th>to height</th></tr></thead><tbody id="rollbacks"></tbody></table></section>
-  <section class="card"><h2>Reconnects</h2><div class="sub" id="reconnects-sub"></div>
+  <section class="card half"><h2>Reconnects</h2><div class="sub" id="reconnects-sub"></div>
     <table><thead><tr><th>at</th><th>endpoint</th><th>cause</th></tr></thead><tbody id="reconnects"></tbody></table></section>
-  <section class="card half"><h2>Refresh schedule</h2><table class="kv"><tbody id="refresh"></tbody></table></section>
+  <section class="card"><h2>Refresh schedule</h2><table class="kv"><tbody id="refresh"></tbody></table></section>
 
   <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
-  <section class="card wide" id="run-detail" hidden><h2>Run <span id="run-id"></span></h2>
+  <section class="card wide" id="run-detail" hidden><h2>Run <span id="run-id" style="text-transform:none"></span></h2>
     <table class="kv"><tbody id="run-fields"></tbody></table>
     <h2 style="margin-top:10px">Epoch timeline</h2><table><tbody id="run-timeline"></tbody></table>
     <h2 style="margin-top:10px">Log <span class="sub" id="run-log-sub"></span></h2><pre id="run-log"></pre>
@@ -199,7 +199,7 @@ function groups(s) {
   if (r) {
     for (const st of r.streams) for (const g of st.groups) {
       const behind = (g.lag ?? 0) > 0 || g.pending > 0;
-      rows.push([r.prefix + st.stream + " (" + fmt(st.length) + ")", g.name, g.lag, g.pending, g.consumers, "", behind ? (r.state === "paused" ? "the relay: paused" : "its own reading") : "nothing", behind]);
+      rows.push([r.prefix + st.stream + " (" + fmt(st.length) + ")", g.name, g.lag, g.pending, g.consumers, "", behind && r.state === "paused" ? "the relay: paused since " + time(r.since) : "nothing", behind]);
     }
     bp.push("relay: " + (r.state === "paused" ? "PAUSED on slow consumers since " + time(r.since) + " (" + ago(r.since, s.now) + ")" : (r.state ?? "no status") + (r.since ? " since " + time(r.since) : "")));
   }
@@ -274,7 +274,7 @@ async function refresh() {
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";
     $("height").textContent = has(s.relay.height) ? "#" + fmt(s.relay.height) : "–";
     const rel = s.overview && s.overview.relay;
-    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · lag " + fmt(s.relay.lag);
+    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · consumer lag " + fmt(s.relay.lag);
     const rd = s.overview ? s.overview.redis : undefined;
     $("redis").textContent = rd ? (rd.reachable ? "up" : "down") : "–";
     $("redis").className = "big " + (rd && rd.reachable ? "good" : "bad");

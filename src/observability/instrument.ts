@@ -59,7 +59,7 @@ export const observeBackfillProgress = (event: BackfillProgress): void => {
       b.active.add(event.epoch)
       observeInflight("epoch_sessions", b.active.size)
       const c = cell(event.epoch)
-      Object.assign(c, { state: "active", blocks: 0, attempts: event.attempt, endpoint: redactCredentials(event.endpoint), startedAt: now, endedAt: undefined })
+      Object.assign(c, { state: "active", blocks: 0, attempts: event.attempt + 1, endpoint: redactCredentials(event.endpoint), startedAt: now, endedAt: undefined })
       break
     }
     case "EpochBatch":

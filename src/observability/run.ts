@@ -94,7 +94,8 @@ export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgr
   const now = Date.now()
   switch (event._tag) {
     case "EpochStarted":
-      recorder.epoch(event.epoch, { state: "active", attempts: event.attempt, end: undefined, ...(event.attempt === 1 ? { start: now } : {}) })
+      // attempts count from 0 in the event
+      recorder.epoch(event.epoch, { state: "active", attempts: event.attempt + 1, end: undefined, ...(event.attempt === 0 ? { start: now } : {}) })
       return
     case "EpochRetry":
       recorder.epoch(event.epoch, { state: "retrying", error: redactCredentials(event.error) })
@@ -166,7 +167,9 @@ export const observeRun = (spec: ObserveRunSpec) =>
           : undefined
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
-      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix: spec.historyPrefix })
+      // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
+      const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
+      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix })
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
