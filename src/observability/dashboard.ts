@@ -122,11 +122,11 @@ const niceMax = (v) => { if (v <= 0) return 1; const p = Math.pow(10, Math.floor
 const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 
 // a line chart in the element's own pixels: y ticks with units, x ticks at round clock times
-function chart(svg, pts, key, unit, color) {
+function chart(svg, pts, key, unit, color, empty) {
   const W = Math.max(200, svg.clientWidth), H = Math.max(100, svg.clientHeight);
   svg.setAttribute("viewBox", "0 0 " + W + " " + H);
   const data = pts.filter((p) => has(p[key]));
-  if (data.length < 2) { svg.innerHTML = '<text x="' + (W / 2) + '" y="' + (H / 2) + '" text-anchor="middle" font-size="12" fill="currentColor" opacity=".6">no data yet</text>'; return; }
+  if (data.length < 2) { svg.innerHTML = '<text x="' + (W / 2) + '" y="' + (H / 2) + '" text-anchor="middle" font-size="12" fill="currentColor" opacity=".6">' + esc(empty) + '</text>'; return; }
   const L = 52, R = 10, T = 10, B = 22, w = W - L - R, h = H - T - B;
   const max = niceMax(Math.max(...data.map((p) => p[key])));
   const t0 = data[0].t, t1 = data[data.length - 1].t, span = Math.max(1000, t1 - t0);
@@ -178,7 +178,8 @@ function epochMap(s) {
   $("epochs-sub").textContent = "in flight " + count("active") + " · synced, waiting " + count("synced") + " · pending " + count("pending") + " · failed " + failed.length +
     " · retried " + fmt(s.epochs.retried) + (has(s.epochs.lastSynced) ? " · last_synced_epoch " + s.epochs.lastSynced : "");
   $("backfill-rate").textContent = p
-    ? fmt(s.epochs.blocks) + " / " + fmt(p.blocks) + " blocks · " + fmt(Math.round(s.epochs.averageBlocksPerSecond ?? 0)) + " blocks/s average · ETA " + (s.epochs.map.some((c) => c.state === "active" || c.state === "pending") ? dur(s.epochs.etaSeconds) : "done")
+    ? fmt(s.epochs.blocks) + " / " + fmt(p.blocks) + " blocks · " + fmt(Math.round(s.epochs.averageBlocksPerSecond ?? 0)) + " blocks/s average · ETA " +
+      (!s.epochs.map.some((c) => c.state === "active" || c.state === "pending") ? "done" : s.paused.now ? "none while paused on slow consumers" : dur(s.epochs.etaSeconds))
     : "";
   $("epoch-failures-table").hidden = failed.length === 0;
   $("epoch-failures").innerHTML = failed.map((c) => "<tr><td>" + c.epoch + "</td><td>" + c.attempts + '</td><td class="wrap bad">' + esc(c.error) + "</td></tr>").join("");
@@ -191,7 +192,7 @@ function groups(s) {
   if (e) {
     for (const g of e.groups) {
       const holds = g.behind.length === 0 ? "nothing" : "epoch " + g.behind[0] + " (low_watermark " + fmt(e.lowWatermark) + ")" + (e.backpressure.paused ? " → backfill paused" : "");
-      rows.push([e.prefix + "epoch:*", g.name, g.lag, g.pending, "", g.behind.length === 0 ? "none" : g.behind.length + " (" + g.behind[0] + (g.behind.length > 1 ? "–" + g.behind[g.behind.length - 1] : "") + ")", holds, g.behind.length > 0]);
+      rows.push([e.prefix + "epoch:*", g.name, g.lag, g.pending, "on " + g.epochs + " epochs", g.behind.length === 0 ? "none" : g.behind.length + " (" + g.behind[0] + (g.behind.length > 1 ? "–" + g.behind[g.behind.length - 1] : "") + ")", holds, g.behind.length > 0]);
     }
     bp.push("epoch streams: " + fmt(e.unconsumed) + " unconsumed (last_synced_epoch − low_watermark) · " +
       (e.backpressure.paused ? "backfill PAUSED since " + time(e.backpressure.since) + " (" + ago(e.backpressure.since, s.now) + ")" : "backfill not paused"));
@@ -268,8 +269,16 @@ async function refresh() {
     const st = $("status"); st.textContent = s.health.status; st.className = "pill " + s.health.status;
     $("reasons").textContent = s.health.reasons.join("; ");
     $("updated").textContent = s.commands.join(", ") + " · updated " + time(s.now);
-    $("tip-blocks").textContent = has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
-    $("tip-slots").textContent = (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
+    const plan = s.epochs.plan;
+    if (!has(s.tipDistance.blocks) && plan) {
+      // a backfill: how far the committed epochs are from the target epoch
+      const behind = plan.target - (has(s.epochs.lastSynced) ? s.epochs.lastSynced : plan.start - 1);
+      $("tip-blocks").textContent = fmt(Math.max(0, behind)) + " epochs";
+      $("tip-slots").textContent = "to the backfill's target, epoch " + plan.target + " (" + fmt(Math.max(0, plan.blocks - s.epochs.blocks)) + " blocks left)";
+    } else {
+      $("tip-blocks").textContent = has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
+      $("tip-slots").textContent = (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
+    }
     $("bps").textContent = fmt(Math.round(s.blocksPerSecond)) + " blocks/s";
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";
     $("height").textContent = has(s.relay.height) ? "#" + fmt(s.relay.height) : "–";
@@ -281,8 +290,8 @@ async function refresh() {
     $("redis-sub").textContent = rd ? (rd.reachable ? "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
     epochMap(s);
     groups(s);
-    chart($("chart"), s.throughput, "blocksPerSecond", "blocks/s", "#5b4bdb");
-    chart($("tip-chart"), s.throughput, "tipBlocks", "blocks behind", "#c77d00");
+    chart($("chart"), s.throughput, "blocksPerSecond", "blocks/s", "#5b4bdb", "no data yet");
+    chart($("tip-chart"), s.throughput, "tipBlocks", "blocks behind", "#c77d00", s.commands.includes("relay") || s.commands.includes("serve") ? "no tip known yet" : "no relay in this process");
     rollbacks(s);
     reconnects(s);
     refreshSchedule(s);

@@ -89,6 +89,12 @@ export const runLogger = (runId: string, append: (entry: { at: string; level: st
     append({ at: date.toISOString(), level: logLevel === "Warn" ? "WARN" : logLevel.toUpperCase(), message: redactCredentials(text), process })
   })
 
+/** `effect` with its run's log lines (annotated `run` = the recorder's id) copied into the run's log. */
+export const withRunLog = (recorder: RunRecorder) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const capture = runLogger(recorder.id, (entry) => recorder.log(entry))
+  return Effect.updateService(effect, Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture]))
+}
+
 /** The run's epoch timeline from backfill progress events. */
 export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgress): void => {
   const now = Date.now()
@@ -173,12 +179,8 @@ export const observeRun = (spec: ObserveRunSpec) =>
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
-    const capture = runLogger(recorder.id, (entry) => recorder.log(entry))
     const captured = <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) =>
-      effect.pipe(
-        Effect.annotateLogs({ run: recorder.id, command: spec.command }),
-        Effect.updateService(Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture]))
-      )
+      effect.pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }), withRunLog(recorder))
     yield* captured(Effect.logInfo(`${spec.command} run started`))
     return yield* self.pipe(
       captured,

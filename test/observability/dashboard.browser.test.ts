@@ -208,6 +208,10 @@ describe("dashboard in headless Chromium", () => {
       const ticks = await page.$$eval("#chart .x-tick", (els) => els.map((el) => el.textContent ?? ""))
       for (const t of ticks) expect(t).toMatch(/^\d\d:\d\d:\d\d$/)
       await until(page, `/relay/.test(document.getElementById("runs")?.textContent ?? "")`)
+      // the relay run's detail: its log holds the reconnect warning with the cause
+      await page.click("#runs tr:has-text('relay')")
+      await until(page, `/Ogmios connection lost \\(.+\\); reconnecting/.test(document.getElementById("run-log")?.textContent ?? "")`)
+      expect(await page.$$eval("#run-log .log-WARN", (els) => els.length)).toBeGreaterThan(0)
       await screenshot(page, "dashboard-relay-following.png")
 
       // a failure: epoch 2's blocks are broken on every attempt; the run fails and says why
