@@ -103,7 +103,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
   <section class="card wide" id="run-detail" hidden><h2>Run <span id="run-id" style="text-transform:none"></span></h2>
     <table class="kv"><tbody id="run-fields"></tbody></table>
-    <h2 style="margin-top:10px">Epoch timeline</h2><table><tbody id="run-timeline"></tbody></table>
+    <h2 style="margin-top:10px" id="run-timeline-title">Epoch timeline</h2><table><tbody id="run-timeline"></tbody></table>
     <h2 style="margin-top:10px">Log <span class="sub" id="run-log-sub"></span></h2><pre id="run-log"></pre>
   </section>
 </main>
@@ -132,7 +132,7 @@ function chart(svg, pts, key, unit, color, empty) {
   const t0 = data[0].t, t1 = data[data.length - 1].t, span = Math.max(1000, t1 - t0);
   const x = (t) => L + ((t - t0) / span) * w, y = (v) => T + h - (v / max) * h;
   let out = "";
-  for (const f of [0, 0.5, 1]) {
+  for (const f of max >= 2 ? [0, 0.5, 1] : [0, 1]) {
     const v = max * f, yy = y(v).toFixed(1);
     out += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + yy + '" y2="' + yy + '" stroke="currentColor" opacity=".12"/>' +
       '<text x="' + (L - 6) + '" y="' + (Number(yy) + 4) + '" text-anchor="end" font-size="11" fill="currentColor" opacity=".7">' + fmt(Math.round(v * 10) / 10) + '</text>';
@@ -250,14 +250,15 @@ async function showRun(id) {
   $("run-detail").hidden = false;
   $("run-id").textContent = r.id;
   const rows = [["command", r.command], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
-    ["error", r.error ?? "–"], ...Object.entries(r.parameters).map(([k, v]) => ["--" + k, typeof v === "string" ? v : JSON.stringify(v)])];
+    ["error", r.error ?? "–"], ...Object.entries(r.parameters).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
   $("run-fields").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap' + (k === "error" && v !== "–" ? " bad" : "") + '">' + esc(v) + "</td></tr>").join("");
   const t0 = Date.parse(r.startedAt), t1 = Math.max(t0 + 1000, ...d.timeline.map((e) => e.end ?? Date.now()));
   $("run-timeline").innerHTML = d.timeline.map((e) => {
     const left = (100 * (e.start - t0)) / (t1 - t0), width = Math.max(0.5, (100 * ((e.end ?? Date.now()) - e.start)) / (t1 - t0));
     return "<tr><td>epoch " + e.epoch + "</td><td style=\\"width:70%\\"><div class=\\"tl\\"><b class=\\"" + e.state + '" style="left:' + left.toFixed(2) + "%;width:" + width.toFixed(2) + '%"></b></div></td><td>' +
       esc(e.state) + (e.attempts > 1 ? " · " + e.attempts + " attempts" : "") + (has(e.blocks) ? " · " + fmt(e.blocks) + " blocks" : "") + (e.worker ? " · " + esc(e.worker) : "") + "</td></tr>";
-  }).join("") || '<tr><td class="sub">no epochs in this run</td></tr>';
+  }).join("");
+  $("run-timeline-title").hidden = d.timeline.length === 0;
   $("run-log-sub").textContent = "(" + d.log.length + " lines" + (d.logDropped > 0 ? ", " + d.logDropped + " older dropped" : "") + ")";
   $("run-log").innerHTML = d.log.map((l) => '<span class="log-' + esc(l.level) + '">' + esc(l.at.slice(11, 23) + " " + l.level.padEnd(5) + " " + (l.process ? "[" + l.process + "] " : "") + l.message) + "</span>").join("\\n");
 }
