@@ -91,6 +91,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table><thead><tr><th>streams</th><th>group</th><th>lag (entries)</th><th>pending</th><th>consumers</th><th>unfinished epochs</th><th>holds back</th></tr></thead><tbody id="groups"></tbody></table>
   </section>
 
+  <section class="card wide" id="card-workers" hidden><h2>Workers <span class="sub" id="workers-queue" style="text-transform:none"></span></h2><div class="sub" id="workers-sub"></div>
+    <table><thead><tr><th>worker</th><th>address</th><th>connected</th><th>running</th></tr></thead><tbody id="workers"></tbody></table>
+    <table style="margin-top:8px"><thead><tr><th>epoch</th><th>job</th><th>worker</th><th>attempts</th><th>started</th><th>failure</th></tr></thead><tbody id="jobs"></tbody></table>
+  </section>
+
   <section class="card half"><h2>Blocks per second</h2><svg class="chart" id="chart" role="img" aria-label="blocks per second over time"></svg></section>
   <section class="card half"><h2>Tip distance (blocks)</h2><svg class="chart" id="tip-chart" role="img" aria-label="blocks behind the tip over time"></svg></section>
 
@@ -238,6 +243,23 @@ function refreshSchedule(s) {
   $("refresh").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap">' + esc(v) + "</td></tr>").join("");
 }
 
+function workers(s) {
+  const d = s.distributed;
+  $("card-workers").hidden = !d;
+  if (!d) return;
+  $("workers-queue").textContent = "queue " + d.queue;
+  const c = d.counts;
+  $("workers-sub").textContent = d.error ? "queue unreadable: " + d.error :
+    fmt(d.workers.length) + " workers · " + fmt(c.active) + " running · " + fmt(c.waiting) + " waiting · " + fmt(c.delayed) + " delayed for a retry · " + fmt(c.failed) + " failed · " + fmt(c.completed) + " done, not yet committed";
+  // a job's processedBy is the worker's name: count each worker's running jobs
+  const running = (name) => d.jobs.filter((j) => j.state === "active" && j.worker === name).map((j) => j.epoch);
+  $("workers").innerHTML = d.workers.map((w) => { const r = running(w.name);
+    return "<tr><td><b>" + esc(w.name) + "</b></td><td>" + esc(w.address) + "</td><td>" + dur(w.ageSeconds) + "</td><td>" + (r.length === 0 ? "idle" : "epoch " + r.join(", ")) + "</td></tr>"; }).join("") ||
+    '<tr><td colspan="4" class="sub">no worker connected: start “hecate worker” on any machine</td></tr>';
+  $("jobs").innerHTML = d.jobs.map((j) => '<tr class="' + (j.state === "failed" ? "bad" : j.state === "delayed" ? "warn" : "") + '"><td>' + fmt(j.epoch) + "</td><td>" + esc(j.state) + "</td><td>" + esc(j.worker ?? "") + "</td><td>" + j.attemptsMade + "</td><td>" +
+    time(j.startedAt) + '</td><td class="wrap">' + esc(j.failedReason ?? "") + "</td></tr>").join("");
+}
+
 let selected;
 async function showRun(id) {
   selected = id;
@@ -291,6 +313,7 @@ async function refresh() {
     $("redis-sub").textContent = rd ? (rd.reachable ? "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
     epochMap(s);
     groups(s);
+    workers(s);
     chart($("chart"), s.throughput, "blocksPerSecond", "blocks/s", "#5b4bdb", "no data yet");
     chart($("tip-chart"), s.throughput, "tipBlocks", "blocks behind", "#c77d00", s.commands.includes("relay") || s.commands.includes("serve") ? "no tip known yet" : "no relay in this process");
     rollbacks(s);

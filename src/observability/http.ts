@@ -20,6 +20,7 @@ import { redactCredentials } from "../domain/redacted-url.js"
 import type { Health, HealthChecker } from "./health.js"
 import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
 import { type RunHistory, shownState } from "./runs.js"
+import type { QueueActivity } from "./workers.js"
 
 export interface ObservabilityServerOptions {
   readonly host: string
@@ -31,6 +32,8 @@ export interface ObservabilityServerOptions {
   readonly historyPrefix?: string | undefined
   /** extra fields merged into the /health body (e.g. serve's refresh status) */
   readonly extraHealth?: (() => Promise<Record<string, unknown>>) | undefined
+  /** a distributed backfill's queue: its workers and their jobs */
+  readonly queue?: (() => Promise<QueueActivity>) | undefined
   /** which flag/variable to name when the port is taken */
   readonly portVariable?: string
 }
@@ -66,10 +69,11 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
 
     const state = async () => {
       const h = await health()
-      const [runs, history, overview] = await Promise.all([
+      const [runs, history, overview, distributed] = await Promise.all([
         options.runs === undefined ? Promise.resolve([]) : options.runs.list(15).catch(() => []),
         options.historyPrefix === undefined ? Promise.resolve(undefined) : options.health.history(options.historyPrefix),
-        options.health.overview(options.historyPrefix)
+        options.health.overview(options.historyPrefix),
+        options.queue === undefined ? Promise.resolve(undefined) : options.queue()
       ])
       const b = live.backfill
       const now = Date.now()
@@ -114,6 +118,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
           }))
         },
         overview,
+        distributed,
         rollbackDepths: [...live.rollbackDepths].sort(([a], [c]) => a - c).map(([depth, count]) => ({ depth, count })),
         reconnectLog: live.reconnectLog.items,
         refresh: h.body["refresh"],

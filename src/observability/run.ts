@@ -24,6 +24,8 @@ import { inspect } from "node:util"
 import { redactCredentials } from "../domain/redacted-url.js"
 import type { BackfillProgress } from "../backfill/backfill.js"
 import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
+import { queueSettings } from "../distributed/settings.js"
+import { makeQueueReader, type QueueActivity } from "./workers.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
@@ -52,6 +54,8 @@ export interface ObserveRunSpec {
    * history is off (said once) rather than retried in the background and waited for at the end.
    */
   readonly usesRedis?: boolean | undefined
+  /** `backfill --distributed`: the page shows the queue's workers and jobs (`--queue`, if given) */
+  readonly distributed?: { readonly queue: string | undefined } | undefined
 }
 
 /** Flag values as JSON-able parameters: Options unwrapped, Redacted hidden. */
@@ -175,7 +179,13 @@ export const observeRun = (spec: ObserveRunSpec) =>
       yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
       // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
       const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
-      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix })
+      let queue: (() => Promise<QueueActivity>) | undefined
+      if (spec.distributed !== undefined) {
+        const reader = makeQueueReader(yield* queueSettings(spec.distributed.queue, settings.queuePrefix, { url: redisUrl }))
+        yield* Effect.addFinalizer(() => Effect.promise(() => reader.close()))
+        queue = reader.read
+      }
+      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix, queue })
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
