@@ -23,7 +23,7 @@ import { hostname } from "node:os"
 import { inspect } from "node:util"
 import { redactCredentials } from "../domain/redacted-url.js"
 import type { BackfillProgress } from "../backfill/backfill.js"
-import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
+import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
 import { queueSettings } from "../distributed/settings.js"
 import { makeQueueReader, type QueueActivity } from "./workers.js"
 
@@ -97,6 +97,37 @@ export const runLogger = (runId: string, append: (entry: { at: string; level: st
 export const withRunLog = (recorder: RunRecorder) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
   const capture = runLogger(recorder.id, (entry) => recorder.log(entry))
   return Effect.updateService(effect, Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture]))
+}
+
+/**
+ * A distributed backfill's job, run by a worker: its log lines go to the coordinator's run log
+ * (`run` of the job), labelled `worker <name>`, written when the job ends (and a failure line if
+ * it fails). Without a run (a job of an older coordinator), `effect` as is.
+ */
+export const intoRunLog = (run: { readonly id: string; readonly prefix: string } | undefined, redisUrl: string, worker: string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  if (run === undefined) return effect
+  return Effect.suspend(() => {
+    const lines: Array<RunLogEntry> = []
+    const label = `worker ${worker}`
+    const capture = runLogger(run.id, (entry) => lines.push(entry), label)
+    return effect.pipe(
+      Effect.tapCause((cause) =>
+        Effect.sync(() => {
+          if (!Cause.hasInterruptsOnly(cause)) lines.push({ at: new Date().toISOString(), level: "WARN", message: redactCredentials(`job failed: ${describeFailure(cause)}`), process: label })
+        })
+      ),
+      Effect.annotateLogs({ run: run.id }),
+      Effect.updateService(Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture])),
+      // best-effort, like the rest of the run history: the job's outcome never depends on it
+      Effect.ensuring(Effect.promise(async () => {
+        if (lines.length === 0) return
+        const history = makeRunHistory({ url: redisUrl, prefix: run.prefix, failFast: true })
+        await history.appendLog(run.id, lines).catch(() => undefined)
+        history.close()
+      }))
+    )
+  })
 }
 
 /** The run's epoch timeline from backfill progress events. */

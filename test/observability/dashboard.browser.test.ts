@@ -25,7 +25,9 @@ import { startSimulator } from "../../src/simulator/index.js"
 import { deleteByPrefix, TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { newPrefix, sleep, waitFor } from "../relay/harness.js"
 import { runCli } from "../support/cli.js"
+import { e2e } from "../support/backfill-e2e.js"
 import { startFaultProxy } from "../support/fault-proxy.js"
+import { startWorker, stopWorker, testQueue } from "../distributed/support.js"
 import { httpUrlOf, startCli } from "./support.js"
 
 const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium"
@@ -254,6 +256,44 @@ describe("dashboard in headless Chromium", () => {
       await failSim.stop()
       for (const p of [prefix, historyPrefix, runsPrefix]) await deleteByPrefix(client, p)
       client.disconnect()
+    }
+  }, 180_000)
+
+  it("backfill --distributed: the workers and the jobs each one runs; the workers' lines end up in the run's log", async () => {
+    const t = await e2e()
+    const q = await testQueue(t)
+    const runsPrefix = newPrefix()
+    const sim = await t.sim({ port: 0, network: "custom", epochLength: 200, activeSlotsCoefficient: 0.5, securityParameter: 10, meanBlockBytes: 16_384, initialBlocks: 4_000 })
+    const env = { ...t.env, ...q.env, HECATE_RUNS_PREFIX: runsPrefix }
+    const workers = ["w1", "w2"].map((name) => startWorker(t, q, name, ["--endpoint", sim.url, "--concurrency", "1"], env))
+    const running = startCli(["backfill", "--distributed", "--queue", q.name, "--endpoint", sim.url, "--redis-prefix", t.prefix, "--concurrency", "4", "--http-port", "0"], env)
+    try {
+      const base = await httpUrlOf(running)
+      const page = await browserPage()
+      expect((await page.goto(`${base}/`))?.status()).toBe(200)
+      await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 })
+      await until(page, `!document.getElementById("card-workers").hidden && /w1/.test(document.getElementById("workers").textContent) && /w2/.test(document.getElementById("workers").textContent)`, 60_000)
+      // a running job names its worker, and that worker's row says which epoch it runs
+      await until(page, `[...document.querySelectorAll("#jobs tr")].some((tr) => tr.children[1].textContent === "active" && /^w[12]$/.test(tr.children[2].textContent)) && /epoch \\d+/.test(document.getElementById("workers").textContent) && document.querySelectorAll(".ep.committed").length >= 2`, 60_000)
+      expect(await text(page, "#workers-queue")).toBe(`queue ${q.prefix}:${q.name}`)
+      await screenshot(page, "dashboard-distributed.png")
+      await page.close()
+      const done = await running.done
+      expect(done.code, done.stderr).toBe(0)
+      const runs = JSON.parse((await runCli(["runs", "--json"], { env })).stdout) as Array<{ id: string; command: string; state: string }>
+      const run = runs.find((r) => r.command === "backfill")!
+      expect(run.state).toBe("Completed")
+      const shown = await runCli(["runs", "show", run.id], { env })
+      // lines of both the coordinator and the workers, each labelled with its process
+      expect(shown.stdout).toMatch(/INFO  \[worker w[12]\] epoch \d+: \d+ blocks written in \d+ ms/)
+      expect(shown.stdout).toMatch(/INFO  \[[^\]w][^\]]*\] epoch \d+: \d+ blocks synced by w[12]/)
+    } finally {
+      running.child()?.kill("SIGTERM")
+      await running.done.catch(() => undefined)
+      for (const w of workers) await stopWorker(w)
+      await q.cleanup()
+      await deleteByPrefix(t.redis, runsPrefix)
+      await t.cleanup()
     }
   }, 180_000)
 })
