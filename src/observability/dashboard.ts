@@ -157,6 +157,16 @@ function chart(svg, pts, key, unit, color, empty) {
 
 // the epoch map: the live one of a backfill in this process, else what Redis holds
 function epochCells(s) {
+  if (s.epochs.map.length > 0 && s.distributed) {
+    // a distributed backfill: the queue says which epochs the workers are running, and who
+    const jobs = new Map(s.distributed.jobs.map((j) => [j.epoch, j]));
+    return s.epochs.map.map((c) => {
+      const j = jobs.get(c.epoch);
+      if (!j || c.state !== "pending") return c;
+      const attempts = Math.max(1, j.attemptsStarted);
+      return j.state === "active" ? { ...c, state: "active", attempts, worker: j.worker } : j.state === "delayed" ? { ...c, attempts: j.attemptsMade + 1, error: j.failedReason } : c;
+    });
+  }
   if (s.epochs.map.length > 0) return s.epochs.map;
   const e = s.overview && s.overview.epochs;
   if (!e) return [];
@@ -173,7 +183,7 @@ function epochMap(s) {
   $("epoch-map").innerHTML = cells.map((c) => {
     const pct = c.state === "active" && avg ? Math.min(100, (100 * (c.blocks || 0)) / avg) : 0;
     const tip = "epoch " + c.epoch + ": " + (c.state === "active" ? "in flight" : c.state) + (has(c.blocks) ? ", " + fmt(c.blocks) + " blocks" : "") +
-      (has(c.height) ? ", at height " + fmt(c.height) : "") + (c.attempts > 1 ? ", attempt " + c.attempts : "") + (has(c.seconds) ? ", " + c.seconds + " s" : "") + (c.error ? " — " + c.error : "");
+      (has(c.height) ? ", at height " + fmt(c.height) : "") + (c.worker ? ", on " + c.worker : "") + (c.attempts > 1 ? ", attempt " + c.attempts : "") + (has(c.seconds) ? ", " + c.seconds + " s" : "") + (c.error ? " — " + c.error : "");
     return '<div class="ep ' + c.state + (c.attempts > 1 ? " retried" : "") + (small ? " small" : "") + '" data-epoch="' + c.epoch + '" data-state="' + c.state + '" title="' + esc(tip) + '">' +
       (pct > 0 ? '<div class="bar" style="width:' + pct.toFixed(0) + '%"></div>' : "") + "<span>" + (small ? "" : c.epoch) + "</span></div>";
   }).join("") || '<span class="sub">no backfill in this process, and no epoch streams in Redis</span>';
@@ -256,7 +266,7 @@ function workers(s) {
   $("workers").innerHTML = d.workers.map((w) => { const r = running(w.name);
     return "<tr><td><b>" + esc(w.name) + "</b></td><td>" + esc(w.address) + "</td><td>" + dur(w.ageSeconds) + "</td><td>" + (r.length === 0 ? "idle" : "epoch " + r.join(", ")) + "</td></tr>"; }).join("") ||
     '<tr><td colspan="4" class="sub">no worker connected: start “hecate worker” on any machine</td></tr>';
-  $("jobs").innerHTML = d.jobs.map((j) => '<tr class="' + (j.state === "failed" ? "bad" : j.state === "delayed" ? "warn" : "") + '"><td>' + fmt(j.epoch) + "</td><td>" + esc(j.state) + "</td><td>" + esc(j.worker ?? "") + "</td><td>" + j.attemptsMade + "</td><td>" +
+  $("jobs").innerHTML = d.jobs.map((j) => '<tr class="' + (j.state === "failed" ? "bad" : j.state === "delayed" ? "warn" : "") + '"><td>' + fmt(j.epoch) + "</td><td>" + esc(j.state) + "</td><td>" + esc(j.worker ?? "") + "</td><td>" + (j.state === "active" ? "attempt " + Math.max(1, j.attemptsStarted) : fmt(j.attemptsMade) + " made") + "</td><td>" +
     time(j.startedAt) + '</td><td class="wrap">' + esc(j.failedReason ?? "") + "</td></tr>").join("");
 }
 

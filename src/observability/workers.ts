@@ -19,7 +19,10 @@ export interface QueueJob {
   readonly epoch: number | undefined
   readonly state: "active" | "waiting" | "delayed" | "failed"
   readonly worker: string | undefined
+  /** attempts finished (failed ones, for a job still going) */
   readonly attemptsMade: number
+  /** attempts begun, the running one included */
+  readonly attemptsStarted: number
   readonly startedAt: string | undefined
   readonly failedReason: string | undefined
 }
@@ -67,6 +70,7 @@ export const makeQueueReader = (settings: QueueSettings): QueueReader => {
               state,
               worker: j.processedBy,
               attemptsMade: j.attemptsMade,
+              attemptsStarted: j.attemptsStarted ?? j.attemptsMade,
               startedAt: j.processedOn === undefined ? undefined : new Date(j.processedOn).toISOString(),
               failedReason: j.failedReason === undefined || j.failedReason === "" ? undefined : redactCredentials(j.failedReason)
             }
@@ -76,8 +80,9 @@ export const makeQueueReader = (settings: QueueSettings): QueueReader => {
         return {
           queue: label,
           counts,
+          // BullMQ names a worker's connection `<prefix>:<queue, base64>:w:<worker name>` (its `name` is the queue's)
           workers: workers.map((w) => ({
-            name: String(w["name"] ?? "?"),
+            name: String(w["rawname"] ?? "").split(":w:")[1] ?? String(w["name"] ?? "?"),
             address: String(w["addr"] ?? ""),
             ageSeconds: w["age"] === undefined ? undefined : Number(w["age"])
           })),

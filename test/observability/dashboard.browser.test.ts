@@ -263,9 +263,12 @@ describe("dashboard in headless Chromium", () => {
     const t = await e2e()
     const q = await testQueue(t)
     const runsPrefix = newPrefix()
-    const sim = await t.sim({ port: 0, network: "custom", epochLength: 200, activeSlotsCoefficient: 0.5, securityParameter: 10, meanBlockBytes: 16_384, initialBlocks: 4_000 })
+    const sim = await t.sim({ port: 0, network: "custom", epochLength: 200, activeSlotsCoefficient: 0.5, securityParameter: 10, meanBlockBytes: 4_096, initialBlocks: 2_000 })
+    // the workers' Ogmios answers 1.5 s late: every job runs long enough to be seen running
+    const slow = await startFaultProxy(sim.url)
+    slow.arm({ kind: "delay", at: { frame: 1 }, repeat: "always", delayMs: 1_500 })
     const env = { ...t.env, ...q.env, HECATE_RUNS_PREFIX: runsPrefix }
-    const workers = ["w1", "w2"].map((name) => startWorker(t, q, name, ["--endpoint", sim.url, "--concurrency", "1"], env))
+    const workers = ["w1", "w2"].map((name) => startWorker(t, q, name, ["--endpoint", slow.url, "--concurrency", "1"], env))
     const running = startCli(["backfill", "--distributed", "--queue", q.name, "--endpoint", sim.url, "--redis-prefix", t.prefix, "--concurrency", "4", "--http-port", "0"], env)
     try {
       const base = await httpUrlOf(running)
@@ -274,7 +277,10 @@ describe("dashboard in headless Chromium", () => {
       await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 })
       await until(page, `!document.getElementById("card-workers").hidden && /w1/.test(document.getElementById("workers").textContent) && /w2/.test(document.getElementById("workers").textContent)`, 60_000)
       // a running job names its worker, and that worker's row says which epoch it runs
-      await until(page, `[...document.querySelectorAll("#jobs tr")].some((tr) => tr.children[1].textContent === "active" && /^w[12]$/.test(tr.children[2].textContent)) && /epoch \\d+/.test(document.getElementById("workers").textContent) && document.querySelectorAll(".ep.committed").length >= 2`, 60_000)
+      await until(page, `[...document.querySelectorAll("#jobs tr")].some((tr) => tr.children[1].textContent === "active" && /^w[12]$/.test(tr.children[2].textContent)) && /epoch \\d+/.test(document.getElementById("workers").textContent) && document.querySelectorAll(".ep.committed").length >= 2 && document.querySelectorAll(".ep.active").length >= 1`, 60_000)
+      // the map's in-flight cells are the queue's running jobs, each on its worker
+      const active = await page.$$eval(".ep.active", (els) => els.map((el) => el.getAttribute("title") ?? ""))
+      for (const title of active) expect(title).toMatch(/^epoch \d+: in flight.*, on w[12]/)
       expect(await text(page, "#workers-queue")).toBe(`queue ${q.prefix}:${q.name}`)
       await screenshot(page, "dashboard-distributed.png")
       await page.close()
@@ -291,6 +297,7 @@ describe("dashboard in headless Chromium", () => {
       running.child()?.kill("SIGTERM")
       await running.done.catch(() => undefined)
       for (const w of workers) await stopWorker(w)
+      await slow.close()
       await q.cleanup()
       await deleteByPrefix(t.redis, runsPrefix)
       await t.cleanup()
