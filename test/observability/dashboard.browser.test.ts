@@ -79,8 +79,13 @@ describe("dashboard in headless Chromium", () => {
     const prefix = newPrefix()
     const runsPrefix = newPrefix()
     const client = new IORedis(TEST_REDIS_URL)
-    const maxUnconsumed = 25
-    const running = startCli(["backfill", "--endpoint", sim.url, "--redis-prefix", prefix, "--concurrency", "2", "--batch-size", "20", "--http-port", "0"], {
+    const maxUnconsumed = 35
+    // answers 400 ms late on every connection: each epoch session lasts long enough to be seen in flight
+    const slow = await startFaultProxy(sim.url)
+    slow.arm({ kind: "delay", at: { frame: 1 }, repeat: "always", delayMs: 400 })
+    // the browser first: the page must be up while the backfill runs
+    const page = await browserPage()
+    const running = startCli(["backfill", "--endpoint", slow.url, "--redis-prefix", prefix, "--concurrency", "2", "--batch-size", "20", "--http-port", "0"], {
       REDIS_URL: TEST_REDIS_URL,
       HECATE_EPOCH_CACHE: join(profileDir, "epoch-cache.json"),
       HECATE_RUNS_PREFIX: runsPrefix,
@@ -104,7 +109,6 @@ describe("dashboard in headless Chromium", () => {
     })()
     try {
       const base = await httpUrlOf(running)
-      const page = await browserPage()
       expect((await page.goto(`${base}/`))?.status()).toBe(200)
       expect(await page.title()).toBe("Hecate")
       await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 })
@@ -150,6 +154,7 @@ describe("dashboard in headless Chromium", () => {
       await consumer
       running.child()?.kill("SIGTERM")
       await running.done.catch(() => undefined)
+      await slow.close()
       await sim.stop()
       await deleteByPrefix(client, prefix)
       await deleteByPrefix(client, runsPrefix)
