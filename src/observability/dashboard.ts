@@ -59,7 +59,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   .legend i.active { background: var(--card); outline: 2px solid var(--accent); outline-offset: -2px; } .legend i.synced { background: var(--synced); } .legend i.committed { background: var(--ok); } .legend i.failed { background: var(--bad); }
   .legend i.retried { background: var(--warn); border-radius: 50%; width: 7px; height: 7px; }
   #runs tr { cursor: pointer; } #runs tr:hover, #runs tr.selected { background: rgba(91,75,219,.1); }
-  #run-detail pre { margin: 0; max-height: 320px; overflow: auto; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; word-break: break-word; }
+  #runs td.err div { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  #run-detail pre { margin: 0; max-height: 420px; overflow: auto; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; word-break: break-word; }
   .log-WARN { color: var(--warn); } .log-ERROR, .log-FATAL { color: var(--bad); }
   .kv td:first-child { color: var(--muted); width: 1%; }
   .tl { position: relative; height: 14px; background: var(--line); border-radius: 3px; min-width: 120px; }
@@ -331,7 +332,7 @@ async function refresh() {
     refreshSchedule(s);
     $("runs").innerHTML = s.runs.map((r) =>
       '<tr data-id="' + esc(r.id) + '"' + (r.id === selected ? ' class="selected"' : "") + "><td>" + esc(r.id) + "</td><td>" + esc(r.command) + '</td><td class="state-' + esc(r.shownState) + '">' + esc(r.shownState) + "</td><td>" +
-      time(r.startedAt) + "</td><td>" + time(r.endedAt) + "</td><td>" + fmt(r.blocks) + '</td><td class="wrap">' + esc(r.error ?? "") + "</td></tr>").join("");
+      time(r.startedAt) + "</td><td>" + time(r.endedAt) + "</td><td>" + fmt(r.blocks) + '</td><td class="wrap err" title="' + esc(r.error ?? "") + '"><div>' + esc(r.error ?? "") + "</div></td></tr>").join("");
     if (selected) void showRun(selected);
     document.body.dataset.loaded = "true";
   } catch (e) {
