@@ -79,7 +79,7 @@ describe("dashboard in headless Chromium", () => {
     const prefix = newPrefix()
     const runsPrefix = newPrefix()
     const client = new IORedis(TEST_REDIS_URL)
-    const maxUnconsumed = 35
+    const maxUnconsumed = 20
     // answers 400 ms late on every connection: each epoch session lasts long enough to be seen in flight
     const slow = await startFaultProxy(sim.url)
     slow.arm({ kind: "delay", at: { frame: 1 }, repeat: "always", delayMs: 400 })
