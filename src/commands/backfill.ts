@@ -238,6 +238,8 @@ const run = (flags: Flags) =>
       http: { port: flags.httpPort, host: flags.httpHost },
       config: Option.getOrUndefined(flags.config),
       usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
+      historyPrefix: Option.getOrUndefined(flags.redisPrefix),
+      distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),

@@ -8,7 +8,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { makeRunHistory, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
+import { makeRunHistory, type RunEpoch, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
 import { RedisError, redactUrl } from "../services/Redis.js"
 
 const common = {
@@ -54,14 +54,19 @@ const table = (runs: ReadonlyArray<RunRecord>): string => {
 
 const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const record = yield* withHistory(runsPrefix, config, (h) => h.get(id))
-    if (record === undefined) {
+    const found = yield* withHistory(runsPrefix, config, async (h) => {
+      const run = await h.get(id)
+      return run === undefined ? undefined : { run, log: await h.readLog(id), timeline: await h.readEpochs(id) }
+    })
+    const record = found?.run
+    if (found === undefined || record === undefined) {
       yield* Console.log(`runs: no run ${id}`)
       return yield* Effect.sync(() => {
         process.exitCode = 1
       })
     }
-    if (json) return yield* Console.log(JSON.stringify({ ...record, shownState: shownState(record) }))
+    const { log, timeline } = found
+    if (json) return yield* Console.log(JSON.stringify({ ...record, shownState: shownState(record), timeline, log: log.entries, logDropped: log.total - log.entries.length }))
     const rows: Array<[string, string]> = [
       ["id", record.id],
       ["command", record.command],
@@ -76,7 +81,19 @@ const show = Command.make("show", { id: Argument.String("id").pipe(Argument.with
       ["parameters", JSON.stringify(record.parameters)]
     ]
     yield* Console.log(rows.map(([k, v]) => `${k.padEnd(11)} ${v}`).join("\n"))
-  }).pipe(reportExpectedFailures("runs"))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error"))
+    if (timeline.length > 0) {
+      const failed = timeline.filter((e) => e.state === "failed")
+      const took = (e: RunEpoch) => (e.end === undefined ? "…" : `${((e.end - e.start) / 1000).toFixed(1)}s`)
+      yield* Console.log(`\nepochs      ${timeline.length} (${timeline.filter((e) => e.state === "committed").length} committed, ${failed.length} failed)`)
+      for (const e of timeline) {
+        if (timeline.length > 20 && e.state === "committed" && e.attempts === 1) continue
+        yield* Console.log(`  epoch ${e.epoch}: ${e.state}${e.attempts > 1 ? `, ${e.attempts} attempts` : ""}${e.blocks === undefined ? "" : `, ${e.blocks} blocks`}, ${took(e)}${e.error === undefined ? "" : ` — ${e.error}`}`)
+      }
+    }
+    const dropped = log.total - log.entries.length
+    yield* Console.log(`\nlog (${log.entries.length} lines${dropped > 0 ? `, ${dropped} older dropped` : ""})`)
+    for (const l of log.entries) yield* Console.log(`  ${l.at.replace("T", " ").slice(0, 23)} ${l.level.padEnd(5)} [${l.process}] ${l.message}`)
+  }).pipe(reportExpectedFailures("runs"))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error, its epochs and its log"))
 
 export const runsCommand = Command.make("runs", {
   limit: intFlag("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),

@@ -31,7 +31,7 @@ import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
-import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder } from "../observability/index.js"
+import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { relay } from "../relay/relay.js"
@@ -111,6 +111,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         inFlight: settings.inFlight,
         ogmios: ogmiosOptions(settings, "bounded")
       }).pipe(
+        withRunLog(recorder),
         Effect.annotateLogs({ run: recorder.id }),
         Effect.onExit((exit) =>
           Effect.promise(() =>
@@ -187,6 +188,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     }, () => live.blocks)
     relayRecorder.start()
     const relayRun = relayForever(0).pipe(
+      withRunLog(relayRecorder),
       Effect.annotateLogs({ component: "relay", run: relayRecorder.id }),
       Effect.onExit((exit) =>
         Effect.promise(() =>

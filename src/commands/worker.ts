@@ -16,6 +16,7 @@ import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings }
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
+import { intoRunLog } from "../observability/run.js"
 
 const flags = {
   concurrency: intFlag("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
@@ -64,7 +65,11 @@ export const workerCommand = Command.make("worker", flags, (f) =>
         maxStalledCount: locks.maxStalledCount,
         onError: (e) => void log(Effect.logWarning(`worker: ${e.message}`))
       },
-      processEpochJob({ endpoints, ogmiosLayer, network, name })
+      (job) => {
+        const data = job.data as { readonly run?: { readonly id?: unknown; readonly prefix?: unknown } } | undefined
+        const run = typeof data?.run?.id === "string" && typeof data.run.prefix === "string" ? { id: data.run.id, prefix: data.run.prefix } : undefined
+        return processEpochJob({ endpoints, ogmiosLayer, network, name })(job).pipe(intoRunLog(run, url, name))
+      }
     ).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: `hecate-worker:${name}` })))
 
     yield* Effect.logInfo(

@@ -20,7 +20,7 @@
  * The opening (producer lock, window plan, epoch rows) and the heartbeat/cleanup loops are the
  * local backfill's own (`openRun`, `startBookkeeping` in src/backfill/backfill.ts).
  */
-import { Cause, Duration, Effect, Option, Redacted, Ref } from "effect"
+import { Cause, Duration, Effect, Option, Redacted, Ref, References } from "effect"
 import type { WireFormat } from "../domain/wire-format.js"
 import { type BackfillOptions, type BackfillResult, openRun, ORIGIN_ANCHOR, producerToken, startBookkeeping } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
@@ -42,6 +42,8 @@ export interface DistributedOptions {
   readonly pollInterval?: Duration.Input
   /** The wire format the workers write (default "hecate"). */
   readonly format?: WireFormat
+  /** The run the jobs belong to: workers add their log lines to its log. */
+  readonly run?: { readonly id: string; readonly prefix: string } | undefined
 }
 
 
@@ -96,7 +98,8 @@ const runDistributed = (sink: BlockSink, options: BackfillOptions, dist: Distrib
         expected: rows.get(epoch)!,
         batchSize: options.batchSize,
         inFlight: options.inFlight ?? 100,
-        format: dist.format ?? "hecate"
+        format: dist.format ?? "hecate",
+        ...(dist.run === undefined ? {} : { run: dist.run })
       }
     }
 
@@ -242,8 +245,11 @@ export const runDistributedBackfill = (flags: DistributedFlagValues) => (sink: B
   Effect.gen(function*() {
     const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(flags.config ?? Option.none()) })
     const queue = yield* queueSettings(Option.getOrUndefined(flags.queue), settings.queuePrefix, { url: Redacted.value(settings.redisUrl) })
+    // the run this backfill is recorded as (its log lines carry its id)
+    const runId = (yield* Effect.service(References.CurrentLogAnnotations))["run"]
     return yield* distributedBackfill(sink, options, {
       queue,
+      ...(typeof runId === "string" ? { run: { id: runId, prefix: settings.runsPrefix } } : {}),
       detach: flags.detach,
       format: flags.format,
       ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (maxInFlight) => ({ maxInFlight }) }),

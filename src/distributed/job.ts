@@ -34,7 +34,9 @@ export const EpochJob = Schema.Struct({
   expected: EpochRowSchema,
   batchSize: Schema.Int,
   inFlight: Schema.Int,
-  format: Schema.Literals(["hecate", "ogmios"])
+  format: Schema.Literals(["hecate", "ogmios"]),
+  /** The coordinator's run: workers add their lines for the job to its log (runs.ts). */
+  run: Schema.optional(Schema.Struct({ id: Schema.String, prefix: Schema.String }))
 })
 export type EpochJob = typeof EpochJob.Type
 

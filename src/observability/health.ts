@@ -16,6 +16,7 @@ import { Redis as IORedis } from "ioredis"
 import { redactCredentials, splitCredentials } from "../domain/redacted-url.js"
 import { relayKeys } from "../relay/keys.js"
 import { live } from "./metrics.js"
+import { type Overview, readOverview } from "./overview.js"
 
 export interface HealthBody {
   readonly status: "ok" | "catching-up" | "unavailable"
@@ -88,6 +89,8 @@ export interface HealthChecker {
   readonly check: () => Promise<Health>
   /** `last_synced_epoch` and the metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
   readonly history: (prefix: string) => Promise<{ readonly lastSyncedEpoch: number | undefined; readonly epochsTotal: number | undefined; readonly blocksTotal: number | undefined }>
+  /** what Redis says about the epoch streams (`historyPrefix`), the relay and the server (overview.ts) */
+  readonly overview: (historyPrefix: string | undefined) => Promise<Overview>
   readonly close: () => void
 }
 
@@ -221,5 +224,11 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
       return { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
     }
   }
-  return { check, history, close: () => client.disconnect() }
+  const overview: HealthChecker["overview"] = async (historyPrefix) => {
+    if (client.status !== "ready") return { redis: { reachable: false, error: `connection ${client.status}` } }
+    return withTimeout(readOverview(client, { historyPrefix, relayPrefix: options.relayPrefix }), 2 * timeoutMs, "reading the overview").catch((e: unknown) => ({
+      redis: { reachable: false, error: redactCredentials(message(e)) }
+    }))
+  }
+  return { check, history, overview, close: () => client.disconnect() }
 }

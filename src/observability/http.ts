@@ -2,7 +2,9 @@
  * The observability HTTP server (node:http), bound to 127.0.0.1 unless told otherwise:
  *
  * - `GET /`           the dashboard (static HTML, src/observability/dashboard.ts)
- * - `GET /api/state`  the dashboard's JSON (health, tip distance, throughput series, epochs, rollbacks, runs)
+ * - `GET /api/state`  the dashboard's JSON (health, tip distance, throughput series, the epoch map,
+ *                     the Redis overview with consumer groups, rollbacks, reconnects, refresh, runs)
+ * - `GET /api/run?id=ID` one run: its record, epoch timeline and log
  * - `GET /health`     200 / 202 / 503 with a JSON body (src/observability/health.ts)
  * - `GET /metrics`    Prometheus text (`PrometheusMetrics.format()`)
  *
@@ -18,6 +20,7 @@ import { redactCredentials } from "../domain/redacted-url.js"
 import type { Health, HealthChecker } from "./health.js"
 import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
 import { type RunHistory, shownState } from "./runs.js"
+import type { QueueActivity } from "./workers.js"
 
 export interface ObservabilityServerOptions {
   readonly host: string
@@ -29,6 +32,8 @@ export interface ObservabilityServerOptions {
   readonly historyPrefix?: string | undefined
   /** extra fields merged into the /health body (e.g. serve's refresh status) */
   readonly extraHealth?: (() => Promise<Record<string, unknown>>) | undefined
+  /** a distributed backfill's queue: its workers and their jobs */
+  readonly queue?: (() => Promise<QueueActivity>) | undefined
   /** which flag/variable to name when the port is taken */
   readonly portVariable?: string
 }
@@ -64,11 +69,17 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
 
     const state = async () => {
       const h = await health()
-      const [runs, history] = await Promise.all([
+      const [runs, history, overview, distributed] = await Promise.all([
         options.runs === undefined ? Promise.resolve([]) : options.runs.list(15).catch(() => []),
-        options.historyPrefix === undefined ? Promise.resolve(undefined) : options.health.history(options.historyPrefix)
+        options.historyPrefix === undefined ? Promise.resolve(undefined) : options.health.history(options.historyPrefix),
+        options.health.overview(options.historyPrefix),
+        options.queue === undefined ? Promise.resolve(undefined) : options.queue()
       ])
       const b = live.backfill
+      const now = Date.now()
+      const remaining = b.plan === undefined ? undefined : Math.max(0, b.plan.blocks - b.blocks)
+      // the run's average since its first batch: steadier than the 5 s rate for an ETA
+      const average = b.firstBatchAt === undefined || now - b.firstBatchAt < 1_000 ? undefined : (b.blocks * 1000) / (now - b.firstBatchAt)
       return {
         now: new Date().toISOString(),
         commands: [...live.commands],
@@ -91,13 +102,44 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
           failed: b.epochsFailed,
           retried: b.epochsRetried,
           active: [...b.active],
-          lastSynced: b.lastCommitted ?? history?.lastSyncedEpoch
+          lastSynced: b.lastCommitted ?? history?.lastSyncedEpoch,
+          plan: b.plan,
+          blocks: b.blocks,
+          averageBlocksPerSecond: average,
+          etaSeconds: remaining === undefined || average === undefined || average <= 0 ? undefined : Math.round(remaining / average),
+          map: [...b.epochs].sort(([a], [c]) => a - c).map(([epoch, c]) => ({
+            epoch,
+            state: c.state,
+            blocks: c.blocks,
+            attempts: c.attempts,
+            error: c.error,
+            endpoint: c.endpoint,
+            seconds: c.startedAt === undefined ? undefined : Math.round(((c.endedAt ?? now) - c.startedAt) / 100) / 10
+          }))
         },
+        overview,
+        distributed,
+        rollbackDepths: [...live.rollbackDepths].sort(([a], [c]) => a - c).map(([depth, count]) => ({ depth, count })),
+        reconnectLog: live.reconnectLog.items,
+        refresh: h.body["refresh"],
         rollbacksTotal: live.relay.rollbacks,
         rollbacks: live.rollbacks.items,
-        paused: { now: live.paused.since !== undefined, seconds: live.paused.seconds },
+        paused: {
+          now: live.paused.since !== undefined,
+          since: live.paused.since === undefined ? undefined : new Date(live.paused.since).toISOString(),
+          seconds: live.paused.seconds
+        },
         runs: runs.map((r) => ({ ...r, shownState: shownState(r) }))
       }
+    }
+
+    // a run's detail: its record, epoch timeline and log (the dashboard's run panel)
+    const runDetail = async (id: string) => {
+      if (options.runs === undefined) return undefined
+      const run = await options.runs.get(id)
+      if (run === undefined) return undefined
+      const [log, timeline] = await Promise.all([options.runs.readLog(id), options.runs.readEpochs(id)])
+      return { run: { ...run, shownState: shownState(run) }, timeline, log: log.entries, logDropped: log.total - log.entries.length }
     }
 
     const server = yield* Effect.acquireRelease(
@@ -120,6 +162,14 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
             case "/api/state":
               state().then((body) => res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(json(body)), fail)
               return
+            case "/api/run": {
+              const id = new URL(req.url ?? "/", "http://x").searchParams.get("id") ?? ""
+              runDetail(id).then((body) =>
+                body === undefined
+                  ? res.writeHead(404, { "content-type": "text/plain" }).end(`no run ${id}\n`)
+                  : res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(json(body)), fail)
+              return
+            }
             case "/health":
               health().then((h) => res.writeHead(h.status, { "content-type": "application/json", "cache-control": "no-store" }).end(json(h.body)), fail)
               return
@@ -127,7 +177,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
               metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(redactCredentials(text)), fail)
               return
             default:
-              res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET / (dashboard), /health, /metrics, /api/state\n")
+              res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET / (dashboard), /health, /metrics, /api/state, /api/run?id=\n")
           }
         })
         s.once("error", (e: NodeJS.ErrnoException) =>

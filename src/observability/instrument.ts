@@ -15,6 +15,7 @@ import { redactCredentials } from "../domain/redacted-url.js"
 import { RelayStore, type RelayStoreShape } from "../relay/RelayStore.js"
 import {
   type CommandName,
+  type EpochCell,
   live,
   observeBlocks,
   observeEpoch,
@@ -38,37 +39,62 @@ export const addProgressListener = (listener: (event: BackfillProgress) => void)
 export const observeBackfillProgress = (event: BackfillProgress): void => {
   const b = live.backfill
   live.commands.add("backfill")
+  const now = Date.now()
+  const cell = (epoch: number): EpochCell => {
+    let c = b.epochs.get(epoch)
+    if (c === undefined) {
+      c = { state: "pending", blocks: 0, attempts: 0, error: undefined, endpoint: undefined, startedAt: undefined, endedAt: undefined }
+      b.epochs.set(epoch, c)
+    }
+    return c
+  }
   switch (event._tag) {
     case "Planned":
       b.plan = { start: event.start, target: event.target, epochs: event.epochs, blocks: event.blocks }
+      // the planned range as pending cells (a bounded range: one cell per epoch)
+      if (event.target - event.start < 100_000) for (let e = event.start; e <= event.target; e++) cell(e)
       break
-    case "EpochStarted":
+    case "EpochStarted": {
       observePaused(false)
       b.active.add(event.epoch)
       observeInflight("epoch_sessions", b.active.size)
+      const c = cell(event.epoch)
+      Object.assign(c, { state: "active", blocks: 0, attempts: event.attempt + 1, endpoint: redactCredentials(event.endpoint), startedAt: now, endedAt: undefined })
       break
+    }
     case "EpochBatch":
       b.blocks += event.blocks
+      b.firstBatchAt ??= now
+      cell(event.epoch).blocks += event.blocks
       observeBlocks("backfill", event.blocks, 0)
       break
-    case "EpochRetry":
+    case "EpochRetry": {
       b.active.delete(event.epoch)
       observeInflight("epoch_sessions", b.active.size)
       observeEpoch("retried")
+      const c = cell(event.epoch)
+      Object.assign(c, { state: "pending", attempts: event.attempt, error: redactCredentials(event.error) })
       break
-    case "EpochSynced":
+    }
+    case "EpochSynced": {
       b.active.delete(event.epoch)
       observeInflight("epoch_sessions", b.active.size)
       observeBlocks("backfill", 0, event.bytes)
       observeEpoch("completed")
+      const c = cell(event.epoch)
+      Object.assign(c, { state: c.state === "committed" ? "committed" : "synced", blocks: event.blocks, endedAt: now })
       break
-    case "EpochFailed":
+    }
+    case "EpochFailed": {
       b.active.delete(event.epoch)
       observeInflight("epoch_sessions", b.active.size)
       observeEpoch("failed")
+      Object.assign(cell(event.epoch), { state: "failed", error: redactCredentials(event.error), endedAt: now })
       break
+    }
     case "Committed":
       b.lastCommitted = event.lastSyncedEpoch
+      for (const [epoch, c] of b.epochs) if (epoch <= event.lastSyncedEpoch && c.state === "synced") c.state = "committed"
       break
     case "BackpressurePaused":
       observeLag("backfill", event.lag)
@@ -152,12 +178,18 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
           const endpoint = fields["endpoint"]
           if (typeof endpoint === "string") {
             live.relay.endpoint = redactCredentials(endpoint)
-            if (state === "reconnecting") observeReconnect(redactCredentials(endpoint))
+            const cause = fields["reconnect_cause"]
+            if (state === "reconnecting") observeReconnect(redactCredentials(endpoint), typeof cause === "string" ? redactCredentials(cause) : undefined)
           }
         }
         // the status hash in Redis is read by operators and dashboards: no endpoint credentials
         const endpoint = fields["endpoint"]
-        return store.setStatus(typeof endpoint === "string" ? { ...fields, endpoint: redactCredentials(endpoint) } : fields)
+        const cause = fields["reconnect_cause"]
+        return store.setStatus({
+          ...fields,
+          ...(typeof endpoint === "string" ? { endpoint: redactCredentials(endpoint) } : {}),
+          ...(typeof cause === "string" ? { reconnect_cause: redactCredentials(cause) } : {})
+        })
       })
   }
 }

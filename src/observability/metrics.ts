@@ -80,6 +80,29 @@ export interface ThroughputSample {
   readonly t: number
   readonly blocksPerSecond: number
   readonly blocks: number
+  /** node tip height − relayed height at that moment (relay only) */
+  readonly tipBlocks?: number | undefined
+}
+
+/** pending → active → synced (complete, waiting for earlier epochs) → committed; or failed */
+export type EpochState = "pending" | "active" | "synced" | "committed" | "failed"
+
+export interface EpochCell {
+  state: EpochState
+  /** blocks written by the current attempt */
+  blocks: number
+  attempts: number
+  /** the error of the last failed attempt (retried or final) */
+  error: string | undefined
+  endpoint: string | undefined
+  startedAt: number | undefined
+  endedAt: number | undefined
+}
+
+export interface ReconnectRecord {
+  readonly at: string
+  readonly endpoint: string
+  readonly cause: string | undefined
 }
 
 export interface BackfillPlan {
@@ -117,8 +140,15 @@ export const live = {
     epochsRetried: 0,
     lastCommitted: undefined as number | undefined,
     blocks: 0,
-    active: new Set<number>()
+    active: new Set<number>(),
+    /** the epoch map: every planned epoch's state (the dashboard's grid) */
+    epochs: new Map<number, EpochCell>(),
+    /** when the first batch was written (for the run's average rate and ETA) */
+    firstBatchAt: undefined as number | undefined
   },
+  /** rollback depth → count, since the process started */
+  rollbackDepths: new Map<number, number>(),
+  reconnectLog: new Ring<ReconnectRecord>(20),
   paused: { since: undefined as number | undefined, seconds: 0 },
   throughput: new Ring<ThroughputSample>(600),
   rollbacks: new Ring<RollbackRecord>(50)
@@ -133,7 +163,9 @@ export const sampleThroughput = (now = Date.now()): number => {
   const first = recent[0]!
   const bps = now > first.t ? ((live.blocks - first.blocks) * 1000) / (now - first.t) : 0
   update(blocksPerSecond, bps)
-  live.throughput.push({ t: now, blocksPerSecond: Math.round(bps * 10) / 10, blocks: live.blocks })
+  const r = live.relay
+  const tipBlocks = r.tipHeight !== undefined && r.lastHeight !== undefined ? Math.max(0, r.tipHeight - r.lastHeight) : undefined
+  live.throughput.push({ t: now, blocksPerSecond: Math.round(bps * 10) / 10, blocks: live.blocks, tipBlocks })
   return bps
 }
 export const startSampler = (): void => {
@@ -180,6 +212,7 @@ export const observeRollback = (depth: number, toHeight: number | undefined): vo
   update(rollbacksTotal, 1)
   update(rollbackDepth, depth)
   live.rollbacks.push({ at: new Date().toISOString(), depth, toHeight })
+  live.rollbackDepths.set(depth, (live.rollbackDepths.get(depth) ?? 0) + 1)
 }
 
 export const observeLag = (command: CommandName, lag: number): void => {
@@ -200,8 +233,9 @@ export const observePaused = (paused: boolean, now = Date.now()): void => {
   }
 }
 
-export const observeReconnect = (endpoint: string): void => {
+export const observeReconnect = (endpoint: string, cause?: string): void => {
   live.relay.reconnects++
+  live.reconnectLog.push({ at: new Date().toISOString(), endpoint, cause })
   update(tagged(reconnects, { endpoint }), 1)
 }
 

@@ -7,7 +7,7 @@
  * - with `--http-port`: the observability HTTP server (dashboard, /health, /metrics) for the run;
  * - backfill: the progress bar on a terminal, periodic progress log lines otherwise.
  */
-import { Cause, Effect, Exit, Option, Redacted, type Scope } from "effect"
+import { Cause, Effect, Exit, Logger, Option, Redacted, References, type Scope } from "effect"
 import { Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -19,7 +19,13 @@ import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
 import { redactUrl } from "../domain/redacted-url.js"
-import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
+import { hostname } from "node:os"
+import { inspect } from "node:util"
+import { redactCredentials } from "../domain/redacted-url.js"
+import type { BackfillProgress } from "../backfill/backfill.js"
+import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
+import { queueSettings } from "../distributed/settings.js"
+import { makeQueueReader, type QueueActivity } from "./workers.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
@@ -48,6 +54,8 @@ export interface ObserveRunSpec {
    * history is off (said once) rather than retried in the background and waited for at the end.
    */
   readonly usesRedis?: boolean | undefined
+  /** `backfill --distributed`: the page shows the queue's workers and jobs (`--queue`, if given) */
+  readonly distributed?: { readonly queue: string | undefined } | undefined
 }
 
 /** Flag values as JSON-able parameters: Options unwrapped, Redacted hidden. */
@@ -67,6 +75,84 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
   return typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
     ? error.message
     : String(error)
+}
+
+const RUN_LOG_LEVELS = new Set(["Info", "Warn", "Error", "Fatal"])
+
+/**
+ * A logger that copies this run's info, warning and error lines (those annotated with its id) into
+ * its log in Redis, for `runs show` and the dashboard's run detail.
+ */
+export const runLogger = (runId: string, append: (entry: { at: string; level: string; message: string; process: string }) => void, process = `${hostname()}/${globalThis.process.pid}`) =>
+  Logger.make<unknown, void>(({ cause, date, fiber, logLevel, message }) => {
+    if (!RUN_LOG_LEVELS.has(logLevel)) return
+    if (fiber.getRef(References.CurrentLogAnnotations)["run"] !== runId) return
+    const parts = Array.isArray(message) ? message : [message]
+    let text = parts.map((p) => (typeof p === "string" ? p : inspect(p, { depth: 4, breakLength: Infinity }))).join(" ")
+    if (cause.reasons.length > 0) text += ` — ${Cause.pretty(cause).split("\n")[0]}`
+    append({ at: date.toISOString(), level: logLevel === "Warn" ? "WARN" : logLevel.toUpperCase(), message: redactCredentials(text), process })
+  })
+
+/** `effect` with its run's log lines (annotated `run` = the recorder's id) copied into the run's log. */
+export const withRunLog = (recorder: RunRecorder) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const capture = runLogger(recorder.id, (entry) => recorder.log(entry))
+  return Effect.updateService(effect, Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture]))
+}
+
+/**
+ * A distributed backfill's job, run by a worker: its log lines go to the coordinator's run log
+ * (`run` of the job), labelled `worker <name>`, written when the job ends (and a failure line if
+ * it fails). Without a run (a job of an older coordinator), `effect` as is.
+ */
+export const intoRunLog = (run: { readonly id: string; readonly prefix: string } | undefined, redisUrl: string, worker: string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  if (run === undefined) return effect
+  return Effect.suspend(() => {
+    const lines: Array<RunLogEntry> = []
+    const label = `worker ${worker}`
+    const capture = runLogger(run.id, (entry) => lines.push(entry), label)
+    return effect.pipe(
+      Effect.tapCause((cause) =>
+        Effect.sync(() => {
+          if (!Cause.hasInterruptsOnly(cause)) lines.push({ at: new Date().toISOString(), level: "WARN", message: redactCredentials(`job failed: ${describeFailure(cause)}`), process: label })
+        })
+      ),
+      Effect.annotateLogs({ run: run.id }),
+      Effect.updateService(Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture])),
+      // best-effort, like the rest of the run history: the job's outcome never depends on it
+      Effect.ensuring(Effect.promise(async () => {
+        if (lines.length === 0) return
+        const history = makeRunHistory({ url: redisUrl, prefix: run.prefix, failFast: true })
+        await history.appendLog(run.id, lines).catch(() => undefined)
+        history.close()
+      }))
+    )
+  })
+}
+
+/** The run's epoch timeline from backfill progress events. */
+export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgress): void => {
+  const now = Date.now()
+  switch (event._tag) {
+    case "EpochStarted":
+      // attempts count from 0 in the event
+      recorder.epoch(event.epoch, { state: "active", attempts: event.attempt + 1, end: undefined, ...(event.attempt === 0 ? { start: now } : {}) })
+      return
+    case "EpochRetry":
+      recorder.epoch(event.epoch, { state: "retrying", error: redactCredentials(event.error) })
+      return
+    case "EpochSynced":
+      recorder.epoch(event.epoch, { state: "synced", end: now, blocks: event.blocks })
+      return
+    case "EpochFailed":
+      recorder.epoch(event.epoch, { state: "failed", end: now, error: redactCredentials(event.error) })
+      return
+    case "Committed":
+      recorder.committed(event.lastSyncedEpoch)
+      return
+    default:
+      return
+  }
 }
 
 export const observeRun = (spec: ObserveRunSpec) =>
@@ -98,8 +184,10 @@ export const observeRun = (spec: ObserveRunSpec) =>
         intervalMs: settings.progressIntervalMs
       })
       const remove = addProgressListener(reporter.onEvent)
+      const removeTimeline = addProgressListener(timelineListener(recorder))
       yield* Effect.addFinalizer(() => Effect.sync(() => {
         remove()
+        removeTimeline()
         reporter.stop()
       }))
     }
@@ -120,18 +208,32 @@ export const observeRun = (spec: ObserveRunSpec) =>
           : undefined
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
-      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix: spec.historyPrefix })
+      // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
+      const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
+      let queue: (() => Promise<QueueActivity>) | undefined
+      if (spec.distributed !== undefined) {
+        const reader = makeQueueReader(yield* queueSettings(spec.distributed.queue, settings.queuePrefix, { url: redisUrl }))
+        yield* Effect.addFinalizer(() => Effect.promise(() => reader.close()))
+        queue = reader.read
+      }
+      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix, queue })
       yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
     }
 
-    yield* Effect.logInfo(`${spec.command} run started`).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }))
+    const captured = <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) =>
+      effect.pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command }), withRunLog(recorder))
+    yield* captured(Effect.logInfo(`${spec.command} run started`))
     return yield* self.pipe(
-      Effect.annotateLogs({ run: recorder.id, command: spec.command }),
+      captured,
       Effect.onExit((exit) =>
         historyOff !== undefined ? Effect.void : Effect.promise(async () => {
           if (Exit.isSuccess(exit)) await recorder.finish("Completed")
           else if (Cause.hasInterruptsOnly(exit.cause)) await recorder.finish("Cancelled")
-          else await recorder.finish("Failed", describeFailure(exit.cause))
+          else {
+            // the failure ends the log as it ends the run (the command reports it after this)
+            recorder.log({ at: new Date().toISOString(), level: "ERROR", message: redactCredentials(`run failed: ${describeFailure(exit.cause)}`), process: `${hostname()}/${process.pid}` })
+            await recorder.finish("Failed", describeFailure(exit.cause))
+          }
         }).pipe(
           Effect.andThen(Effect.suspend(() =>
             recorder.persisted ? Effect.void : Effect.logWarning(`run ${recorder.id} could not be recorded in Redis (${recorder.lastError ?? "unreachable"})`)

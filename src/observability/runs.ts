@@ -5,7 +5,13 @@
  * Keys under the runs prefix `r` (default `hecate:runs:`, HECATE_RUNS_PREFIX):
  * - `r index` ZSET: score = start time (ms), member = run id
  * - `r run:<id>` HASH: id, command, parameters (JSON), state (Running/Completed/Failed/Cancelled),
- *   started_at / ended_at / heartbeat_at (ISO), blocks, error, host, pid
+ *   started_at / ended_at / heartbeat_at (ISO), blocks, error, host, pid, log_total
+ * - `r log:<id>` LIST: the run's log, one JSON `RunLogEntry` per line, oldest first: the warnings,
+ *   errors and key info lines of every process that worked for the run, capped at the newest
+ *   `logCap` (DEFAULT_RUN_LOG_CAP); `log_total` counts every line ever appended
+ * - `r epochs:<id>` HASH: epoch → JSON `RunEpoch` (the run's epoch timeline)
+ *
+ * The log and the timeline go with their run when it is dropped.
  *
  * Writing is best-effort and never fails a run: the recorder keeps the record in memory and writes
  * it whole (idempotent HSET) whenever it changed, every second, until Redis takes it; so a run
@@ -20,6 +26,8 @@ import { redactCredentials } from "../domain/redacted-url.js"
 
 export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
 export const DEFAULT_RUNS_KEEP = 200
+/** Lines kept per run log: enough for every epoch of a mainnet backfill and its warnings. */
+export const DEFAULT_RUN_LOG_CAP = 2_000
 /**
  * A Running run whose heartbeat is older than this has crashed: a live run beats every 5 s (and
  * rewrites its whole record, Running again, as soon as Redis takes it after an outage).
@@ -43,11 +51,35 @@ export interface RunRecord {
   readonly pid: number
 }
 
+export interface RunLogEntry {
+  readonly at: string
+  /** INFO / WARN / ERROR / FATAL */
+  readonly level: string
+  readonly message: string
+  /** which process wrote it: `host/pid`, or `worker host/pid` for a distributed backfill's worker */
+  readonly process: string
+}
+
+/** One epoch of a run: when it started and ended, how, and who did it. */
+export interface RunEpoch {
+  readonly epoch: number
+  readonly state: "active" | "synced" | "committed" | "failed" | "retrying"
+  /** ms since the epoch */
+  readonly start: number
+  readonly end: number | undefined
+  readonly attempts: number
+  readonly blocks: number | undefined
+  readonly error?: string | undefined
+  readonly worker?: string | undefined
+}
+
 export const newRunId = (now = Date.now()): string => `${now.toString(36)}-${randomBytes(3).toString("hex")}`
 
 export const runKeys = (prefix: string) => ({
   index: `${prefix}index`,
-  run: (id: string) => `${prefix}run:${id}`
+  run: (id: string) => `${prefix}run:${id}`,
+  log: (id: string) => `${prefix}log:${id}`,
+  epochs: (id: string) => `${prefix}epochs:${id}`
 })
 
 // parameters and errors may quote an Ogmios endpoint or a Redis URL: stored without credentials
@@ -97,7 +129,7 @@ local keep = tonumber(ARGV[3])
 local n = redis.call('ZCARD', KEYS[1])
 if n > keep then
   local old = redis.call('ZRANGE', KEYS[1], 0, n - keep - 1)
-  for _, id in ipairs(old) do redis.call('DEL', ARGV[4] .. id) end
+  for _, id in ipairs(old) do redis.call('DEL', ARGV[4] .. 'run:' .. id, ARGV[4] .. 'log:' .. id, ARGV[4] .. 'epochs:' .. id) end
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keep - 1)
 end
 return n
@@ -108,6 +140,12 @@ export interface RunHistory {
   readonly save: (record: RunRecord) => Promise<void>
   readonly list: (limit?: number) => Promise<Array<RunRecord>>
   readonly get: (id: string) => Promise<RunRecord | undefined>
+  /** Appends to the run's log, keeping the newest `logCap` lines (credentials redacted). */
+  readonly appendLog: (id: string, entries: ReadonlyArray<RunLogEntry>) => Promise<void>
+  /** The run's kept log, oldest first, and how many lines were ever appended. */
+  readonly readLog: (id: string) => Promise<{ readonly entries: Array<RunLogEntry>; readonly total: number }>
+  readonly recordEpochs: (id: string, epochs: ReadonlyArray<RunEpoch>) => Promise<void>
+  readonly readEpochs: (id: string) => Promise<Array<RunEpoch>>
   readonly close: () => void
 }
 
@@ -115,6 +153,7 @@ export interface RunHistoryOptions {
   readonly url: string
   readonly prefix?: string | undefined
   readonly keep?: number | undefined
+  readonly logCap?: number | undefined
   /** fail fast (the `runs` command) instead of reconnecting in the background (the recorder) */
   readonly failFast?: boolean
 }
@@ -123,6 +162,7 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
   // HECATE_RUNS_PREFIX / HECATE_RUNS_KEEP reach here through the settings (src/config)
   const prefix = options.prefix ?? DEFAULT_RUNS_PREFIX
   const keep = options.keep ?? DEFAULT_RUNS_KEEP
+  const logCap = options.logCap ?? DEFAULT_RUN_LOG_CAP
   const keys = runKeys(prefix)
   const client = new IORedis(options.url, {
     lazyConnect: true,
@@ -156,7 +196,7 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
     save: async (record) => {
       await ready()
       const fields = Object.entries(toHash(record)).flat()
-      await client.eval(SAVE_SCRIPT, 2, keys.index, keys.run(record.id), String(Date.parse(record.startedAt) || Date.now()), record.id, String(keep), `${prefix}run:`, ...fields)
+      await client.eval(SAVE_SCRIPT, 2, keys.index, keys.run(record.id), String(Date.parse(record.startedAt) || Date.now()), record.id, String(keep), prefix, ...fields)
     },
     list: async (limit = 20) => {
       await ready()
@@ -174,6 +214,43 @@ export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
       await ready()
       const r = fromHash(await client.hgetall(keys.run(id)))
       return r === undefined ? undefined : settle(r)
+    },
+    appendLog: async (id, entries) => {
+      if (entries.length === 0) return
+      await ready()
+      await client.multi()
+        .rpush(keys.log(id), ...entries.map((e) => redactCredentials(JSON.stringify(e))))
+        .ltrim(keys.log(id), -logCap, -1)
+        .hincrby(keys.run(id), "log_total", entries.length)
+        .exec()
+    },
+    readLog: async (id) => {
+      await ready()
+      const [lines, total] = await Promise.all([client.lrange(keys.log(id), 0, -1), client.hget(keys.run(id), "log_total")])
+      const entries = lines.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as RunLogEntry]
+        } catch {
+          return []
+        }
+      })
+      return { entries, total: Math.max(entries.length, Number(total ?? 0)) }
+    },
+    recordEpochs: async (id, epochs) => {
+      if (epochs.length === 0) return
+      await ready()
+      await client.hset(keys.epochs(id), ...epochs.flatMap((e) => [String(e.epoch), redactCredentials(JSON.stringify(e))]))
+    },
+    readEpochs: async (id) => {
+      await ready()
+      const h = await client.hgetall(keys.epochs(id))
+      return Object.values(h).flatMap((v) => {
+        try {
+          return [JSON.parse(v) as RunEpoch]
+        } catch {
+          return []
+        }
+      }).sort((a, b) => a.epoch - b.epoch)
     },
     close: () => {
       client.disconnect()
@@ -243,6 +320,9 @@ export class RunRecorder {
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> | undefined
   private lastHeartbeat = 0
+  private readonly logBuffer: Array<RunLogEntry> = []
+  private readonly epochBuffer = new Map<number, RunEpoch>()
+  private readonly epochs = new Map<number, RunEpoch>()
   lastError: string | undefined
 
   constructor(
@@ -276,6 +356,34 @@ export class RunRecorder {
     return this.saved
   }
 
+  /** A line for the run's log (written with the next flush). */
+  log(entry: RunLogEntry): void {
+    this.logBuffer.push(entry)
+    if (this.logBuffer.length > DEFAULT_RUN_LOG_CAP) this.logBuffer.splice(0, this.logBuffer.length - DEFAULT_RUN_LOG_CAP)
+  }
+
+  /** Updates one epoch of the run's timeline (merged into what is known of it). */
+  epoch(epoch: number, update: Partial<Omit<RunEpoch, "epoch">>): void {
+    const before = this.epochs.get(epoch)
+    const next: RunEpoch = {
+      epoch,
+      state: "active",
+      start: Date.now(),
+      end: undefined,
+      attempts: 1,
+      blocks: undefined,
+      ...before,
+      ...update
+    }
+    this.epochs.set(epoch, next)
+    this.epochBuffer.set(epoch, next)
+  }
+
+  /** Every epoch up to `lastSynced` that was synced is now committed. */
+  committed(lastSynced: number): void {
+    for (const [epoch, e] of this.epochs) if (epoch <= lastSynced && e.state === "synced") this.epoch(epoch, { state: "committed" })
+  }
+
   start(): void {
     this.timer = setInterval(() => void this.flush(), 1_000)
     this.timer.unref()
@@ -288,12 +396,18 @@ export class RunRecorder {
     const blocks = this.blocks()
     if (blocks !== this.record.blocks) this.dirty = true
     if (now - this.lastHeartbeat > 5_000 && this.record.state === "Running") this.dirty = true
-    if (!this.dirty && !force) return
+    if (!this.dirty && !force && this.logBuffer.length === 0 && this.epochBuffer.size === 0) return
     if (this.record.state === "Running") this.record = { ...this.record, heartbeatAt: new Date(now).toISOString() }
     this.record = { ...this.record, blocks }
     const snapshot = this.record
     this.dirty = false
-    this.writing = this.history.save(snapshot).then(
+    const lines = this.logBuffer.splice(0)
+    const epochs = [...this.epochBuffer.values()]
+    this.epochBuffer.clear()
+    this.writing = this.history.save(snapshot).then(async () => {
+      await this.history.appendLog(snapshot.id, lines)
+      await this.history.recordEpochs(snapshot.id, epochs)
+    }).then(
       () => {
         this.saved = true
         this.lastError = undefined
@@ -302,6 +416,10 @@ export class RunRecorder {
       (e: unknown) => {
         this.dirty = true
         this.lastError = e instanceof Error ? e.message : String(e)
+        // kept for the next try (bounded: the newest lines win, as in Redis)
+        this.logBuffer.unshift(...lines)
+        if (this.logBuffer.length > DEFAULT_RUN_LOG_CAP) this.logBuffer.splice(0, this.logBuffer.length - DEFAULT_RUN_LOG_CAP)
+        for (const e of epochs) if (!this.epochBuffer.has(e.epoch)) this.epochBuffer.set(e.epoch, e)
       }
     ).finally(() => (this.writing = undefined))
     return this.writing

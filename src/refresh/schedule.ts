@@ -56,6 +56,8 @@ export interface RefreshSchedulerStatus {
   readonly lastSucceededAt: string | undefined
   readonly lastError: string | undefined
   readonly lastResult: string | undefined
+  /** when the next tick is due (ISO), once the loop runs */
+  readonly nextRunAt?: string | undefined
 }
 
 export const refreshRunsTotal = Metric.counter("hecate_refresh_runs_total", { description: "scheduled refresh runs started", incremental: true })
@@ -115,6 +117,7 @@ export const makeRefreshScheduler = <A, E, R>(
       lastError: undefined,
       lastResult: undefined
     })
+    let loopStartedAt: number | undefined
     const now = Effect.clockWith((clock) => Effect.succeed(new Date(clock.currentTimeMillisUnsafe()).toISOString()))
 
     // one attempt: defects become failures so they are retried and logged like errors
@@ -164,11 +167,24 @@ export const makeRefreshScheduler = <A, E, R>(
 
     const run = Effect.gen(function*() {
       const ticks = yield* triggerSchedule(options.trigger)
+      loopStartedAt = yield* Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
       yield* Effect.logInfo(`refresh scheduled: ${trigger}`).pipe(Effect.annotateLogs({ component: "refresh" }))
       if (options.runOnStart === true) yield* tick
       yield* Effect.schedule(tick, ticks)
       return yield* Effect.never
     })
 
-    return { run, status: Ref.get(state) } satisfies RefreshScheduler
+    // the next tick, for operators: the cron's next match, or the interval's next multiple since the loop began
+    const cron = options.trigger._tag === "Cron" ? Cron.parse(options.trigger.expression, "UTC") : undefined
+    const everyMs = options.trigger._tag === "Interval" ? Duration.toMillis(Duration.fromInputUnsafe(options.trigger.every)) : undefined
+    const nextRunAt = (nowMs: number): string | undefined => {
+      if (cron !== undefined) return cron._tag === "Success" ? Cron.next(cron.success, nowMs).toISOString() : undefined
+      if (everyMs === undefined || everyMs <= 0 || loopStartedAt === undefined) return undefined
+      return new Date(loopStartedAt + Math.max(1, Math.ceil((nowMs - loopStartedAt) / everyMs)) * everyMs).toISOString()
+    }
+    const status = Effect.clockWith((clock) =>
+      Effect.map(Ref.get(state), (s) => (loopStartedAt === undefined ? s : { ...s, nextRunAt: nextRunAt(clock.currentTimeMillisUnsafe()) }))
+    )
+
+    return { run, status } satisfies RefreshScheduler
   })

@@ -465,7 +465,7 @@ export const relay = (options: RelayOptions) =>
             log(Effect.logWarning(
               `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (attempt ${info.attempt})`
             ).pipe(
-              Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint })),
+              Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint, reconnect_cause: info.error.message })),
               Effect.andThen(store.incrMetric("reconnects")),
               Effect.ignore
             )),

@@ -34,6 +34,21 @@ describe("refresh schedule (TestClock)", () => {
       expect(new Set(seen.map((t) => t.slice(0, 10))).size).toBe(365)
       const status = yield* scheduler.status
       expect(status).toMatchObject({ runs: 365, succeeded: 365, failed: 0, skipped: 0, running: false })
+      // the next tick: the cron's next midnight after the clock's now (2027-01-01T00:00:30Z)
+      expect(status.nextRunAt).toBe("2027-01-02T00:00:00.000Z")
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("says when the next tick of a fixed interval is due", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-05-01T10:00:00Z"))
+      const scheduler = yield* makeRefreshScheduler(Effect.void, { trigger: { _tag: "Interval", every: "15 minutes" } })
+      expect((yield* scheduler.status).nextRunAt).toBeUndefined() // the loop has not begun
+      const fiber = yield* Effect.forkChild(scheduler.run)
+      yield* TestClock.adjust("20 minutes")
+      const status = yield* scheduler.status
+      expect(status.runs).toBe(1)
+      expect(status.nextRunAt).toBe("2026-05-01T10:30:00.000Z")
       yield* Fiber.interrupt(fiber)
     }))
 
