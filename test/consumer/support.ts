@@ -1,0 +1,134 @@
+/**
+ * Consumer test helpers: a checked fold of the consumer's sequence (every Apply must extend the
+ * folded tip, every Undo must be the tip, every Final must be the next folded block not final yet),
+ * a runner that subscribes `consume$` and acks as it folds, and the simulator's canonical chain.
+ */
+import type { Redis } from "ioredis"
+import type { Subscription } from "rxjs"
+import { type ChainItem, consume$, type ConsumeOptions } from "../../src/consumer/index.js"
+import type { SimulatorHandle } from "../../src/simulator/index.js"
+
+export interface FoldedBlock {
+  readonly height: number
+  readonly hash: string
+  readonly slot: number
+}
+
+/** The chain as a consumer's table: apply pushes, undo pops, final marks. Throws on any item out of order. */
+export class CheckedFold {
+  readonly chain: Array<FoldedBlock> = []
+  /** how many blocks at the bottom of `chain` are final */
+  finalCount = 0
+  /** every item id folded, to prove none is folded twice */
+  readonly seen = new Set<string>()
+  applies = 0
+  undos = 0
+  finals = 0
+
+  fold(item: ChainItem): void {
+    if (this.seen.has(item.id)) throw new Error(`item ${item.id} delivered twice`)
+    this.seen.add(item.id)
+    const tip = this.chain.at(-1)
+    if (item._tag === "Apply") {
+      const block = item.block as { ancestor?: unknown }
+      if (tip !== undefined) {
+        if (item.point.height !== tip.height + 1) throw new Error(`apply of height ${item.point.height} on tip ${tip.height} (${item.id})`)
+        if (block.ancestor !== tip.hash) throw new Error(`apply ${item.point.id} does not extend ${tip.hash} (${item.id})`)
+      }
+      this.chain.push({ height: item.point.height, hash: item.point.id, slot: item.point.slot })
+      if (item.final) this.finalCount = this.chain.length
+      this.applies++
+    } else if (item._tag === "Undo") {
+      if (tip === undefined || tip.hash !== item.point.id) throw new Error(`undo of ${item.point.id} is not the tip ${tip?.hash} (${item.id})`)
+      if (this.chain.length <= this.finalCount) throw new Error(`undo of final block ${item.point.id}`)
+      this.chain.pop()
+      this.undos++
+    } else {
+      const next = this.chain[this.finalCount]
+      if (next === undefined || next.hash !== item.point.id) throw new Error(`final ${item.point.id} is not the next block ${next?.hash} (${item.id})`)
+      this.finalCount++
+      this.finals++
+    }
+  }
+
+  keys(): Array<string> {
+    return this.chain.map((b) => `${b.height}:${b.hash}`)
+  }
+}
+
+/** The simulator's canonical chain from `fromHeight` as `height:hash`. */
+export const canonical = (sim: SimulatorHandle, fromHeight = 0): Array<string> =>
+  sim.chain.canonicalPoints().map((p, i) => ({ key: `${sim.chain.heightOf(i)}:${p.id}`, height: sim.chain.heightOf(i) }))
+    .filter((b) => b.height >= fromHeight).map((b) => b.key)
+
+export interface Running {
+  readonly fold: CheckedFold
+  stop(): void
+  /** resolves when the subscription errors (the fold threw, or the consumer failed) */
+  readonly failed: Promise<unknown>
+  items(): number
+}
+
+/** Subscribes `consume$` and acks each item right after folding it (the fold is the handler's commit). */
+export const runConsumer = (
+  options: ConsumeOptions,
+  fold = new CheckedFold(),
+  hooks: { readonly onItem?: (item: ChainItem, n: number) => "ack" | "stop" | "hold" } = {}
+): Running => {
+  let n = 0
+  let subscription: Subscription | undefined
+  let rejectFailed: (e: unknown) => void = () => {}
+  const failed = new Promise<unknown>((_, reject) => (rejectFailed = reject))
+  failed.catch(() => {})
+  subscription = consume$(options).subscribe({
+    next: (item) => {
+      const what = hooks.onItem?.(item, n) ?? "ack"
+      if (what === "stop") {
+        subscription?.unsubscribe()
+        return
+      }
+      if (what === "hold") return
+      try {
+        fold.fold(item)
+      } catch (e) {
+        rejectFailed(e)
+        subscription?.unsubscribe()
+        return
+      }
+      n++
+      item.ack()
+    },
+    error: (e: unknown) => rejectFailed(e)
+  })
+  return {
+    fold,
+    failed,
+    stop: () => subscription?.unsubscribe(),
+    items: () => n
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Waits until `check()`; fails early with the consumer's error when it fails. */
+export const until = async (what: string, check: () => boolean | Promise<boolean>, failed?: Promise<unknown>, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  let error: unknown
+  void failed?.catch((e: unknown) => (error = e))
+  while (!(await check())) {
+    if (error !== undefined) throw error
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+  if (error !== undefined) throw error
+}
+
+/** XINFO GROUPS as objects. */
+export const groupsOf = async (redis: Redis, key: string): Promise<Array<Record<string, unknown>>> => {
+  const raw = (await redis.xinfo("GROUPS", key)) as Array<Array<unknown>>
+  return raw.map((g) => {
+    const o: Record<string, unknown> = {}
+    for (let i = 0; i + 1 < g.length; i += 2) o[String(g[i])] = g[i + 1]
+    return o
+  })
+}
