@@ -22,6 +22,8 @@ export class CheckedFold {
   /** every item id folded, to prove none is folded twice */
   readonly seen = new Set<string>()
   applies = 0
+  /** applies read from the epoch streams */
+  historyApplies = 0
   undos = 0
   finals = 0
 
@@ -38,6 +40,7 @@ export class CheckedFold {
       this.chain.push({ height: item.point.height, hash: item.point.id, slot: item.point.slot })
       if (item.final) this.finalCount = this.chain.length
       this.applies++
+      if (item.source === "history") this.historyApplies++
     } else if (item._tag === "Undo") {
       if (tip === undefined || tip.hash !== item.point.id) throw new Error(`undo of ${item.point.id} is not the tip ${tip?.hash} (${item.id})`)
       if (this.chain.length <= this.finalCount) throw new Error(`undo of final block ${item.point.id}`)
@@ -67,6 +70,8 @@ export interface Running {
   /** resolves when the subscription errors (the fold threw, or the consumer failed) */
   readonly failed: Promise<unknown>
   items(): number
+  /** true once a hook returned "stop" (the session ended itself) */
+  ended(): boolean
 }
 
 /** Subscribes `consume$` and acks each item right after folding it (the fold is the handler's commit). */
@@ -76,6 +81,7 @@ export const runConsumer = (
   hooks: { readonly onItem?: (item: ChainItem, n: number) => "ack" | "stop" | "hold" } = {}
 ): Running => {
   let n = 0
+  let ended = false
   let subscription: Subscription | undefined
   let rejectFailed: (e: unknown) => void = () => {}
   const failed = new Promise<unknown>((_, reject) => (rejectFailed = reject))
@@ -84,6 +90,7 @@ export const runConsumer = (
     next: (item) => {
       const what = hooks.onItem?.(item, n) ?? "ack"
       if (what === "stop") {
+        ended = true
         subscription?.unsubscribe()
         return
       }
@@ -104,7 +111,8 @@ export const runConsumer = (
     fold,
     failed,
     stop: () => subscription?.unsubscribe(),
-    items: () => n
+    items: () => n,
+    ended: () => ended
   }
 }
 
