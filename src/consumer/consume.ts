@@ -112,3 +112,12 @@ export const consumeStream = (options: ConsumeOptions): Stream.Stream<ChainItem,
       (subscription) => Effect.sync(() => subscription.unsubscribe())
     )
   )
+
+/**
+ * Registers `group` without reading: in the registry of the history (so every consumer creates
+ * it on each epoch it opens), and on `events`/`final` at 0. Run it for every group before the
+ * producer starts (or before any group acknowledges anything), so the producer's cleanup never
+ * takes an epoch a registered group has not read, and the relay keeps what the group has not.
+ */
+export const registerGroup = (options: Omit<ConsumeOptions, "consumer" | "inFlight">): Promise<void> =>
+  new ChainReader({ ...options, consumer: "register", redis: options.redis }).register()
