@@ -1,0 +1,127 @@
+/**
+ * `hecate consume` (built CLI) SIGKILLed at seeded random moments while a relay follows a forking
+ * simulator, then run again with the same --group and --consumer: what the runs printed, taken
+ * once per item id, folds (checked: in order, undos of the tip, finals of the next block) to the
+ * simulator's canonical chain. Lines printed twice are only the ones a killed run had printed but
+ * not acknowledged yet: the first lines of the next run, at most --in-flight of them.
+ */
+import { join } from "node:path"
+import { tmpdir } from "node:os"
+import type { ChildProcess } from "node:child_process"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { ChainItem } from "../../src/consumer/index.js"
+import { parse } from "../../src/json/lossless.js"
+import { startSimulator } from "../../src/simulator/index.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { seededRandom } from "../support/backfill-e2e.js"
+import { type CliResult, runCli } from "../support/cli.js"
+import { caughtUp, cleanup, newPrefix, startRelay } from "../relay/harness.js"
+import { canonical, CheckedFold, sleep, until } from "./support.js"
+
+let redis: Redis
+const prefixes: Array<string> = []
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL)
+})
+afterAll(async () => {
+  await cleanup(redis, prefixes)
+  redis.disconnect()
+})
+
+interface Line {
+  readonly type: "apply" | "undo" | "final"
+  readonly slot: number
+  readonly height: number
+  readonly hash: string
+  readonly source: ChainItem["source"]
+  readonly id: string
+  readonly block?: unknown
+}
+
+const IN_FLIGHT = 4
+
+const consume = (prefix: string) => {
+  let child: ChildProcess | undefined
+  let out = ""
+  const done: Promise<CliResult> = runCli(
+    ["consume", "--group", "printer", "--consumer", "p1", "--source", "relay", "--redis-prefix", prefix, "--in-flight", String(IN_FLIGHT)],
+    {
+      env: { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null", NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache") },
+      timeoutMs: 60_000,
+      onSpawn: (c) => {
+        child = c
+        c.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      }
+    }
+  )
+  return { done, kill: (s: NodeJS.Signals) => child?.kill(s), output: () => out, lines: () => out.split("\n").filter((l) => l !== "").length }
+}
+
+describe("hecate consume", () => {
+  it("SIGKILLed and restarted: the printed items, once per id, fold to the canonical chain", async () => {
+    const sim = await startSimulator({
+      port: 0, seed: "consume-cli", epochLength: 100, activeSlotsCoefficient: 0.5, securityParameter: 10,
+      initialBlocks: 60, meanBlockBytes: 512, blockIntervalMs: 25, forkRate: 0.25, maxRollback: 4
+    })
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const random = seededRandom(17)
+    const runs: Array<Array<Line>> = []
+    // the group exists before the relay publishes: the first run starts first
+    let run = consume(prefix)
+    await until("the consumer group", async () => (await redis.exists(`${prefix}events`)) === 1)
+    const relay = startRelay(sim, prefix)
+    try {
+      for (let kill = 0; kill < 3; kill++) {
+        const printed = run.lines()
+        await until("new lines", () => run.lines() > printed + 5, undefined, 30_000)
+        await sleep(Math.floor(random() * 400))
+        run.kill("SIGKILL")
+        const r = await run.done
+        expect(r.signal).toBe("SIGKILL")
+        runs.push(r.stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line))
+        run = consume(prefix)
+      }
+      sim.live.stop()
+      await caughtUp(redis, prefix, sim)
+      const tip = canonical(sim).at(-1)!
+      const tipHash = tip.split(":")[1]!
+      // the tip's apply and the final it makes come in one relay write: both printed, then stop
+      await until("the tip printed", () => run.output().includes(`"hash":"${tipHash}"`), undefined, 30_000)
+      await sleep(300)
+      run.kill("SIGINT")
+      const last = await run.done
+      expect(last.code, last.stderr).toBe(130)
+      runs.push(last.stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line))
+
+      const fold = new CheckedFold()
+      const folded = new Set<string>()
+      for (const [i, lines] of runs.entries()) {
+        let repeats = 0
+        for (const l of lines) {
+          if (folded.has(l.id)) {
+            repeats++
+            continue
+          }
+          folded.add(l.id)
+          const point = { slot: l.slot, id: l.hash, height: l.height }
+          const ack = () => {}
+          if (l.type === "apply") fold.fold({ _tag: "Apply", id: l.id, point, source: l.source, block: l.block, final: false, ack })
+          else if (l.type === "undo") fold.fold({ _tag: "Undo", id: l.id, point, source: l.source, block: l.block, ack })
+          else fold.fold({ _tag: "Final", id: l.id, point, source: l.source, ack })
+        }
+        // repeats are the killed run's unacknowledged tail, printed again first
+        if (i > 0) expect(lines.slice(0, repeats).every((l) => runs[i - 1]!.some((p) => p.id === l.id))).toBe(true)
+        expect(repeats).toBeLessThanOrEqual(IN_FLIGHT)
+      }
+      expect(fold.keys().at(-1)).toBe(tip)
+      expect(fold.keys()).toEqual(canonical(sim))
+      expect(fold.undos).toBeGreaterThan(0)
+    } finally {
+      run.kill("SIGKILL")
+      await relay.stop()
+      await sim.stop()
+    }
+  }, 120_000)
+})
