@@ -3,7 +3,9 @@
  * `consume$` is the simulator's canonical chain, undos and finals included; a consumer restarted
  * mid-way (unsubscribed with items held unacknowledged) resumes without losing or repeating one.
  */
+import { Effect, Stream } from "effect"
 import { Redis } from "ioredis"
+import { consumeStream } from "../../src/consumer/index.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
@@ -54,6 +56,20 @@ describe("consume$ over a relay", () => {
       expect(fold.chain.length - fold.finalCount).toBe(10)
       const [group] = await groupsOf(redis, `${prefix}events`)
       expect(group?.["pending"]).toBe(0)
+
+      // the Effect Stream form, another group: the same chain
+      const viaStream = new CheckedFold()
+      await Effect.runPromise(
+        consumeStream({ redis, relay: prefix, group: "effect", consumer: "e1", pollMs: 50 }).pipe(
+          Stream.takeUntil((item) => item.point.id === sim.chain.canonicalPoints().at(-1)!.id && item._tag === "Apply"),
+          Stream.runForEach((item) => Effect.sync(() => {
+            viaStream.fold(item)
+            item.ack()
+          }))
+        )
+      )
+      expect(viaStream.keys()).toEqual(canonical(sim))
+      expect(viaStream.undos).toBeGreaterThan(0)
     } finally {
       await relay.stop()
       await sim.stop()

@@ -3,10 +3,15 @@
  * folded tip, every Undo must be the tip, every Final must be the next folded block not final yet),
  * a runner that subscribes `consume$` and acks as it folds, and the simulator's canonical chain.
  */
+import type { ChildProcess } from "node:child_process"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import type { Redis } from "ioredis"
 import type { Subscription } from "rxjs"
 import { type ChainItem, consume$, type ConsumeOptions } from "../../src/consumer/index.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { type CliResult, runCli } from "../support/cli.js"
 
 export interface FoldedBlock {
   readonly height: number
@@ -140,3 +145,25 @@ export const groupsOf = async (redis: Redis, key: string): Promise<Array<Record<
     return o
   })
 }
+
+/** `hecate sync` (built CLI) on the two prefixes, its epoch cache in `dir`; a short backfill lock TTL for SIGKILL tests. */
+export const startSync = (dir: string, url: string, relayPrefix: string, historyPrefix: string) => {
+  let child: ChildProcess | undefined
+  const done: Promise<CliResult> = runCli(
+    ["sync", "--redis-prefix", relayPrefix, "--history-prefix", historyPrefix, "--endpoint", url, "--depth", "10",
+      "--retry-delay", "0", "--concurrency", "2", "--log-format", "json"],
+    {
+      env: {
+        REDIS_URL: TEST_REDIS_URL,
+        HECATE_ENV_FILE: "/dev/null",
+        HECATE_EPOCH_CACHE: join(dir, `${historyPrefix.replaceAll(":", "_")}cache.json`),
+        HECATE_LOCK_TTL_MS: "1000",
+        NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
+      },
+      timeoutMs: 120_000,
+      onSpawn: (c) => (child = c)
+    }
+  )
+  return { done, kill: (signal: NodeJS.Signals) => child?.kill(signal) }
+}
+

@@ -7,7 +7,6 @@
  * once, in order, each undo of the tip, each final the next block, nothing lost or repeated at
  * the seam between the epoch streams and `events`.
  */
-import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -17,9 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startSimulator } from "../../src/simulator/index.js"
 import { propertyRuns } from "../../src/testing/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { runCli, type CliResult } from "../support/cli.js"
 import { caughtUp, cleanup, newPrefix } from "../relay/harness.js"
-import { canonical, CheckedFold, runConsumer, sleep, until } from "./support.js"
+import { canonical, CheckedFold, runConsumer, sleep, startSync, until } from "./support.js"
 
 let redis: Redis
 let dir: string
@@ -34,26 +32,6 @@ afterAll(async () => {
   redis.disconnect()
   rmSync(dir, { recursive: true, force: true })
 })
-
-const startSync = (url: string, relayPrefix: string, historyPrefix: string) => {
-  let child: ChildProcess | undefined
-  const done: Promise<CliResult> = runCli(
-    ["sync", "--redis-prefix", relayPrefix, "--history-prefix", historyPrefix, "--endpoint", url, "--depth", "10",
-      "--retry-delay", "0", "--concurrency", "2", "--log-format", "json"],
-    {
-      env: {
-        REDIS_URL: TEST_REDIS_URL,
-        HECATE_ENV_FILE: "/dev/null",
-        HECATE_EPOCH_CACHE: join(dir, `${historyPrefix.replaceAll(":", "_")}cache.json`),
-        HECATE_LOCK_TTL_MS: "1000",
-        NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
-      },
-      timeoutMs: 120_000,
-      onSpawn: (c) => (child = c)
-    }
-  )
-  return { done, kill: (signal: NodeJS.Signals) => child?.kill(signal) }
-}
 
 describe("consume$ over sync (property)", () => {
   it("folds to the canonical chain across forks, consumer restarts and a SIGKILLed producer", async () => {
@@ -105,14 +83,14 @@ describe("consume$ over sync (property)", () => {
               }
             }
           })()
-          let producer = startSync(sim.url, relayPrefix, historyPrefix)
+          let producer = startSync(dir, sim.url, relayPrefix, historyPrefix)
           try {
             if (p.killAfterMs !== undefined) {
               await sleep(p.killAfterMs)
               producer.kill("SIGKILL")
               await producer.done
               await sleep(1_100) // the backfill's producer lock expires (HECATE_LOCK_TTL_MS)
-              producer = startSync(sim.url, relayPrefix, historyPrefix)
+              producer = startSync(dir, sim.url, relayPrefix, historyPrefix)
             }
             await until("the relay cursor", async () => (await redis.exists(`${relayPrefix}cursor`)) === 1, undefined, 60_000)
             await sleep(1_000)
