@@ -3,17 +3,21 @@
  * chain as one sequence, history then relay, read through the consumer group G: each item is
  * acknowledged once its line is written to stdout (so a pipe that stops reading stops the
  * consumer, and what was not printed is read again by the next run of the same --consumer).
- * A progress line on stderr every 10 s: items, items/s, the height reached and the group's lag.
+ * A progress line (log, on stderr) every HECATE_PROGRESS_INTERVAL_MS (10 s): items, items/s, the height reached and the group's
+ * lag; the run is recorded in the run history, items count in `hecate_blocks_relayed_total` and
+ * the lag in `hecate_consumer_group_lag` (command `consume`), served with --http-port.
  */
 import { hostname } from "node:os"
 import { Effect, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
+import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { configFlag } from "../config/flags.js"
 import { type ChainItem, consumeStream } from "../consumer/consume.js"
 import { stringify } from "../json/lossless.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeConnection } from "../layers/RedisLive.js"
+import { observabilityFlags, observeBlocks, observeLag, observeRun, runParameters } from "../observability/index.js"
 
 export const CONSUME_SINKS = ["jsonl", "cli"] as const
 export const CONSUME_SOURCES = ["both", "history", "relay"] as const
@@ -36,7 +40,9 @@ const flags = {
     Flag.withDescription("Entries another consumer of the group left pending this long are claimed (XAUTOCLAIM)"),
     Flag.withDefault(60_000)
   ),
-  config: configFlag
+  config: configFlag,
+  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  ...observabilityFlags
 }
 
 /** One line of output per item. */
@@ -66,12 +72,13 @@ export const consumeCommand = Command.make("consume", flags, (f) =>
     let height = -1
     const progress = Effect.gen(function*() {
       for (;;) {
-        yield* Effect.sleep("10 seconds")
+        yield* Effect.sleep(settings.progressIntervalMs)
         const seconds = (Date.now() - started) / 1000
         const lag = relay === undefined ? undefined : yield* Effect.promise(() => groupLag(connection.client, `${relay}events`, f.group))
-        process.stderr.write(
+        if (lag !== undefined) observeLag("consume", lag)
+        yield* Effect.logInfo(
           `consume ${f.group}: ${items} items (${(items / seconds).toFixed(1)}/s), height ${height}` +
-            `${lag === undefined ? "" : `, events lag ${lag}`}\n`
+            `${lag === undefined ? "" : `, events lag ${lag}`}`
         )
       }
     })
@@ -89,11 +96,24 @@ export const consumeCommand = Command.make("consume", flags, (f) =>
         writeLine(formatItem(item, f.sink)).pipe(Effect.map(() => {
           items++
           height = item.point.height
+          observeBlocks("consume", 1, 0)
           item.ack()
         }))
       )
     )
-  }).pipe(Effect.scoped, reportExpectedFailures("Consume failed"))
+  }).pipe(
+    Effect.scoped,
+    observeRun({
+      command: "consume",
+      parameters: runParameters(f),
+      http: { port: f.httpPort, host: f.httpHost },
+      relayPrefix: f.source === "history" ? undefined : Option.getOrUndefined(f.redisPrefix),
+      historyPrefix: f.source === "relay" ? undefined : Option.getOrUndefined(f.historyPrefix),
+      config: Option.getOrUndefined(f.config)
+    }),
+    reportExpectedFailures("Consume failed"),
+    Effect.provide(loggingLayer(Option.getOrElse(f.logFormat, () => "pretty" as const), "Info"))
+  )
 ).pipe(Command.withDescription("Print the chain (epoch streams, then the relay's events and finals) through a consumer group"))
 
 /** The group's lag on a stream (Redis ≥ 7 `lag`), or undefined when unknown. */

@@ -47,7 +47,12 @@ const consume = (prefix: string) => {
   const done: Promise<CliResult> = runCli(
     ["consume", "--group", "printer", "--consumer", "p1", "--source", "relay", "--redis-prefix", prefix, "--in-flight", String(IN_FLIGHT)],
     {
-      env: { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null", NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache") },
+      env: {
+        REDIS_URL: TEST_REDIS_URL,
+        HECATE_ENV_FILE: "/dev/null",
+        HECATE_PROGRESS_INTERVAL_MS: "300",
+        NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
+      },
       timeoutMs: 60_000,
       onSpawn: (c) => {
         child = c
@@ -93,6 +98,9 @@ describe("hecate consume", () => {
       run.kill("SIGINT")
       const last = await run.done
       expect(last.code, last.stderr).toBe(130)
+      // the run is recorded, and its progress says how far it got and the group's lag on events
+      expect(last.stderr).toContain("consume run started")
+      expect(last.stderr).toMatch(/consume printer: \d+ items \([\d.]+\/s\), height \d+, events lag 0/)
       runs.push(last.stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line))
 
       const fold = new CheckedFold()
