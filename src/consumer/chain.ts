@@ -187,7 +187,10 @@ export class ChainReader {
       const low = intOr(await this.control.get(this.hkeys.lowWatermark))
       const last = intOr(await this.control.get(this.hkeys.lastSyncedEpoch))
       if (low !== undefined && last !== undefined) {
-        for (let e = low; e <= last; e++) await createGroup(this.control, this.hkeys.stream(e), group, false)
+        const groups = await this.control.smembers(this.registryKey!)
+        for (let e = low; e <= last; e++) {
+          for (const g of groups) await createGroup(this.control, this.hkeys.stream(e), g, false)
+        }
       }
     }
   }

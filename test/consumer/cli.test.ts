@@ -5,19 +5,13 @@
  * simulator's canonical chain. Lines printed twice are only the ones a killed run had printed but
  * not acknowledged yet: the first lines of the next run, at most --in-flight of them.
  */
-import { join } from "node:path"
-import { tmpdir } from "node:os"
-import type { ChildProcess } from "node:child_process"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ChainItem } from "../../src/consumer/index.js"
-import { parse } from "../../src/json/lossless.js"
 import { startSimulator } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { seededRandom } from "../support/backfill-e2e.js"
-import { type CliResult, runCli } from "../support/cli.js"
 import { caughtUp, cleanup, newPrefix, startRelay } from "../relay/harness.js"
-import { canonical, CheckedFold, sleep, until } from "./support.js"
+import { canonical, consumeCli, foldRuns, type Line, parseLines, sleep, until } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
@@ -29,39 +23,10 @@ afterAll(async () => {
   redis.disconnect()
 })
 
-interface Line {
-  readonly type: "apply" | "undo" | "final"
-  readonly slot: number
-  readonly height: number
-  readonly hash: string
-  readonly source: ChainItem["source"]
-  readonly id: string
-  readonly block?: unknown
-}
-
 const IN_FLIGHT = 4
 
-const consume = (prefix: string) => {
-  let child: ChildProcess | undefined
-  let out = ""
-  const done: Promise<CliResult> = runCli(
-    ["consume", "--group", "printer", "--consumer", "p1", "--source", "relay", "--redis-prefix", prefix, "--in-flight", String(IN_FLIGHT)],
-    {
-      env: {
-        REDIS_URL: TEST_REDIS_URL,
-        HECATE_ENV_FILE: "/dev/null",
-        HECATE_PROGRESS_INTERVAL_MS: "300",
-        NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
-      },
-      timeoutMs: 60_000,
-      onSpawn: (c) => {
-        child = c
-        c.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()))
-      }
-    }
-  )
-  return { done, kill: (s: NodeJS.Signals) => child?.kill(s), output: () => out, lines: () => out.split("\n").filter((l) => l !== "").length }
-}
+const consume = (prefix: string) =>
+  consumeCli(["--group", "printer", "--consumer", "p1", "--source", "relay", "--redis-prefix", prefix, "--in-flight", String(IN_FLIGHT)])
 
 describe("hecate consume", () => {
   it("SIGKILLed and restarted: the printed items, once per id, fold to the canonical chain", async () => {
@@ -85,7 +50,7 @@ describe("hecate consume", () => {
         run.kill("SIGKILL")
         const r = await run.done
         expect(r.signal).toBe("SIGKILL")
-        runs.push(r.stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line))
+        runs.push(parseLines(r.stdout))
         run = consume(prefix)
       }
       sim.live.stop()
@@ -101,28 +66,9 @@ describe("hecate consume", () => {
       // the run is recorded, and its progress says how far it got and the group's lag on events
       expect(last.stderr).toContain("consume run started")
       expect(last.stderr).toMatch(/consume printer: \d+ items \([\d.]+\/s\), height \d+, events lag 0/)
-      runs.push(last.stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line))
+      runs.push(parseLines(last.stdout))
 
-      const fold = new CheckedFold()
-      const folded = new Set<string>()
-      for (const [i, lines] of runs.entries()) {
-        let repeats = 0
-        for (const l of lines) {
-          if (folded.has(l.id)) {
-            repeats++
-            continue
-          }
-          folded.add(l.id)
-          const point = { slot: l.slot, id: l.hash, height: l.height }
-          const ack = () => {}
-          if (l.type === "apply") fold.fold({ _tag: "Apply", id: l.id, point, source: l.source, block: l.block, final: false, ack })
-          else if (l.type === "undo") fold.fold({ _tag: "Undo", id: l.id, point, source: l.source, block: l.block, ack })
-          else fold.fold({ _tag: "Final", id: l.id, point, source: l.source, ack })
-        }
-        // repeats are the killed run's unacknowledged tail, printed again first
-        if (i > 0) expect(lines.slice(0, repeats).every((l) => runs[i - 1]!.some((p) => p.id === l.id))).toBe(true)
-        expect(repeats).toBeLessThanOrEqual(IN_FLIGHT)
-      }
+      const fold = foldRuns(runs, IN_FLIGHT)
       expect(fold.keys().at(-1)).toBe(tip)
       expect(fold.keys()).toEqual(canonical(sim))
       expect(fold.undos).toBeGreaterThan(0)

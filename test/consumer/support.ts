@@ -9,6 +9,7 @@ import { join } from "node:path"
 import type { Redis } from "ioredis"
 import type { Subscription } from "rxjs"
 import { type ChainItem, consume$, type ConsumeOptions } from "../../src/consumer/index.js"
+import { parse } from "../../src/json/lossless.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { type CliResult, runCli } from "../support/cli.js"
@@ -167,3 +168,64 @@ export const startSync = (dir: string, url: string, relayPrefix: string, history
   return { done, kill: (signal: NodeJS.Signals) => child?.kill(signal) }
 }
 
+
+/** One `hecate consume --sink jsonl` line. */
+export interface Line {
+  readonly type: "apply" | "undo" | "final"
+  readonly slot: number
+  readonly height: number
+  readonly hash: string
+  readonly source: ChainItem["source"]
+  readonly id: string
+  readonly block?: unknown
+}
+
+export const parseLines = (stdout: string): Array<Line> => stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line)
+
+/** `hecate consume …args` (built CLI) with its stdout collected as it arrives. */
+export const consumeCli = (args: ReadonlyArray<string>) => {
+  let child: ChildProcess | undefined
+  let out = ""
+  const done: Promise<CliResult> = runCli(["consume", ...args], {
+    env: {
+      REDIS_URL: TEST_REDIS_URL,
+      HECATE_ENV_FILE: "/dev/null",
+      HECATE_PROGRESS_INTERVAL_MS: "300",
+      NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
+    },
+    timeoutMs: 120_000,
+    onSpawn: (c) => {
+      child = c
+      c.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()))
+    }
+  })
+  return { done, kill: (s: NodeJS.Signals) => child?.kill(s), output: () => out, lines: () => out.split("\n").filter((l) => l !== "").length }
+}
+
+/**
+ * The checked fold of what successive runs printed, each item id once. A run may repeat only
+ * what the run before it printed and had not acknowledged: its first lines, at most `inFlight`.
+ */
+export const foldRuns = (runs: ReadonlyArray<ReadonlyArray<Line>>, inFlight: number): CheckedFold => {
+  const fold = new CheckedFold()
+  const folded = new Set<string>()
+  for (const [i, lines] of runs.entries()) {
+    let repeats = 0
+    for (const [j, l] of lines.entries()) {
+      if (folded.has(l.id)) {
+        repeats++
+        if (j !== repeats - 1) throw new Error(`run ${i}: ${l.id} repeated after new lines (line ${j})`)
+        if (!runs[i - 1]?.some((p) => p.id === l.id)) throw new Error(`run ${i}: ${l.id} repeats a line of an earlier run than the last`)
+        continue
+      }
+      folded.add(l.id)
+      const point = { slot: l.slot, id: l.hash, height: l.height }
+      const ack = () => {}
+      if (l.type === "apply") fold.fold({ _tag: "Apply", id: l.id, point, source: l.source, block: l.block, final: l.source === "history", ack })
+      else if (l.type === "undo") fold.fold({ _tag: "Undo", id: l.id, point, source: l.source, block: l.block, ack })
+      else fold.fold({ _tag: "Final", id: l.id, point, source: l.source, ack })
+    }
+    if (repeats > inFlight) throw new Error(`run ${i} repeated ${repeats} lines, more than --in-flight ${inFlight}`)
+  }
+  return fold
+}
