@@ -5,7 +5,11 @@
  * left pending is claimed by the others after the idle time; a group registered before the
  * producer ran is created on every epoch stream, so the producer's cleanup keeps what it has not read.
  */
+import { Effect, Exit, Redacted, Scope } from "effect"
 import { Redis } from "ioredis"
+import { makeEpochStore } from "../../src/backfill/store/EpochStore.js"
+import { makeConnection } from "../../src/layers/RedisLive.js"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ChainItem, consume$, registerGroup } from "../../src/consumer/index.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
@@ -93,6 +97,33 @@ describe("consume$ over a backfill", () => {
     for (const e of [0]) {
       const group = (await groupsOf(redis, `${t.prefix}epoch:${e}`)).find((g) => g["name"] === "shared")
       expect(group?.["pending"]).toBe(0)
+    }
+  })
+
+  it("the producer's cleanup keeps every epoch a registered group has not read, and reclaims them once it has", async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const conn = await Effect.runPromise(makeConnection({ url: Redacted.make(TEST_REDIS_URL) }).pipe(Scope.provide(scope)))
+      const store = makeEpochStore(conn, { prefix: t.prefix })
+      // "table" and "shared" have read everything, "late-reader" (registered before the backfill) nothing
+      await Effect.runPromise(store.cleanupPass())
+      expect(await redis.get(`${t.prefix}low_watermark`)).toBe("0")
+      expect(await redis.exists(`${t.prefix}epoch:0`)).toBe(1)
+      const late = runConsumer({ redis, history: t.prefix, group: "late-reader", consumer: "l1", pollMs: 50 })
+      await until("every block for the late reader", () => late.fold.chain.length >= lastHeight + 1, late.failed)
+      late.stop()
+      expect(late.fold.keys()).toEqual(expectedHistory())
+      await Effect.runPromise(store.cleanupPass())
+      // every group is done: everything below the last synced epoch is reclaimed (that one is always kept)
+      expect(await redis.get(`${t.prefix}low_watermark`)).toBe(String(lastSynced))
+      for (let e = 0; e < lastSynced; e++) expect(await redis.exists(`${t.prefix}epoch:${e}`)).toBe(0)
+      // a restarted consumer of a finished group starts at the new watermark and gets nothing again
+      const again = runConsumer({ redis, history: t.prefix, group: "table", consumer: "c1", pollMs: 50 })
+      await sleep(500)
+      again.stop()
+      expect(again.items()).toBe(0)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
     }
   })
 })

@@ -129,4 +129,30 @@ describe("consume$ and the producers' contract", () => {
     expect(error).toBeInstanceOf(ConsumerError)
     expect((error as ConsumerError).reason).toBe("Gap")
   })
+
+  it("demand: a handler that does not ack gets inFlight items, Redis hands out one read's worth, each ack lets one more through", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const blocks = chain(50)
+    for (const [i, b] of blocks.entries()) {
+      await redis.xadd(`${relay}events`, `${i + 1}-0`, "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    }
+    const held: Array<ChainItem> = []
+    const sub = consume$({ redis, relay, group: "slow", consumer: "c", pollMs: 20, inFlight: 3, eventsCount: 5 }).subscribe((item) => held.push(item))
+    try {
+      await until("3 items", () => held.length === 3)
+      await sleep(300)
+      expect(held.length).toBe(3)
+      const pending = (await redis.xpending(`${relay}events`, "slow")) as [number]
+      expect(pending[0]).toBeLessThanOrEqual(5)
+      expect(((await redis.xpending(`${relay}events`, "slow")) as [number])[0]).toBeGreaterThanOrEqual(3)
+      held[0]!.ack()
+      await until("a 4th item", () => held.length === 4)
+      await sleep(200)
+      expect(held.length).toBe(4)
+      expect(held.map((i) => i.point.height)).toEqual([0, 1, 2, 3])
+    } finally {
+      sub.unsubscribe()
+    }
+  })
 })
