@@ -52,7 +52,7 @@ export const formatItem = (item: ChainItem, sink: (typeof CONSUME_SINKS)[number]
     const tag = item._tag === "Apply" ? "apply" : item._tag === "Undo" ? "undo " : "final"
     return `${tag} ${String(point.height).padStart(9)} ${point.slot}.${point.id} (${item.source})`
   }
-  const head = { type: item._tag.toLowerCase(), slot: point.slot, height: point.height, hash: point.id, source: item.source, id: item.id }
+  const head = { type: item._tag.toLowerCase(), slot: point.slot, height: point.height, hash: point.id, source: item.source, id: item.id, position: item.position }
   return stringify(item._tag === "Final" ? head : { ...head, block: item.block })
 }
 

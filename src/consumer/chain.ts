@@ -46,6 +46,13 @@ export type ItemSource = "history" | "events" | "final"
 export interface RawItemBase {
   /** unique within the group: `<stream key>/<entry id>` (+ `/<index>` for a block of a history batch) */
   readonly id: string
+  /**
+   * The item's place in the group's sequence, as a string whose order (plain `<`) is the order of
+   * the sequence: a handler that commits it with its state can skip every item at or below its
+   * last one after a restart (O(1) state instead of a set of ids). Entries claimed from another
+   * consumer can come after a higher position (see docs/consumer.md, limits).
+   */
+  readonly position: string
   readonly point: ChainPoint
   readonly source: ItemSource
 }
@@ -112,6 +119,23 @@ const pointOf = (block: BlockRecord, previousSlot: number): ChainPoint => {
   // an EBB sits at the first slot of its Byron epoch (the relay's entries carry that slot too)
   const slot = typeof block["slot"] === "number" ? block["slot"] : (Math.floor(previousSlot / BYRON_EPOCH_SLOTS) + 1) * BYRON_EPOCH_SLOTS
   return { slot, id, height: block["height"] }
+}
+
+const pad = (n: number, width: number): string => String(n).padStart(width, "0")
+
+/**
+ * Positions: `h:<epoch>:<entry ms>-<entry seq>:<index>` then `r:<write>:<stream>:<index>`, fixed
+ * width, so string order is sequence order: history before relay ("h" < "r"), epochs, entries and
+ * blocks ascending; relay writes ascending, within a write its events (0) before its finals (1),
+ * which is the order the merge of `events` and `final` hands them out.
+ */
+export const historyPosition = (epoch: number, entryId: string, index: number): string => {
+  const [ms, seq] = parseId(entryId)
+  return `h:${pad(epoch, 10)}:${pad(ms, 16)}-${pad(seq, 10)}:${pad(index, 8)}`
+}
+export const relayPosition = (entryId: string, source: "events" | "final"): string => {
+  const [seq, i] = parseId(entryId)
+  return `r:${pad(seq, 16)}:${source === "events" ? 0 : 1}:${pad(i, 8)}`
 }
 
 /** A history entry whose blocks are handed out one by one. */
@@ -330,7 +354,15 @@ export class ChainReader {
     const block = batch.blocks[index]!
     const point = pointOf(block, this.previousSlot)
     this.previousSlot = point.slot
-    const item: RawApply = { _tag: "Apply", id: `${batch.key}/${batch.entryId}/${index}`, point, source: "history", block, final: true }
+    const item: RawApply = {
+      _tag: "Apply",
+      id: `${batch.key}/${batch.entryId}/${index}`,
+      position: historyPosition(batch.epoch, batch.entryId, index),
+      point,
+      source: "history",
+      block,
+      final: true
+    }
     return {
       item,
       commit: async () => {
@@ -442,13 +474,14 @@ export class ChainReader {
     }
     const point = { slot, id: hash, height }
     const id = `${reader.key}/${entry.id}`
+    const position = relayPosition(entry.id, source)
     const commit = async () => {
       await this.control.xack(reader.key, this.options.group, entry.id)
       reader.inFlight.delete(entry.id)
     }
-    if (type === "apply") return { item: { _tag: "Apply", id, point, source, block: parse(f["block"]), final: false }, commit }
-    if (type === "undo") return { item: { _tag: "Undo", id, point, source, block: parse(f["block"]) }, commit }
-    if (type === "final") return { item: { _tag: "Final", id, point, source }, commit }
+    if (type === "apply") return { item: { _tag: "Apply", id, position, point, source, block: parse(f["block"]), final: false }, commit }
+    if (type === "undo") return { item: { _tag: "Undo", id, position, point, source, block: parse(f["block"]) }, commit }
+    if (type === "final") return { item: { _tag: "Final", id, position, point, source }, commit }
     throw new ConsumerError({ reason: "Malformed", detail: `${reader.key} entry ${entry.id} has type ${String(type)}` })
   }
 }

@@ -59,13 +59,15 @@ describe("hecate consume", () => {
       const tipHash = tip.split(":")[1]!
       // the tip's apply and the final it makes come in one relay write: both printed, then stop
       await until("the tip printed", () => run.output().includes(`"hash":"${tipHash}"`), undefined, 30_000)
-      await sleep(300)
+      // caught up: a progress line reports the group's lag on events as 0
+      const progress = /consume printer: \d+ items \([\d.]+\/s\), height \d+, events lag 0/
+      await until("a progress line at lag 0", () => progress.test(run.errors()), undefined, 30_000)
       run.kill("SIGINT")
       const last = await run.done
       expect(last.code, last.stderr).toBe(130)
       // the run is recorded, and its progress says how far it got and the group's lag on events
       expect(last.stderr).toContain("consume run started")
-      expect(last.stderr).toMatch(/consume printer: \d+ items \([\d.]+\/s\), height \d+, events lag 0/)
+      expect(last.stderr).toMatch(progress)
       runs.push(parseLines(last.stdout))
 
       const fold = foldRuns(runs, IN_FLIGHT)

@@ -20,7 +20,7 @@ const example = (url: string, history: string, relay: string) => {
 
   const subscription = consume$({ redis, history, relay, group: "table", consumer: "worker-1" })
     .subscribe((item) => {
-      // in real life: one transaction of your store that applies the item and records item.id
+      // in real life: one transaction of your store that applies the item and records item.position
       if (item._tag === "Apply") table.set(item.point.height, item.point.id)
       else if (item._tag === "Undo") table.delete(item.point.height)
       else finalHeight = item.point.height

@@ -33,9 +33,14 @@ export class CheckedFold {
   undos = 0
   finals = 0
 
+  /** the last folded item's position: positions must strictly increase along the sequence */
+  lastPosition = ""
+
   fold(item: ChainItem): void {
     if (this.seen.has(item.id)) throw new Error(`item ${item.id} delivered twice`)
     this.seen.add(item.id)
+    if (!(item.position > this.lastPosition)) throw new Error(`position ${item.position} of ${item.id} is not after ${this.lastPosition}`)
+    this.lastPosition = item.position
     const tip = this.chain.at(-1)
     if (item._tag === "Apply") {
       const block = item.block as { ancestor?: unknown }
@@ -177,6 +182,7 @@ export interface Line {
   readonly hash: string
   readonly source: ChainItem["source"]
   readonly id: string
+  readonly position: string
   readonly block?: unknown
 }
 
@@ -186,6 +192,7 @@ export const parseLines = (stdout: string): Array<Line> => stdout.split("\n").fi
 export const consumeCli = (args: ReadonlyArray<string>) => {
   let child: ChildProcess | undefined
   let out = ""
+  let err = ""
   const done: Promise<CliResult> = runCli(["consume", ...args], {
     env: {
       REDIS_URL: TEST_REDIS_URL,
@@ -197,9 +204,16 @@ export const consumeCli = (args: ReadonlyArray<string>) => {
     onSpawn: (c) => {
       child = c
       c.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      c.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()))
     }
   })
-  return { done, kill: (s: NodeJS.Signals) => child?.kill(s), output: () => out, lines: () => out.split("\n").filter((l) => l !== "").length }
+  return {
+    done,
+    kill: (s: NodeJS.Signals) => child?.kill(s),
+    output: () => out,
+    errors: () => err,
+    lines: () => out.split("\n").filter((l) => l !== "").length
+  }
 }
 
 /**
@@ -213,6 +227,8 @@ export const foldRuns = (runs: ReadonlyArray<ReadonlyArray<Line>>, inFlight: num
     let repeats = 0
     for (const [j, l] of lines.entries()) {
       if (folded.has(l.id)) {
+        // what a handler keeping only its last position would skip, too
+        if (!(l.position <= fold.lastPosition)) throw new Error(`run ${i}: repeated ${l.id} has a position after the last folded one`)
         repeats++
         if (j !== repeats - 1) throw new Error(`run ${i}: ${l.id} repeated after new lines (line ${j})`)
         if (!runs[i - 1]?.some((p) => p.id === l.id)) throw new Error(`run ${i}: ${l.id} repeats a line of an earlier run than the last`)
@@ -220,10 +236,10 @@ export const foldRuns = (runs: ReadonlyArray<ReadonlyArray<Line>>, inFlight: num
       }
       folded.add(l.id)
       const point = { slot: l.slot, id: l.hash, height: l.height }
-      const ack = () => {}
-      if (l.type === "apply") fold.fold({ _tag: "Apply", id: l.id, point, source: l.source, block: l.block, final: l.source === "history", ack })
-      else if (l.type === "undo") fold.fold({ _tag: "Undo", id: l.id, point, source: l.source, block: l.block, ack })
-      else fold.fold({ _tag: "Final", id: l.id, point, source: l.source, ack })
+      const base = { id: l.id, position: l.position, point, source: l.source, ack: () => {} }
+      if (l.type === "apply") fold.fold({ _tag: "Apply", ...base, block: l.block, final: l.source === "history" })
+      else if (l.type === "undo") fold.fold({ _tag: "Undo", ...base, block: l.block })
+      else fold.fold({ _tag: "Final", ...base })
     }
     if (repeats > inFlight) throw new Error(`run ${i} repeated ${repeats} lines, more than --in-flight ${inFlight}`)
   }
