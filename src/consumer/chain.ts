@@ -394,9 +394,20 @@ export class ChainReader {
     if (this.events === undefined || this.final === undefined) {
       this.events = new GroupReader(this.options.redis, keys.events, group, consumer)
       this.final = new GroupReader(this.options.redis, keys.final, group, consumer)
-      this.fresh = (await this.lastDelivered(keys.events)) === "0-0"
+      const delivered = (await this.lastDelivered(keys.events)) ?? "0-0"
+      this.fresh = delivered === "0-0"
+      // the events of every write before the first one this consumer still holds pending (else up
+      // to the group's last delivered one) were handed out before a restart: their finals need
+      // not wait for the next write
+      const ownPending = (await this.control.xpending(keys.events, group, "-", "+", 1, consumer)) as Array<[string, ...Array<unknown>]>
+      this.eventsSeq = ownPending[0] === undefined ? parseId(delivered)[0] : parseId(ownPending[0][0])[0] - 1
     }
     if (this.eventsBuffer.length === 0) {
+      if (this.finalBuffer.length === 0 && !this.finalDrained) {
+        const more = await this.final.read(this.eventsCount)
+        if (more.length === 0) this.finalDrained = true
+        else this.finalBuffer.push(...more)
+      }
       // finals of writes whose events were all handed out already
       const finalHead = this.finalBuffer[0]
       if (finalHead !== undefined && parseId(finalHead.id)[0] <= this.eventsSeq) {

@@ -155,4 +155,23 @@ describe("consume$ and the producers' contract", () => {
       sub.unsubscribe()
     }
   })
+
+  it("a restart with only a final left unacknowledged hands it out at once, not at the next relay write", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const [b0, b1] = chain(2)
+    const fields = (type: string, b: Block) => ["type", type, "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", JSON.stringify({ ancestor: b.ancestor })]
+    await redis.xadd(`${relay}events`, "1-0", ...fields("apply", b0!))
+    await redis.xadd(`${relay}events`, "2-0", ...fields("apply", b1!))
+    await redis.xadd(`${relay}final`, "2-0", ...fields("final", b0!))
+    const fold = new CheckedFold()
+    const options = { redis, relay, group: "g", consumer: "c", pollMs: 20 }
+    const first = runConsumer(options, fold, { onItem: (item) => (item._tag === "Final" ? "stop" : "ack") })
+    await until("the first session to stop at the final", () => first.ended(), first.failed)
+    expect(fold.applies).toBe(2)
+    const second = runConsumer(options, fold)
+    await until("the final", () => fold.finals === 1, second.failed, 2_000)
+    second.stop()
+    expect(fold.finalCount).toBe(1)
+  })
 })
