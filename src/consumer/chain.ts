@@ -178,7 +178,6 @@ export class ChainReader {
   private final: GroupReader | undefined
   private eventsBuffer: Array<StreamEntry> = []
   private finalBuffer: Array<StreamEntry> = []
-  private lastClaim = 0
 
   constructor(private readonly options: ChainReaderOptions) {
     if (options.history === undefined && options.relay === undefined) {
@@ -247,8 +246,7 @@ export class ChainReader {
     }
     if (this.epochReader !== undefined) {
       const reader = this.epochReader
-      let entries = await reader.read(this.historyCount)
-      if (entries.length === 0) entries = await reader.claim(this.historyCount, this.claimIdleMs)
+      const entries = await reader.read(this.historyCount)
       if (entries.length > 0) {
         await this.openBatch(this.epoch!, reader, entries)
         return undefined
@@ -284,7 +282,8 @@ export class ChainReader {
       this.epoch += 1
       return undefined
     }
-    this.epochReader = new GroupReader(this.options.redis, key, group, consumer)
+    // claims on every read: a dead consumer's entries of this epoch come before its new ones
+    this.epochReader = new GroupReader(this.options.redis, key, group, consumer, this.claimIdleMs, 0)
     return undefined
   }
 
@@ -317,7 +316,7 @@ export class ChainReader {
 
   private async claimLingering(): Promise<true | undefined> {
     for (const [epoch, reader] of this.lingering) {
-      const entries = await reader.claim(this.historyCount, this.claimIdleMs)
+      const entries = await reader.claim(this.historyCount)
       if (entries.length > 0) {
         await this.openBatch(epoch, reader, entries)
         return true
@@ -392,15 +391,15 @@ export class ChainReader {
     const keys = this.rkeys!
     const { group, consumer } = this.options
     if (this.events === undefined || this.final === undefined) {
-      this.events = new GroupReader(this.options.redis, keys.events, group, consumer)
-      this.final = new GroupReader(this.options.redis, keys.final, group, consumer)
+      this.events = new GroupReader(this.options.redis, keys.events, group, consumer, this.claimIdleMs, this.claimIdleMs / 2)
+      this.final = new GroupReader(this.options.redis, keys.final, group, consumer, this.claimIdleMs, this.claimIdleMs / 2)
       const delivered = (await this.lastDelivered(keys.events)) ?? "0-0"
       this.fresh = delivered === "0-0"
-      // the events of every write before the first one this consumer still holds pending (else up
-      // to the group's last delivered one) were handed out before a restart: their finals need
+      // the events of every write before the group's first pending entry (else up to its last
+      // delivered one) were handed out and acknowledged before this session: their finals need
       // not wait for the next write
-      const ownPending = (await this.control.xpending(keys.events, group, "-", "+", 1, consumer)) as Array<[string, ...Array<unknown>]>
-      this.eventsSeq = ownPending[0] === undefined ? parseId(delivered)[0] : parseId(ownPending[0][0])[0] - 1
+      const pending = (await this.control.xpending(keys.events, group, "-", "+", 1)) as Array<[string, ...Array<unknown>]>
+      this.eventsSeq = pending[0] === undefined ? parseId(delivered)[0] : parseId(pending[0][0])[0] - 1
     }
     if (this.eventsBuffer.length === 0) {
       if (this.finalBuffer.length === 0 && !this.finalDrained) {
@@ -414,14 +413,7 @@ export class ChainReader {
         this.finalBuffer.shift()
         return this.relayItem(finalHead, this.final, "final")
       }
-      let entries: Array<StreamEntry> = []
-      if (Date.now() - this.lastClaim >= this.claimIdleMs / 2) {
-        this.lastClaim = Date.now()
-        entries = await this.events.claim(this.eventsCount, this.claimIdleMs)
-        this.finalBuffer.push(...await this.final.claim(this.eventsCount, this.claimIdleMs))
-        this.finalBuffer.sort((a, b) => compareIds(a.id, b.id))
-      }
-      if (entries.length === 0) entries = await this.events.read(this.eventsCount, this.pollMs)
+      const entries = await this.events.read(this.eventsCount, this.pollMs)
       if (entries.length === 0) return undefined
       if (this.fresh) {
         this.fresh = false
@@ -446,6 +438,8 @@ export class ChainReader {
       if (more.length === 0) this.finalDrained = true
       else this.finalBuffer.push(...more)
     }
+    // claimed finals may be older than ones read before them
+    this.finalBuffer.sort((a, b) => compareIds(a.id, b.id))
     const finalHead = this.finalBuffer[0]
     if (finalHead !== undefined && parseId(finalHead.id)[0] < headSeq) {
       this.finalBuffer.shift()

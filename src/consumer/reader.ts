@@ -50,17 +50,29 @@ export const createGroup = async (redis: Redis, key: string, group: string, mkst
 export class GroupReader {
   private pendingCursor: string | undefined = "0"
   private claimCursor = "0-0"
+  private lastClaim = Number.NEGATIVE_INFINITY
   /** ids delivered by this session and not acknowledged yet: never reclaimed from ourselves */
   readonly inFlight = new Set<string>()
 
+  /**
+   * `claimIdleMs`: entries of other consumers pending this long are taken over; `claimEveryMs`:
+   * how often a read looks for them (0: every read).
+   */
   constructor(
     private readonly redis: Redis,
     readonly key: string,
     private readonly group: string,
-    private readonly consumer: string
+    private readonly consumer: string,
+    private readonly claimIdleMs: number,
+    private readonly claimEveryMs: number
   ) {}
 
-  /** Up to `count` entries: own pending ones first, then new ones (waiting up to `blockMs` if given). */
+  /**
+   * Up to `count` entries, oldest first: this consumer's own pending ones (delivered to it before
+   * a restart), then (when due) those another consumer left idle for `claimIdleMs`, then new ones
+   * (waiting up to `blockMs` if given). Claims come only after the own pending ones, so an entry
+   * of a previous session is never both re-read and claimed.
+   */
   async read(count: number, blockMs?: number): Promise<Array<StreamEntry>> {
     if (this.pendingCursor !== undefined) {
       const reply = (await this.redis.xreadgroup(
@@ -73,6 +85,11 @@ export class GroupReader {
       }
       this.pendingCursor = undefined
     }
+    if (Date.now() - this.lastClaim >= this.claimEveryMs) {
+      this.lastClaim = Date.now()
+      const claimed = await this.claim(count)
+      if (claimed.length > 0) return claimed
+    }
     const args: Array<string | number> = ["GROUP", this.group, this.consumer, "COUNT", count]
     if (blockMs !== undefined) args.push("BLOCK", blockMs)
     const reply = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
@@ -81,21 +98,22 @@ export class GroupReader {
     return this.track((reply?.[0]?.[1] ?? []).map(toEntry))
   }
 
-  /** Entries other consumers left pending for at least `minIdleMs`, now owned by this consumer. */
-  async claim(count: number, minIdleMs: number): Promise<Array<StreamEntry>> {
-    const reply = (await this.redis.xautoclaim(this.key, this.group, this.consumer, minIdleMs, this.claimCursor, "COUNT", count)) as [
+  /** Entries other consumers left pending for at least `claimIdleMs`, now owned by this consumer. */
+  async claim(count: number): Promise<Array<StreamEntry>> {
+    if (this.pendingCursor !== undefined) return []
+    const reply = (await this.redis.xautoclaim(this.key, this.group, this.consumer, this.claimIdleMs, this.claimCursor, "COUNT", count)) as [
       string,
       Array<RawEntry>,
       Array<string>?
     ]
-    this.claimCursor = reply[0] === "0-0" ? "0-0" : reply[0]
+    this.claimCursor = reply[0]
     const entries = reply[1].map(toEntry).filter((e) => !this.inFlight.has(e.id))
     // ids that were deleted while pending (Redis ≥ 7 removes them from the PEL itself)
     for (const id of reply[2] ?? []) entries.push({ id, fields: undefined })
     return this.track(entries)
   }
 
-  /** How many entries of the group are pending for consumers other than this session's. */
+  /** How many entries of the group are pending for consumers other than this one. */
   async foreignPending(): Promise<number> {
     const summary = (await this.redis.xpending(this.key, this.group)) as [number, string | null, string | null, Array<[string, string]> | null]
     let n = 0

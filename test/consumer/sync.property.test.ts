@@ -1,7 +1,8 @@
 /**
  * The whole chain through one consumer group while the producer is `hecate sync` (built CLI) on a
  * simulated chain that grows and forks during the backfill and after: for random chains, random
- * consumer restarts (a session stops on an item it was handed and never acks it), random read
+ * consumer restarts (a session stops on an item it was handed and never acks it; the next one is the
+ * same consumer, or a new one that claims what the dead one held), random read
  * sizes and credits, and a random SIGKILL of the producer (then a second `sync`), the checked fold
  * of everything the group was handed equals the simulator's canonical chain: every block applied
  * once, in order, each undo of the tip, each final the next block, nothing lost or repeated at
@@ -33,10 +34,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** pending entries this idle belong to a dead consumer (short, so a replacement can take them over in the test) */
+const CLAIM_IDLE_MS = 300
+
 describe("consume$ over sync (property)", () => {
   it("folds to the canonical chain across forks, consumer restarts and a SIGKILLed producer", async () => {
     let runs = 0
     let totalRestarts = 0
+    let totalRenames = 0
     let totalUndos = 0
     let totalHistory = 0
     await fc.assert(
@@ -45,7 +50,7 @@ describe("consume$ over sync (property)", () => {
           seed: fc.string({ minLength: 1, maxLength: 8 }),
           forkRate: fc.double({ min: 0, max: 0.3, noNaN: true }),
           initialBlocks: fc.integer({ min: 120, max: 260 }),
-          restarts: fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 0, maxLength: 4 }),
+          restarts: fc.array(fc.record({ after: fc.integer({ min: 1, max: 120 }), rename: fc.boolean() }), { minLength: 0, maxLength: 4 }),
           inFlight: fc.integer({ min: 1, max: 8 }),
           historyCount: fc.integer({ min: 1, max: 3 }),
           eventsCount: fc.integer({ min: 1, max: 40 }),
@@ -62,14 +67,17 @@ describe("consume$ over sync (property)", () => {
           prefixes.push(relayPrefix, historyPrefix)
           const options = {
             redis, history: historyPrefix, relay: relayPrefix, group: "indexer", consumer: "c1", pollMs: 50,
-            inFlight: p.inFlight, historyCount: p.historyCount, eventsCount: p.eventsCount
+            inFlight: p.inFlight, historyCount: p.historyCount, eventsCount: p.eventsCount, claimIdleMs: CLAIM_IDLE_MS
           }
           const fold = new CheckedFold()
           // the consumer is registered before the producer starts (the documented start-up order).
           // Restart points: after `restarts` items in total, a session stops on the item it was
-          // just handed (never folded, never acked) and a new session of the same consumer starts.
+          // just handed (never folded, never acked) and a new session starts: of the same
+          // consumer, or (rename) of a new consumer once the old one's entries are idle long
+          // enough to be claimed (a crashed consumer replaced under another name).
           const thresholds: Array<number> = []
-          for (const r of p.restarts) thresholds.push((thresholds.at(-1) ?? 0) + r)
+          for (const r of p.restarts) thresholds.push((thresholds.at(-1) ?? 0) + r.after)
+          const renames = p.restarts.map((r) => r.rename)
           const hook = { onItem: () => (thresholds.length > 0 && fold.seen.size >= thresholds[0]! ? "stop" as const : "ack" as const) }
           let session = runConsumer(options, fold, hook)
           let stopped = false
@@ -79,6 +87,11 @@ describe("consume$ over sync (property)", () => {
               if (session.ended()) {
                 thresholds.shift()
                 totalRestarts++
+                if (renames.shift() === true) {
+                  totalRenames++
+                  options.consumer = `c${totalRestarts}`
+                  await sleep(CLAIM_IDLE_MS + 50)
+                }
                 session = runConsumer(options, fold, hook)
               }
             }
@@ -124,6 +137,7 @@ describe("consume$ over sync (property)", () => {
     )
     expect(runs).toBeGreaterThan(0)
     expect(totalRestarts).toBeGreaterThan(0)
+    expect(totalRenames).toBeGreaterThan(0)
     expect(totalUndos).toBeGreaterThan(0)
     expect(totalHistory).toBeGreaterThan(100)
   }, 300_000)
