@@ -18,8 +18,8 @@
  *    nothing to backfill).
  *
  * Each stream is read own-pending first (what this consumer name was given before a restart and
- * never acknowledged), then new entries; entries another consumer of the group left pending for
- * `claimIdleMs` are taken over with XAUTOCLAIM.
+ * never acknowledged), then what another consumer of the group left pending for `claimIdleMs`
+ * (XAUTOCLAIM), then new entries: a dead consumer's entries come before the ones after them.
  *
  * Groups are created at id 0 (never `$`): on `events`/`final` at start-up (MKSTREAM, so the relay
  * keeps what the group has not read and counts its lag), on an epoch stream once it is published,

@@ -1,8 +1,8 @@
 /**
  * One consumer-group reader of one stream: first what Redis still holds as pending for this
- * consumer (delivered before a restart, never acknowledged), then new entries (`>`), in id order.
- * `claim` takes over entries another consumer of the group left pending for longer than the idle
- * time (XAUTOCLAIM), skipping the ones this session holds itself.
+ * consumer (delivered before a restart, never acknowledged), then what another consumer of the
+ * group left pending for longer than the idle time (XAUTOCLAIM, skipping the ones this session
+ * holds itself), then new entries (`>`); each in id order.
  */
 import type { Redis } from "ioredis"
 
