@@ -13,7 +13,8 @@ import { Command, Flag } from "effect/cli"
 import { loggingLayer } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { configFlag } from "../config/flags.js"
-import { type ChainItem, consumeStream } from "../consumer/consume.js"
+import { type ChainItem, consumeStream, registerGroup } from "../consumer/consume.js"
+import { ConsumerError } from "../consumer/errors.js"
 import { stringify } from "../json/lossless.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeConnection } from "../layers/RedisLive.js"
@@ -39,6 +40,10 @@ const flags = {
   claimIdle: Flag.Int("claim-idle-ms").pipe(
     Flag.withDescription("Entries another consumer of the group left pending this long are claimed (XAUTOCLAIM)"),
     Flag.withDefault(60_000)
+  ),
+  registerOnly: Flag.Boolean("register-only").pipe(
+    Flag.withDescription("Only register the group (in the history's registry and on events/final at 0), then exit: run it for every group before the producer starts"),
+    Flag.withDefault(false)
   ),
   config: configFlag,
   logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
@@ -67,6 +72,14 @@ export const consumeCommand = Command.make("consume", flags, (f) =>
     const connection = yield* makeConnection({ url: settings.redisUrl, connectionName: "hecate-consume" })
     const history = f.source === "relay" ? undefined : Option.getOrElse(f.historyPrefix, () => settings.historyPrefix)
     const relay = f.source === "history" ? undefined : Option.getOrElse(f.redisPrefix, () => settings.relayPrefix)
+    if (f.registerOnly) {
+      yield* Effect.tryPromise({
+        try: () => registerGroup({ redis: connection.client, history, relay, group: f.group }),
+        catch: (error) => new ConsumerError({ reason: "Redis", detail: error instanceof Error ? error.message : String(error) })
+      })
+      yield* Effect.logInfo(`registered group ${f.group}${history === undefined ? "" : ` for ${history}`}${relay === undefined ? "" : ` and ${relay}`}`)
+      return
+    }
     const started = Date.now()
     let items = 0
     let height = -1

@@ -11,7 +11,7 @@ import { startSimulator } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { seededRandom } from "../support/backfill-e2e.js"
 import { caughtUp, cleanup, newPrefix, startRelay } from "../relay/harness.js"
-import { canonical, consumeCli, foldRuns, type Line, parseLines, sleep, until } from "./support.js"
+import { canonical, consumeCli, foldRuns, groupsOf, type Line, parseLines, sleep, until } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
@@ -80,4 +80,18 @@ describe("hecate consume", () => {
       await sim.stop()
     }
   }, 120_000)
+
+  it("--register-only registers the group in the history's registry and on events/final, then exits 0", async () => {
+    const history = newPrefix()
+    const relay = newPrefix()
+    prefixes.push(history, relay)
+    const run = consumeCli(["--group", "reg", "--register-only", "--history-prefix", history, "--redis-prefix", relay])
+    const r = await run.done
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe("")
+    expect(await redis.sismember(`${history}consumer_groups`, "reg")).toBe(1)
+    for (const key of [`${relay}events`, `${relay}final`]) {
+      expect((await groupsOf(redis, key)).map((g) => [g["name"], g["last-delivered-id"]])).toEqual([["reg", "0-0"]])
+    }
+  })
 })
