@@ -12,6 +12,7 @@ import { readdirSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { runBackfillBench } from "./backfill.js"
 import { runChainSyncBench, runLosslessParseBench } from "./chainsync.js"
+import { formatConsumerBench, runConsumerBench } from "./consumer.js"
 import { runDistributedBench } from "./distributed.js"
 import { formatRelayLatency, runRelayLatencyBench } from "./relay.js"
 import { main as runSimulatorBench } from "./simulator.js"
@@ -32,6 +33,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
   },
   { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
   { name: "backfill", run: () => runBackfillBench() },
+  { name: "consumer", run: async () => console.log(formatConsumerBench(await runConsumerBench())) },
   { name: "distributed", run: () => runDistributedBench() }
 ]
 

@@ -1,5 +1,6 @@
 /** The command tree, one module per command. */
 import { backfillCommand } from "./backfill.js"
+import { consumeCommand } from "./consume.js"
 import { refreshCommand } from "./refresh.js"
 import { relayCommand } from "./relay.js"
 import { runsCommand } from "./runs.js"
@@ -9,4 +10,4 @@ import { statusCommand } from "./status.js"
 import { syncCommand } from "./sync.js"
 import { workerCommand } from "./worker.js"
 
-export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand, syncCommand, workerCommand, runsCommand] as const
+export const commands = [backfillCommand, statusCommand, simulateCommand, refreshCommand, relayCommand, serveCommand, syncCommand, workerCommand, runsCommand, consumeCommand] as const

@@ -24,7 +24,7 @@
  */
 import { Effect, Metric } from "effect"
 
-export type CommandName = "backfill" | "relay" | "sync" | "serve" | "refresh"
+export type CommandName = "backfill" | "relay" | "sync" | "serve" | "refresh" | "consume"
 
 export const blocksRelayed = Metric.counter("hecate_blocks_relayed_total", { description: "blocks written to the sink", incremental: true })
 export const bytesRelayed = Metric.counter("hecate_bytes_relayed_total", { description: "bytes of block payloads written", incremental: true })

@@ -1,0 +1,8 @@
+/**
+ * `hecate/consumer` (docs/consumer.md): the chain as one sequence from the epoch streams and the
+ * relay's `events`/`final`, with consumer groups, acknowledgements after the handler's own
+ * commit, reclaim of a dead consumer's entries and resume after restarts.
+ */
+export { type Ack, type Apply, type ChainItem, consume$, type ConsumeOptions, consumeStream, type Final, registerGroup, type Undo } from "./consume.js"
+export { type ChainPoint, ChainReader, type ChainReaderOptions, type ItemSource, type ReadItem } from "./chain.js"
+export { ConsumerError } from "./errors.js"
