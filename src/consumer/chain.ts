@@ -399,7 +399,7 @@ export class ChainReader {
       // delivered one) were handed out and acknowledged before this session: their finals need
       // not wait for the next write
       const pending = (await this.control.xpending(keys.events, group, "-", "+", 1)) as Array<[string, ...Array<unknown>]>
-      this.eventsSeq = pending[0] === undefined ? parseId(delivered)[0] : parseId(pending[0][0])[0] - 1
+      this.eventsSeq = pending[0] !== undefined ? parseId(pending[0][0])[0] - 1 : await this.completeThrough(keys.events, delivered)
     }
     if (this.eventsBuffer.length === 0) {
       if (this.finalBuffer.length === 0 && !this.finalDrained) {
@@ -426,7 +426,7 @@ export class ChainReader {
         }
       }
       this.eventsBuffer = entries
-      this.eventsSeq = Math.max(this.eventsSeq, parseId(entries.at(-1)!.id)[0])
+      this.eventsSeq = Math.max(this.eventsSeq, await this.completeThrough(keys.events, entries.at(-1)!.id))
       this.finalDrained = false
     }
     const head = this.eventsBuffer[0]!
@@ -449,8 +449,20 @@ export class ChainReader {
     return this.relayItem(head, this.events, "events")
   }
 
+  /**
+   * The highest write whose events were all read, given the last one read: a relay write holds
+   * several events when it groups the messages queued behind it, and a read (COUNT n) may stop
+   * inside one. The write is whole if the stream holds nothing after `lastId` with its number.
+   */
+  private async completeThrough(key: string, lastId: string): Promise<number> {
+    const [seq] = parseId(lastId)
+    if (lastId === "0-0") return 0
+    const next = (await this.control.xrange(key, `(${lastId}`, "+", "COUNT", 1)) as Array<[string, Array<string>]>
+    return next[0] !== undefined && parseId(next[0][0])[0] === seq ? seq - 1 : seq
+  }
+
   private finalDrained = false
-  /** the highest write number whose events were read */
+  /** the highest write number whose events were all read */
   private eventsSeq = 0
   /** the group had never been delivered an event when this session started */
   private fresh = false
