@@ -16,12 +16,15 @@ export interface Script {
 
 export const script = (name: string, lua: string): Script => ({ name, lua, sha: createHash("sha1").update(lua).digest("hex") })
 
+/** A script argument: a Buffer goes to Redis as its bytes, without a copy as a JS string. */
+export type ScriptArg = string | number | Buffer
+
 /** Runs a script by SHA, loading it with EVAL when the server does not know it yet. */
 export const runScript = async (
   client: RedisClient,
   s: Script,
   keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | number>
+  args: ReadonlyArray<ScriptArg>
 ): Promise<unknown> => {
   try {
     return await client.evalsha(s.sha, keys.length, ...keys, ...args)
