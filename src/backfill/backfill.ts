@@ -22,6 +22,7 @@ import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
 import type { EncodedBlocks } from "./batch.js"
 import { ensureIndexedThrough } from "./epoch-derivation.js"
+import { tuneHeapForBackfill } from "./heap.js"
 import { EpochIndex, type EpochRow } from "./epoch-index.js"
 import { type EpochSyncResult, syncEpoch } from "./epoch-sync.js"
 import {
@@ -272,6 +273,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     const opened = yield* openRun(options, store, options.owner ?? producerToken())
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, epochs, rows, plannedBlocks } = opened
+    tuneHeapForBackfill()
     yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
     emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
 
