@@ -9,8 +9,9 @@
  * - Its epoch index is written to a temp HECATE_EPOCH_CACHE, so the backfill does not derive it.
  * - A consumer stand-in registers a group at `$` on each epoch as soon as it is published (after
  *   reading its MEMORY USAGE): the stream then counts as consumed and the producer's cleanup
- *   reclaims it, so Redis holds a few epochs at a time and backpressure never stalls the run. (A real
- *   consumer must create its group at 0 — docs/redis-contract.md; here nobody reads the data.)
+ *   reclaims it. (A real consumer must create its group at 0 — docs/redis-contract.md; here nobody
+ *   reads the data.) Backpressure is off (REDIS_MAX_UNCONSUMED_EPOCHS=1000): a run that met the
+ *   limit before the stand-in registered slept a 10 s poll, which timed the poll, not the relay.
  * - The rate is timed from the CLI's "Backfilling epochs" line to its "Relayed epochs" line: the
  *   relay itself, without process start-up and planning (printed separately).
  *
@@ -202,7 +203,18 @@ const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: str
     process.execPath,
     [main, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1"],
     {
-      env: { ...process.env, HECATE_EPOCH_CACHE: cachePath, REDIS_URL: redisUrl, NO_COLOR: "1", HECATE_ENV_FILE: "/dev/null", NODE_OPTIONS: nodeOptions },
+      // REDIS_MAX_UNCONSUMED_EPOCHS: the consumer stand-in registers each epoch a few ms after it is
+      // published, but a run that meets the limit first sleeps a whole 10 s backpressure poll; the
+      // bench measures the relay, so it never pauses (Redis holds the window's epochs meanwhile)
+      env: {
+        ...process.env,
+        HECATE_EPOCH_CACHE: cachePath,
+        REDIS_URL: redisUrl,
+        REDIS_MAX_UNCONSUMED_EPOCHS: "1000",
+        NO_COLOR: "1",
+        HECATE_ENV_FILE: "/dev/null",
+        NODE_OPTIONS: nodeOptions
+      },
       stdio: ["ignore", "pipe", "pipe"]
     }
   )

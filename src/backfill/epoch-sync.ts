@@ -43,8 +43,9 @@ const fail = (epoch: number, check: string, expected: string | number, actual: s
 /**
  * Streams epoch `request.epoch` into `write` (one call per batch of at most `batchSize` blocks,
  * ascending height), batched by `batcher` (default: arrays of the parsed blocks; a sink that
- * encodes blocks as they arrive passes its own, see src/backfill/batch.ts). Writes are sequential — a batch is written only after the previous one
- * completed — but one write may run while the session collects the next batch, so the sink's I/O
+ * encodes blocks as they arrive passes its own, see src/backfill/batch.ts). Writes are
+ * sequential — a batch is written only after the previous one completed, and then reported to
+ * the batcher as written — but one write may run while the session collects the next batch, so the sink's I/O
  * (a 7–20 MB XADD) overlaps the chain sync instead of idling the socket. A slow sink still slows
  * the session: the next batch waits for the write in flight, with at most `inFlight` blocks
  * buffered beyond the two batches. A failed write fails the attempt (at the next flush or at the end).
