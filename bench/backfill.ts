@@ -9,19 +9,26 @@
  * - Its epoch index is written to a temp HECATE_EPOCH_CACHE, so the backfill does not derive it.
  * - A consumer stand-in registers a group at `$` on each epoch as soon as it is published (after
  *   reading its MEMORY USAGE): the stream then counts as consumed and the producer's cleanup
- *   reclaims it, so Redis holds a few epochs at a time and backpressure never stalls the run. (A real
- *   consumer must create its group at 0 — docs/redis-contract.md; here nobody reads the data.)
+ *   reclaims it. (A real consumer must create its group at 0 — docs/redis-contract.md; here nobody
+ *   reads the data.) Backpressure is off (REDIS_MAX_UNCONSUMED_EPOCHS=1000): a run that met the
+ *   limit before the stand-in registered slept a 10 s poll, which timed the poll, not the relay.
  * - The rate is timed from the CLI's "Backfilling epochs" line to its "Relayed epochs" line: the
  *   relay itself, without process start-up and planning (printed separately).
  *
- * Figures are printed, never asserted. Targets (issue 5): the backfill at ≥ 70 % of the sync-only
- * rate (Redis writing costs ≤ 30 %), peak RSS < 300 MB whatever the range length.
+ * - A baseline build (another commit of this repository, built into a temp directory by
+ *   `buildBaseline`) runs the same backfill right beside it at each concurrency, alternating which
+ *   goes first, so the two columns share the machine's state; a ratio is only read within a run.
  *
- *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/backfill.js [blocks] [meanBlockBytes] [concurrencies e.g. 1,2,4]
+ * Figures are printed, never asserted. Targets: the backfill at ≥ 85 % of the sync-only rate at
+ * concurrency 1 and 2, peak RSS ≤ 160 MiB at 1, 2 and 4 (≤ 300 MiB with 60–80 KB blocks), flat over
+ * the range. "start RSS" is the process's RSS when the relay starts (modules loaded, window
+ * planned): the floor under the peak, before any block.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/backfill.js [blocks] [meanBlockBytes] [concurrencies e.g. 1,2,4] [baseline ref|none]
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -39,9 +46,27 @@ export interface BackfillBenchOptions {
   readonly redisUrl?: string
   /**
    * One more backfill pass at the highest concurrency with V8's old space capped at this many MB
-   * (NODE_OPTIONS=--max-old-space-size): the RSS is V8's heap sizing, not live data (default 160; 0 = skip).
+   * (NODE_OPTIONS=--max-old-space-size), to tell heap sizing from live data (default 0 = skip).
    */
   readonly cappedHeapMb?: number
+  /**
+   * A git ref of this repository to measure beside the working tree's build (default
+   * BASELINE_REF, the commit before the backfill's memory work; "none" = no baseline).
+   */
+  readonly baseline?: string
+  /** Keep the baseline build for a later call (the caller disposes of it with buildBaseline(ref).dispose()). */
+  readonly keepBaseline?: boolean
+}
+
+/** The last commit before the backfill encoded blocks as they arrive: "today's" figures. */
+export const BASELINE_REF = "081e6bc"
+
+export interface BackfillFigures {
+  readonly blocksPerSecond: number
+  /** rate / sync-only rate at the same concurrency */
+  readonly ratio: number
+  readonly peakRssMb: number
+  readonly startRssMb: number
 }
 
 export interface BackfillBenchRow {
@@ -56,10 +81,44 @@ export interface BackfillBenchRow {
   readonly startupSeconds: number
   readonly redisBytesPerEpoch: number
   readonly redisPeakUsedMb: number
+  readonly startRssMb: number
+  readonly baseline?: BackfillFigures
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const MAIN = here("../src/main.js")
+const REPO = here("../..")
+
+/**
+ * Builds commit `ref` of this repository into a temp directory (git archive, the working tree's
+ * node_modules, tsc) and returns its main.js and a cleanup.
+ */
+const built = new Map<string, { main: string; dispose: () => void }>()
+
+/** Removes every baseline build kept with `keepBaseline`. */
+export const disposeBaselines = (): void => {
+  for (const b of [...built.values()]) b.dispose()
+}
+
+export const buildBaseline = (ref: string): { main: string; dispose: () => void } => {
+  const known = built.get(ref)
+  if (known !== undefined) return known
+  const dir = mkdtempSync(join(tmpdir(), "hecate-bench-baseline-"))
+  execFileSync("sh", ["-c", `git -C "${REPO}" archive "${ref}" | tar -x -C "${dir}"`], { stdio: ["ignore", "ignore", "inherit"] })
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"))
+  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { stdio: "inherit" })
+  const main = join(dir, "dist/main.js")
+  if (!existsSync(main)) throw new Error(`baseline ${ref}: no ${main} after the build`)
+  const handle = {
+    main,
+    dispose: () => {
+      built.delete(ref)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  built.set(ref, handle)
+  return handle
+}
 
 const firstLine = (child: ChildProcess): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -74,11 +133,14 @@ const firstLine = (child: ChildProcess): Promise<string> =>
 /** Peak RSS of a live process from /proc (VmHWM), sampled until it exits. */
 const watchRss = (pid: number) => {
   let peakKb = 0
+  let nowKb = 0
   const sample = () => {
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8")
       const hwm = /VmHWM:\s+(\d+)/.exec(status)
       if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]))
+      const rss = /VmRSS:\s+(\d+)/.exec(status)
+      if (rss) nowKb = Number(rss[1])
     } catch {
       // exited
     }
@@ -86,6 +148,11 @@ const watchRss = (pid: number) => {
   const timer = setInterval(sample, 50)
   return {
     peakMb: () => peakKb / 1024,
+    /** RSS right now (MiB), sampled afresh */
+    nowMb: () => {
+      sample()
+      return nowKb / 1024
+    },
     stop: () => {
       sample()
       clearInterval(timer)
@@ -108,7 +175,7 @@ const syncOnly = async (url: string, concurrency: number, rowsFile: string) => {
   return JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
 }
 
-const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "") => {
+const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "", main = MAIN) => {
   const prefix = `hecate-bench:${randomBytes(4).toString("hex")}:`
   const memory: Array<number> = []
   let peakUsed = 0
@@ -134,19 +201,34 @@ const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: str
   const spawned = performance.now()
   const child = spawn(
     process.execPath,
-    [MAIN, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1"],
+    [main, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1"],
     {
-      env: { ...process.env, HECATE_EPOCH_CACHE: cachePath, REDIS_URL: redisUrl, NO_COLOR: "1", HECATE_ENV_FILE: "/dev/null", NODE_OPTIONS: nodeOptions },
+      // REDIS_MAX_UNCONSUMED_EPOCHS: the consumer stand-in registers each epoch a few ms after it is
+      // published, but a run that meets the limit first sleeps a whole 10 s backpressure poll; the
+      // bench measures the relay, so it never pauses (Redis holds the window's epochs meanwhile)
+      env: {
+        ...process.env,
+        HECATE_EPOCH_CACHE: cachePath,
+        REDIS_URL: redisUrl,
+        REDIS_MAX_UNCONSUMED_EPOCHS: "1000",
+        NO_COLOR: "1",
+        HECATE_ENV_FILE: "/dev/null",
+        NODE_OPTIONS: nodeOptions
+      },
       stdio: ["ignore", "pipe", "pipe"]
     }
   )
   const rss = watchRss(child.pid!)
   let relayStarted = 0
   let relayEnded = 0
+  let startRss = 0
   let stderr = ""
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString()
-    if (relayStarted === 0 && stderr.includes("Backfilling epochs")) relayStarted = performance.now()
+    if (relayStarted === 0 && stderr.includes("Backfilling epochs")) {
+      relayStarted = performance.now()
+      startRss = rss.nowMb()
+    }
     if (relayEnded === 0 && stderr.includes("Relayed epochs up to")) relayEnded = performance.now()
   })
   child.stdout!.resume()
@@ -162,6 +244,7 @@ const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: str
     seconds: (relayEnded - relayStarted) / 1000,
     startupSeconds: (relayStarted - spawned) / 1000,
     peakRssMb: rss.peakMb(),
+    startRssMb: startRss,
     redisBytesPerEpoch: memory.length > 0 ? memory.reduce((a, b) => a + b, 0) / memory.length : 0,
     redisPeakUsedMb: peakUsed / 1e6,
     purged: Number(metrics["streams_purged_total"] ?? 0)
@@ -191,6 +274,8 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
     stdio: ["ignore", "pipe", "inherit"]
   })
   const redis = new Redis(redisUrl)
+  const baselineRef = options.baseline ?? BASELINE_REF
+  const baseline = baselineRef === "none" ? undefined : buildBaseline(baselineRef)
   try {
     const info = JSON.parse(await firstLine(server)) as ServerInfo
     writeFileSync(rowsFile, JSON.stringify(info.rows))
@@ -202,11 +287,15 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
     )
     await syncOnly(info.url, 2, rowsFile) // warm-up: JIT, sockets, page cache
     const rows: Array<BackfillBenchRow> = []
-    for (const c of concurrencies) {
+    for (const [k, c] of concurrencies.entries()) {
       const s = await syncOnly(info.url, c, rowsFile)
       if (s.blocks !== info.blocks) throw new Error(`sync-only pass: ${s.blocks} blocks, expected ${info.blocks}`)
-      const b = await backfillRun(info, c, cachePath, redis, redisUrl)
       const syncRate = s.blocks / s.seconds
+      // alternate which build goes first, so neither always runs on the warmer machine
+      const runBaseline = () => (baseline === undefined ? Promise.resolve(undefined) : backfillRun(info, c, cachePath, redis, redisUrl, "", baseline.main))
+      const base = k % 2 === 0 ? await runBaseline() : undefined
+      const b = await backfillRun(info, c, cachePath, redis, redisUrl)
+      const baseRun = base ?? (await runBaseline())
       const rate = info.blocks / b.seconds
       rows.push({
         concurrency: c,
@@ -216,52 +305,76 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
         mbPerSecond: info.bytes / b.seconds / 1e6,
         ratio: rate / syncRate,
         peakRssMb: b.peakRssMb,
+        startRssMb: b.startRssMb,
         startupSeconds: b.startupSeconds,
         redisBytesPerEpoch: b.redisBytesPerEpoch,
-        redisPeakUsedMb: b.redisPeakUsedMb
+        redisPeakUsedMb: b.redisPeakUsedMb,
+        ...(baseRun === undefined
+          ? {}
+          : {
+            baseline: {
+              blocksPerSecond: info.blocks / baseRun.seconds,
+              ratio: info.blocks / baseRun.seconds / syncRate,
+              peakRssMb: baseRun.peakRssMb,
+              startRssMb: baseRun.startRssMb
+            }
+          })
       })
       console.log(
         `  concurrency ${c}: sync-only ${syncRate.toFixed(0)} blocks/s (${s.seconds.toFixed(1)} s), backfill ${rate.toFixed(0)} blocks/s ` +
-          `(${b.seconds.toFixed(1)} s + ${b.startupSeconds.toFixed(1)} s start-up), peak RSS ${b.peakRssMb.toFixed(0)} MB`
+          `(${b.seconds.toFixed(1)} s + ${b.startupSeconds.toFixed(1)} s start-up), peak RSS ${b.peakRssMb.toFixed(0)} MiB` +
+          (baseRun === undefined ? "" : `; baseline ${(info.blocks / baseRun.seconds).toFixed(0)} blocks/s, peak RSS ${baseRun.peakRssMb.toFixed(0)} MiB`)
       )
     }
-    const capped = options.cappedHeapMb ?? 160
+    const capped = options.cappedHeapMb ?? 0
     let cappedLine = ""
     if (capped > 0) {
       const c = Math.max(...concurrencies)
       const b = await backfillRun(info, c, cachePath, redis, redisUrl, `--max-old-space-size=${capped}`)
       const base = rows.find((r) => r.concurrency === c)!
       cappedLine = `  concurrency ${c} with NODE_OPTIONS=--max-old-space-size=${capped}: ${(info.blocks / b.seconds).toFixed(0)} blocks/s ` +
-        `(${((100 * info.blocks) / b.seconds / base.syncOnlyBlocksPerSecond).toFixed(0)} % of sync-only), peak RSS ${b.peakRssMb.toFixed(0)} MB`
+        `(${((100 * info.blocks) / b.seconds / base.syncOnlyBlocksPerSecond).toFixed(0)} % of sync-only), peak RSS ${b.peakRssMb.toFixed(0)} MiB`
     }
     const meanEpoch = info.bytes / info.epochs.length
-    console.log("conc   sync-only b/s   backfill b/s    MB/s   vs sync   peak RSS MB   start s   Redis MB/epoch   Redis peak MB")
+    const pct = (r: number) => `${(100 * r).toFixed(0)} %`
+    const label = baseline === undefined ? "" : ` (baseline: ${baselineRef})`
+    console.log(`backfill vs sync-only and peak RSS${label}, ${(info.bytes / info.blocks / 1024).toFixed(1)} KB blocks`)
+    console.log(
+      "conc   sync-only b/s | baseline b/s  vs sync  peak RSS MiB  start RSS | backfill b/s  vs sync  peak RSS MiB  start RSS |  MB/s  Redis MB/epoch  Redis peak MB"
+    )
     for (const r of rows) {
+      const bl = r.baseline
       console.log(
-        `${String(r.concurrency).padStart(4)} ${r.syncOnlyBlocksPerSecond.toFixed(0).padStart(15)} ${r.blocksPerSecond.toFixed(0).padStart(14)} ` +
-          `${r.mbPerSecond.toFixed(1).padStart(7)} ${`${(100 * r.ratio).toFixed(0)} %`.padStart(9)} ${r.peakRssMb.toFixed(0).padStart(13)} ` +
-          `${r.startupSeconds.toFixed(1).padStart(9)} ${(r.redisBytesPerEpoch / 1e6).toFixed(1).padStart(16)} ${r.redisPeakUsedMb.toFixed(0).padStart(15)}`
+        `${String(r.concurrency).padStart(4)} ${r.syncOnlyBlocksPerSecond.toFixed(0).padStart(15)} | ` +
+          (bl === undefined
+            ? `${"—".padStart(12)} ${"—".padStart(8)} ${"—".padStart(13)} ${"—".padStart(10)} | `
+            : `${bl.blocksPerSecond.toFixed(0).padStart(12)} ${pct(bl.ratio).padStart(8)} ${bl.peakRssMb.toFixed(0).padStart(13)} ${bl.startRssMb.toFixed(0).padStart(10)} | `) +
+          `${r.blocksPerSecond.toFixed(0).padStart(12)} ${pct(r.ratio).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(13)} ${r.startRssMb.toFixed(0).padStart(10)} | ` +
+          `${r.mbPerSecond.toFixed(1).padStart(5)} ${(r.redisBytesPerEpoch / 1e6).toFixed(1).padStart(15)} ${r.redisPeakUsedMb.toFixed(0).padStart(14)}`
       )
     }
     if (cappedLine !== "") console.log(cappedLine)
     console.log(
       `backfill: Redis holds ${(rows[0]!.redisBytesPerEpoch / meanEpoch).toFixed(2)}× the block JSON per epoch ` +
         `(${(meanEpoch / 1e6).toFixed(1)} MB of JSON -> ${(rows[0]!.redisBytesPerEpoch / 1e6).toFixed(1)} MB stream); ` +
-        `targets: ≥ 70 % of sync-only, RSS < 300 MB (sync-only RSS ${rows.map((r) => r.syncOnlyPeakRssMb.toFixed(0)).join("/")} MB)`
+        `targets: ≥ 85 % of sync-only at 1 and 2, peak RSS ≤ 160 MiB (≤ 300 MiB with 60–80 KB blocks); ` +
+        `sync-only RSS ${rows.map((r) => r.syncOnlyPeakRssMb.toFixed(0)).join("/")} MiB`
     )
     return rows
   } finally {
     server.kill("SIGTERM")
     redis.disconnect()
+    if (options.keepBaseline !== true) baseline?.dispose()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [blocks, mean, conc] = process.argv.slice(2)
+  const [blocks, mean, conc, baseline] = process.argv.slice(2)
   await runBackfillBench({
     ...(blocks ? { blocks: Number(blocks) } : {}),
     ...(mean ? { meanBlockBytes: Number(mean) } : {}),
-    ...(conc ? { concurrencies: conc.split(",").map(Number) } : {})
+    ...(conc ? { concurrencies: conc.split(",").map(Number) } : {}),
+    ...(baseline ? { baseline } : {})
   })
 }

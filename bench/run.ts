@@ -10,10 +10,11 @@
  */
 import { readdirSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { runBackfillBench } from "./backfill.js"
+import { disposeBaselines, runBackfillBench } from "./backfill.js"
 import { runChainSyncBench, runLosslessParseBench } from "./chainsync.js"
 import { formatConsumerBench, runConsumerBench } from "./consumer.js"
 import { runDistributedBench } from "./distributed.js"
+import { runEncodeBench } from "./encode.js"
 import { formatRelayLatency, runRelayLatencyBench } from "./relay.js"
 import { main as runSimulatorBench } from "./simulator.js"
 
@@ -32,7 +33,19 @@ export const BENCHES: ReadonlyArray<Bench> = [
     }
   },
   { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
-  { name: "backfill", run: () => runBackfillBench() },
+  { name: "encode", run: async () => runEncodeBench() },
+  {
+    name: "backfill",
+    run: async () => {
+      // mainnet-like blocks (14 KB), then late-mainnet ones (60 KB) on fewer blocks
+      try {
+        await runBackfillBench({ keepBaseline: true })
+        await runBackfillBench({ blocks: 30_000, meanBlockBytes: 61_440, keepBaseline: true })
+      } finally {
+        disposeBaselines()
+      }
+    }
+  },
   { name: "consumer", run: async () => console.log(formatConsumerBench(await runConsumerBench())) },
   { name: "distributed", run: () => runDistributedBench() }
 ]

@@ -20,7 +20,9 @@ import { hostname } from "node:os"
 import type { Block } from "../domain/block.js"
 import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
+import type { EncodedBlocks } from "./batch.js"
 import { ensureIndexedThrough } from "./epoch-derivation.js"
+import { tuneHeapForBackfill } from "./heap.js"
 import { EpochIndex, type EpochRow } from "./epoch-index.js"
 import { type EpochSyncResult, syncEpoch } from "./epoch-sync.js"
 import {
@@ -274,6 +276,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     const opened = yield* openRun(options, store, options.owner ?? producerToken())
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, epochs, rows, plannedBlocks } = opened
+    tuneHeapForBackfill()
     yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
     emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
 
@@ -311,11 +314,17 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         emit({ _tag: "EpochStarted", epoch, attempt, endpoint: endpoints[0]! })
         yield* sink.beginEpoch(epoch)
         const anchor = rows.get(epoch - 1) ?? ORIGIN_ANCHOR
-        return yield* syncEpoch(
-          { epoch, anchor, expected: rows.get(epoch)!, batchSize: options.batchSize, inFlight: options.inFlight ?? 100 },
-          (blocks: ReadonlyArray<Block>) =>
-            sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => Effect.sync(() => emit({ _tag: "EpochBatch", epoch, blocks: blocks.length }))))
-        ).pipe(Effect.provide(options.ogmiosLayer(endpoints)))
+        const request = { epoch, anchor, expected: rows.get(epoch)!, batchSize: options.batchSize, inFlight: options.inFlight ?? 100 }
+        const wrote = (blocks: number) => Effect.sync(() => emit({ _tag: "EpochBatch", epoch, blocks }))
+        const encoded = sink.encoded
+        const session = encoded === undefined
+          ? syncEpoch(request, (blocks: ReadonlyArray<Block>) => sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => wrote(blocks.length))))
+          : syncEpoch(
+            request,
+            (batch: EncodedBlocks) => encoded.writeEncoded(epoch, batch).pipe(Effect.tap(() => wrote(batch.blockCount))),
+            encoded.batcher()
+          )
+        return yield* session.pipe(Effect.provide(options.ogmiosLayer(endpoints)))
       })
 
     const runEpoch = (epoch: number, index: number): Effect.Effect<EpochOutcome> =>

@@ -12,6 +12,7 @@ import type { ChainSyncEvent } from "../domain/chain-event.js"
 import { formatPoint, type PointOrOrigin, samePoint } from "../domain/point.js"
 import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
+import { type Batcher, blockBatcher } from "./batch.js"
 import type { EpochRow } from "./epoch-index.js"
 import { EpochVerificationFailed } from "./errors.js"
 
@@ -41,17 +42,29 @@ const fail = (epoch: number, check: string, expected: string | number, actual: s
 
 /**
  * Streams epoch `request.epoch` into `write` (one call per batch of at most `batchSize` blocks,
- * ascending height). Writes are sequential — a batch is written only after the previous one
- * completed — but one write may run while the session collects the next batch, so the sink's I/O
+ * ascending height), batched by `batcher` (default: arrays of the parsed blocks; a sink that
+ * encodes blocks as they arrive passes its own, see src/backfill/batch.ts). Writes are
+ * sequential — a batch is written only after the previous one completed, and then reported to
+ * the batcher as written — but one write may run while the session collects the next batch, so the sink's I/O
  * (a 7–20 MB XADD) overlaps the chain sync instead of idling the socket. A slow sink still slows
  * the session: the next batch waits for the write in flight, with at most `inFlight` blocks
  * buffered beyond the two batches. A failed write fails the attempt (at the next flush or at the end).
  */
-export const syncEpoch = <E, R>(
+export function syncEpoch<E, R>(
   request: EpochSyncRequest,
   write: (blocks: ReadonlyArray<Block>) => Effect.Effect<void, E, R>
-): Effect.Effect<EpochSyncResult, OgmiosError | EpochVerificationFailed | E, Ogmios | R> =>
-  Effect.gen(function*() {
+): Effect.Effect<EpochSyncResult, OgmiosError | EpochVerificationFailed | E, Ogmios | R>
+export function syncEpoch<B, E, R>(
+  request: EpochSyncRequest,
+  write: (batch: B) => Effect.Effect<void, E, R>,
+  batcher: Batcher<B>
+): Effect.Effect<EpochSyncResult, OgmiosError | EpochVerificationFailed | E, Ogmios | R>
+export function syncEpoch<B, E, R>(
+  request: EpochSyncRequest,
+  write: (batch: B) => Effect.Effect<void, E, R>,
+  batcher: Batcher<B> = blockBatcher() as unknown as Batcher<B>
+): Effect.Effect<EpochSyncResult, OgmiosError | EpochVerificationFailed | E, Ogmios | R> {
+  return Effect.gen(function*() {
     const ogmios = yield* Ogmios
     const { epoch, expected } = request
     const start = anchorPoint(request.anchor)
@@ -62,7 +75,6 @@ export const syncEpoch = <E, R>(
     let count = 0
     let lastHeight = request.anchor.endHeight
     let lastHash = request.anchor.endHash
-    let batch: Array<Block> = []
     let writing: Fiber.Fiber<void, E> | undefined
 
     /** Waits for the write in flight, if any (its failure fails the attempt). */
@@ -73,11 +85,10 @@ export const syncEpoch = <E, R>(
     })
 
     const flush = Effect.suspend(() => {
-      if (batch.length === 0) return Effect.void
-      const out = batch
-      batch = []
+      if (batcher.size === 0) return Effect.void
+      const out = batcher.take()
       return settle.pipe(
-        Effect.andThen(Effect.forkChild(write(out))),
+        Effect.andThen(Effect.forkChild(write(out).pipe(Effect.tap(() => Effect.sync(() => batcher.written(out)))))),
         Effect.tap((fiber) => Effect.sync(() => (writing = fiber))),
         Effect.asVoid
       )
@@ -103,13 +114,13 @@ export const syncEpoch = <E, R>(
       count++
       lastHeight = block.height
       lastHash = block.id
-      batch.push(block)
       if (block.height === expected.endHeight) {
         if (block.id !== expected.endHash) return fail(epoch, "hash", expected.endHash, block.id)
         if (block.slot !== expected.endSlot) return fail(epoch, "slot", expected.endSlot, String(block.slot))
         if (count !== expected.blocks) return fail(epoch, "count", expected.blocks, count)
       }
-      return batch.length >= request.batchSize ? flush : Effect.void
+      batcher.add(block)
+      return batcher.size >= request.batchSize ? flush : Effect.void
     }
 
     let bytes = 0
@@ -126,3 +137,4 @@ export const syncEpoch = <E, R>(
     if (lastHeight !== expected.endHeight) return yield* fail(epoch, "count", expected.blocks, count)
     return { epoch, blocks: count, lastHeight, bytes }
   })
+}

@@ -18,7 +18,7 @@
  * `transactions` as [], and Byron-only fields (delegate, operationalCertificates, issuer) are
  * dropped.
  */
-import { stringify } from "../json/lossless.js"
+import { stringify, withRawBigInts } from "../json/lossless.js"
 import type { Block } from "./block.js"
 
 /** The value `prepare_block` injects (a fresh object per certificate here, never shared). */
@@ -89,10 +89,18 @@ export type WireFormat = "hecate" | "ogmios"
 
 export const WIRE_FORMATS: ReadonlyArray<WireFormat> = ["hecate", "ogmios"]
 
-/** The stream entry `data`: compact JSON text of the array of blocks in `format`, bigint-exact. */
-export const encodeBlocks = (blocks: ReadonlyArray<Block>, format: WireFormat = "hecate"): string =>
-  stringify(format === "hecate" ? blocks.map(prepareBlock) : blocks)
-
-/** One block's JSON text in `format` (redis-list elements, jsonl lines). */
+/**
+ * One block's JSON text in `format` (redis-list elements, jsonl lines, and the pieces of a stream
+ * entry). The bigints the parser restored are written through JSON.rawJSON, so the block stays on
+ * the native JSON.stringify path (the replacer fallback is for bigints from elsewhere).
+ */
 export const encodeBlock = (block: Block, format: WireFormat = "hecate"): string =>
-  stringify(format === "hecate" ? prepareBlock(block) : block)
+  withRawBigInts(block, () => stringify(format === "hecate" ? prepareBlock(block) : block))
+
+/**
+ * The stream entry `data`: compact JSON text of the array of blocks in `format`, bigint-exact.
+ * The same text as stringifying the array at once, built block by block so that a block with a
+ * bigint costs only itself the fallback, never the whole batch.
+ */
+export const encodeBlocks = (blocks: ReadonlyArray<Block>, format: WireFormat = "hecate"): string =>
+  `[${blocks.map((b) => encodeBlock(b, format)).join(",")}]`

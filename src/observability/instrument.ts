@@ -114,14 +114,21 @@ export const backfillObserver = (inner?: (event: BackfillProgress) => void) => (
 }
 
 /** A BlockSink whose batch writes are timed (hecate_redis_write_seconds{command="backfill"}). */
-export const observeSink = (sink: BlockSink): BlockSink => ({
-  ...sink,
-  writeBatch: (epoch, blocks) =>
+export const observeSink = (sink: BlockSink): BlockSink => {
+  const timed = <A, E>(write: Effect.Effect<A, E>) =>
     Effect.suspend(() => {
       const started = performance.now()
-      return sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => Effect.sync(() => observeRedisWrite("backfill", (performance.now() - started) / 1000))))
+      return write.pipe(Effect.tap(() => Effect.sync(() => observeRedisWrite("backfill", (performance.now() - started) / 1000))))
     })
-})
+  const encoded = sink.encoded
+  return {
+    ...sink,
+    writeBatch: (epoch, blocks) => timed(sink.writeBatch(epoch, blocks)),
+    ...(encoded === undefined
+      ? {}
+      : { encoded: { batcher: encoded.batcher, writeEncoded: (epoch: number, batch) => timed(encoded.writeEncoded(epoch, batch)) } })
+  }
+}
 
 /** The RelayStore with metrics: write latency, blocks/bytes, rollbacks, tip distance, lag, status. */
 export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "relay"): RelayStoreShape => {

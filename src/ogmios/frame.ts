@@ -7,7 +7,7 @@
 import { RollBackward, RollForward, type ChainSyncEvent } from "../domain/chain-event.js"
 import type { Block } from "../domain/block.js"
 import type { PointOrOrigin, TipOrOrigin } from "../domain/point.js"
-import { parse } from "../json/lossless.js"
+import { adoptBigIntSites, bigIntSites, parse } from "../json/lossless.js"
 import { MalformedFrame } from "./errors.js"
 import type { RpcErrorObject, RpcId } from "./protocol.js"
 
@@ -47,7 +47,14 @@ export const decodeFrame = (text: string): ResponseFrame | MalformedFrame => {
   if (!isObj(value) || value["jsonrpc"] !== "2.0") return malformed("not a JSON-RPC 2.0 object", text)
   const method = value["method"]
   if (method !== undefined && typeof method !== "string") return malformed("method is not a string", text)
-  if ("result" in value) return value as unknown as ResultFrame
+  if ("result" in value) {
+    // a block's encoder looks its bigints up by the block (src/domain/wire-format.ts)
+    if (bigIntSites(value) !== undefined) {
+      const block = (value["result"] as { block?: unknown } | null | undefined)?.block
+      if (typeof block === "object" && block !== null) adoptBigIntSites(value, block)
+    }
+    return value as unknown as ResultFrame
+  }
   const error = value["error"]
   if (isObj(error) && typeof error["code"] === "number" && typeof error["message"] === "string") {
     return value as unknown as ErrorFrame

@@ -2,8 +2,11 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { Block } from "../../src/domain/block.js"
-import { encodeBlock, encodeBlocks, prepareBlock, STAKE_CREDENTIAL_DEPOSIT } from "../../src/domain/wire-format.js"
-import { parse, stringify } from "../../src/json/lossless.js"
+import { jsonArrayBatcher } from "../../src/backfill/batch.js"
+import { encodeBlock, encodeBlocks, prepareBlock, STAKE_CREDENTIAL_DEPOSIT, WIRE_FORMATS, type WireFormat } from "../../src/domain/wire-format.js"
+import { bigIntSites, parse, stringify } from "../../src/json/lossless.js"
+import { decodeFrame } from "../../src/ogmios/frame.js"
+import { Chain } from "../../src/simulator/index.js"
 
 const DIR = "/work/shared/fixtures/ogmios/vectors/NextBlockResponse"
 
@@ -169,5 +172,56 @@ describe("wire format (reference §2.3)", () => {
     expect(b.blocktype).toBe("bft")
     expect(b.nonce).toBeNull()
     expect(encodeBlock(bft!.block)).not.toContain("\"delegate\"")
+  })
+})
+
+// The backfill encodes each block as it arrives, with the parser's bigints swapped for
+// JSON.rawJSON, straight into JSON-array bytes (src/backfill/batch.ts); the stream entries must be
+// the bytes the one-shot encode of the parsed array gives (stringify with the bigint fallback).
+describe("per-block encode = one-shot encode of the batch", () => {
+  const chain = new Chain({ network: "mainnet-shaped", epochs: { from: 500, to: 500 }, meanBlockBytes: 12_000, nextEpochBlocks: 400 })
+  const tip = chain.tip()
+  const frames = Array.from({ length: Math.min(400, chain.tipIndex + 1) }, (_, i) =>
+    `{"jsonrpc":"2.0","method":"nextBlock","result":{"direction":"forward","block":${chain.blockBuffer(i).toString("utf8")},"tip":${stringify(tip)}},"id":null}`
+  )
+  const decoded = frames.map((text) => ((decodeFrame(text) as { result: { block: Block } }).result.block))
+  const oneShot = (blocks: ReadonlyArray<Block>, format: WireFormat) => stringify(format === "hecate" ? blocks.map(prepareBlock) : blocks)
+
+  it("covers blocks with and without big integers", () => {
+    const withBig = decoded.filter((b) => countBigInts(b) > 0).length
+    expect(withBig).toBeGreaterThan(20)
+    // and the parser's bigint sites reached the blocks (the native rawJSON path is the one tested)
+    expect(decoded.filter((b) => bigIntSites(b) !== undefined).length).toBe(withBig)
+    expect(decoded.length - withBig).toBeGreaterThan(20)
+  })
+
+  for (const format of WIRE_FORMATS) {
+    it(`gives the same bytes in the ${format} format (encodeBlocks, encodeBlock, jsonArrayBatcher)`, () => {
+      const before = decoded.map((b) => stringify(b))
+      // a small first buffer, so the batcher grows and reuses its buffers on the way
+      const batcher = jsonArrayBatcher(format, 1024)
+      for (let i = 0; i < decoded.length; i += 37) {
+        const blocks = decoded.slice(i, i + 37)
+        const expected = oneShot(blocks, format)
+        expect(encodeBlocks(blocks, format)).toBe(expected)
+        expect(`[${blocks.map((b) => encodeBlock(b, format)).join(",")}]`).toBe(expected)
+        for (const b of blocks) batcher.add(b)
+        const batch = batcher.take()
+        expect(batch.data.toString("utf8")).toBe(expected)
+        expect(batch.data.equals(Buffer.from(expected, "utf8"))).toBe(true)
+        expect(batch.blockCount).toBe(blocks.length)
+        expect(batch.lastHeight).toBe(blocks[blocks.length - 1]!.height)
+        batcher.written(batch)
+      }
+      // the bigints are back in place after the rawJSON swap
+      expect(decoded.map((b) => stringify(b))).toEqual(before)
+      expect(decoded.reduce((n, b) => n + countBigInts(b), 0)).toBeGreaterThan(20)
+    })
+  }
+
+  it("falls back exactly for bigints the parser did not place (built in code, or a reviver parse)", () => {
+    const block = { ...decoded[0]!, extra: { q: 18_446_744_073_709_551_615n } } as Block
+    expect(encodeBlock(block, "ogmios")).toBe(stringify(block))
+    expect(encodeBlock(block, "ogmios")).toContain('"q":18446744073709551615')
   })
 })

@@ -8,6 +8,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { Block } from "../../domain/block.js"
+import type { Batcher, EncodedBlocks } from "../batch.js"
 import type { RedisError } from "../../services/Redis.js"
 import type { ProducerLockLost, StoreContractViolation } from "../errors.js"
 import type { EpochStoreShape } from "../store/EpochStore.js"
@@ -40,6 +41,15 @@ export interface BlockSink {
   /** The attempt wrote every block of `epoch`; its last block has `lastHeight`. */
   readonly endEpoch: (epoch: number, lastHeight: number) => Effect.Effect<void, SinkFailure>
   readonly close: () => Effect.Effect<void, SinkFailure>
+  /**
+   * Optional, and then used by the backfill instead of `writeBatch`: the sink takes its batches
+   * already encoded, each block as it arrives (src/backfill/batch.ts), so a batch in memory is
+   * its bytes, not parsed blocks. `batcher` gives a fresh batcher per epoch attempt.
+   */
+  readonly encoded?: {
+    readonly batcher: () => Batcher<EncodedBlocks>
+    readonly writeEncoded: (epoch: number, batch: EncodedBlocks) => Effect.Effect<void, SinkFailure>
+  }
   /** Present when the sink is a coordinator (redis): the store behind it. */
   readonly coordinator?: EpochStoreShape
 }

@@ -39,13 +39,14 @@ import {
   RESET_SCRIPT,
   runScript,
   type Script,
+  type ScriptArg,
   SET_BASE_SCRIPT
 } from "./scripts.js"
 
 /** One sink batch, already encoded: the entry's `data` and what the bookkeeping needs. */
 export interface EncodedBatch {
-  /** JSON text of the array of blocks (the entry's `data` field). */
-  readonly data: string
+  /** JSON text of the array of blocks (the entry's `data` field), or its UTF-8 bytes. */
+  readonly data: string | Buffer
   readonly blockCount: number
   /** Height of the batch's last block (written to resume_map). */
   readonly lastHeight: number
@@ -187,7 +188,7 @@ const toInt = (v: unknown): number | undefined => {
 export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOptions = {}): EpochStoreShape => {
   const keys = storeKeys(options.prefix ?? DEFAULT_PREFIX)
   const eventMaxLen = options.eventStreamMaxLen ?? 10_000
-  const run = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<string | number>, what: string) =>
+  const run = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<ScriptArg>, what: string) =>
     redis.use((c) => runScript(c, s, ks, args), what)
 
   // The token of the producer lock while this store holds it: its writes then run behind the fence.
@@ -200,7 +201,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     return error
   }
   /** A write: fenced on the producer lock while this store holds it. */
-  const write = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<string | number>, what: string) => {
+  const write = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<ScriptArg>, what: string) => {
     const token = fence
     if (token === undefined) return run(s, ks, args, what)
     return run(fenced(s), [...ks, keys.producerLock], [...args, token], what).pipe(

@@ -6,6 +6,7 @@
  * opening a store writes nothing (status stays read-only).
  */
 import { createHash } from "node:crypto"
+import { Command } from "ioredis"
 import type { RedisClient } from "../../services/Redis.js"
 
 export interface Script {
@@ -16,18 +17,63 @@ export interface Script {
 
 export const script = (name: string, lua: string): Script => ({ name, lua, sha: createHash("sha1").update(lua).digest("hex") })
 
+/** A script argument: a Buffer goes to Redis as its bytes, without a copy as a JS string. */
+export type ScriptArg = string | number | Buffer
+
+/** A Buffer argument from this size on is written to the socket as it is (see BulkCommand). */
+const BULK_BYTES = 64 * 1024
+
+interface Writable {
+  readonly write: (chunk: string | Buffer) => unknown
+}
+
+/**
+ * A command whose big Buffer arguments (a stream entry's data, 7–40 MB) go to the socket as they
+ * are. ioredis writes a command as one chunk, so it copies every Buffer argument into a new
+ * buffer of the command's size first: one more copy of each batch per write, allocated and freed
+ * per batch. Here the RESP framing is written around the arguments instead, in order, on the
+ * same socket (ioredis writes the returned tail right after). Only sent directly on a client
+ * (`sendCommand` writes to the client's own socket), never through a pipeline.
+ */
+class BulkCommand extends Command {
+  override toWritable(socket: object): string | Buffer {
+    const out = socket as Writable
+    let pending = `*${this.args.length + 1}\r\n$${Buffer.byteLength(this.name)}\r\n${this.name}\r\n`
+    for (const arg of this.args) {
+      if (Buffer.isBuffer(arg)) {
+        out.write(`${pending}$${arg.length}\r\n`)
+        out.write(arg)
+        pending = "\r\n"
+      } else {
+        const text = String(arg)
+        pending += `$${Buffer.byteLength(text)}\r\n${text}\r\n`
+      }
+    }
+    return pending
+  }
+}
+
+const hasBulk = (args: ReadonlyArray<ScriptArg>): boolean => args.some((a) => Buffer.isBuffer(a) && a.length >= BULK_BYTES)
+
+const send = (client: RedisClient, name: "evalsha" | "eval", first: string, keys: ReadonlyArray<string>, args: ReadonlyArray<ScriptArg>) =>
+  hasBulk(args)
+    ? client.sendCommand(new BulkCommand(name, [first, keys.length, ...keys, ...args], { replyEncoding: "utf8" }))
+    : name === "evalsha"
+    ? client.evalsha(first, keys.length, ...keys, ...args)
+    : client.eval(first, keys.length, ...keys, ...args)
+
 /** Runs a script by SHA, loading it with EVAL when the server does not know it yet. */
 export const runScript = async (
   client: RedisClient,
   s: Script,
   keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | number>
+  args: ReadonlyArray<ScriptArg>
 ): Promise<unknown> => {
   try {
-    return await client.evalsha(s.sha, keys.length, ...keys, ...args)
+    return await send(client, "evalsha", s.sha, keys, args)
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
-      return await client.eval(s.lua, keys.length, ...keys, ...args)
+      return await send(client, "eval", s.lua, keys, args)
     }
     throw error
   }
