@@ -13,7 +13,7 @@ import { EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
 import { makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, SINK_KINDS, type BlockSink, type SinkKind } from "../backfill/sinks/index.js"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { distributedFlags, runDistributedBackfill } from "../distributed/index.js"
@@ -242,7 +242,7 @@ const run = (flags: Flags) =>
     }),
     Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Backfill incomplete"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const backfillCommand = Command.make("backfill", backfillFlags, run).pipe(

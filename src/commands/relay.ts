@@ -9,7 +9,7 @@ import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import type { RangedFlag } from "../config/settings.js"
 import { concatMap, Observable } from "rxjs"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { blockSlot } from "../domain/block.js"
 import { redactCredentials } from "../domain/redacted-url.js"
@@ -203,7 +203,7 @@ const run = (flags: Flags) =>
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume from the cursor.")),
     reportExpectedFailures("Relay stopped"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const relayCommand = Command.make("relay", relayFlags, run).pipe(
