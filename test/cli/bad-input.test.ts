@@ -90,3 +90,20 @@ describe("REDIS_URL naming a database the server does not have", () => {
     expect(await client.keys(`${prefix}*`)).toEqual([])
   })
 })
+
+describe("simulate --port of a port in use", () => {
+  it("exits 2 with one line naming the port and what to do, no unhandled 'error' event", async () => {
+    const { createServer } = await import("node:net")
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const r = await runCli(["simulate", "--port", String(port)], { env, timeoutMs: 20_000 })
+      expectRefused(r, `--port ${port}`)
+      expect(r.stdout + r.stderr).toContain("already in use")
+      expect(r.stdout + r.stderr).not.toMatch(/Unhandled|EADDRINUSE/)
+    } finally {
+      taken.close()
+    }
+  })
+})
