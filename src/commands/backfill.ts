@@ -15,6 +15,7 @@ import { makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, SINK_KIND
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
+import { isOutputClosed } from "../cli/process.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { distributedFlags, runDistributedBackfill } from "../distributed/index.js"
 import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
@@ -240,7 +241,8 @@ const run = (flags: Flags) =>
       usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
-    Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),
+    // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell
+    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.log("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Backfill incomplete"),
     withCommandLogging(flags)
   )

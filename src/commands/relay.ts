@@ -11,6 +11,7 @@ import type { RangedFlag } from "../config/settings.js"
 import { concatMap, Observable } from "rxjs"
 import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
+import { isOutputClosed } from "../cli/process.js"
 import { blockSlot } from "../domain/block.js"
 import { redactCredentials } from "../domain/redacted-url.js"
 import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
@@ -201,7 +202,12 @@ const run = (flags: Flags) =>
     )
   }).pipe(
     Effect.scoped,
-    Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume from the cursor.")),
+    // only the redis sink keeps a cursor to resume from; a closed pipe (`| head`) ends quietly
+    Effect.onInterrupt(() =>
+      isOutputClosed()
+        ? Effect.void
+        : Console.error(flags.sink === "redis" ? "Interrupted. Rerun to resume from the cursor." : "Interrupted.")
+    ),
     reportExpectedFailures("Relay stopped"),
     withCommandLogging(flags)
   )
