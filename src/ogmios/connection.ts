@@ -50,6 +50,7 @@ export const formatBytes = (n: number): string => {
 interface ReceiverState {
   readonly _state?: number
   readonly _bufferedBytes?: number
+  readonly _opcode?: number
   readonly _payloadLength?: number
   readonly _totalPayloadLength?: number
 }
@@ -68,7 +69,12 @@ const midFrame = (ws: WebSocket): string | undefined => {
   // state 0 = waiting for a frame header with nothing buffered: the connection ended between frames
   if (r._state === 0 && r._bufferedBytes === 0) return undefined
   const length = r._payloadLength
-  return typeof length === "number" && length > 0 && r._state === 4
+  // state 4 = reading a frame's payload, of which `_bufferedBytes` arrived. The receiver can also
+  // be in that state while the frame's message is still being handled (its payload taken, the
+  // message totals reset): what is buffered then is not this frame's, so no sizes are claimed.
+  const reading = r._state === 4 && typeof length === "number" && length > 0 && r._bufferedBytes < length &&
+    ((r._opcode ?? 0) >= 0x08 || (r._totalPayloadLength ?? 0) > 0)
+  return reading
     ? `closed mid-frame (${formatBytes(r._bufferedBytes)} of a ${formatBytes(length)} frame received)`
     : "closed mid-frame"
 }

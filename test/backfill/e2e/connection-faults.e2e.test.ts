@@ -90,9 +90,19 @@ const expectComplete = async () => {
   }
 }
 
+const bytesOf = (text: string): number => Number(/\d+/.exec(text)![0]) * (text.endsWith("kB") ? 1000 : 1)
+
+/** A "closed mid-frame (x of a y frame received)" never claims more of a frame than the frame. */
+const expectHonestFrameSizes = (text: string) => {
+  for (const [, got, of] of text.matchAll(/closed mid-frame \((\d+ k?B) of a (\d+ k?B) frame received\)/g)) {
+    expect(bytesOf(got!), `${got} of a ${of}`).toBeLessThanOrEqual(bytesOf(of!))
+  }
+}
+
 /** A repeated fault in `epoch`: exit 10, the epochs before it published intact, nothing of it or after. */
 const expectFailedAt = async (run: Awaited<ReturnType<typeof backfill>>, epoch: number, cause: RegExp) => {
   expect(run.code, output(run)).toBe(10)
+  expectHonestFrameSizes(output(run))
   expect(run.stdout).toMatch(new RegExp(`Backfill incomplete: 1 epoch\\(s\\) failed after retries: ${epoch} `))
   expect(run.stdout).toMatch(cause)
   // each failed reconnect logged once, with its cause, counted without progress up to the limit (3)
