@@ -18,7 +18,8 @@ import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
-import { redactUrl } from "../domain/redacted-url.js"
+import { redactUrl, urlPassword } from "../domain/redacted-url.js"
+import { toRedisError } from "../services/Redis.js"
 import { makeRunHistory, probeRedis, RunRecorder } from "./runs.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
@@ -134,7 +135,11 @@ export const observeRun = (spec: ObserveRunSpec) =>
           else await recorder.finish("Failed", describeFailure(exit.cause))
         }).pipe(
           Effect.andThen(Effect.suspend(() =>
-            recorder.persisted ? Effect.void : Effect.logWarning(`run ${recorder.id} could not be recorded in Redis (${recorder.lastError ?? "unreachable"})`)
+            recorder.persisted ? Effect.void : Effect.logWarning(
+              `run ${recorder.id} could not be recorded in Redis (${
+                recorder.lastCause === undefined ? "unreachable" : toRedisError("run history write", redactUrl(redisUrl), recorder.lastCause, urlPassword(redisUrl)).detail
+              })`
+            )
           ))
         )
       )

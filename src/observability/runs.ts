@@ -234,6 +234,8 @@ export class RunRecorder {
   private writing: Promise<void> | undefined
   private lastHeartbeat = 0
   lastError: string | undefined
+  /** the last write's error as thrown (ioredis'), for a message in Hecate's words */
+  lastCause: unknown
 
   constructor(
     private readonly history: RunHistory,
@@ -292,6 +294,7 @@ export class RunRecorder {
       (e: unknown) => {
         this.dirty = true
         this.lastError = e instanceof Error ? e.message : String(e)
+        this.lastCause = e
       }
     ).finally(() => (this.writing = undefined))
     return this.writing
