@@ -107,3 +107,12 @@ describe("simulate --port of a port in use", () => {
     }
   })
 })
+
+describe("examples show what to type", () => {
+  it("a bad REDIS_URL's example is a URL to type, not a masked one", async () => {
+    const r = await runCli(["backfill", "--endpoint", DEAD], { env: { ...env, REDIS_URL: "redis://127.0.0.1:6379/abc" }, timeoutMs: 20_000 })
+    expectRefused(r, "REDIS_URL")
+    expect(r.stdout + r.stderr).toContain("e.g. REDIS_URL=redis://127.0.0.1:6379/0")
+    expect(r.stdout + r.stderr).not.toContain("***")
+  })
+})
