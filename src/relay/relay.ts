@@ -453,7 +453,7 @@ export const relay = (options: RelayOptions) =>
           ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
-              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (attempt ${info.attempt})`
+              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
             ).pipe(
               Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint })),
               Effect.andThen(store.incrMetric("reconnects")),

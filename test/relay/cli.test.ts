@@ -106,7 +106,7 @@ describe("relay command", () => {
     r.stop()
     const result = await r.done
     stderr = result.stderr
-    expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(attempt \d+\)/)
+    expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(retry \d+\)/)
     expect(stderr).toMatch(/reconnected to ws:\/\/127\.0\.0\.1:\d+ from \d+\./)
   })
 })

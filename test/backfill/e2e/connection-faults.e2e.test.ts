@@ -110,7 +110,7 @@ const expectFailedAt = async (run: Awaited<ReturnType<typeof backfill>>, epoch: 
   const reconnects = run.stderr.split("\n").filter((l) => /WARN .*chain sync: /.test(l))
   expect(reconnects, output(run)).toHaveLength(6)
   for (const line of reconnects) expect(line).toMatch(cause)
-  expect(reconnects.map((l) => /attempt (\d)\/3 without a new block/.exec(l)?.[1])).toEqual(["1", "2", "3", "1", "2", "3"])
+  expect(reconnects.map((l) => /retry (\d)\/3 without a new block/.exec(l)?.[1])).toEqual(["1", "2", "3", "1", "2", "3"])
   expect(run.stderr).toMatch(new RegExp(`WARN .*epoch ${epoch}: attempt 1/2 failed \\(.*${cause.source}`))
   expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(epoch - 1))
   expect((await readEvents(t.redis, t.prefix)).map((e) => Number(e.epoch))).toEqual(Array.from({ length: epoch }, (_, e) => e))
@@ -218,8 +218,8 @@ describe("backfill: Ogmios unavailable at the start", () => {
     expect(run.code, output(run)).toBe(10)
     const retries = run.stderr.split("\n").filter((l) => l.includes("WARN") && l.includes(`Ogmios: ${dead}`))
     expect(retries).toHaveLength(3)
-    for (const line of retries) expect(line).toMatch(/ECONNREFUSED.*; retrying in \d+ ms \(attempt [123]\/3\)/)
-    expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable: connecting failed 4 time(s) through the reconnect schedule")
+    for (const line of retries) expect(line).toMatch(/ECONNREFUSED.*; retrying in \d+ ms \(retry [123]\/3\)/)
+    expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable: connecting failed 4 times (the first try and 3 retries of the reconnect schedule)")
     expect(run.stdout).toContain(dead)
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
   })
@@ -229,7 +229,7 @@ describe("backfill: Ogmios unavailable at the start", () => {
     const connectionsBefore = proxy.connections
     const run = await backfill()
     expect(run.code, output(run)).toBe(10)
-    expect(run.stdout).toMatch(/Backfill incomplete: Ogmios unavailable: (\S+) failed 4 time\(s\) through the reconnect schedule, last: no answer to \1 for 1 s/)
+    expect(run.stdout).toMatch(/Backfill incomplete: Ogmios unavailable: (\S+) failed 4 times \(the first try and 3 retries of the reconnect schedule\), last: no answer to \1 for 1 s/)
     expect(run.stderr.split("\n").filter((l) => /WARN .*Ogmios: no answer to .* for 1 s; retrying/.test(l))).toHaveLength(3)
     expect(proxy.connections - connectionsBefore).toBe(4) // a fresh connection per attempt
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
