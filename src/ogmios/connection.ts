@@ -15,7 +15,10 @@ import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 export interface ConnectionOptions {
   /** default timeout of `request`, ms (default 30 000) */
   readonly requestTimeout?: number
-  /** opening handshake timeout, ms (default 10 000) */
+  /**
+   * opening handshake timeout, ms (default: `requestTimeout`, so HECATE_REQUEST_TIMEOUT_MS bounds a
+   * server that accepts the TCP connection and never answers the upgrade as it bounds a request)
+   */
   readonly connectTimeout?: number
   /** ping period, ms; the peer is declared dead when a period passes with no pong nor frame (default 30 000, 0 = off) */
   readonly keepAliveInterval?: number
@@ -131,7 +134,7 @@ export class OgmiosConnection {
       try {
         ws = new WebSocket(url, {
           maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-          handshakeTimeout: options.connectTimeout ?? 10_000,
+          handshakeTimeout: options.connectTimeout ?? options.requestTimeout ?? 10_000,
           perMessageDeflate: false
         })
       } catch (error) {

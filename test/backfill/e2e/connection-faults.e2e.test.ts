@@ -234,4 +234,24 @@ describe("backfill: Ogmios unavailable at the start", () => {
     expect(proxy.connections - connectionsBefore).toBe(4) // a fresh connection per attempt
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
   })
+
+  it("a server that accepts the TCP connection and never answers the WebSocket upgrade is bounded by HECATE_REQUEST_TIMEOUT_MS", async () => {
+    const { createServer } = await import("node:net")
+    const sockets: Array<import("node:net").Socket> = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}`
+      const started = performance.now()
+      const run = await t.backfill(["--endpoint", url, "--end-epoch", String(END_EPOCH)], { env: { HECATE_REQUEST_TIMEOUT_MS: "500" }, timeoutMs: 30_000 })
+      const seconds = (performance.now() - started) / 1000
+      expect(run.code, output(run)).toBe(10)
+      expect(run.stdout).toContain("Ogmios unavailable: connecting failed 4 times")
+      // 4 handshakes of 0.5 s and the reconnect delays; the fixed 10 s handshake made it ~42 s
+      expect(seconds, output(run)).toBeLessThan(10)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
 })
