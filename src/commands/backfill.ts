@@ -23,6 +23,7 @@ import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis, redactUrl } from "../services/Redis.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
@@ -150,6 +151,14 @@ const run = (flags: Flags) =>
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
     const lockTtlMs = Option.getOrUndefined(settings.lockTtl)
+    if (Option.isSome(flags.startEpoch) && Option.isSome(flags.endEpoch) && flags.startEpoch.value > flags.endEpoch.value) {
+      // a range that is empty by its own bounds is a typo, not "nothing left to do"
+      return yield* new InvalidConfiguration({
+        variable: "--start-epoch",
+        message: `--start-epoch ${flags.startEpoch.value} is after --end-epoch ${flags.endEpoch.value}: the range is empty — ` +
+          `e.g. --start-epoch ${flags.endEpoch.value} --end-epoch ${flags.startEpoch.value}`
+      })
+    }
 
     let simulator: SimulatorHandle | undefined
     if (flags.simulator) {

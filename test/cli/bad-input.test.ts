@@ -59,7 +59,9 @@ const cases: ReadonlyArray<Case> = [
   { args: ["backfill", "--endpoint", DEAD], env: { REDIS_URL: "redis://127.0.0.1:6379/abc" }, setting: "REDIS_URL" },
   { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--epochs", "207..209"], setting: "--epochs" },
   { args: ["simulate", "--port", "70000"], setting: "--port" },
-  { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" }
+  { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" },
+  { args: ["simulate", "--port", "0", "--max-rollback", "50", "--k", "20"], setting: "--max-rollback 50 is deeper than --k 20" },
+  { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "5", "--end-epoch", "3"], setting: "--start-epoch 5 is after --end-epoch 3" }
 ]
 
 describe("bad input: exit 2 with the setting named", () => {

@@ -70,9 +70,13 @@ describe("relay command", () => {
     expect(again.code).toBe(15)
     expect(again.stdout).toContain("would fork the published stream")
     expect(again.stdout).toContain("resume this one with --from cursor")
+    // settings that do not fit the cursor are configuration errors: exit 2
     const format = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--format", "ogmios"], { env })
-    expect(format.code).toBe(1)
+    expect(format.code, format.stdout + format.stderr).toBe(2)
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
+    const depth = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--depth", "1"], { env })
+    expect(depth.code, depth.stdout + depth.stderr).toBe(2)
+    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than --depth 1/)
   })
 
   it("two fresh relays started at once on one prefix: exactly one relays, the other exits 15", async () => {
