@@ -37,8 +37,13 @@ export interface EpochSyncResult {
 export const anchorPoint = (anchor: EpochSyncRequest["anchor"]): PointOrOrigin =>
   anchor.endHeight < 0 ? "origin" : { slot: anchor.endSlot, id: anchor.endHash }
 
+/** The epoch's last block is not the one the epoch index names (hash, slot, block count). */
 const fail = (epoch: number, check: string, expected: string | number, actual: string | number) =>
   Effect.fail(new EpochVerificationFailed({ epoch, check, expected: String(expected), actual: String(actual) }))
+
+/** The blocks the node sent do not form a chain: `found` says what was seen, in the user's terms. */
+const broken = (epoch: number, check: string, expected: string | number, actual: string | number, found: string) =>
+  Effect.fail(new EpochVerificationFailed({ epoch, check, expected: String(expected), actual: String(actual), found }))
 
 /**
  * Streams epoch `request.epoch` into `write` (one call per batch of at most `batchSize` blocks,
@@ -102,12 +107,22 @@ export function syncEpoch<B, E, R>(
           intersected = true
           return Effect.void
         }
-        return fail(epoch, "rollback", `no rollback after ${formatPoint(start)}`, `rollback to ${formatPoint(event.point)}`)
+        return broken(epoch, "rollback", `no rollback after ${formatPoint(start)}`, `rollback to ${formatPoint(event.point)}`,
+          `the node sent a rollback to ${formatPoint(event.point)} inside this finalized epoch (after the intersection at ${formatPoint(start)})`)
       }
       const block = event.block
-      if (!intersected) return fail(epoch, "intersection", formatPoint(start), "a block before the intersection")
-      if (block.height !== lastHeight + 1) return fail(epoch, "height", lastHeight + 1, block.height)
-      if (block.ancestor !== lastHash) return fail(epoch, "ancestor", lastHash, block.ancestor)
+      if (!intersected) {
+        return broken(epoch, "intersection", formatPoint(start), "a block before the intersection",
+          `the node sent block ${block.id} at height ${block.height} before confirming the intersection at ${formatPoint(start)}`)
+      }
+      if (block.height !== lastHeight + 1) {
+        return broken(epoch, "height", lastHeight + 1, block.height,
+          `block ${block.id} at height ${block.height} does not follow block ${lastHash} at height ${lastHeight}`)
+      }
+      if (block.ancestor !== lastHash) {
+        return broken(epoch, "ancestor", lastHash, block.ancestor,
+          `block ${block.id} at height ${block.height}: its parent hash ${block.ancestor} is not the previous block's (${lastHash} at height ${lastHeight})`)
+      }
       if (typeof block.slot === "number" && block.slot > expected.endSlot) {
         return fail(epoch, "overrun", `a last block at slot ${expected.endSlot}`, `block ${block.height} at slot ${block.slot}`)
       }

@@ -46,13 +46,24 @@ export class EpochsFailed extends Schema.TaggedError<EpochsFailed>()("EpochsFail
 /** Exit 10 family: the relayed epoch does not end where the epoch index says (weak point 1). */
 export class EpochVerificationFailed extends Schema.TaggedError<EpochVerificationFailed>()("EpochVerificationFailed", {
   epoch: Schema.Number,
-  /** Which check failed: "hash", "slot", "count", "height", "overrun". */
+  /** Which check failed: "hash", "slot", "count", "overrun" (the epoch index), "height", "ancestor", "rollback", "intersection" (the chain). */
   check: Schema.String,
   expected: Schema.String,
-  actual: Schema.String
+  actual: Schema.String,
+  /**
+   * What the Ogmios node sent, when the blocks themselves do not hold together (a height that
+   * skips, a parent hash that is not the previous block's, a rollback inside a finalized epoch):
+   * a fault of the node or of what stands between it and Hecate, which no epoch index explains.
+   */
+  found: Schema.optional(Schema.String)
 }) {
   readonly exitCode = 10
   override get message(): string {
+    if (this.found !== undefined) {
+      return `epoch ${this.epoch} failed verification: ${this.found}. The Ogmios endpoint sent a chain that does not hold ` +
+        `together, so nothing of this epoch was committed. Check the Ogmios endpoint (--endpoint / OGMIOS_ENDPOINTS: a ` +
+        `node that is not synced or on another chain, or a proxy in the way), then rerun.`
+    }
     return `epoch ${this.epoch} failed verification: its last block's ${this.check} is ${this.actual}, the epoch index says ` +
       `${this.expected}. Nothing of this epoch was committed. If the epoch index is wrong, delete its entry from the epoch ` +
       `cache (HECATE_EPOCH_CACHE) so it is derived again; otherwise rerun (the Ogmios node may not have been synced).`

@@ -28,6 +28,12 @@ const watchOutput = (): Array<() => void> => {
   return handlers
 }
 
+/**
+ * Whether the reader of stdout or stderr has gone away: an interruption that follows is the quiet
+ * end of `hecate … | head`, not a stop to tell anyone about (there is nobody to tell).
+ */
+export const isOutputClosed = (): boolean => outputIsClosed
+
 /** Completes when the reader of stdout or stderr has gone away (never, while they read). */
 export const outputClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
   const handlers = watchOutput()

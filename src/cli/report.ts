@@ -10,7 +10,9 @@ import { ExitCode } from "./exit-codes.js"
 /** An error already shown to the user; carries the exit code for the teardown. */
 export class ReportedFailure extends Error {
   override readonly [Runtime.errorExitCode]: number
-  override readonly [Runtime.errorReported] = true
+  // Effect's marker reads "should runMain report this": false, as it has been printed already
+  // (true would print it a second time, as runMain's ERROR line with the error's text)
+  override readonly [Runtime.errorReported] = false
   constructor(readonly code: number, message: string) {
     super(message)
     this[Runtime.errorExitCode] = code

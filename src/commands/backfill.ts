@@ -13,8 +13,9 @@ import { EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
 import { makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, SINK_KINDS, type BlockSink, type SinkKind } from "../backfill/sinks/index.js"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
+import { isOutputClosed } from "../cli/process.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { distributedFlags, runDistributedBackfill } from "../distributed/index.js"
 import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
@@ -22,6 +23,7 @@ import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis, redactUrl } from "../services/Redis.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
@@ -149,6 +151,14 @@ const run = (flags: Flags) =>
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
     const lockTtlMs = Option.getOrUndefined(settings.lockTtl)
+    if (Option.isSome(flags.startEpoch) && Option.isSome(flags.endEpoch) && flags.startEpoch.value > flags.endEpoch.value) {
+      // a range that is empty by its own bounds is a typo, not "nothing left to do"
+      return yield* new InvalidConfiguration({
+        variable: "--start-epoch",
+        message: `--start-epoch ${flags.startEpoch.value} is after --end-epoch ${flags.endEpoch.value}: the range is empty — ` +
+          `e.g. --start-epoch ${flags.endEpoch.value} --end-epoch ${flags.startEpoch.value}`
+      })
+    }
 
     let simulator: SimulatorHandle | undefined
     if (flags.simulator) {
@@ -242,9 +252,10 @@ const run = (flags: Flags) =>
       distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
-    Effect.onInterrupt(() => Console.log("Interrupted. Rerun to resume.")),
+    // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell
+    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.log("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Backfill incomplete"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const backfillCommand = Command.make("backfill", backfillFlags, run).pipe(

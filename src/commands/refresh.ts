@@ -12,7 +12,7 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { ogmiosOptions } from "../layers/OgmiosLive.js"
@@ -69,7 +69,7 @@ const run = (flags: Flags) =>
     if (report.result.refused !== undefined) return yield* Effect.fail(report.result.refused)
   }).pipe(
     reportExpectedFailures("Refresh incomplete"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const refreshCommand = Command.make("refresh", refreshFlags, run).pipe(

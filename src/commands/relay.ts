@@ -9,8 +9,9 @@ import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import type { RangedFlag } from "../config/settings.js"
 import { concatMap, Observable } from "rxjs"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
+import { isOutputClosed } from "../cli/process.js"
 import { blockSlot } from "../domain/block.js"
 import { redactCredentials } from "../domain/redacted-url.js"
 import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
@@ -201,9 +202,14 @@ const run = (flags: Flags) =>
     )
   }).pipe(
     Effect.scoped,
-    Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume from the cursor.")),
+    // only the redis sink keeps a cursor to resume from; a closed pipe (`| head`) ends quietly
+    Effect.onInterrupt(() =>
+      isOutputClosed()
+        ? Effect.void
+        : Console.error(flags.sink === "redis" ? "Interrupted. Rerun to resume from the cursor." : "Interrupted.")
+    ),
     reportExpectedFailures("Relay stopped"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const relayCommand = Command.make("relay", relayFlags, run).pipe(

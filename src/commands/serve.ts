@@ -24,7 +24,7 @@ import { resolve } from "node:path"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import type { ConfigFile } from "../config/file.js"
@@ -250,7 +250,7 @@ const run = (flags: Flags) =>
     })
     const fc: ConfigFile = file.config
     // the file's / environment's log settings apply from here on
-    return yield* serveWith(flags, fc, file.path, settings).pipe(Effect.provide(loggingLayer(settings.logFormat, settings.logLevel)))
+    return yield* serveWith(flags, fc, file.path, settings).pipe(withSettingsLogging(settings))
   }).pipe(
     Effect.scoped,
     reportExpectedFailures("Serve stopped")
@@ -259,7 +259,7 @@ const run = (flags: Flags) =>
 export const serveCommand = Command.make("serve", serveFlags, (flags) =>
   run(flags).pipe(
     exitZeroOnSigterm("serve: stopped on SIGTERM (cursor persisted, connections closed)"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )).pipe(
     Command.withDescription("The long-running service: the realtime relay into Redis, the scheduled epoch refresh, and /health + /metrics")
   )

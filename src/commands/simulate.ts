@@ -47,6 +47,13 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
     if (epochsProblem !== undefined || epochs === undefined) {
       return yield* new InvalidConfiguration({ variable: "--epochs", message: epochsProblem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(f.epochs)} — e.g. --epochs 208..210` })
     }
+    if (f.maxRollback > f.k) {
+      // the node never rolls back more than k blocks; a deeper fork is not a chain Cardano makes
+      return yield* new InvalidConfiguration({
+        variable: "--max-rollback",
+        message: `--max-rollback ${f.maxRollback} is deeper than --k ${f.k}: forks are at most k blocks deep — e.g. --max-rollback ${f.k} --k ${f.k}`
+      })
+    }
     const options: SimulatorOptions = {
       port: f.port,
       host: f.host,

@@ -16,7 +16,7 @@ import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import type { RangedFlag } from "../config/settings.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
@@ -105,7 +105,7 @@ const run = (flags: Flags) =>
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Sync stopped"),
-    Effect.provide(loggingLayer(Option.getOrElse(flags.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(flags)
   )
 
 export const syncCommand = Command.make("sync", syncFlags, run).pipe(

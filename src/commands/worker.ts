@@ -10,7 +10,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
-import { loggingLayer } from "../cli/logging.js"
+import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -78,6 +78,6 @@ export const workerCommand = Command.make("worker", flags, (f) =>
     return yield* Layer.launch(worker)
   }).pipe(
     reportExpectedFailures("Worker stopped"),
-    Effect.provide(loggingLayer(Option.getOrElse(f.logFormat, () => "pretty" as const), "Info"))
+    withCommandLogging(f)
   )
 ).pipe(Command.withDescription("Sync epoch jobs queued by `backfill --distributed` (run any number, on any machines)"))

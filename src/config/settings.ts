@@ -117,7 +117,8 @@ const ogmiosEndpoints: Setting<"ogmiosEndpoints"> = {
   check: checkEndpoints
 }
 
-const redisExample = "REDIS_URL=redis://:password@127.0.0.1:6379/0"
+// no password in it: every message passes through redactCredentials, which would print one as ***
+const redisExample = "REDIS_URL=redis://127.0.0.1:6379/0"
 const checkRedis = (url: Redacted.Redacted<string>): Check<Redacted.Redacted<string>> => {
   const raw = Redacted.value(url)
   let parsed: URL

@@ -4,13 +4,30 @@
  * the run history or serve over HTTP.
  */
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; never returns the password. */
+/**
+ * Query parameters whose value is a credential (`?apikey=…`, `&access_token=…`, `?auth=…`): a
+ * hosted Ogmios may take its key there instead of in the user part. Matched on the name, any case.
+ */
+const SECRET_PARAM = /^(?:[\w.-]*[-_.])?(?:api[-_]?key|key|token|access[-_]?token|password|passwd|pwd|secret|auth\w*|credentials?|signature|sig)$/i
+
+// `?name=value` / `&name=value` anywhere in a text; the value ends at the next &, #, space or
+// quote, leaving out punctuation that ends the sentence around it (`…?apikey=k: connect refused`)
+const QUERY_PARAM = /([?&])([\w.-]+)=([^&#\s"'<>]*?)(?=[&#\s"'<>]|[:;,.)\]]*(?:[\s"'<>]|$))/g
+
+const maskQuery = (text: string): string =>
+  text.replace(QUERY_PARAM, (match, sep: string, name: string) => (SECRET_PARAM.test(name) ? `${sep}${name}=***` : match))
+
+/**
+ * `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`, `ws://host/?apikey=k` →
+ * `ws://host/?apikey=***`; never returns the password or key.
+ */
 export const redactUrl = (url: string): string => {
   try {
     const u = new URL(url)
     if (u.password !== "") u.password = "***"
     // a lone user part of a ws:// endpoint is the API key of a hosted Ogmios
     else if (u.username !== "" && (u.protocol === "ws:" || u.protocol === "wss:")) u.username = "***"
+    if (u.search !== "") u.search = maskQuery(u.search)
     return u.toString()
   } catch {
     return "<not a URL>"
@@ -33,12 +50,12 @@ const CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@"'<>:]*)(?::([^\s/@"'<>]*)
 
 /**
  * Every URL in `text` with its credentials masked: `ws://user:key@host` → `ws://user:***@host`,
- * `wss://key@host` → `wss://***@host`. For texts that may quote an endpoint or a Redis URL: log
+ * `wss://key@host` → `wss://***@host`, `?apikey=key` → `?apikey=***`. For texts that may quote an endpoint or a Redis URL: log
  * lines, error messages, run parameters, HTTP bodies.
  */
 export const redactCredentials = (text: string): string =>
-  text.replace(CREDENTIALS, (_match, scheme: string, user: string, password: string | undefined) =>
-    password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`)
+  maskQuery(text.replace(CREDENTIALS, (_match, scheme: string, user: string, password: string | undefined) =>
+    password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`))
 
 /** `value` with every string inside it passed through `redactCredentials` (plain data only). */
 export const redactDeep = <A>(value: A): A => {

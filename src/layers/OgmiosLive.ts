@@ -156,7 +156,8 @@ const make = (options: OgmiosLiveOptions) =>
           }
           const delayMs = reconnectDelay(policy, failures)
           const of = Number.isFinite(policy.maxAttempts) ? `/${policy.maxAttempts}` : ""
-          yield* Effect.logWarning(`Ogmios: ${error.message}; retrying in ${delayMs} ms (attempt ${failures}${of})`)
+          // counted as retries (the first try is not one), as OgmiosUnavailable and the chain sync count them
+          yield* Effect.logWarning(`Ogmios: ${error.message}; retrying in ${delayMs} ms (retry ${failures}${of})`)
           yield* Effect.sleep(delayMs)
         }
       })
@@ -217,7 +218,7 @@ const make = (options: OgmiosLiveOptions) =>
           const of = Number.isFinite(info.maxAttempts) ? `/${info.maxAttempts}` : ""
           log(Effect.logWarning(
             `chain sync: ${info.error.message}; reconnecting to ${info.endpoint} in ${info.delayMs} ms ` +
-              `(attempt ${info.attempt}${of} without a new block)`
+              `(retry ${info.attempt}${of} without a new block)`
           ))
         })
         const follower = yield* Effect.acquireRelease(

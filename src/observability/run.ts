@@ -18,11 +18,11 @@ import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
-import { redactUrl } from "../domain/redacted-url.js"
+import { redactCredentials, redactUrl, urlPassword } from "../domain/redacted-url.js"
 import { hostname } from "node:os"
 import { inspect } from "node:util"
-import { redactCredentials } from "../domain/redacted-url.js"
 import type { BackfillProgress } from "../backfill/backfill.js"
+import { toRedisError } from "../services/Redis.js"
 import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
 import { queueSettings } from "../distributed/settings.js"
 import { makeQueueReader, type QueueActivity } from "./workers.js"
@@ -236,7 +236,11 @@ export const observeRun = (spec: ObserveRunSpec) =>
           }
         }).pipe(
           Effect.andThen(Effect.suspend(() =>
-            recorder.persisted ? Effect.void : Effect.logWarning(`run ${recorder.id} could not be recorded in Redis (${recorder.lastError ?? "unreachable"})`)
+            recorder.persisted ? Effect.void : Effect.logWarning(
+              `run ${recorder.id} could not be recorded in Redis (${
+                recorder.lastCause === undefined ? "unreachable" : toRedisError("run history write", redactUrl(redisUrl), recorder.lastCause, urlPassword(redisUrl)).detail
+              })`
+            )
           ))
         )
       )

@@ -324,6 +324,8 @@ export class RunRecorder {
   private readonly epochBuffer = new Map<number, RunEpoch>()
   private readonly epochs = new Map<number, RunEpoch>()
   lastError: string | undefined
+  /** the last write's error as thrown (ioredis'), for a message in Hecate's words */
+  lastCause: unknown
 
   constructor(
     private readonly history: RunHistory,
@@ -420,6 +422,7 @@ export class RunRecorder {
         this.logBuffer.unshift(...lines)
         if (this.logBuffer.length > DEFAULT_RUN_LOG_CAP) this.logBuffer.splice(0, this.logBuffer.length - DEFAULT_RUN_LOG_CAP)
         for (const e of epochs) if (!this.epochBuffer.has(e.epoch)) this.epochBuffer.set(e.epoch, e)
+        this.lastCause = e
       }
     ).finally(() => (this.writing = undefined))
     return this.writing

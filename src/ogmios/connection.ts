@@ -15,7 +15,10 @@ import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 export interface ConnectionOptions {
   /** default timeout of `request`, ms (default 30 000) */
   readonly requestTimeout?: number
-  /** opening handshake timeout, ms (default 10 000) */
+  /**
+   * opening handshake timeout, ms (default: `requestTimeout`, so HECATE_REQUEST_TIMEOUT_MS bounds a
+   * server that accepts the TCP connection and never answers the upgrade as it bounds a request)
+   */
   readonly connectTimeout?: number
   /** ping period, ms; the peer is declared dead when a period passes with no pong nor frame (default 30 000, 0 = off) */
   readonly keepAliveInterval?: number
@@ -50,6 +53,7 @@ export const formatBytes = (n: number): string => {
 interface ReceiverState {
   readonly _state?: number
   readonly _bufferedBytes?: number
+  readonly _opcode?: number
   readonly _payloadLength?: number
   readonly _totalPayloadLength?: number
 }
@@ -68,7 +72,12 @@ const midFrame = (ws: WebSocket): string | undefined => {
   // state 0 = waiting for a frame header with nothing buffered: the connection ended between frames
   if (r._state === 0 && r._bufferedBytes === 0) return undefined
   const length = r._payloadLength
-  return typeof length === "number" && length > 0 && r._state === 4
+  // state 4 = reading a frame's payload, of which `_bufferedBytes` arrived. The receiver can also
+  // be in that state while the frame's message is still being handled (its payload taken, the
+  // message totals reset): what is buffered then is not this frame's, so no sizes are claimed.
+  const reading = r._state === 4 && typeof length === "number" && length > 0 && r._bufferedBytes < length &&
+    ((r._opcode ?? 0) >= 0x08 || (r._totalPayloadLength ?? 0) > 0)
+  return reading
     ? `closed mid-frame (${formatBytes(r._bufferedBytes)} of a ${formatBytes(length)} frame received)`
     : "closed mid-frame"
 }
@@ -125,7 +134,7 @@ export class OgmiosConnection {
       try {
         ws = new WebSocket(url, {
           maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-          handshakeTimeout: options.connectTimeout ?? 10_000,
+          handshakeTimeout: options.connectTimeout ?? options.requestTimeout ?? 10_000,
           perMessageDeflate: false
         })
       } catch (error) {

@@ -85,7 +85,9 @@ export class OgmiosUnavailable extends Schema.TaggedError<OgmiosUnavailable>()("
 }) {
   readonly exitCode = 10
   override get message(): string {
-    return `Ogmios unavailable: ${this.what} failed ${this.attempts} time(s) through the reconnect schedule, last: ${this.cause}. ` +
+    const retries = this.attempts - 1
+    return `Ogmios unavailable: ${this.what} failed ${this.attempts} times (the first try and ${retries} ${retries === 1 ? "retry" : "retries"} ` +
+      `of the reconnect schedule), last: ${this.cause}. ` +
       `Check that Ogmios is up and reachable (OGMIOS_ENDPOINTS / --endpoint), then rerun.`
   }
 }

@@ -89,9 +89,17 @@ export class RelayChainBroken extends Schema.TaggedError<RelayChainBroken>()("Re
 
 export class RelayCursorInvalid extends Schema.TaggedError<RelayCursorInvalid>()("RelayCursorInvalid", {
   prefix: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /**
+   * The cursor is fine but this run's settings do not fit it (another --format, a --depth smaller
+   * than its window): a configuration error, exit 2. Otherwise (its points are not on the node's
+   * chain, its keys are inconsistent) exit 1.
+   */
+  settings: Schema.optional(Schema.Boolean)
 }) {
-  readonly exitCode = 1
+  get exitCode(): number {
+    return this.settings === true ? 2 : 1
+  }
   override get message(): string {
     return `relay cursor at ${this.prefix}: ${this.detail}`
   }

@@ -402,14 +402,16 @@ export const relay = (options: RelayOptions) =>
         if (options.format !== undefined && options.format !== claimed.format) {
           return yield* Effect.fail(new RelayCursorInvalid({
             prefix: store.keys.prefix,
-            detail: `its entries are in the ${claimed.format} format, not ${options.format}: one stream never mixes formats`
+            detail: `its entries are in the ${claimed.format} format, not ${options.format}: one stream never mixes formats`,
+            settings: true
           }))
         }
         const depth = options.depth ?? claimed.depth
         if (claimed.window.length > depth) {
           return yield* Effect.fail(new RelayCursorInvalid({
             prefix: store.keys.prefix,
-            detail: `its volatile window holds ${claimed.window.length} blocks, more than --depth ${depth}: use a depth of at least ${claimed.window.length}`
+            detail: `its volatile window holds ${claimed.window.length} blocks, more than --depth ${depth}: use a depth of at least ${claimed.window.length}`,
+            settings: true
           }))
         }
         established = true
@@ -463,7 +465,7 @@ export const relay = (options: RelayOptions) =>
           ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
-              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (attempt ${info.attempt})`
+              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
             ).pipe(
               Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint, reconnect_cause: info.error.message })),
               Effect.andThen(store.incrMetric("reconnects")),

@@ -87,6 +87,10 @@ export const toRedisError = (operation: string, url: string, cause: unknown, sec
   } else if (/\bOOM\b|used memory > 'maxmemory'/.test(raw) || /\bOOM\b/.test(String((err as { previousErrors?: unknown } | null)?.previousErrors ?? ""))) {
     detail = `Redis at ${url} is out of memory: it refuses writes (${operation}). Let consumers read and acknowledge the ` +
       `streams so they can be trimmed or purged, or raise maxmemory (keep the noeviction policy: evicting would lose entries)`
+  } else if (/max retries per request/i.test(raw)) {
+    // ioredis gave up on a command after its reconnects failed: Redis is down or unreachable
+    detail = `Redis at ${url} could not be reached (${operation}): the connection is down and the command's retries ran out — ` +
+      `check that redis-server is up and reachable at REDIS_URL, then retry`
   } else if (/MaxRetriesPerRequest|Connection is closed|ECONNRESET|EPIPE/i.test(raw)) {
     detail = `Redis at ${url} dropped the connection (${operation}: ${raw}): check the server and retry`
   } else {

@@ -149,8 +149,6 @@ export class SimulatorServer {
   async listen(): Promise<number> {
     if (this.http) return this.boundPort
     const http = createServer((req, res) => this.onHttp(req, res))
-    const wss = new WebSocketServer({ server: http, maxPayload: 64 * 1024 * 1024 })
-    wss.on("connection", (ws) => this.onConnection(ws))
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject)
       http.listen(this.boundPort, this.host, () => {
@@ -158,6 +156,11 @@ export class SimulatorServer {
         resolve()
       })
     })
+    // attached once the port is bound: a WebSocketServer re-emits its HTTP server's errors, and a
+    // port in use would otherwise reach it (with no listener: an uncaught 'error' event) as well as
+    // rejecting this promise
+    const wss = new WebSocketServer({ server: http, maxPayload: 64 * 1024 * 1024 })
+    wss.on("connection", (ws) => this.onConnection(ws))
     this.boundPort = (http.address() as AddressInfo).port
     this.http = http
     this.wss = wss

@@ -60,7 +60,9 @@ const cases: ReadonlyArray<Case> = [
   { args: ["backfill", "--endpoint", DEAD], env: { REDIS_URL: "redis://127.0.0.1:6379/abc" }, setting: "REDIS_URL" },
   { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--epochs", "207..209"], setting: "--epochs" },
   { args: ["simulate", "--port", "70000"], setting: "--port" },
-  { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" }
+  { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" },
+  { args: ["simulate", "--port", "0", "--max-rollback", "50", "--k", "20"], setting: "--max-rollback 50 is deeper than --k 20" },
+  { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "5", "--end-epoch", "3"], setting: "--start-epoch 5 is after --end-epoch 3" }
 ]
 
 describe("bad input: exit 2 with the setting named", () => {
@@ -98,5 +100,31 @@ describe("REDIS_URL naming a database the server does not have", () => {
       await sim.stop()
     }
     expect(await client.keys(`${prefix}*`)).toEqual([])
+  })
+})
+
+describe("simulate --port of a port in use", () => {
+  it("exits 2 with one line naming the port and what to do, no unhandled 'error' event", async () => {
+    const { createServer } = await import("node:net")
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const r = await runCli(["simulate", "--port", String(port)], { env, timeoutMs: 20_000 })
+      expectRefused(r, `--port ${port}`)
+      expect(r.stdout + r.stderr).toContain("already in use")
+      expect(r.stdout + r.stderr).not.toMatch(/Unhandled|EADDRINUSE/)
+    } finally {
+      taken.close()
+    }
+  })
+})
+
+describe("examples show what to type", () => {
+  it("a bad REDIS_URL's example is a URL to type, not a masked one", async () => {
+    const r = await runCli(["backfill", "--endpoint", DEAD], { env: { ...env, REDIS_URL: "redis://127.0.0.1:6379/abc" }, timeoutMs: 20_000 })
+    expectRefused(r, "REDIS_URL")
+    expect(r.stdout + r.stderr).toContain("e.g. REDIS_URL=redis://127.0.0.1:6379/0")
+    expect(r.stdout + r.stderr).not.toContain("***")
   })
 })

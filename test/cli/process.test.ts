@@ -6,6 +6,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { startSimulator } from "../../src/simulator/index.js"
 import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
 
 const freePort = (): Promise<number> =>
@@ -43,6 +44,33 @@ describe("the CLI's end", () => {
         // it stopped early: the whole demo chain (7 epochs) was not relayed to nobody
         expect(otherText).not.toContain("Relayed epochs up to")
       }
+    }
+  })
+
+  it("relay --sink jsonl | head ends quietly (exit 0, no interruption notice); Ctrl-C on a cli / jsonl sink mentions no cursor", async () => {
+    const sim = await startSimulator({ port: 0, seed: "relay-pipe", epochLength: 100, activeSlotsCoefficient: 0.5, securityParameter: 10, initialBlocks: 300, meanBlockBytes: 512 })
+    try {
+      const relayArgs = [mainJs, "relay", "--endpoint", sim.url, "--sink", "jsonl", "--from", "origin", "--no-refresh"]
+      const child = spawn(process.execPath, relayArgs, { env, stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (d) => (stderr += d))
+      // `head -3`: read a little, then go away
+      child.stdout.once("data", () => child.stdout.destroy())
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
+      expect({ code, signal }, stderr).toEqual({ code: 0, signal: null })
+      expect(stderr).not.toMatch(/Interrupted|cursor|EPIPE|\n\s+at /)
+
+      for (const sink of ["jsonl", "cli"] as const) {
+        const r = await runCli(["relay", "--endpoint", sim.url, "--sink", sink, "--from", "origin", "--no-refresh"], {
+          env: { HECATE_ENV_FILE: "/dev/null" },
+          onSpawn: (c) => c.stdout?.once("data", () => setTimeout(() => c.kill("SIGINT"), 200))
+        })
+        expect(r.code, r.stderr).toBe(130)
+        expect(r.stderr).toContain("Interrupted.")
+        expect(r.stderr).not.toContain("cursor")
+      }
+    } finally {
+      await sim.stop()
     }
   })
 

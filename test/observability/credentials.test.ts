@@ -11,6 +11,7 @@ import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { caughtUp, cleanup, newPrefix, waitFor } from "../relay/harness.js"
 import { output } from "../support/backfill-e2e.js"
+import { runCli } from "../support/cli.js"
 import { httpUrlOf, startCli } from "./support.js"
 
 const SECRET = "s3cr3t-0gm10s-key"
@@ -22,6 +23,11 @@ describe("redacting credentials in text", () => {
     expect(redactCredentials("ws://127.0.0.1:1337 and mail a@b.c")).toBe("ws://127.0.0.1:1337 and mail a@b.c")
     expect(redactUrl(`ws://user:${SECRET}@node:1337`)).toBe("ws://user:***@node:1337/")
     expect(redactUrl(`wss://${SECRET}@node`)).toBe("wss://***@node/")
+    expect(redactUrl(`ws://node:1337/?apikey=${SECRET}&network=mainnet`)).toBe("ws://node:1337/?apikey=***&network=mainnet")
+    for (const name of ["apikey", "API_KEY", "key", "token", "access_token", "password", "secret", "auth", "Authorization", "x-auth-token"]) {
+      expect(redactCredentials(`dial ws://node/?a=1&${name}=${SECRET}: refused`), name).toBe(`dial ws://node/?a=1&${name}=***: refused`)
+    }
+    expect(redactCredentials("ws://node/?network=mainnet&page=2")).toBe("ws://node/?network=mainnet&page=2")
     const split = splitCredentials(`http://user:${SECRET}@node:1337/health`)
     expect(split.url).toBe("http://node:1337/health")
     expect(Buffer.from(split.authorization!.replace("Basic ", ""), "base64").toString()).toBe(`user:${SECRET}`)
@@ -90,5 +96,36 @@ describe("relay with credentials in the Ogmios endpoint", () => {
     }
     expect(stored.join("\n")).toContain("user:***@127.0.0.1") // run parameters, relay status
     for (const text of [running.output(), ...bodies, ...stored]) expect(text).not.toContain(SECRET)
+  })
+})
+
+describe("backfill with a key in the Ogmios endpoint's query string", () => {
+  const client = new IORedis(TEST_REDIS_URL)
+  const prefix = newPrefix()
+  const runsPrefix = `${prefix}runs:`
+  afterAll(async () => {
+    await cleanup(client, [prefix])
+    client.disconnect()
+  })
+
+  it(`"${SECRET}" appears in no log line, final message or run history`, async () => {
+    const r = await runCli(["backfill", "--endpoint", `ws://127.0.0.1:1/?apikey=${SECRET}`, "--redis-prefix", prefix, "--retries", "0"], {
+      env: { REDIS_URL: TEST_REDIS_URL, HECATE_RUNS_PREFIX: runsPrefix, HECATE_ENV_FILE: "/dev/null", HECATE_RECONNECT_MAX_DELAY_MS: "20" },
+      timeoutMs: 30_000
+    })
+    expect(r.code, output(r)).toBe(10)
+    expect(r.stderr).toMatch(/WARN .*\?apikey=\*\*\*/)
+    expect(r.stdout).toContain("?apikey=***")
+    const keys = (await client.keys(`${runsPrefix}*`))
+    expect(keys.length).toBeGreaterThan(0)
+    const stored: Array<string> = []
+    for (const key of keys) {
+      const type = await client.type(key)
+      if (type === "hash") stored.push(JSON.stringify(await client.hgetall(key)))
+      else if (type === "string") stored.push((await client.get(key)) ?? "")
+      else if (type === "zset") stored.push(JSON.stringify(await client.zrange(key, "0", "-1")))
+    }
+    expect(stored.join("\n")).toContain("apikey=***")
+    for (const text of [r.stdout, r.stderr, ...stored]) expect(text).not.toContain(SECRET)
   })
 })

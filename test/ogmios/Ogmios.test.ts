@@ -127,7 +127,7 @@ describe("Ogmios service (live layer)", () => {
     const err = await Effect.runPromise(Effect.flip(Effect.provide(Ogmios.use(() => Effect.void), layer)))
     expect(err).toMatchObject({ _tag: "OgmiosUnavailable", what: "connecting", attempts: 3 })
     expect((err as { cause: string }).cause).toContain(deadUrl)
-    expect(err.message).toMatch(/^Ogmios unavailable: connecting failed 3 time\(s\)/)
+    expect(err.message).toMatch(/^Ogmios unavailable: connecting failed 3 times \(the first try and 2 retries of the reconnect schedule\)/)
     const live = await server(1)
     live.onQuery(Method.queryLedgerStateEpoch, () => ({ result: 1 }))
     expect(await run([deadUrl, live.url], Ogmios.use((o) => o.queryLedgerStateEpoch()))).toBe(1)

@@ -70,9 +70,13 @@ describe("relay command", () => {
     expect(again.code).toBe(15)
     expect(again.stdout).toContain("would fork the published stream")
     expect(again.stdout).toContain("resume this one with --from cursor")
+    // settings that do not fit the cursor are configuration errors: exit 2
     const format = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--format", "ogmios"], { env })
-    expect(format.code).toBe(1)
+    expect(format.code, format.stdout + format.stderr).toBe(2)
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
+    const depth = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--depth", "1"], { env })
+    expect(depth.code, depth.stdout + depth.stderr).toBe(2)
+    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than --depth 1/)
   })
 
   it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
@@ -122,7 +126,7 @@ describe("relay command", () => {
     r.stop()
     const result = await r.done
     stderr = result.stderr
-    expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(attempt \d+\)/)
+    expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(retry \d+\)/)
     expect(stderr).toMatch(/reconnected to ws:\/\/127\.0\.0\.1:\d+ from \d+\./)
   })
 })

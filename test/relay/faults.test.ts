@@ -121,7 +121,7 @@ describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis res
     const killed = results.filter((r) => r.signal === "SIGKILL").length
     const died = results.filter((r) => r.signal !== "SIGKILL")
     // a relay may only end on its own when Redis was down at its start (fail fast on the first connect)
-    for (const r of died) expect(r.stderr + r.stdout).toMatch(/refused the connection|dropped the connection/)
+    for (const r of died) expect(r.stderr + r.stdout).toMatch(/refused the connection|dropped the connection|could not be reached/)
     expect(killed).toBeGreaterThanOrEqual(Math.floor(TRIALS * 0.8))
     expect(redisRestarts).toBeGreaterThanOrEqual(3)
     expect(drops).toBeGreaterThanOrEqual(3)

@@ -90,9 +90,19 @@ const expectComplete = async () => {
   }
 }
 
+const bytesOf = (text: string): number => Number(/\d+/.exec(text)![0]) * (text.endsWith("kB") ? 1000 : 1)
+
+/** A "closed mid-frame (x of a y frame received)" never claims more of a frame than the frame. */
+const expectHonestFrameSizes = (text: string) => {
+  for (const [, got, of] of text.matchAll(/closed mid-frame \((\d+ k?B) of a (\d+ k?B) frame received\)/g)) {
+    expect(bytesOf(got!), `${got} of a ${of}`).toBeLessThanOrEqual(bytesOf(of!))
+  }
+}
+
 /** A repeated fault in `epoch`: exit 10, the epochs before it published intact, nothing of it or after. */
 const expectFailedAt = async (run: Awaited<ReturnType<typeof backfill>>, epoch: number, cause: RegExp) => {
   expect(run.code, output(run)).toBe(10)
+  expectHonestFrameSizes(output(run))
   expect(run.stdout).toMatch(new RegExp(`Backfill incomplete: 1 epoch\\(s\\) failed after retries: ${epoch} `))
   expect(run.stdout).toMatch(cause)
   // each failed reconnect logged once, with its cause, counted without progress up to the limit (3)
@@ -100,7 +110,7 @@ const expectFailedAt = async (run: Awaited<ReturnType<typeof backfill>>, epoch: 
   const reconnects = run.stderr.split("\n").filter((l) => /WARN .*chain sync: /.test(l))
   expect(reconnects, output(run)).toHaveLength(6)
   for (const line of reconnects) expect(line).toMatch(cause)
-  expect(reconnects.map((l) => /attempt (\d)\/3 without a new block/.exec(l)?.[1])).toEqual(["1", "2", "3", "1", "2", "3"])
+  expect(reconnects.map((l) => /retry (\d)\/3 without a new block/.exec(l)?.[1])).toEqual(["1", "2", "3", "1", "2", "3"])
   expect(run.stderr).toMatch(new RegExp(`WARN .*epoch ${epoch}: attempt 1/2 failed \\(.*${cause.source}`))
   expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(epoch - 1))
   expect((await readEvents(t.redis, t.prefix)).map((e) => Number(e.epoch))).toEqual(Array.from({ length: epoch }, (_, e) => e))
@@ -161,9 +171,9 @@ describe("backfill: connection faults × position × repetition (property)", () 
 describe("backfill: blocks that break the chain (property)", () => {
   // not connection faults: the follower passes them on and the epoch session's checks refuse them
   const VERIFICATION: Partial<Record<FaultKind, RegExp>> = {
-    jumpHeight: /failed verification: its last block's height is/,
-    breakParent: /failed verification: its last block's ancestor is/,
-    rollbackUnknown: /failed verification: its last block's rollback is rollback to/
+    jumpHeight: /failed verification: block \S+ at height \d+ does not follow block \S+ at height \d+/,
+    breakParent: /failed verification: block \S+ at height \d+: its parent hash \S+ is not the previous block's/,
+    rollbackUnknown: /failed verification: the node sent a rollback to .* inside this finalized epoch/
   }
   it("once: the attempt fails verification and the retry completes; every connection: exit 10, nothing of the epoch published", async () => {
     const cases: Array<string> = []
@@ -187,6 +197,9 @@ describe("backfill: blocks that break the chain (property)", () => {
           } else {
             expect(run.code, output(run)).toBe(10)
             expect(run.stdout).toMatch(VERIFICATION[kind]!)
+            // a fault of what the endpoint sent, not of the epoch index: no advice to delete the cache entry
+            expect(run.stdout).toContain("Check the Ogmios endpoint")
+            expect(run.stdout).not.toMatch(/epoch index|HECATE_EPOCH_CACHE/)
             expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(epoch - 1))
             expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: epoch }, (_, e) => e))
           }
@@ -205,8 +218,8 @@ describe("backfill: Ogmios unavailable at the start", () => {
     expect(run.code, output(run)).toBe(10)
     const retries = run.stderr.split("\n").filter((l) => l.includes("WARN") && l.includes(`Ogmios: ${dead}`))
     expect(retries).toHaveLength(3)
-    for (const line of retries) expect(line).toMatch(/ECONNREFUSED.*; retrying in \d+ ms \(attempt [123]\/3\)/)
-    expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable: connecting failed 4 time(s) through the reconnect schedule")
+    for (const line of retries) expect(line).toMatch(/ECONNREFUSED.*; retrying in \d+ ms \(retry [123]\/3\)/)
+    expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable: connecting failed 4 times (the first try and 3 retries of the reconnect schedule)")
     expect(run.stdout).toContain(dead)
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
   })
@@ -216,9 +229,29 @@ describe("backfill: Ogmios unavailable at the start", () => {
     const connectionsBefore = proxy.connections
     const run = await backfill()
     expect(run.code, output(run)).toBe(10)
-    expect(run.stdout).toMatch(/Backfill incomplete: Ogmios unavailable: (\S+) failed 4 time\(s\) through the reconnect schedule, last: no answer to \1 for 1 s/)
+    expect(run.stdout).toMatch(/Backfill incomplete: Ogmios unavailable: (\S+) failed 4 times \(the first try and 3 retries of the reconnect schedule\), last: no answer to \1 for 1 s/)
     expect(run.stderr.split("\n").filter((l) => /WARN .*Ogmios: no answer to .* for 1 s; retrying/.test(l))).toHaveLength(3)
     expect(proxy.connections - connectionsBefore).toBe(4) // a fresh connection per attempt
     expect(await t.redis.keys(`${t.prefix}*`)).toEqual([])
+  })
+
+  it("a server that accepts the TCP connection and never answers the WebSocket upgrade is bounded by HECATE_REQUEST_TIMEOUT_MS", async () => {
+    const { createServer } = await import("node:net")
+    const sockets: Array<import("node:net").Socket> = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}`
+      const started = performance.now()
+      const run = await t.backfill(["--endpoint", url, "--end-epoch", String(END_EPOCH)], { env: { HECATE_REQUEST_TIMEOUT_MS: "500" }, timeoutMs: 30_000 })
+      const seconds = (performance.now() - started) / 1000
+      expect(run.code, output(run)).toBe(10)
+      expect(run.stdout).toContain("Ogmios unavailable: connecting failed 4 times")
+      // 4 handshakes of 0.5 s and the reconnect delays; the fixed 10 s handshake made it ~42 s
+      expect(seconds, output(run)).toBeLessThan(10)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
   })
 })
