@@ -162,8 +162,10 @@ const make = (options: OgmiosLiveOptions) =>
         }
       })
 
+    // interruptible: a relay waiting forever for its node must still stop on Ctrl-C / SIGTERM
+    // (an acquire is uninterruptible by default)
     yield* Effect.acquireRelease(
-      withReconnect("connecting", async (c) => c),
+      Effect.interruptible(withReconnect("connecting", async (c) => c)),
       () => Effect.sync(() => current?.close())
     )
 

@@ -101,6 +101,28 @@ describe("the CLI's end", () => {
     }
   })
 
+  it("a relay waiting for an Ogmios that refuses connections still stops at once on Ctrl-C", async () => {
+    let stoppedAt = 0
+    const r = await runCli(["relay", "--endpoint", "ws://127.0.0.1:1", "--redis-prefix", `hecate-test:sigint-${process.pid}:`, "--no-refresh"], {
+      env: { HECATE_ENV_FILE: "/dev/null" },
+      timeoutMs: 30_000,
+      onSpawn: (child) => {
+        let seen = ""
+        child.stderr?.on("data", (d: Buffer) => {
+          seen += d.toString()
+          if (stoppedAt === 0 && /retry 3\b/.test(seen)) {
+            stoppedAt = performance.now()
+            child.kill("SIGINT")
+          }
+        })
+      }
+    })
+    expect(stoppedAt, r.stderr).toBeGreaterThan(0)
+    expect(r.code, r.stdout + r.stderr).toBe(130)
+    // it was retrying forever: only the interruption ended it, within the time of one retry
+    expect(performance.now() - stoppedAt).toBeLessThan(8_000)
+  })
+
   it("simulate exits 0 on SIGTERM (a supervisor's stop) and 130 on SIGINT", async () => {
     for (const [signal, expected] of [["SIGTERM", 0], ["SIGINT", 130]] as const) {
       let out = ""
