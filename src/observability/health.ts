@@ -170,8 +170,10 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
     const slot = r.lastHeight !== undefined && height === r.lastHeight ? r.lastSlot : redis.slot
     const tipHeight = Math.max(ogmios.tipHeight ?? -1, r.tipHeight ?? -1)
     const tipSlot = Math.max(ogmios.tipSlot ?? -1, r.tipSlot ?? -1)
-    const blocks = height !== undefined && tipHeight >= 0 ? Math.max(0, tipHeight - height) : undefined
-    const slots = slot !== undefined && tipSlot >= 0 ? Math.max(0, tipSlot - slot) : undefined
+    // with Ogmios unreachable the node's tip is unknown: the last one seen would claim "at the tip"
+    const tipKnown = ogmios.reachable
+    const blocks = tipKnown && height !== undefined && tipHeight >= 0 ? Math.max(0, tipHeight - height) : undefined
+    const slots = tipKnown && slot !== undefined && tipSlot >= 0 ? Math.max(0, tipSlot - slot) : undefined
     let status: Health["status"] = 200
     const behind = options.catchingUp?.()
     if (reasons.length > 0) status = 503
