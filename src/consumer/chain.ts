@@ -417,7 +417,9 @@ export class ChainReader {
       if (entries.length === 0) return undefined
       if (this.fresh) {
         this.fresh = false
-        if (entries[0]!.id !== "1-0") {
+        // a relay write may hold no event (it only moved the start point back), so the first
+        // event need not be 1-0: entries were lost only if the stream ever deleted any
+        if (entries[0]!.id !== "1-0" && (await this.everTrimmed(keys.events))) {
           throw new ConsumerError({
             reason: "Gap",
             detail: `the group's first event is ${entries[0]!.id}, not the relay's first write (1-0): ` +
@@ -466,6 +468,19 @@ export class ChainReader {
   private eventsSeq = 0
   /** the group had never been delivered an event when this session started */
   private fresh = false
+
+  /** Whether the stream ever lost an entry (trimmed by the relay's retention, or deleted). */
+  private async everTrimmed(key: string): Promise<boolean> {
+    const info = (await this.control.xinfo("STREAM", key)) as Array<unknown>
+    const field = (name: string): unknown => {
+      for (let i = 0; i + 1 < info.length; i += 2) if (info[i] === name) return info[i + 1]
+      return undefined
+    }
+    const added = Number(field("entries-added"))
+    const length = Number(field("length"))
+    // a server that does not say (Redis < 7): assume the worst, as before
+    return !Number.isFinite(added) || !Number.isFinite(length) || added > length
+  }
 
   private async lastDelivered(key: string): Promise<string | undefined> {
     const groups = (await this.control.xinfo("GROUPS", key)) as Array<Array<unknown>>

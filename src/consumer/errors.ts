@@ -13,6 +13,8 @@ export class ConsumerError extends Schema.TaggedError<ConsumerError>()("Consumer
   reason: Schema.Literals(["SeamMismatch", "Gap", "Malformed", "Redis"]),
   detail: Schema.String
 }) {
+  /** a condition the user meets (one line and exit 1, never a stack trace) */
+  readonly exitCode = 1
   override get message(): string {
     return `consumer: ${this.reason}: ${this.detail}`
   }

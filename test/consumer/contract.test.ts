@@ -123,11 +123,23 @@ describe("consume$ and the producers' contract", () => {
   it("a group created after the relay trimmed its first writes fails (Gap) instead of starting late", async () => {
     const relay = newPrefix()
     prefixes.push(relay)
-    const b = chain(1)[0]!
-    await redis.xadd(`${relay}events`, "5-0", "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    const blocks = chain(5)
+    for (const [i, b] of blocks.entries()) {
+      await redis.xadd(`${relay}events`, `${i + 1}-0`, "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    }
+    await redis.xtrim(`${relay}events`, "MINID", "5-0") // the relay's retention trimmed writes 1..4
     const error = await collect(1, { redis, relay, group: "late", consumer: "c", pollMs: 20 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ConsumerError)
     expect((error as ConsumerError).reason).toBe("Gap")
+  })
+
+  it("a relay whose first write held no event (it only moved its start point back) is no Gap", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const b = chain(1)[0]!
+    await redis.xadd(`${relay}events`, "2-0", "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    const items = await collect(1, { redis, relay, group: "first", consumer: "c", pollMs: 20 })
+    expect(items.map((i) => i._tag)).toEqual(["Apply"])
   })
 
   it("demand: a handler that does not ack gets inFlight items, Redis hands out one read's worth, each ack lets one more through", async () => {
