@@ -34,6 +34,7 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redis } from "ioredis"
+import { deleteByPrefix } from "./redis-keys.js"
 
 export interface BackfillBenchOptions {
   /** Blocks in the relayed (finalized) epochs, at least (default 100 000). */
@@ -251,14 +252,6 @@ const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: str
   }
 }
 
-const deleteByPrefix = async (redis: Redis, prefix: string) => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (keys.length > 0) await redis.del(...keys)
-  } while (cursor !== "0")
-}
 
 export const runBackfillBench = async (options: BackfillBenchOptions = {}): Promise<Array<BackfillBenchRow>> => {
   const blocks = options.blocks ?? 100_000

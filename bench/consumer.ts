@@ -16,6 +16,7 @@ import { consume$ } from "../src/consumer/index.js"
 import type { Block } from "../src/domain/block.js"
 import { encodeBlock, encodeBlocks } from "../src/domain/wire-format.js"
 import { Chain } from "../src/simulator/chain.js"
+import { deleteByPrefix } from "./redis-keys.js"
 
 export interface ConsumerBenchRow {
   readonly input: "history" | "relay"
@@ -25,14 +26,6 @@ export interface ConsumerBenchRow {
   readonly mbPerSecond: number
 }
 
-const deleteByPrefix = async (redis: Redis, prefix: string) => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (keys.length > 0) await redis.del(...keys)
-  } while (cursor !== "0")
-}
 
 const drain = (redis: Redis, options: { history?: string; relay?: string }, items: number): Promise<number> =>
   new Promise((resolve, reject) => {

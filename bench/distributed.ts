@@ -33,6 +33,7 @@ import { distributedBackfill } from "../src/distributed/index.js"
 import { OgmiosLive } from "../src/layers/OgmiosLive.js"
 import { RedisLive } from "../src/layers/RedisLive.js"
 import { Redis } from "../src/services/Redis.js"
+import { deleteByPrefix } from "./redis-keys.js"
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const MAIN = here("../src/main.js")
@@ -86,14 +87,6 @@ const redisWriteUsec = async (redis: IORedis): Promise<number> => {
   return usec
 }
 
-const deleteByPrefix = async (redis: IORedis, prefix: string) => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (keys.length > 0) await redis.del(...keys)
-  } while (cursor !== "0")
-}
 
 /** Marks each published epoch consumed (a group at $) so the cleanup can reclaim it. */
 const consumerStandIn = (redis: IORedis, prefix: string) => {

@@ -50,8 +50,8 @@ export const BENCHES: ReadonlyArray<Bench> = [
   { name: "distributed", run: () => runDistributedBench() }
 ]
 
-/** Scripts spawned by the benches above, not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator"])
+/** Scripts spawned by the benches above, and helpers they share: not benches themselves. */
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "redis-keys"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))

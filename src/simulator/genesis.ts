@@ -96,7 +96,7 @@ export const alonzoGenesis = (seed: string) => {
 
 /**
  * Conway genesis: constitution, initial committee, voting thresholds, deposits, lifetimes. Ogmios
- * v7 also reports the Plutus V3 cost model and the reference-script fee; v6.14 does not (its
+ * v7 also reports the Plutus V3 cost model and the fee per byte of scripts held in reference inputs; v6.14 does not (its
  * schema forbids them), so they are added only for a server speaking v7.
  */
 export const conwayGenesis = (seed: string, v7: boolean) => {

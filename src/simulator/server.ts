@@ -369,7 +369,7 @@ export class SimulatorServer {
     return this.reply(session, "acquireLedgerState", { acquired: "ledgerState", point: session.acquired.point }, id)
   }
 
-  /** Ogmios v7 adds the Plutus V3 cost model and reference-script fee to the Conway genesis. */
+  /** Ogmios v7 adds the Plutus V3 cost model and the fee per byte of scripts in reference inputs to the Conway genesis. */
   private conwayGenesis() {
     if (!this.version.startsWith("v7")) return this.chain.genesis.conway
     this.conwayV7 ??= conwayGenesis(this.chain.seed, true)

@@ -2,23 +2,13 @@
 // its supervisor sends SIGTERM, or the Redis it only used for its run history is not there.
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { startSimulator } from "../../src/simulator/index.js"
 import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
+import { freePort } from "../support/free-port.js"
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const env = { ...process.env, NO_COLOR: "1", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, HECATE_ENV_FILE: "/dev/null" }
 

@@ -3,7 +3,6 @@
 // from origin, 200 once it follows within the distance. Redis is a private redis-server started
 // late; the simulator starts late on a fixed free port.
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -11,17 +10,8 @@ import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.
 import { sleep, waitFor } from "../relay/harness.js"
 import { startPrivateRedis } from "../relay/private-redis.js"
 import { httpUrlOf, startCli } from "./support.js"
+import { freePort } from "../support/free-port.js"
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 interface HealthBody {
   status: string

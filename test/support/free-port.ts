@@ -1,0 +1,13 @@
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
+import { createServer } from "node:net"
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
