@@ -2,7 +2,7 @@
  * The simulated chain: a deterministic, forkable sequence of blocks.
  *
  * Only per-block metadata (slot, branch) is kept in arrays; block ids are hashes of
- * (seed, branch, height) and block JSON is generated on demand from the id, then kept in a
+ * (seed, network, branch, height) and block JSON is generated on demand from the id, then kept in a
  * byte-bounded LRU of serialised buffers so serving a block twice costs a memcpy.
  *
  * Positions are indices (0 = the first block, -1 = origin); height = baseHeight + index.
@@ -14,7 +14,7 @@ import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
 import { BlockGenerator } from "./generator.js"
 import { alonzoGenesis, byronGenesis, conwayGenesis } from "./genesis.js"
-import { type Era, loadMainnetData } from "./mainnet.js"
+import { type Era, loadMainnetData, MAINNET } from "./mainnet.js"
 import { customNetwork, mainnetShapedNetwork, type Network, shelleyGenesis } from "./network.js"
 import { mix32, Rng, sha256Hex } from "./rng.js"
 
@@ -112,6 +112,12 @@ export class Chain {
   private readonly ebbFlags: Array<boolean> = []
   private readonly ebbCounts: Array<number> = []
   private readonly anchorAncestor: string
+  /**
+   * Prefix of every generated hash: the seed and the network (kind, magic and, for a custom
+   * devnet, its era), so two networks simulated with one seed never share a block or transaction
+   * id, as two real networks do not.
+   */
+  private readonly hashPrefix: string
   private nextBranch = 1
   private freshBranchOnForge = false
   private highestTipIndex = -1
@@ -128,6 +134,8 @@ export class Chain {
     this.cacheBudget = options.cacheBytes ?? 256 * 1024 * 1024
     const mode = options.network ?? "custom"
     this.byron = mode === "custom" && options.era === "byron"
+    this.hashPrefix =
+      mode === "mainnet-shaped" ? `${this.seed}/${mode}/${MAINNET.networkMagic}` : `${this.seed}/${mode}/${options.networkMagic ?? 42}/${options.era ?? "conway"}`
     if (mode === "mainnet-shaped") {
       this.network = mainnetShapedNetwork()
       const { from, to } = options.epochs ?? { from: 507, to: 507 }
@@ -160,7 +168,7 @@ export class Chain {
           : new Date(Math.floor((Date.now() - tipSlot * slotLengthMs) / 1000) * 1000)
       this.network = customNetwork({ ...params, systemStart })
     }
-    this.anchorAncestor = sha256Hex(`${this.seed}/anchor-ancestor`)
+    this.anchorAncestor = sha256Hex(`${this.hashPrefix}/anchor-ancestor`)
     this.highestTipIndex = this.tipIndex
     this.genesis = {
       byron: byronGenesis(this.network, this.seed),
@@ -278,7 +286,7 @@ export class Chain {
     const cached = this.ids[index]
     if (cached !== undefined) return cached
     if (index < 0 || index > this.tipIndex) throw new ChainError(`no block at index ${index}`)
-    const key = `${this.seed}/${this.branchAt(index)}/${this.heightOf(index)}`
+    const key = `${this.hashPrefix}/${this.branchAt(index)}/${this.heightOf(index)}`
     const id = sha256Hex(this.isEbb(index) ? `${key}/ebb` : key)
     this.ids[index] = id
     return id
@@ -361,7 +369,7 @@ export class Chain {
       return this.generator.generateByron({
         ebb: this.isEbb(index),
         id: this.idAt(index),
-        ancestor: index > 0 ? this.idAt(index - 1) : sha256Hex(`${this.seed}/byron-genesis`),
+        ancestor: index > 0 ? this.idAt(index - 1) : sha256Hex(`${this.hashPrefix}/byron-genesis`),
         height: this.heightOf(index),
         slot,
         networkMagic: this.network.networkMagic

@@ -127,6 +127,30 @@ describe("generation", () => {
     expect(b.canonicalPoints()).toEqual(after) // same operations, same chain
   })
 
+  it("two networks simulated with one seed share no block or transaction id", () => {
+    const txIds = (chain: Chain) => {
+      const ids = new Set<string>()
+      for (const block of chain.blocks()) for (const tx of block.transactions ?? []) ids.add(tx.id)
+      return ids
+    }
+    const chains = [
+      new Chain({ seed: "same", initialBlocks: 200, meanBlockBytes: 3000 }),
+      new Chain({ seed: "same", initialBlocks: 200, meanBlockBytes: 3000, networkMagic: 1097911063 }),
+      new Chain({ seed: "same", era: "byron", initialBlocks: 200, meanBlockBytes: 3000 }),
+      new Chain({ seed: "same", network: "mainnet-shaped", epochs: { from: 300, to: 300 }, meanBlockBytes: 3000 })
+    ]
+    const blockIds = chains.map((c) => new Set(c.canonicalPoints().map((p) => p.id)))
+    const txs = chains.slice(0, 3).map(txIds)
+    for (let i = 0; i < chains.length; i++) {
+      for (let j = i + 1; j < chains.length; j++) {
+        expect([...blockIds[i]!].filter((id) => blockIds[j]!.has(id))).toEqual([])
+        if (j < 3) expect([...txs[i]!].filter((id) => txs[j]!.has(id))).toEqual([])
+      }
+    }
+    // the same network and seed: the same ids
+    expect(new Chain({ seed: "same", initialBlocks: 200, meanBlockBytes: 3000, networkMagic: 1097911063 }).canonicalPoints()).toEqual(chains[1]!.canonicalPoints())
+  })
+
   it("sizes blocks around meanBlockBytes, from empty to ~90 KB", () => {
     const chain = new Chain({ initialBlocks: 1500, meanBlockBytes: 20_000 })
     let sum = 0
