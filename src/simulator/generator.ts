@@ -7,7 +7,7 @@
  * and copied from pools. Shapes follow the Ogmios v6.14/v7.0 schemas (the common subset:
  * `outputs` always present, no dijkstra).
  */
-import { byronAddress, encodeCbor, type NetworkId, plutusData, poolId, randomBytes, rewardAccount, type ShelleyAddressType, shelleyAddress } from "./identifiers.js"
+import { blake2bHex, byronAddress, encodeCbor, type NetworkId, plutusData, poolId, randomBytes, rewardAccount, type ShelleyAddressType, shelleyAddress } from "./identifiers.js"
 import { hasNonce, type PraosEra, type ProtocolVersion } from "./mainnet.js"
 import { Rng } from "./rng.js"
 import { Writer } from "./writer.js"
@@ -95,10 +95,21 @@ const K = {
   close4: A("}}}}")
 }
 
-interface Pool {
-  readonly count: number
-  /** bech32 `pool1…` of the pool's 28-byte key hash */
+/** A stake pool as the ledger knows it: the block issuer's keys and what they hash to. */
+export interface StakePoolKeys {
+  /** bech32 `pool1…` of BLAKE2b-224 of the cold verification key, as a ledger derives it */
   readonly id: string
+  /** the pool's 28-byte key hash (hex) */
+  readonly keyHash: string
+  /** cold verification key (hex), the block header's issuer.verificationKey */
+  readonly verificationKey: string
+  /** BLAKE2b-256 of the VRF verification key (hex), as registered with the pool */
+  readonly vrfVerificationKeyHash: string
+  /** operational certificate counter at KES period 0 (one more every 62 periods) */
+  readonly count: number
+}
+
+interface Pool extends StakePoolKeys {
   /** pre-encoded issuer JSON around the two numbers (opcert count, KES period) */
   readonly issuerHead: Buffer
   readonly issuerSigma: Buffer
@@ -108,14 +119,16 @@ interface Pool {
 export class BlockGenerator {
   private readonly hexPool: Buffer
   private readonly pools: ReadonlyArray<Pool>
+  /** reward accounts (bech32) that receive withdrawals and proposal refunds */
+  readonly rewardAccounts: ReadonlyArray<string>
   private readonly addresses: ReadonlyArray<Buffer>
   private readonly stakeAddresses: ReadonlyArray<Buffer>
   private readonly policies: ReadonlyArray<string>
   /** CBOR hex of Plutus data, for inline datums and redeemers */
   private readonly datums: ReadonlyArray<Buffer>
   /** 28-byte credentials (hex) of DReps and constitutional committee members */
-  private readonly dreps: ReadonlyArray<string>
-  private readonly committee: ReadonlyArray<string>
+  readonly dreps: ReadonlyArray<string>
+  readonly committee: ReadonlyArray<string>
   /**
    * Rare, string-heavy content (certificates, votes, proposals, redeemers, reference scripts, NFT
    * metadata), encoded once per chain: a transaction copies a pooled entry, so the hot path stays
@@ -142,13 +155,24 @@ export class BlockGenerator {
     this.hexPool = Buffer.from(Buffer.from(bytes).toString("hex"), "latin1")
     const hex = (n: number) => this.hexString(rng, n)
     const network = options.networkId
-    this.pools = Array.from({ length: 64 }, () => ({
-      count: rng.int(20),
-      id: poolId(randomBytes(rng, 28)),
-      issuerHead: A(`"issuer":{"verificationKey":"${hex(64)}","vrfVerificationKey":"${hex(64)}","operationalCertificate":{"count":`),
-      issuerSigma: A(`,"sigma":"${hex(128)}","kes":{"period":`),
-      issuerKes: A(`,"verificationKey":"${hex(64)}"}},"leaderValue":{"output":"`)
-    }))
+    // a pool id is the hash of the cold key that signs the pool's blocks: a client attributing
+    // blocks to pools (blake2b-224 of issuer.verificationKey) finds the pools the ledger reports
+    this.pools = Array.from({ length: 64 }, () => {
+      const count = rng.int(20)
+      const verificationKey = hex(64)
+      const vrfVerificationKey = hex(64)
+      const keyHash = blake2bHex(Buffer.from(verificationKey, "hex"), 28)
+      return {
+        count,
+        id: poolId(Buffer.from(keyHash, "hex")),
+        keyHash,
+        verificationKey,
+        vrfVerificationKeyHash: blake2bHex(Buffer.from(vrfVerificationKey, "hex"), 32),
+        issuerHead: A(`"issuer":{"verificationKey":"${verificationKey}","vrfVerificationKey":"${vrfVerificationKey}","operationalCertificate":{"count":`),
+        issuerSigma: A(`,"sigma":"${hex(128)}","kes":{"period":`),
+        issuerKes: A(`,"verificationKey":"${hex(64)}"}},"leaderValue":{"output":"`)
+      }
+    })
     // one address in 16 is a Byron (bootstrap) one: they still receive outputs in every era
     this.addresses = Array.from({ length: 512 }, (_, i) =>
       A(
@@ -157,7 +181,8 @@ export class BlockGenerator {
           : shelleyAddress(rng, network, rng.pick(ADDRESS_TYPES))
       )
     )
-    this.stakeAddresses = Array.from({ length: 128 }, () => A(rewardAccount(randomBytes(rng, 28), network, rng.chance(0.05))))
+    this.rewardAccounts = Array.from({ length: 128 }, () => rewardAccount(randomBytes(rng, 28), network, rng.chance(0.05)))
+    this.stakeAddresses = this.rewardAccounts.map(A)
     this.policies = Array.from({ length: 64 }, () => hex(56))
     this.datums = Array.from({ length: 64 }, () => A(plutusData(rng)))
     this.dreps = Array.from({ length: 32 }, () => hex(56))
@@ -177,6 +202,11 @@ export class BlockGenerator {
       scripts: encode(16, (w) => this.referenceScript(w, rng)),
       nftMetadata: encode(32, (w) => this.nftMetadata(w, rng))
     }
+  }
+
+  /** The pools that issue this chain's blocks and appear in its delegation certificates and votes. */
+  get stakePools(): ReadonlyArray<StakePoolKeys> {
+    return this.pools
   }
 
   private hexString(rng: Rng, n: number): string {

@@ -15,6 +15,7 @@
  * Everything here runs once per chain (pools generated up front), never per block.
  */
 import { base58, bech32 } from "@scure/base"
+import blake2b from "blake2b"
 import { Encoder, Tag } from "cbor-x"
 import { crc32 } from "node:zlib"
 import type { Rng } from "./rng.js"
@@ -61,6 +62,9 @@ export const rewardAccount = (credential: Uint8Array, networkId: NetworkId, scri
   toBech32(networkId === 1 ? "stake" : "stake_test", Buffer.concat([Uint8Array.of((script ? 0xf0 : 0xe0) | networkId), credential]))
 
 export const poolId = (hash: Uint8Array): string => toBech32("pool", hash)
+
+/** BLAKE2b digest (hex) of `bytes`: 28 bytes for key hashes (pool ids), 32 for VRF key hashes. */
+export const blake2bHex = (bytes: Uint8Array, length: 28 | 32): string => blake2b(length).update(bytes).digest("hex")
 
 /**
  * A Byron address. `protocolMagic` (testnets only: mainnet addresses carry no magic) and

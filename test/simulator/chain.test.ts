@@ -1,5 +1,8 @@
+import { bech32 } from "@scure/base"
+import blake2b from "blake2b"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
+import { stringify } from "../../src/json/lossless.js"
 import { Chain } from "../../src/simulator/chain.js"
 import { startSimulator } from "../../src/simulator/index.js"
 import { validateBoth } from "./schemas.js"
@@ -179,5 +182,28 @@ describe("generation", () => {
     let big = 0
     for (let i = 0; i < chain.length; i++) big += (chain.blockBuffer(i).toString().match(/[:\[,]-?\d{17,}/g) ?? []).length
     expect(big).toBeGreaterThan(10)
+  })
+})
+
+describe("stake pools", () => {
+  it("a pool id is the blake2b-224 hash of the cold key that signs the pool's blocks; certificates and votes name those pools", () => {
+    const chain = new Chain({ seed: "pools", initialBlocks: 400, meanBlockBytes: 8000 })
+    const pools = new Map(chain.generator.stakePools.map((p) => [p.id, p]))
+    for (const p of pools.values()) {
+      expect(p.id).toBe(bech32.encode("pool", bech32.toWords(blake2b(28).update(Buffer.from(p.verificationKey, "hex")).digest()), false))
+      expect(p.keyHash).toBe(blake2b(28).update(Buffer.from(p.verificationKey, "hex")).digest("hex"))
+    }
+    let named = 0
+    for (const block of chain.blocks()) {
+      const issuer = (block as { issuer: { verificationKey: string; vrfVerificationKey: string } }).issuer
+      const id = bech32.encode("pool", bech32.toWords(blake2b(28).update(Buffer.from(issuer.verificationKey, "hex")).digest()), false)
+      expect(pools.get(id)?.vrfVerificationKeyHash).toBe(blake2b(32).update(Buffer.from(issuer.vrfVerificationKey, "hex")).digest("hex"))
+      const text = stringify(block.transactions ?? [])
+      for (const m of text.matchAll(/"(pool1[0-9a-z]+)"/g)) {
+        expect(pools.has(m[1]!)).toBe(true)
+        named++
+      }
+    }
+    expect(named).toBeGreaterThan(10)
   })
 })
