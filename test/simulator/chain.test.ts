@@ -133,7 +133,7 @@ describe("generation", () => {
   it("two networks simulated with one seed share no block or transaction id", () => {
     const txIds = (chain: Chain) => {
       const ids = new Set<string>()
-      for (const block of chain.blocks()) for (const tx of block.transactions ?? []) ids.add(tx.id)
+      for (const block of chain.blocks()) for (const tx of (block.transactions ?? []) as Array<{ id: string }>) ids.add(tx.id)
       return ids
     }
     const chains = [
@@ -195,7 +195,7 @@ describe("stake pools", () => {
     }
     let named = 0
     for (const block of chain.blocks()) {
-      const issuer = (block as { issuer: { verificationKey: string; vrfVerificationKey: string } }).issuer
+      const issuer = (block as unknown as { issuer: { verificationKey: string; vrfVerificationKey: string } }).issuer
       const id = bech32.encode("pool", bech32.toWords(blake2b(28).update(Buffer.from(issuer.verificationKey, "hex")).digest()), false)
       expect(pools.get(id)?.vrfVerificationKeyHash).toBe(blake2b(32).update(Buffer.from(issuer.vrfVerificationKey, "hex")).digest("hex"))
       const text = stringify(block.transactions ?? [])
