@@ -14,6 +14,7 @@ import type { PointOrOrigin } from "../domain/point.js"
 import { parse, stringify } from "../json/lossless.js"
 import type { Chain, ChainChange } from "./chain.js"
 import { conwayGenesis } from "./genesis.js"
+import { LEDGER_QUERIES, LedgerState } from "./ledger.js"
 import type { Era } from "./mainnet.js"
 
 export interface ServerOptions {
@@ -55,6 +56,14 @@ const PARAMETERLESS = new Set([
   "queryLedgerState/eraSummaries",
   "queryLedgerState/tip",
   "releaseLedgerState"
+])
+
+/** Methods answered by the server itself (the other ledger-state queries are LedgerState's). */
+const SERVED = new Set([
+  ...PARAMETERLESS,
+  "findIntersection",
+  "acquireLedgerState",
+  "queryNetwork/genesisConfiguration"
 ])
 
 /** A ledger state queries run against: the acquired point, or else the volatile tip. */
@@ -122,6 +131,7 @@ export class SimulatorServer {
   private delayMs = 0
   private dropRule: { readonly after: number; readonly repeat: boolean } | undefined
   private conwayV7: ReturnType<typeof conwayGenesis> | undefined
+  private ledgerState: LedgerState | undefined
 
   constructor(
     readonly chain: Chain,
@@ -264,12 +274,22 @@ export class SimulatorServer {
     this.send(session, `{"jsonrpc":"2.0","method":"${method}","result":${stringify(result)},"id":${id}}`)
   }
 
+  /**
+   * The error of a routed request carries its `method`, as every Ogmios error reply does (its
+   * --strict-rpc mode drops `method` from successful replies only), and the schemas require it.
+   */
   private replyError(session: Session, method: string | undefined, code: number, message: string, data: unknown, id: string) {
     const m = method === undefined ? "" : `"method":"${method}",`
     const d = data === undefined ? "" : `,"data":${stringify(data)}`
     this.send(session, `{"jsonrpc":"2.0",${m}"error":{"code":${code},"message":${JSON.stringify(message)}${d}},"id":${id}}`)
   }
 
+  /**
+   * What Ogmios answers to any request it cannot route (not JSON, not an object, an unknown
+   * method, a bad envelope or bad parameters): -32600 "Invalid request: …", without `method`, with
+   * the request's id (null when none could be read). Ogmios uses none of -32700, -32601 or
+   * -32602 on this path (-32602 only for a transaction that fails to deserialise).
+   */
   private invalid(session: Session, reason: string, id: string) {
     this.stats.unrouted++
     this.replyError(session, undefined, -32600, `Invalid request: ${reason}`, undefined, id)
@@ -285,9 +305,14 @@ export class SimulatorServer {
     }
     if (!isPlainObject(request)) return this.invalid(session, "must be a well-formed JSON object.", "null")
     const id = "id" in request ? stringify(request.id) : "null"
-    if (request.jsonrpc !== "2.0") return this.invalid(session, "missing or invalid 'jsonrpc' field.", id)
+    // checked in Ogmios' order: the method first, then the envelope of a known method
     const method = request.method
-    if (typeof method !== "string") return this.invalid(session, "missing 'method' field.", id)
+    if (typeof method !== "string") return this.invalid(session, "field 'method' must be present and be a string.", id)
+    if (!SERVED.has(method) && !(method.startsWith("queryLedgerState/") && LEDGER_QUERIES.has(method.slice("queryLedgerState/".length)))) {
+      return this.invalid(session, "unknown method in 'method' (beware names are case-sensitive).", id)
+    }
+    if (request.jsonrpc === undefined) return this.invalid(session, "missing required field 'jsonrpc'.", id)
+    if (request.jsonrpc !== "2.0") return this.invalid(session, "invalid value for field 'jsonrpc': should be '2.0'.", id)
     const params = request.params
     if (PARAMETERLESS.has(method) && params !== undefined && !(isPlainObject(params) && Object.keys(params).length === 0)) {
       return this.invalid(session, `'${method}' takes no parameters.`, id)
@@ -331,8 +356,19 @@ export class SimulatorServer {
           era === "byron" ? genesis.byron : era === "shelley" ? genesis.shelley : era === "alonzo" ? genesis.alonzo : this.conwayGenesis()
         return this.reply(session, method, result, id)
       }
-      default:
+      default: {
+        if (method.startsWith("queryLedgerState/")) {
+          const view = this.view(session)
+          this.ledgerState ??= new LedgerState(this.chain, this.version.startsWith("v7"))
+          const answer = this.ledgerState.answer(method.slice("queryLedgerState/".length), { slot: view.slot, era: view.era }, params)
+          if (answer !== undefined) {
+            if ("invalid" in answer) return this.invalid(session, `${answer.invalid}.`, id)
+            if ("error" in answer) return this.replyError(session, method, answer.error.code, answer.error.message, answer.error.data, id)
+            return this.reply(session, method, answer.result, id)
+          }
+        }
         return this.invalid(session, "unknown method in 'method' (beware names are case-sensitive).", id)
+      }
     }
   }
 

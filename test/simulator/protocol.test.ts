@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../../src/simulator/index.js"
 import { connect, findIntersection, nextBlock, type RawClient } from "./raw-client.js"
+import { validateBoth } from "./schemas.js"
 
 const running: Array<SimulatorHandle> = []
 const clients: Array<RawClient> = []
@@ -205,32 +206,53 @@ describe("envelopes", () => {
     expect(await c.nextText()).toMatch(/"id":123456789012345678901}$/)
   })
 
-  it("answers -32600 without a method for anything unroutable", async () => {
+  it("answers -32600 without a method for anything unroutable, with Ogmios' messages, checking the method before the envelope", async () => {
     const sim = await start()
     const c = await open(sim)
-    const cases: Array<[string, unknown]> = [
-      ["{not json", null],
-      [`[{"jsonrpc":"2.0","method":"nextBlock"}]`, null],
-      [`{"jsonrpc":"2.0","method":"nextblock","id":1}`, 1],
-      [`{"jsonrpc":"2.0","method":"queryNetwork/tip","params":{"x":1},"id":"p"}`, "p"],
-      [`{"jsonrpc":"2.0","method":"nextBlock","params":{"x":1},"id":"q"}`, "q"],
-      [`{"jsonrpc":"2.0","id":"nomethod"}`, "nomethod"],
-      [`{"jsonrpc":"1.0","method":"nextBlock","id":2}`, 2],
-      [`{"jsonrpc":"2.0","method":"findIntersection","params":{"points":[{"slot":1}]},"id":3}`, 3],
-      [`{"jsonrpc":"2.0","method":"queryNetwork/genesisConfiguration","params":{"era":"mary"},"id":4}`, 4]
+    const unknown = "Invalid request: unknown method in 'method' (beware names are case-sensitive)."
+    const cases: Array<[string, unknown, string | RegExp]> = [
+      ["{not json", null, "Invalid request: must be a well-formed JSON object."],
+      [`[{"jsonrpc":"2.0","method":"nextBlock"}]`, null, "Invalid request: must be a well-formed JSON object."],
+      [`{"jsonrpc":"2.0","method":"nextblock","id":1}`, 1, unknown],
+      [`{"jsonrpc":"2.0","method":"queryLedgerState/nope","id":"u"}`, "u", unknown],
+      [`{"jsonrpc":"1.0","method":"nextblock","id":"order"}`, "order", unknown],
+      [`{"jsonrpc":"2.0","method":"queryNetwork/tip","params":{"x":1},"id":"p"}`, "p", /^Invalid request: .*no parameters\.$/],
+      [`{"jsonrpc":"2.0","method":"nextBlock","params":{"x":1},"id":"q"}`, "q", /^Invalid request: .*no parameters\.$/],
+      [`{"jsonrpc":"2.0","method":"queryLedgerState/protocolParameters","params":{"x":1},"id":"pp"}`, "pp", /^Invalid request: .*no parameters\.$/],
+      [`{"jsonrpc":"2.0","id":"nomethod"}`, "nomethod", "Invalid request: field 'method' must be present and be a string."],
+      [`{"jsonrpc":"1.0","method":"nextBlock","id":2}`, 2, "Invalid request: invalid value for field 'jsonrpc': should be '2.0'."],
+      [`{"method":"nextBlock","id":"nojsonrpc"}`, "nojsonrpc", "Invalid request: missing required field 'jsonrpc'."],
+      [`{"jsonrpc":"2.0","method":"findIntersection","params":{"points":[{"slot":1}]},"id":3}`, 3, /^Invalid request: /],
+      [`{"jsonrpc":"2.0","method":"queryNetwork/genesisConfiguration","params":{"era":"mary"},"id":4}`, 4, /^Invalid request: /],
+      [`{"jsonrpc":"2.0","method":"queryLedgerState/utxo","params":{"addresses":"addr1"},"id":6}`, 6, /^Invalid request: /]
     ]
-    for (const [text, id] of cases) {
+    for (const [text, id, message] of cases) {
       c.sendText(text)
       const reply = await c.next()
-      expect(reply).not.toHaveProperty("method")
+      expect(Object.keys(reply).sort()).toEqual(["error", "id", "jsonrpc"])
+      expect(reply.jsonrpc).toBe("2.0")
       expect(reply.error.code).toBe(-32600)
-      expect(reply.error.message).toMatch(/^Invalid request/)
+      if (typeof message === "string") expect(reply.error.message).toBe(message)
+      else expect(reply.error.message).toMatch(message)
       expect(reply.id).toEqual(id)
+      expect(validateBoth("RpcError", reply)).toEqual([])
     }
     // parameterless queries accept an empty params object
     c.send({ jsonrpc: "2.0", method: "queryLedgerState/epoch", params: {}, id: 5 })
     expect((await c.next()).result).toBe(sim.chain.currentEpoch())
     expect(sim.stats().unrouted).toBe(cases.length)
+  })
+
+  it("errors of a routed request carry its method, as Ogmios' do", async () => {
+    const sim = await start({ era: "babbage" })
+    const c = await open(sim)
+    c.send({ jsonrpc: "2.0", method: "queryLedgerState/constitution", id: "era" })
+    expect(await c.next()).toEqual({
+      jsonrpc: "2.0",
+      method: "queryLedgerState/constitution",
+      error: { code: 2002, message: "Query unavailable in the current era." },
+      id: "era"
+    })
   })
 
   it("queries agree with the chain served", async () => {

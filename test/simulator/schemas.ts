@@ -2,7 +2,10 @@
  * Ajv (draft-07) validators for the official Ogmios schemas, v6.14 and v7.0, with the two known
  * schema bugs patched in memory (the files stay untouched):
  * - cardano.json#/definitions/Value.propertyNames rejects the required `ada` key;
- * - ogmios.json#/properties/RpcError.error requires a "string" key that additionalProperties forbids.
+ * - ogmios.json#/properties/RpcError.error requires a "string" key that additionalProperties forbids;
+ * - ogmios.json#/definitions/ProjectedRewards keys its inner maps by "^[0-9a-f]+$" though Ogmios
+ *   writes bech32 pool ids there (`pool1…`, as in the server's own QueryLedgerStateProjectedRewards
+ *   test vectors, which fail the unpatched schema).
  */
 import { Ajv, type ValidateFunction } from "ajv"
 import { readFileSync } from "node:fs"
@@ -18,6 +21,7 @@ const build = (version: SchemaVersion) => {
   const ogmios = load(version === "v6.14" ? "ogmios-v6.14.json" : "ogmios.json")
   cardano.definitions.Value.propertyNames.pattern = "^(ada|[0-9a-f]{56})$"
   ogmios.properties.RpcError.properties.error.required = ["code", "message"]
+  ogmios.definitions.ProjectedRewards.additionalProperties.propertyNames.pattern = "^pool1[0-9a-z]+$"
   // Genesis<Byron> cannot be satisfied: it requires `protocolParameters`, which its
   // additionalProperties forbids, and describes `updatableParameters` (what Ogmios sends) with the
   // Shelley parameter set and delegation keys as 32-byte keys; Byron has its own update parameters
