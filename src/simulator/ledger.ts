@@ -191,7 +191,7 @@ export class LedgerState {
       case "rewardsProvenance":
         return { result: this.rewardsProvenance(epoch) }
       case "stakePoolsPerformances":
-        return { result: this.stakePoolsPerformances(epoch) }
+        return { result: this.stakePoolsPerformances(era, epoch) }
       case "utxo":
         return this.utxo(p)
       case "constitution": {
@@ -244,7 +244,7 @@ export class LedgerState {
       return {
         ...base,
         // mainnet's Shelley era was still partly federated; a devnet starts decentralised
-        federatedBlockProductionRatio: this.mainnet ? ratio(BigInt(Math.max(0, 257 - epoch)), 50n) : "0/1",
+        federatedBlockProductionRatio: this.mainnet ? ratio(BigInt(Math.min(50, Math.max(0, 257 - epoch))), 50n) : "0/1",
         extraEntropy: "neutral",
         minUtxoDepositConstant: ada(1_000_000),
         minUtxoDepositCoefficient: 0,
@@ -277,16 +277,17 @@ export class LedgerState {
     if (era === "alonzo") return { ...plutus, federatedBlockProductionRatio: "0/1", extraEntropy: "neutral" }
     if (era === "babbage") return plutus
     const conway = this.chain.genesis.conway.updatableParameters
+    const { minFeeCoefficient, minFeeConstant, maxBlockBodySize, maxBlockHeaderSize, maxTransactionSize, version: _, ...rest } = plutus
     return {
-      minFeeCoefficient: plutus.minFeeCoefficient,
-      minFeeConstant: plutus.minFeeConstant,
+      minFeeCoefficient,
+      minFeeConstant,
       minFeeReferenceScripts: { range: 25_600, base: 15, multiplier: 1.2 },
-      maxBlockBodySize: plutus.maxBlockBodySize,
-      maxBlockHeaderSize: plutus.maxBlockHeaderSize,
-      maxTransactionSize: plutus.maxTransactionSize,
+      maxBlockBodySize,
+      maxBlockHeaderSize,
+      maxTransactionSize,
       // Ogmios v7 renamed the reference-scripts limit (it is per transaction)
       ...(this.v7 ? { maxReferenceScriptsSizePerTransaction: { bytes: 204_800 } } : { maxReferenceScriptsSize: { bytes: 204_800 } }),
-      ...Object.fromEntries(Object.entries(plutus).filter(([k]) => !["minFeeCoefficient", "minFeeConstant", "maxBlockBodySize", "maxBlockHeaderSize", "maxTransactionSize", "version"].includes(k))),
+      ...rest,
       version,
       stakePoolVotingThresholds: conway.stakePoolVotingThresholds,
       delegateRepresentativeVotingThresholds: conway.delegateRepresentativeVotingThresholds,
@@ -335,7 +336,8 @@ export class LedgerState {
             pool.id,
             {
               relativeStake: ratio(pool.stake, this.totalStake),
-              blocksMade: Number((BigInt(this.chain.network.epochLength) * pool.stake) / this.totalStake / 20n),
+              // the pool's share of the epoch's f x epochLength blocks
+              blocksMade: Math.round((this.chain.network.epochLength * this.chain.network.activeSlotsCoefficient * Number((pool.stake * 1_000_000n) / this.totalStake)) / 1_000_000),
               totalRewards: ada(rewards),
               leaderReward: ada(pool.cost + rewards / 50n),
               delegators: []
@@ -346,11 +348,11 @@ export class LedgerState {
     }
   }
 
-  private stakePoolsPerformances(epoch: number) {
-    const shelley = this.chain.genesis.shelley.initialParameters
+  private stakePoolsPerformances(era: PraosEra, epoch: number) {
+    const parameters = this.protocolParameters(era, epoch)
     return {
-      desiredNumberOfStakePools: this.mainnet || epoch > 0 ? 500 : shelley.desiredNumberOfStakePools,
-      stakePoolPledgeInfluence: shelley.stakePoolPledgeInfluence,
+      desiredNumberOfStakePools: parameters.desiredNumberOfStakePools,
+      stakePoolPledgeInfluence: parameters.stakePoolPledgeInfluence,
       totalRewardsInEpoch: ada(this.epochRewards(epoch)),
       activeStakeInEpoch: ada(this.totalStake),
       totalStakeInEpoch: ada(this.totalStake + this.totalStake / 3n),
