@@ -178,7 +178,18 @@ describe("the official @cardano-ogmios/client LedgerStateQuery client", () => {
       expect((await client.stakePoolsPerformances()).desiredNumberOfStakePools).toBeGreaterThan(0)
       expect(Object.keys(await client.projectedRewards({ stake: [{ ada: { lovelace: 10_000_000_000n } }] } as never))).toEqual(["10000000000"])
       expect(await client.rewardAccountSummaries({ keys: [sim.chain.generator.rewardAccounts[0]! as never] })).toHaveLength(1)
-      expect(Array.isArray(await client.utxo({ addresses: [] as never }))).toBe(true)
+      const recent = [...Array(20).keys()].map((i) => sim.chain.blockAt(sim.chain.heightOf(sim.chain.tipIndex - i)) as any)
+      const output = recent.find((b) => b.transactions?.length > 0).transactions[0].outputs[0]
+      expect((await client.utxo({ addresses: [output.address] } as never)).map((o: any) => o.address)).toContain(output.address)
+      // the queries the server answers itself, through the same client
+      const tip = sim.chain.tip() as { slot: number; id: string; height: number }
+      expect(await client.networkTip()).toEqual({ slot: tip.slot, id: tip.id })
+      expect(await client.ledgerTip()).toEqual({ slot: tip.slot, id: tip.id })
+      expect(await client.networkBlockHeight()).toBe(tip.height)
+      expect(await client.epoch()).toBe(sim.chain.currentEpoch())
+      expect((await client.networkStartTime()).getTime()).toBe(sim.chain.network.systemStart.getTime())
+      expect(await client.eraSummaries()).toEqual(sim.chain.eraSummaries())
+      expect((await client.genesisConfiguration("conway")).era).toBe("conway")
       expect((await client.constitution()).metadata.url).toMatch(/^ipfs:/)
       expect((await client.governanceProposals()).length).toBeGreaterThan(0)
       // inside an acquired state the queries answer for that point
