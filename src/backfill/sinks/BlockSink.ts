@@ -50,6 +50,11 @@ export interface BlockSink {
     readonly batcher: () => Batcher<EncodedBlocks>
     readonly writeEncoded: (epoch: number, batch: EncodedBlocks) => Effect.Effect<void, SinkFailure>
   }
+  /**
+   * The sink keeps concurrent epochs apart (a stream per epoch, or a staged list per attempt), so
+   * several epochs may be synced at once. A sink writing one ordered stream leaves it unset.
+   */
+  readonly epochsInParallel?: boolean
   /** Present when the sink is a coordinator (redis): the store behind it. */
   readonly coordinator?: EpochStoreShape
 }
@@ -57,5 +62,3 @@ export interface BlockSink {
 export type SinkKind = "redis" | "redis-list" | "cli" | "jsonl"
 
 export const SINK_KINDS: ReadonlyArray<SinkKind> = ["redis", "redis-list", "cli", "jsonl"]
-
-export const noop: Effect.Effect<void> = Effect.void

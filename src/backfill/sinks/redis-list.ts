@@ -146,6 +146,7 @@ export const makeRedisListSink = (redis: RedisConnection, options: RedisListSink
 
   return {
     name: "redis-list",
+    epochsInParallel: true,
     open: ({ startEpoch }) =>
       Effect.asVoid(redis.use((c) => runScript(c, OPEN_SCRIPT, [keys.nextEpoch, keys.readyLast], [startEpoch, keys.readyPrefix]), "open redis-list sink")),
     beginEpoch: (epoch) =>

@@ -17,6 +17,7 @@ export interface RedisSinkOptions {
 
 export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions = {}): BlockSink => ({
   name: "redis",
+  epochsInParallel: true,
   open: () => Effect.void, // writes nothing: `status` stays read-only
   beginEpoch: (epoch) => store.resetEpochState(epoch),
   writeBatch: (epoch, blocks) =>
