@@ -3,15 +3,15 @@
  * epoch-worker actors, written through a BlockSink, and — for a coordinating sink (redis) —
  * committed in ascending order by the atomic advance of `last_synced_epoch` through `ready_set`.
  *
- * Compared with the reference (docs/redis-contract.md lists each fix):
- * - no lock-step batches: a worker takes the next epoch as soon as it is free;
+ * How it differs from the Python Hecate (docs/redis-contract.md lists each difference):
+ * - no lock-step batches: the next epoch starts as soon as a slot is free;
  * - each retry resets the epoch and fails over to the next endpoint;
  * - the chain is asked for the target *before* anything is written, so an empty window writes
- *   nothing (weak point 11);
+ *   nothing;
  * - a resume never waits for consumers: below the window only what is safe is reclaimed, and
- *   refusals (exit 12/13) are reserved for a rebase, which writes epochs off (weak point 2);
- * - the heartbeat and cleanup loops log and carry on after a Redis error (weak point 13);
- * - one producer per prefix (a lock, weak point 5).
+ *   refusals (exit 12/13) are reserved for a rebase, which writes epochs off;
+ * - the heartbeat and cleanup loops log and carry on after a Redis error;
+ * - one producer per prefix (a fenced lock): two producers would corrupt each other's epochs.
  */
 import { Cause, type Duration, Effect, type Layer, Predicate, Schedule, Semaphore } from "effect"
 import { Actor } from "../actors/index.js"

@@ -1,9 +1,7 @@
 /**
- * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`
- * (the reference's `BlockRelay`); `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
+ * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`; `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
  * sink can drop what a failed attempt wrote (the retry contract). A sink that coordinates the
- * ordered commit (the redis sink) exposes its EpochStore as `coordinator` (the reference's
- * `EpochCoordinator`); the orchestrator then drives the ordering base, purge, phase-2 completion,
+ * ordered commit (the redis sink) exposes its EpochStore as `coordinator`; the orchestrator then drives the ordering base, purge, phase-2 completion,
  * backpressure and cleanup through it.
  */
 import { Effect, Schema } from "effect"

@@ -11,7 +11,7 @@ import { encodeBatch, type EpochStoreShape } from "../store/EpochStore.js"
 import type { BlockSink } from "./BlockSink.js"
 
 export interface RedisSinkOptions {
-  /** Default "hecate" (the reference wire format). */
+  /** Default "hecate" (the Python Hecate's wire format). */
   readonly format?: WireFormat
 }
 
