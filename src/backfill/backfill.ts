@@ -18,6 +18,7 @@ import { Actor } from "../actors/index.js"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import type { Block } from "../domain/block.js"
+import { errorMessage } from "../domain/error-message.js"
 import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
 import type { EncodedBlocks } from "./batch.js"
@@ -124,11 +125,6 @@ export const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: n
 /** Endpoint order for attempt `attempt` of the `index`-th epoch: rotation spreads load and fails over. */
 const rotate = (endpoints: ReadonlyArray<string>, by: number): ReadonlyArray<string> =>
   endpoints.map((_, i) => endpoints[(i + by) % endpoints.length]!)
-
-const describe = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : String(error)
 
 type CommitMsg = { readonly _tag: "Commit"; readonly epoch: number; readonly lastHeight: number; readonly reply: Actor.Reply<number> }
 
@@ -332,7 +328,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         return Effect.suspend(() => attemptEpoch(epoch, index, attempt++)).pipe(
           Effect.tapError((error) => {
             if (attempt > retries || Predicate.isTagged(error, "ProducerLockLost")) return Effect.void
-            const message = describe(error)
+            const message = errorMessage(error)
             emit({ _tag: "EpochRetry", epoch, attempt, error: message })
             // a Redis failure is not the endpoint's: only an Ogmios fault moves to the next one
             const next = Predicate.isTagged(error, "RedisError") ? "retrying" : "retrying on the next endpoint"
@@ -377,7 +373,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         const outcome = yield* syncWithRetries(epoch, index).pipe(
           Effect.map((result) => ({ _tag: "Synced" as const, result })),
           // a lost lock ends the whole run (exit 15); any other failure is this epoch's
-          Effect.catchIf((error) => !Predicate.isTagged(error, "ProducerLockLost"), (error) => Effect.succeed({ _tag: "Failed" as const, error: describe(error) }))
+          Effect.catchIf((error) => !Predicate.isTagged(error, "ProducerLockLost"), (error) => Effect.succeed({ _tag: "Failed" as const, error: errorMessage(error) }))
         )
         if (outcome._tag === "Synced") {
           emit({ _tag: "EpochSynced", epoch, blocks: outcome.result.blocks, bytes: outcome.result.bytes })
