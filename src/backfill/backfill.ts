@@ -13,7 +13,7 @@
  * - the heartbeat and cleanup loops log and carry on after a Redis error;
  * - one producer per prefix (a fenced lock): two producers would corrupt each other's epochs.
  */
-import { Cause, type Duration, Effect, type Layer, Predicate, Schedule, Semaphore } from "effect"
+import { Cause, type Duration, Effect, Fiber, type Layer, Predicate, Schedule, Semaphore } from "effect"
 import { Actor } from "../actors/index.js"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
@@ -351,9 +351,8 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         return store === undefined ? Effect.void : store.noteBatchStarted(active, concurrency)
       }).pipe(Effect.catchCause((c) => Effect.logWarning("writing workers_active failed", Cause.pretty(c))))
 
-    // Backpressure is checked per epoch started, one epoch at a time and in epoch order.
-    const gate = yield* Semaphore.make(1)
-    const waitForConsumers = store === undefined ? Effect.void : gate.withPermit(Effect.gen(function*() {
+    // Backpressure is checked before each epoch waits for a free slot, in epoch order.
+    const waitForConsumers = store === undefined ? Effect.void : Effect.gen(function*() {
       const maxUnconsumedEpochs = options.maxUnconsumedEpochs ?? 5
       if ((yield* store.unconsumedLag()) >= maxUnconsumedEpochs) {
         yield* store.cleanupPass()
@@ -361,14 +360,10 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         if (lag >= maxUnconsumedEpochs) emit({ _tag: "BackpressurePaused", lag })
       }
       yield* store.waitForBackpressure({ maxUnconsumedEpochs, pollInterval: options.backpressurePoll ?? "10 seconds" })
-    }))
+    })
 
     const syncAndCommit = (epoch: number, index: number) =>
       Effect.gen(function*() {
-        // A permanent failure stops new work; in-flight epochs finish and are committed (if in order).
-        if (failures.length > 0) return
-        yield* waitForConsumers
-        if (failures.length > 0) return
         yield* noteActive(+1)
         const outcome = yield* syncWithRetries(epoch, index).pipe(
           Effect.map((result) => ({ _tag: "Synced" as const, result })),
@@ -388,7 +383,19 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         yield* noteActive(-1)
       })
 
-    yield* Effect.forEach(epochs, syncAndCommit, { concurrency, discard: true })
+    // Epochs start in ascending order as slots free up; a permanent failure stops new work, and the
+    // epochs in flight finish and are committed (if in order).
+    const slots = yield* Semaphore.make(concurrency)
+    const running: Array<Fiber.Fiber<void, unknown>> = []
+    for (const [index, epoch] of epochs.entries()) {
+      if (failures.length > 0) break
+      yield* waitForConsumers
+      yield* Semaphore.take(slots, 1)
+      // the epoch that freed this slot may just have failed: check again, or one more epoch starts
+      if (failures.length > 0) break
+      running.push(yield* Effect.forkChild(syncAndCommit(epoch, index).pipe(Effect.ensuring(Semaphore.release(slots, 1)))))
+    }
+    yield* Fiber.joinAll(running)
     if (store !== undefined) yield* store.noteBatchFinished().pipe(Effect.catchCause((c) => Effect.logWarning("metrics", Cause.pretty(c))))
 
     if (failures.length > 0) return yield* Effect.fail(new EpochsFailed({ failures: [...failures].sort((a, b) => a.epoch - b.epoch) }))

@@ -206,25 +206,3 @@ export type BackfillError =
   | EpochIndexInvalid
   | EpochNotIndexed
   | StoreContractViolation
-
-const BACKFILL_TAGS = new Set([
-  "EpochsFailed",
-  "EpochVerificationFailed",
-  "UnreachableWindow",
-  "NoRegisteredConsumer",
-  "ConsumerNotFinished",
-  "OrderingStalled",
-  "ProducerLockHeld",
-  "EpochIndexInvalid",
-  "EpochNotIndexed",
-  "StoreContractViolation"
-])
-
-export const isBackfillError = (u: unknown): u is BackfillError =>
-  typeof u === "object" && u !== null && BACKFILL_TAGS.has((u as { _tag?: unknown })._tag as string)
-
-/** The process exit code for an error: its `exitCode`, else 1. */
-export const exitCodeOf = (u: unknown): number => {
-  const code = (u as { exitCode?: unknown } | null)?.exitCode
-  return typeof code === "number" ? code : 1
-}
