@@ -3,28 +3,29 @@
  * epoch-worker actors, written through a BlockSink, and — for a coordinating sink (redis) —
  * committed in ascending order by the atomic advance of `last_synced_epoch` through `ready_set`.
  *
- * Compared with the reference (docs/redis-contract.md lists each fix):
- * - no lock-step batches: a worker takes the next epoch as soon as it is free;
+ * How it differs from the Python Hecate (docs/redis-contract.md lists each difference):
+ * - no lock-step batches: the next epoch starts as soon as a slot is free;
  * - each retry resets the epoch and fails over to the next endpoint;
  * - the chain is asked for the target *before* anything is written, so an empty window writes
- *   nothing (weak point 11);
+ *   nothing;
  * - a resume never waits for consumers: below the window only what is safe is reclaimed, and
- *   refusals (exit 12/13) are reserved for a rebase, which writes epochs off (weak point 2);
- * - the heartbeat and cleanup loops log and carry on after a Redis error (weak point 13);
- * - one producer per prefix (a lock, weak point 5).
+ *   refusals (exit 12/13) are reserved for a rebase, which writes epochs off;
+ * - the heartbeat and cleanup loops log and carry on after a Redis error;
+ * - one producer per prefix (a fenced lock): two producers would corrupt each other's epochs.
  */
-import { Cause, type Duration, Effect, Fiber, type Layer, Queue, Ref, Schedule } from "effect"
-import { Actor, Supervisor } from "../actors/index.js"
+import { Cause, type Duration, Effect, Fiber, type Layer, Predicate, Schedule, Semaphore } from "effect"
+import { Actor } from "../actors/index.js"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import type { Block } from "../domain/block.js"
+import { errorMessage } from "../domain/error-message.js"
 import type { OgmiosError } from "../ogmios/errors.js"
 import { Ogmios } from "../services/Ogmios.js"
 import type { EncodedBlocks } from "./batch.js"
 import { ensureIndexedThrough } from "./epoch-derivation.js"
 import { tuneHeapForBackfill } from "./heap.js"
 import { EpochIndex, type EpochRow } from "./epoch-index.js"
-import { type EpochSyncResult, syncEpoch } from "./epoch-sync.js"
+import { syncEpoch } from "./epoch-sync.js"
 import {
   type BackfillError,
   EpochsFailed,
@@ -125,13 +126,6 @@ export const takeProducerLock = (store: EpochStoreShape, owner: string, ttlMs: n
 const rotate = (endpoints: ReadonlyArray<string>, by: number): ReadonlyArray<string> =>
   endpoints.map((_, i) => endpoints[(i + by) % endpoints.length]!)
 
-const describe = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : String(error)
-
-type WorkerMsg = { readonly _tag: "Sync"; readonly epoch: number; readonly index: number; readonly reply: Actor.Reply<EpochOutcome> }
-type EpochOutcome = { readonly _tag: "Synced"; readonly result: EpochSyncResult } | { readonly _tag: "Failed"; readonly error: string }
 type CommitMsg = { readonly _tag: "Commit"; readonly epoch: number; readonly lastHeight: number; readonly reply: Actor.Reply<number> }
 
 /**
@@ -283,8 +277,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     yield* sink.open({ startEpoch: start })
     yield* Effect.addFinalizer(() => sink.close().pipe(Effect.catchCause((c) => Effect.logWarning("closing the sink failed", c))))
 
-    // Concurrency > 1 only where the sink keeps epochs apart (streams per epoch, staged lists).
-    const concurrency = sink.coordinator !== undefined || sink.name === "redis-list" ? Math.max(1, options.concurrency) : 1
+    const concurrency = sink.epochsInParallel === true ? Math.max(1, options.concurrency) : 1
     if (concurrency < options.concurrency) {
       yield* Effect.logInfo(`the ${sink.name} sink writes one ordered stream: epochs are synced one at a time`)
     }
@@ -306,7 +299,8 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         })
     })
 
-    // --- epoch workers: supervised actors taking one epoch at a time, with retries + failover ---
+    // --- epochs: at most `concurrency` at once, started in ascending order; each attempt resets the
+    // epoch in the sink and moves to the next endpoint, so a retry is a plain `Effect.retry` ---
     const retries = options.retries ?? 3
     const attemptEpoch = (epoch: number, index: number, attempt: number) =>
       Effect.gen(function*() {
@@ -327,112 +321,92 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         return yield* session.pipe(Effect.provide(options.ogmiosLayer(endpoints)))
       })
 
-    const runEpoch = (epoch: number, index: number): Effect.Effect<EpochOutcome> =>
-      Effect.gen(function*() {
-        const attempt = yield* Ref.make(0)
-        return yield* Ref.getAndUpdate(attempt, (n) => n + 1).pipe(
-          Effect.flatMap((k) => attemptEpoch(epoch, index, k)),
-          Effect.tapError((error) =>
-            Effect.gen(function*() {
-              const k = yield* Ref.get(attempt)
-              const message = describe(error)
-              if (k <= retries) {
-                emit({ _tag: "EpochRetry", epoch, attempt: k, error: message })
-                // a Redis failure is not the endpoint's: only an Ogmios fault moves to the next one
-                const next = (error as { _tag?: unknown })._tag === "RedisError" ? "retrying" : "retrying on the next endpoint"
-                yield* Effect.logWarning(`epoch ${epoch}: attempt ${k}/${retries + 1} failed (${message}); ${next}`)
-              }
-            })
-          ),
+    /** All attempts at one epoch; fails with the last attempt's error once the retries are spent. */
+    const syncWithRetries = (epoch: number, index: number) =>
+      Effect.suspend(() => {
+        let attempt = 0
+        return Effect.suspend(() => attemptEpoch(epoch, index, attempt++)).pipe(
+          Effect.tapError((error) => {
+            if (attempt > retries || Predicate.isTagged(error, "ProducerLockLost")) return Effect.void
+            const message = errorMessage(error)
+            emit({ _tag: "EpochRetry", epoch, attempt, error: message })
+            // a Redis failure is not the endpoint's: only an Ogmios fault moves to the next one
+            const next = Predicate.isTagged(error, "RedisError") ? "retrying" : "retrying on the next endpoint"
+            return Effect.logWarning(`epoch ${epoch}: attempt ${attempt}/${retries + 1} failed (${message}); ${next}`)
+          }),
           Effect.retry({
             // a lost producer lock is not the epoch's fault: retrying cannot help, the run stops
-            while: (error) => (error as { _tag?: unknown })._tag !== "ProducerLockLost",
+            while: (error) => !Predicate.isTagged(error, "ProducerLockLost"),
             schedule: Schedule.spaced(options.retryDelay ?? "10 seconds").pipe(Schedule.upTo({ times: retries }))
-          }),
-          Effect.map((result): EpochOutcome => ({ _tag: "Synced", result })),
-          Effect.catch((error) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(error) }))
+          })
         )
       })
 
-    const workers = yield* Supervisor.make<number, WorkerMsg>({ name: "epoch-workers" })
-    const idle = yield* Queue.bounded<Actor.ActorRef<WorkerMsg>>(concurrency)
-    for (let w = 0; w < concurrency; w++) {
-      const ref = yield* workers.spawn(w, {
-        name: `epoch-worker-${w}`,
-        initial: 0,
-        capacity: 1,
-        behavior: (done: number, msg: WorkerMsg) =>
-          runEpoch(msg.epoch, msg.index).pipe(Effect.flatMap((outcome) => Actor.reply(msg.reply, outcome)), Effect.as(done + 1))
-      })
-      yield* Queue.offer(idle, ref)
-    }
-
-    const failures = yield* Ref.make<ReadonlyArray<{ epoch: number; reason: string }>>([])
-    const totals = yield* Ref.make({ epochs: 0, blocks: 0 })
-    const active = yield* Ref.make(0)
+    const failures: Array<{ epoch: number; reason: string }> = []
+    const totals = { epochs: 0, blocks: 0 }
+    let active = 0
     const noteActive = (delta: number) =>
-      Ref.updateAndGet(active, (n) => n + delta).pipe(
-        Effect.flatMap((n) => store === undefined ? Effect.void : store.noteBatchStarted(n, concurrency)),
-        Effect.catchCause((c) => Effect.logWarning("writing workers_active failed", Cause.pretty(c)))
-      )
+      Effect.suspend(() => {
+        active += delta
+        return store === undefined ? Effect.void : store.noteBatchStarted(active, concurrency)
+      }).pipe(Effect.catchCause((c) => Effect.logWarning("writing workers_active failed", Cause.pretty(c))))
 
-    const dispatch = (epoch: number, index: number, worker: Actor.ActorRef<WorkerMsg>) =>
+    // Backpressure is checked before each epoch waits for a free slot, in epoch order.
+    const waitForConsumers = store === undefined ? Effect.void : Effect.gen(function*() {
+      const maxUnconsumedEpochs = options.maxUnconsumedEpochs ?? 5
+      if ((yield* store.unconsumedLag()) >= maxUnconsumedEpochs) {
+        yield* store.cleanupPass()
+        const lag = yield* store.unconsumedLag()
+        if (lag >= maxUnconsumedEpochs) emit({ _tag: "BackpressurePaused", lag })
+      }
+      yield* store.waitForBackpressure({ maxUnconsumedEpochs, pollInterval: options.backpressurePoll ?? "10 seconds" })
+    })
+
+    const syncAndCommit = (epoch: number, index: number) =>
       Effect.gen(function*() {
         yield* noteActive(+1)
-        const outcome = yield* worker.ask<EpochOutcome>((reply) => ({ _tag: "Sync", epoch, index, reply })).pipe(
-          // a worker stopped under us is the run stopping (Ctrl-C, a lost lock, a closed pipe),
-          // not the epoch failing: this dispatch ends quietly with it
-          Effect.catchTag("ActorStopped", () => Effect.interrupt),
-          Effect.catch((e) => Effect.succeed<EpochOutcome>({ _tag: "Failed", error: describe(e) }))
+        const outcome = yield* syncWithRetries(epoch, index).pipe(
+          Effect.map((result) => ({ _tag: "Synced" as const, result })),
+          // a lost lock ends the whole run (exit 15); any other failure is this epoch's
+          Effect.catchIf((error) => !Predicate.isTagged(error, "ProducerLockLost"), (error) => Effect.succeed({ _tag: "Failed" as const, error: errorMessage(error) }))
         )
         if (outcome._tag === "Synced") {
           emit({ _tag: "EpochSynced", epoch, blocks: outcome.result.blocks, bytes: outcome.result.bytes })
           yield* committer.ask<number>((reply) => ({ _tag: "Commit", epoch, lastHeight: outcome.result.lastHeight, reply }))
-          yield* Ref.update(totals, (t) => ({ epochs: t.epochs + 1, blocks: t.blocks + outcome.result.blocks }))
+          totals.epochs += 1
+          totals.blocks += outcome.result.blocks
         } else {
           emit({ _tag: "EpochFailed", epoch, error: outcome.error })
           yield* Effect.logError(`epoch ${epoch} failed after ${retries + 1} attempt(s): ${outcome.error}`)
-          yield* Ref.update(failures, (fs) => [...fs, { epoch, reason: outcome.error }])
+          failures.push({ epoch, reason: outcome.error })
         }
         yield* noteActive(-1)
-        yield* Queue.offer(idle, worker)
       })
 
+    // Epochs start in ascending order as slots free up; a permanent failure stops new work, and the
+    // epochs in flight finish and are committed (if in order).
+    const slots = yield* Semaphore.make(concurrency)
     const running: Array<Fiber.Fiber<void, unknown>> = []
-    for (const [i, epoch] of epochs.entries()) {
-      // A permanent failure stops new work; in-flight epochs finish and are committed (if in order).
-      if ((yield* Ref.get(failures)).length > 0) break
-      if (store !== undefined) {
-        if ((yield* store.unconsumedLag()) >= (options.maxUnconsumedEpochs ?? 5)) {
-          yield* store.cleanupPass()
-          const lag = yield* store.unconsumedLag()
-          if (lag >= (options.maxUnconsumedEpochs ?? 5)) emit({ _tag: "BackpressurePaused", lag })
-        }
-        yield* store.waitForBackpressure({
-          maxUnconsumedEpochs: options.maxUnconsumedEpochs ?? 5,
-          pollInterval: options.backpressurePoll ?? "10 seconds"
-        })
-      }
-      // Wait for a free worker before dispatching, so backpressure is checked per epoch started.
-      const worker = yield* Queue.take(idle)
-      // The epoch that freed this worker may just have failed: check again, or one more epoch starts.
-      if ((yield* Ref.get(failures)).length > 0) break
-      running.push(yield* Effect.forkChild(dispatch(epoch, i, worker)))
+    for (const [index, epoch] of epochs.entries()) {
+      if (failures.length > 0) break
+      yield* waitForConsumers
+      yield* Semaphore.take(slots, 1)
+      // the epoch that freed this slot may just have failed: check again, or one more epoch starts
+      if (failures.length > 0) break
+      running.push(yield* Effect.forkChild(syncAndCommit(epoch, index).pipe(Effect.ensuring(Semaphore.release(slots, 1)))))
     }
     yield* Fiber.joinAll(running)
     if (store !== undefined) yield* store.noteBatchFinished().pipe(Effect.catchCause((c) => Effect.logWarning("metrics", Cause.pretty(c))))
 
-    const failed = yield* Ref.get(failures)
-    if (failed.length > 0) return yield* Effect.fail(new EpochsFailed({ failures: [...failed].sort((a, b) => a.epoch - b.epoch) }))
+    if (failures.length > 0) return yield* Effect.fail(new EpochsFailed({ failures: [...failures].sort((a, b) => a.epoch - b.epoch) }))
     if (store !== undefined) {
       const synced = yield* store.getLastSyncedEpoch()
       if (synced === undefined || synced < target) {
         return yield* Effect.fail(new OrderingStalled({ lastSynced: synced ?? null, target }))
       }
     }
-    const t = yield* Ref.get(totals)
-    yield* Effect.logInfo(`Backfill complete: epochs ${start}..${target}, ${t.blocks} blocks`)
-    return { target, epochs: t.epochs, blocks: t.blocks } satisfies BackfillResult
+    yield* Effect.logInfo(`Backfill complete: epochs ${start}..${target}, ${totals.blocks} blocks`)
+    return { target, epochs: totals.epochs, blocks: totals.blocks } satisfies BackfillResult
   }))
 
 /** Epoch 0 of a network that starts at genesis has no previous epoch: intersect at origin. */

@@ -1,12 +1,12 @@
 /**
  * Plain functions for epoch data: parse the shipped CSVs (mixed LF/CRLF line endings), verify the
- * invariants (reference §10), and read/write the per-network cache file. No Effect services here;
+ * invariants (docs/backfill.md, epoch index), and read/write the per-network cache file. No Effect services here;
  * failures are `Result` values carrying an `EpochIndexInvalid` that names the source and the row.
  */
 import { Result } from "effect"
 import { EpochIndexInvalid } from "./errors.js"
 
-/** One epoch's first and last block (the reference's `EpochData`). */
+/** One epoch's first and last block. */
 export interface EpochBoundary {
   readonly epoch: number
   readonly startHeight: number
@@ -176,14 +176,14 @@ export const sameRow = (a: EpochRow, b: EpochRow): boolean =>
 
 /**
  * The cache file (HECATE_EPOCH_CACHE): one JSON object keyed by network id, each value keyed by the
- * epoch as a string with the reference's per-epoch shape (§5.2):
+ * epoch as a string with the Python Hecate's per-epoch shape:
  *
  *   { "format": "hecate-epoch-cache/1",
  *     "networks": { "mainnet": { "644": { "boundary": { "number", "start_slot", "end_slot",
  *        "start_height", "end_height", "start_hash", "end_hash" }, "blocks": 21000 } } } }
  *
- * A reference (Python) cache, keyed by epoch at the top level, is read as mainnet (the reference
- * was mainnet-only). Every cached row is verified on load, unlike the reference.
+ * A Python Hecate cache, keyed by epoch at the top level, is read as mainnet (that tool was
+ * mainnet-only). Every cached row is verified on load: a corrupt cache must not steer a backfill.
  */
 export const CACHE_FORMAT = "hecate-epoch-cache/1"
 
@@ -257,7 +257,7 @@ export const parseCache = (text: string, source: string): Result.Result<CacheFil
   }
   const keys = Object.keys(json)
   if (keys.every((k) => /^\d+$/.test(k))) {
-    // the reference's mainnet-only layout
+    // the Python Hecate's mainnet-only layout
     return Result.succeed({ format: CACHE_FORMAT, networks: { mainnet: json as Record<string, CachedEpoch> } })
   }
   return invalid(source, `unknown layout: expected {"format": "${CACHE_FORMAT}", "networks": {...}}`)

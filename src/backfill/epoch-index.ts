@@ -5,7 +5,7 @@
  *   (epochs 207..643), verified on load (a broken row fails loudly, naming the row);
  * - every network: overlaid with its own section of the cache file (HECATE_EPOCH_CACHE, default
  *   `data/epoch_cache.json`), keyed by network id, so a preprod cache can never leak into mainnet
- *   (reference weak point 9). Cached rows are verified too, and must agree with the shipped rows;
+ *   (the Python Hecate kept one cache for every network). Cached rows are verified too, and must agree with the shipped rows;
  * - non-mainnet networks start empty and grow through `extend` (rows derived from the chain).
  *
  * `extend` verifies the rows against the same invariants and the last known row, then rewrites the

@@ -1,8 +1,8 @@
 /**
  * One attempt at one epoch: intersect at the previous epoch's last block, follow the chain with a
  * pipelined (credit-based) session, hand the blocks to the sink in batches, and stop at the
- * epoch's last block — verified by height, hash, slot and count, never by count alone
- * (reference weak point 1). Any surprise (a rollback in a finalized epoch, a gap in heights, a
+ * epoch's last block — verified by height, hash, slot and count, never by count alone (a count
+ * alone lets a fork of the same length through). Any surprise (a rollback in a finalized epoch, a gap in heights, a
  * block past the boundary) fails the attempt; the caller resets the epoch and retries, and an
  * epoch that does not verify is never committed.
  */

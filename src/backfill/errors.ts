@@ -1,9 +1,9 @@
 /**
- * The backfill's typed errors. Each carries the reference's exit code (`exitCode`), and each
- * message says what happened and what to do. Codes 10–14 and the message fragments integrators
- * match on ("never delivered here", "no consumer group has registered", "unconsumed data with {n}
- * active consumer group(s)", "{n} epoch(s) failed after retries: {list}") are the reference
- * contract (reference §1.5). New here:
+ * The backfill's typed errors. Each carries its exit code (`exitCode`), and each message says what
+ * happened and what to do. Codes 10–14 and the message fragments integrators match on ("never
+ * delivered here", "no consumer group has registered", "unconsumed data with {n} active consumer
+ * group(s)", "{n} epoch(s) failed after retries: {list}") are the Python Hecate's, kept so its
+ * operators' scripts keep working. New here:
  *
  *   10  EpochVerificationFailed  an epoch's last block did not match the epoch index (family of 10)
  *   15  ProducerLockHeld         another backfill holds the prefix's single-producer lock
@@ -13,7 +13,7 @@
  */
 import { Schema } from "effect"
 
-/** Compact epoch list: [208, 209, 210, 214] → "208–210, 214" (en dash, as the reference logs). */
+/** Compact epoch list: [208, 209, 210, 214] → "208–210, 214" (en dash, as the Python Hecate logs). */
 export const formatEpochRanges = (epochs: ReadonlyArray<number>): string => {
   const sorted = [...new Set(epochs)].sort((a, b) => a - b)
   const parts: Array<string> = []
@@ -43,7 +43,7 @@ export class EpochsFailed extends Schema.TaggedError<EpochsFailed>()("EpochsFail
   }
 }
 
-/** Exit 10 family: the relayed epoch does not end where the epoch index says (weak point 1). */
+/** Exit 10 family: the relayed epoch does not end where the epoch index says. */
 export class EpochVerificationFailed extends Schema.TaggedError<EpochVerificationFailed>()("EpochVerificationFailed", {
   epoch: Schema.Number,
   /** Which check failed: "hash", "slot", "count", "overrun" (the epoch index), "height", "ancestor", "rollback", "intersection" (the chain). */
@@ -126,7 +126,7 @@ export class OrderingStalled extends Schema.TaggedError<OrderingStalled>()("Orde
   }
 }
 
-/** Exit 15: another producer holds the prefix (weak point 5: two producers would corrupt each other). */
+/** Exit 15: another producer holds the prefix (two producers would corrupt each other). */
 export class ProducerLockHeld extends Schema.TaggedError<ProducerLockHeld>()("ProducerLockHeld", {
   prefix: Schema.String,
   holder: Schema.String,
@@ -206,25 +206,3 @@ export type BackfillError =
   | EpochIndexInvalid
   | EpochNotIndexed
   | StoreContractViolation
-
-const BACKFILL_TAGS = new Set([
-  "EpochsFailed",
-  "EpochVerificationFailed",
-  "UnreachableWindow",
-  "NoRegisteredConsumer",
-  "ConsumerNotFinished",
-  "OrderingStalled",
-  "ProducerLockHeld",
-  "EpochIndexInvalid",
-  "EpochNotIndexed",
-  "StoreContractViolation"
-])
-
-export const isBackfillError = (u: unknown): u is BackfillError =>
-  typeof u === "object" && u !== null && BACKFILL_TAGS.has((u as { _tag?: unknown })._tag as string)
-
-/** The process exit code for an error: its `exitCode`, else 1. */
-export const exitCodeOf = (u: unknown): number => {
-  const code = (u as { exitCode?: unknown } | null)?.exitCode
-  return typeof code === "number" ? code : 1
-}

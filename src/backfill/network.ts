@@ -1,6 +1,7 @@
 /**
  * Which network an Ogmios endpoint serves, from its Shelley genesis. The epoch index is keyed by
- * it, so a preprod (or simulator) cache never leaks into mainnet (reference weak point 9).
+ * it, so a preprod (or simulator) cache never leaks into mainnet (the Python Hecate kept one
+ * cache for every network).
  */
 import { Effect } from "effect"
 import { Ogmios } from "../services/Ogmios.js"

@@ -19,25 +19,11 @@ export class ReportedFailure extends Error {
   }
 }
 
-const EXPECTED_TAGS: Record<string, number> = {
-  InvalidConfiguration: ExitCode.usage,
-  RedisError: ExitCode.failure,
-  ConnectionLost: ExitCode.failure,
-  RequestTimeout: ExitCode.failure,
-  IntersectionNotFound: ExitCode.failure,
-  OgmiosRpcError: ExitCode.failure,
-  MalformedFrame: ExitCode.failure,
-  EpochNotIndexed: ExitCode.failure,
-  SinkError: ExitCode.failure,
-  SimulatorError: ExitCode.failure
-}
-
+/** An expected failure's exit code: every error class a user can cause carries its `exitCode`. */
 export const exitCodeFor = (error: unknown): number | undefined => {
   if (typeof error !== "object" || error === null) return undefined
   const own = (error as { exitCode?: unknown }).exitCode
-  if (typeof own === "number") return own
-  const tag = (error as { _tag?: unknown })._tag
-  return typeof tag === "string" ? EXPECTED_TAGS[tag] : undefined
+  return typeof own === "number" ? own : undefined
 }
 
 /** Prints `<label>: <message>` for expected failures and exits with their code. */

@@ -12,6 +12,7 @@
 import { Job, Queue, type ConnectionOptions, UnrecoverableError, Worker } from "bullmq"
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
 import { EPOCH_JOB_NAME, type EpochJob } from "./job.js"
+import { errorMessage } from "../domain/error-message.js"
 
 /** Where the queue lives: BullMQ queue name, BullMQ key prefix, and the Redis connection. */
 export interface QueueSettings {
@@ -62,10 +63,8 @@ export interface EpochQueueShape {
   readonly obliterate: () => Effect.Effect<void, QueueError>
 }
 
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
-
 const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, QueueError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new QueueError({ operation, detail: describe(cause), cause }) })
+  Effect.tryPromise({ try: f, catch: (cause) => new QueueError({ operation, detail: errorMessage(cause), cause }) })
 
 /** Opens a BullMQ Queue for the scope (closed on release). */
 export const makeEpochQueue = (settings: QueueSettings) =>
@@ -188,7 +187,7 @@ export const effectWorkerLayer = <A, E, R>(
       if (Exit.isSuccess(exit)) return exit.value
       if (Cause.hasInterruptsOnly(exit.cause)) throw new Error("interrupted (worker shutting down)")
       const error = Cause.squash(exit.cause)
-      const message = describe(error)
+      const message = errorMessage(error)
       if (error instanceof JobRejected) throw new UnrecoverableError(message)
       throw new Error(message)
     }

@@ -1,5 +1,5 @@
 /**
- * The block wire format of the epoch streams (reference §2.3), byte-compatible with the Python
+ * The block wire format of the epoch streams (docs/redis-contract.md), byte-compatible with the Python
  * Hecate's `prepare_block`:
  *
  *   { slot, hash, blocktype, era, ancestor, nonce, height, size, protocol, transactions }

@@ -4,7 +4,7 @@
  * = QUIT (falling back to disconnect). Once connected, ioredis reconnects with its capped backoff.
  * The URL is a Redacted value; only its redacted form ever reaches an error or a log.
  */
-import { Config, Effect, Layer, Redacted, type Scope } from "effect"
+import { Effect, Layer, Redacted, type Scope } from "effect"
 import { Redis as IORedis } from "ioredis"
 import {
   Redis,
@@ -24,8 +24,6 @@ export interface RedisLiveOptions {
   /** Connect timeout in ms (default 5000). */
   readonly connectTimeoutMs?: number
 }
-
-export const DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
 /** Opens one connection for the current scope (connect on acquire, QUIT on release). */
 export const makeConnection = (
@@ -165,12 +163,4 @@ export const make = (options: RedisLiveOptions): Effect.Effect<Redis["Service"],
 export const RedisLive = {
   /** `RedisLive.layer({ url })`: the Redis service over one connection for the layer's lifetime. */
   layer: (options: RedisLiveOptions): Layer.Layer<Redis, RedisError> => Layer.effect(Redis, make(options)),
-  /** Same, with the URL read from `REDIS_URL` (default redis://localhost:6379/0). */
-  layerConfig: Layer.effect(
-    Redis,
-    Effect.gen(function*() {
-      const url = yield* Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(DEFAULT_REDIS_URL)))
-      return yield* make({ url })
-    })
-  )
 } as const

@@ -26,6 +26,7 @@ import { toRedisError } from "../services/Redis.js"
 import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
 import { queueSettings } from "../distributed/settings.js"
 import { makeQueueReader, type QueueActivity } from "./workers.js"
+import { errorMessage } from "../domain/error-message.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
 export const observabilityFlags = {
@@ -70,12 +71,7 @@ export const runParameters = (flags: Readonly<Record<string, unknown>>): Record<
   return out
 }
 
-export const describeFailure = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  return typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" && error.message !== ""
-    ? error.message
-    : String(error)
-}
+export const describeFailure = (cause: Cause.Cause<unknown>): string => errorMessage(Cause.squash(cause))
 
 const RUN_LOG_LEVELS = new Set(["Info", "Warn", "Error", "Fatal"])
 

@@ -9,19 +9,28 @@ import { TipOrOrigin } from "../domain/point.js"
 export class IntersectionNotFound extends Schema.TaggedError<IntersectionNotFound>()("IntersectionNotFound", {
   message: Schema.String,
   tip: TipOrOrigin
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /** 1001: findIntersection sent while nextBlock requests were still unanswered. */
 export class IntersectionInterleaved extends Schema.TaggedError<IntersectionInterleaved>()("IntersectionInterleaved", {
   message: Schema.String
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /** 2001: the query's era and the ledger's era differ (around a hard fork). */
 export class EraMismatch extends Schema.TaggedError<EraMismatch>()("EraMismatch", {
   message: Schema.String,
   queryEra: Schema.String,
   ledgerEra: Schema.String
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /** 2002: e.g. a Shelley-only query while the node is still in Byron. */
 export class QueryUnavailableInCurrentEra extends Schema.TaggedError<QueryUnavailableInCurrentEra>()(
@@ -35,7 +44,10 @@ export class OgmiosRpcError extends Schema.TaggedError<OgmiosRpcError>()("Ogmios
   code: Schema.Number,
   method: Schema.optionalKey(Schema.String),
   data: Schema.optionalKey(Schema.Unknown)
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /**
  * The socket closed or never opened. `code`/`reason` are the WebSocket close frame's; when the
@@ -49,7 +61,10 @@ export class ConnectionLost extends Schema.TaggedError<ConnectionLost>()("Connec
   reason: Schema.String,
   rpcCode: Schema.optionalKey(Schema.Number),
   rpcMessage: Schema.optionalKey(Schema.String)
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /** 30 s, 1.5 s, 250 ms: a timeout as it reads in a message. */
 export const formatDuration = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`)
@@ -63,14 +78,20 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("Reques
   message: Schema.String,
   method: Schema.String,
   timeoutMs: Schema.Number
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /** A frame that is not JSON, not a JSON-RPC envelope, or lacks the fields the client relies on. */
 export class MalformedFrame extends Schema.TaggedError<MalformedFrame>()("MalformedFrame", {
   message: Schema.String,
   /** the start of the offending frame, for logs */
   excerpt: Schema.String
-}) {}
+}) {
+  /** a failure of the node or the connection, not of Hecate: reported in one line */
+  readonly exitCode: number = 1
+}
 
 /**
  * Exit 10: no endpoint could be reached, or none answered, through the whole reconnect schedule

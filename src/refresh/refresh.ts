@@ -2,7 +2,7 @@
  * The refresh job: extend the epoch index with every *final* epoch past what it knows, derived
  * from the chain through Ogmios (no outside API), and — for mainnet — append them to the shipped
  * CSVs. Safe by construction against the old periodic flow's failure (epoch 643 recorded while it
- * was still open, reference §5.3):
+ * was still open, as the Python Hecate does):
  *
  * - **final** means the first block of the next epoch is immutable: at height ≤ tip height − k
  *   (k = the Shelley genesis' securityParameter). Then no rollback can move the epoch's end. The

@@ -8,16 +8,11 @@ import { Duration, type Effect, Option } from "effect"
 import type { HecateSettings } from "../services/HecateConfig.js"
 import { runRefreshJob, type RefreshReport, describeCommit } from "./job.js"
 import { describeRefresh } from "./refresh.js"
-import { makeRefreshScheduler, type RefreshScheduler, type RefreshTrigger, type RetryPolicy } from "./schedule.js"
+import { makeRefreshScheduler, type RefreshScheduler, type RefreshTrigger } from "./schedule.js"
 
 export interface ScheduledRefreshOptions {
-  /** a fixed interval instead of the settings' cron ("6 hours", "30 seconds", …) */
-  readonly interval?: string | undefined
-  readonly runOnStart?: boolean | undefined
-  readonly commit?: boolean | undefined
-  readonly dataDir?: string | undefined
-  readonly cachePath?: string | undefined
-  readonly retry?: Partial<RetryPolicy> | undefined
+  /** a fixed interval instead of the settings' cron (see `parseInterval`) */
+  readonly intervalDuration?: Duration.Duration | undefined
 }
 
 /** Parses "6 hours" / "30 seconds" / "500 millis" into a positive Duration, or undefined. */
@@ -31,21 +26,17 @@ export const refreshTrigger = (settings: HecateSettings, interval?: Duration.Dur
 
 export const makeScheduledRefresh = (
   settings: HecateSettings,
-  options: ScheduledRefreshOptions & { readonly intervalDuration?: Duration.Duration | undefined } = {}
+  options: ScheduledRefreshOptions = {}
 ): Effect.Effect<RefreshScheduler> =>
   makeRefreshScheduler(
     runRefreshJob({
       endpoints: settings.ogmiosEndpoints,
-      dataDir: options.dataDir,
-      cachePath: options.cachePath ?? settings.epochCachePath,
-      commit: options.commit,
+      cachePath: settings.epochCachePath,
       inFlight: settings.inFlight,
       ogmios: ogmiosOptions(settings, "bounded")
     }),
     {
       trigger: refreshTrigger(settings, options.intervalDuration),
-      runOnStart: options.runOnStart,
-      retry: options.retry,
       describe: (r) => {
         const report = r as RefreshReport
         return describeRefresh(report.result) + (report.commit !== undefined ? ` ${describeCommit(report.commit)}` : "")

@@ -35,6 +35,7 @@ import {
   RelayStartNotOnChain
 } from "./errors.js"
 import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
+import { errorMessage } from "../domain/error-message.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
 
@@ -128,9 +129,6 @@ export const relayStart = (cursor: RelayCursor): RelayStart => {
   }
 }
 
-const describeError = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" ? error.message : String(error)
-
 /**
  * Failures of one Redis path in a row, shared by the writes that take it (up to `pipeline` of the
  * relay's writes fail together in an outage): the first failure is a WARN, the rest DEBUG, and the
@@ -149,7 +147,7 @@ export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, stre
       const delay = Math.min(2_000, 50 * 2 ** Math.min(n, 6))
       const first = streak.failures++ === 0
       if (first) streak.since = Date.now()
-      const line = `${what} failed (${describeError(error)}); retrying in ${delay} ms (attempt ${n + 1})`
+      const line = `${what} failed (${errorMessage(error)}); retrying in ${delay} ms (attempt ${n + 1})`
       return (first ? Effect.logWarning(`${line}; further failures until Redis answers are logged at debug level`) : Effect.logDebug(line)).pipe(
         Effect.andThen(Effect.sleep(Duration.millis(delay))),
         Effect.andThen(Effect.suspend(() => attempt(n + 1)))

@@ -84,7 +84,9 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
   /** the environment variable (or, for a flag override, the variable it overrides) */
   variable: Schema.String,
   message: Schema.String
-}) {}
+}) {
+  readonly exitCode = 2
+}
 
 export const DEFAULT_OGMIOS_ENDPOINTS: ReadonlyArray<string> = ["ws://127.0.0.1:1337"]
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -22,9 +22,9 @@ export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
   override get message(): string {
     return this.detail
   }
-  /** exit 2 (a usage error) when REDIS_URL itself is wrong; otherwise the tag's code (1) */
-  get exitCode(): number | undefined {
-    return isMissingDatabase(this.detail) ? 2 : undefined
+  /** exit 2 (a usage error) when REDIS_URL itself is wrong; otherwise 1 */
+  get exitCode(): number {
+    return isMissingDatabase(this.detail) ? 2 : 1
   }
 }
 

@@ -6,6 +6,9 @@
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Result } from "effect"
+import { type EpochBoundary, parseBlocksCsv, parseBoundariesCsv } from "../backfill/epoch-index-data.js"
+import type { EpochIndexInvalid } from "../backfill/errors.js"
 
 export type PraosEra = "shelley" | "allegra" | "mary" | "alonzo" | "babbage" | "conway"
 export type Era = "byron" | PraosEra
@@ -85,15 +88,7 @@ export const mainnetRelativeSeconds = (slot: number): number =>
   slot < MAINNET.firstShelleySlot ? slot * 20 : MAINNET.firstShelleyTime + (slot - MAINNET.firstShelleySlot)
 
 /** One row of data/epoch_boundaries.csv: the real first and last block of an epoch. */
-export interface EpochBoundary {
-  readonly epoch: number
-  readonly startHeight: number
-  readonly startSlot: number
-  readonly startHash: string
-  readonly endHeight: number
-  readonly endSlot: number
-  readonly endHash: string
-}
+export type { EpochBoundary }
 
 /** Finds the repository's data/ folder from this module (src/, dist/ or dist-bench/src/). */
 export const findDataDir = (explicit?: string): string => {
@@ -107,13 +102,11 @@ export const findDataDir = (explicit?: string): string => {
   throw new Error("simulator: cannot find data/epoch_boundaries.csv; pass dataDir")
 }
 
-const csvRows = (text: string): Array<Array<string>> =>
-  text
-    .split("\n")
-    .map((line) => line.replace(/\r$/, "")) // rows from epoch 558 on end in CRLF
-    .filter((line) => line.length > 0)
-    .slice(1)
-    .map((line) => line.split(","))
+/** The shipped CSVs, parsed and checked by the epoch index's own parsers (a broken row names itself). */
+const parsed = <A>(result: Result.Result<A, EpochIndexInvalid>): A => {
+  if (Result.isFailure(result)) throw new Error(`simulator: ${result.failure.message}`)
+  return result.success
+}
 
 const cache = new Map<string, { boundaries: Map<number, EpochBoundary>; blocks: Map<number, number> }>()
 
@@ -121,20 +114,9 @@ export const loadMainnetData = (dataDir?: string) => {
   const dir = findDataDir(dataDir)
   const hit = cache.get(dir)
   if (hit) return hit
-  const boundaries = new Map<number, EpochBoundary>()
-  for (const [epoch, sh, ss, shash, eh, es, ehash] of csvRows(readFileSync(join(dir, "epoch_boundaries.csv"), "utf8"))) {
-    boundaries.set(Number(epoch), {
-      epoch: Number(epoch),
-      startHeight: Number(sh),
-      startSlot: Number(ss),
-      startHash: shash!,
-      endHeight: Number(eh),
-      endSlot: Number(es),
-      endHash: ehash!
-    })
-  }
-  const blocks = new Map<number, number>()
-  for (const [epoch, count] of csvRows(readFileSync(join(dir, "epoch_blocks.csv"), "utf8"))) blocks.set(Number(epoch), Number(count))
+  const rows = parsed(parseBoundariesCsv(readFileSync(join(dir, "epoch_boundaries.csv"), "utf8")))
+  const boundaries = new Map(rows.map((row) => [row.epoch, row] as const))
+  const blocks = parsed(parseBlocksCsv(readFileSync(join(dir, "epoch_blocks.csv"), "utf8")))
   const data = { boundaries, blocks }
   cache.set(dir, data)
   return data

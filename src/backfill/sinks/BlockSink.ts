@@ -1,9 +1,7 @@
 /**
- * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`
- * (the reference's `BlockRelay`); `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
+ * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`; `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
  * sink can drop what a failed attempt wrote (the retry contract). A sink that coordinates the
- * ordered commit (the redis sink) exposes its EpochStore as `coordinator` (the reference's
- * `EpochCoordinator`); the orchestrator then drives the ordering base, purge, phase-2 completion,
+ * ordered commit (the redis sink) exposes its EpochStore as `coordinator`; the orchestrator then drives the ordering base, purge, phase-2 completion,
  * backpressure and cleanup through it.
  */
 import { Effect, Schema } from "effect"
@@ -50,6 +48,11 @@ export interface BlockSink {
     readonly batcher: () => Batcher<EncodedBlocks>
     readonly writeEncoded: (epoch: number, batch: EncodedBlocks) => Effect.Effect<void, SinkFailure>
   }
+  /**
+   * The sink keeps concurrent epochs apart (a stream per epoch, or a staged list per attempt), so
+   * several epochs may be synced at once. A sink writing one ordered stream leaves it unset.
+   */
+  readonly epochsInParallel?: boolean
   /** Present when the sink is a coordinator (redis): the store behind it. */
   readonly coordinator?: EpochStoreShape
 }
@@ -57,5 +60,3 @@ export interface BlockSink {
 export type SinkKind = "redis" | "redis-list" | "cli" | "jsonl"
 
 export const SINK_KINDS: ReadonlyArray<SinkKind> = ["redis", "redis-list", "cli", "jsonl"]
-
-export const noop: Effect.Effect<void> = Effect.void

@@ -1,6 +1,6 @@
 /**
  * The `cli` sink: a readable table per batch on stdout (or any `write`). The header counts the
- * batch's blocks exactly (the reference's CLISink counted one too many: weak point 20).
+ * batch's blocks exactly (the Python Hecate's header counted one too many).
  */
 import { Effect } from "effect"
 import type { Block } from "../../domain/block.js"

@@ -1,8 +1,8 @@
 /**
- * The `redis-list` sink (reference §2.12): one JSON block per element of the LIST `<p>blocks`
+ * The `redis-list` sink (docs/redis-contract.md, last section): one JSON block per element of the LIST `<p>blocks`
  * (default prefix "hecate:"), and `<p>status` {last_block_hash, last_block_slot}.
  *
- * Fix of weak point 7 (duplicates on retry, epochs interleaved across workers):
+ * A retry never duplicates blocks and concurrent epochs never interleave:
  * - an attempt writes to its own list `<p>blocks:pending:<N>`, deleted when the attempt (re)starts;
  * - when the attempt completes, one Lua script RENAMEs it to `<p>blocks:ready:<N>` and appends
  *   every ready epoch from the cursor `<p>blocks:next_epoch` on, in epoch order, to `<p>blocks`
@@ -12,7 +12,7 @@
  * `open({startEpoch})` seeds the cursor when unset; a window that starts above the cursor moves it
  * up (the skipped epochs were not asked for), one below it keeps it.
  *
- * Like the reference, the list is not trimmed (its consumer pops it); its length is in getStatus.
+ * As in the Python Hecate, the list is not trimmed (its consumer pops it); its length is in getStatus.
  */
 import { Effect } from "effect"
 import type { Block } from "../../domain/block.js"
@@ -146,6 +146,7 @@ export const makeRedisListSink = (redis: RedisConnection, options: RedisListSink
 
   return {
     name: "redis-list",
+    epochsInParallel: true,
     open: ({ startEpoch }) =>
       Effect.asVoid(redis.use((c) => runScript(c, OPEN_SCRIPT, [keys.nextEpoch, keys.readyLast], [startEpoch, keys.readyPrefix]), "open redis-list sink")),
     beginEpoch: (epoch) =>

@@ -11,12 +11,13 @@ import { encodeBatch, type EpochStoreShape } from "../store/EpochStore.js"
 import type { BlockSink } from "./BlockSink.js"
 
 export interface RedisSinkOptions {
-  /** Default "hecate" (the reference wire format). */
+  /** Default "hecate" (the Python Hecate's wire format). */
   readonly format?: WireFormat
 }
 
 export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions = {}): BlockSink => ({
   name: "redis",
+  epochsInParallel: true,
   open: () => Effect.void, // writes nothing: `status` stays read-only
   beginEpoch: (epoch) => store.resetEpochState(epoch),
   writeBatch: (epoch, blocks) =>

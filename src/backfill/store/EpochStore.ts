@@ -1,14 +1,14 @@
 /**
- * EpochStore: the backfill's Redis contract (the reference's `EpochCoordinator` /
- * `HistoricalRedisSink`, §1.2 and §2), keys per `storeKeys(prefix)`. Consumers written for the
- * Python Hecate work unchanged; the differences are fixes, listed in docs/redis-contract.md:
+ * EpochStore: the backfill's Redis contract (docs/redis-contract.md), keys per `storeKeys(prefix)`.
+ * Consumers written for the Python Hecate work unchanged; the differences are fixes, listed there:
  *
- * - the `epoch_complete` event is emitted once per epoch, when the ordered advance commits it
- *   (weak point 3), and `event_stream` is capped with XADD MAXLEN ~ (weak point 15);
+ * - the `epoch_complete` event is emitted once per epoch, when the ordered advance commits it (a
+ *   rerun never repeats it), and `event_stream` is capped with XADD MAXLEN ~ (it grew forever);
  * - `resetEpochState` also clears `:meta` and the epoch's ready_set entry, takes the failed
- *   attempt's blocks back out of `metrics.blocks_total`, and refuses a committed epoch (weak point 14);
- * - purge and cleanup classify and delete inside one Lua script (weak point 6);
- * - a single-producer lock per prefix (weak point 5).
+ *   attempt's blocks back out of `metrics.blocks_total`, and refuses a committed epoch;
+ * - purge and cleanup classify and delete inside one Lua script (a group registering in between
+ *   cannot lose data);
+ * - a single-producer lock per prefix, fencing every write of its holder.
  *
  * Opening the store writes nothing: `status()` is read-only.
  */
@@ -89,7 +89,7 @@ export interface CleanupResult {
   readonly stoppedBecause: StreamState | undefined
 }
 
-/** The reference's `get_status()` (§2.11), same field names. */
+/** The store's status, with the Python Hecate's `get_status()` field names. */
 export interface EpochStoreStatus {
   readonly last_synced_epoch: number | null
   readonly low_watermark: number | null
@@ -137,19 +137,19 @@ export interface EpochStoreShape {
   readonly markEpochComplete: (epoch: number, lastHeight: number) => Effect.Effect<number, RedisError | StoreContractViolation | ProducerLockLost>
 
   readonly classifyStream: (epoch: number) => Effect.Effect<StreamClassification, RedisError>
-  /** Startup purge of [low_watermark, upTo) (§2.10): all-or-nothing, atomic. */
+  /** Startup purge of [low_watermark, upTo): all-or-nothing, atomic. */
   readonly purgeStaleStreams: (
     upTo: number,
     options?: { readonly purgeOrphans?: boolean }
   ) => Effect.Effect<PurgeResult, RedisError | NoRegisteredConsumer | ConsumerNotFinished | ProducerLockLost>
-  /** One background cleanup pass (§2.9); the caller schedules it (80 s, then every 45 s). */
+  /** One background cleanup pass; the caller schedules it (80 s, then every 45 s). */
   readonly cleanupPass: () => Effect.Effect<CleanupResult, RedisError | ProducerLockLost>
 
-  /** last_synced_epoch − low_watermark, 0 if either is unset (§2.8). */
+  /** last_synced_epoch − low_watermark, 0 if either is unset. */
   readonly unconsumedLag: () => Effect.Effect<number, RedisError>
   /** HSET backpressure_paused "1" + since ISO, or "0" + "". */
   readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError>
-  /** Sleeps while lag ≥ max, flagging the pause on its edges (§2.8). */
+  /** Sleeps while lag ≥ max, flagging the pause on its edges. */
   readonly waitForBackpressure: (options?: BackpressureOptions) => Effect.Effect<void, RedisError>
 
   readonly status: () => Effect.Effect<EpochStoreStatus, RedisError>

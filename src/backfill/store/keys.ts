@@ -1,7 +1,7 @@
 /**
- * The Redis key layout of the epoch-stream contract (reference §2.1), for prefix `p`
+ * The Redis key layout of the epoch-stream contract (docs/redis-contract.md), for prefix `p`
  * (default "hecate:history:"). Everything here is the contract shared with consumers, except
- * `producerLock`, which is new (weak point 5).
+ * `producerLock`, which Hecate adds so that two producers never write one prefix.
  */
 export const DEFAULT_PREFIX = "hecate:history:"
 
@@ -19,7 +19,7 @@ export interface StoreKeys {
   readonly lowWatermark: string
   readonly eventStream: string
   readonly metrics: string
-  /** STRING: the single-producer lock (new; not in the reference). */
+  /** STRING: the single-producer lock (Hecate's addition to the Python Hecate's keys). */
   readonly producerLock: string
 }
 
@@ -42,7 +42,7 @@ export const storeKeys = (prefix: string = DEFAULT_PREFIX): StoreKeys => {
 
 /**
  * Python `datetime.now(timezone.utc).isoformat()`: `2026-07-27T05:41:55.123000+00:00`, with the
- * fraction omitted when it is zero (the metrics timestamp format, reference §6).
+ * fraction omitted when it is zero (the Python Hecate's metrics timestamp format).
  */
 export const isoTimestamp = (date: Date = new Date()): string => {
   const base = date.toISOString().slice(0, 19)

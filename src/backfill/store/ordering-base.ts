@@ -1,5 +1,5 @@
 /**
- * The ordering-base rules (reference §3.2) as a pure decision, shared by the orchestrator and the
+ * The ordering-base rules (docs/redis-contract.md, producer semantics) as a pure decision, shared by the orchestrator and the
  * tests. Input: the `last_synced_epoch` found *before* seeding (undefined in a fresh namespace),
  * the requested start epoch and whether `--rebase-ordering-base` was given.
  *

@@ -1,8 +1,7 @@
 /**
  * The Lua scripts of the epoch store. Each makes a check-then-write atomic on the server:
- * the ordered advance (§2.5), the epoch reset, the purge (§2.10, weak point 6: classification and
- * deletion in one script, so a group registering in between cannot lose data), the cleanup pass
- * (§2.9), and the producer lock. Scripts run with EVALSHA, falling back to EVAL on NOSCRIPT, so
+ * the ordered advance, the epoch reset, the purge (classification and deletion in one script, so
+ * a group registering in between cannot lose data), the cleanup pass, and the producer lock. Scripts run with EVALSHA, falling back to EVAL on NOSCRIPT, so
  * opening a store writes nothing (status stays read-only).
  */
 import { createHash } from "node:crypto"
@@ -84,7 +83,7 @@ export const runScript = async (
  * - absent: it does not exist;
  * - orphaned: it exists and no consumer group is registered;
  * - consumed: ≥ 1 group, every group has pending 0 and last-delivered-id == the stream's
- *   last-generated-id (reference §2.7.3). When every group reports `lag` 0 (Redis ≥ 7: it has read
+ *   last-generated-id. When every group reports `lag` 0 (Redis ≥ 7: it has read
  *   every entry ever added) that holds without reading XINFO STREAM, which copies the stream's first
  *   and last entry (10–20 MB each); otherwise (lag nil, or > 0, which Redis also reports after an
  *   XDEL although the group is at the end) the ids are compared;
@@ -130,14 +129,14 @@ return out
 `)
 
 /**
- * The ordered commit (reference §2.5) with the completion of one epoch folded in.
+ * The ordered commit with the completion of one epoch folded in.
  * KEYS: [last_synced_epoch, ready_set, resume_map, event_stream, metrics, stream(N), meta(N)]
  * ARGV: [N or "", lastHeight, eventMaxLen]
  *
  * 1. last_synced_epoch unset → error reply (call ensureOrderingBase first); nothing written.
  * 2. N given and N > last_synced: stamp meta first/last_xadd_ts_ms from the stream's first and last
  *    entry ids, SADD ready_set N, HSET resume_map N lastHeight. N ≤ last_synced: already committed,
- *    nothing is written (no duplicate event: weak point 3).
+ *    nothing is written (a rerun never emits a second epoch_complete).
  * 3. Advance: while last_synced + 1 is in ready_set: XADD event_stream (MAXLEN ~ eventMaxLen)
  *    {type: epoch_complete, epoch, last_height = resume_map[e]}, SREM, SET last_synced, HDEL
  *    resume_map. One event per epoch, emitted when the epoch becomes readable.
@@ -186,7 +185,7 @@ return { cur, accepted, committed }
 /**
  * Start of an epoch attempt. KEYS: [stream, meta, resume_map, ready_set, metrics, last_synced_epoch]
  * ARGV: [N]. Refuses (error reply) when N ≤ last_synced_epoch: its stream is published.
- * Otherwise: take the failed attempt's blocks back out of metrics.blocks_total (weak point 14),
+ * Otherwise: take the failed attempt's blocks back out of metrics.blocks_total (so the total counts each block once),
  * DEL the stream and its :meta (bytes_total restarts at 0), HDEL resume_map N, SREM ready_set N.
  * Returns the number of blocks taken back.
  */
@@ -204,7 +203,7 @@ return blocks
 `)
 
 /**
- * The startup purge (§2.10), atomic. KEYS: [low_watermark, resume_map, ready_set]
+ * The startup purge, atomic. KEYS: [low_watermark, resume_map, ready_set]
  * ARGV: [epochPrefix, upTo, purgeOrphans "1"/"0"]
  * Classifies [low_watermark, upTo) in order and refuses at the first offending epoch before any
  * deletion: {"orphan", epoch, key} or {"unfinished", epoch, key, groups...}. Otherwise deletes
@@ -247,7 +246,7 @@ return out
 `)
 
 /**
- * One cleanup pass (§2.9), atomic. KEYS: [low_watermark, last_synced_epoch, metrics]
+ * One cleanup pass, atomic. KEYS: [low_watermark, last_synced_epoch, metrics]
  * ARGV: [epochPrefix, isoTimestamp]
  * Skipped ({"skipped"}) when either key is unset. For e in [low_watermark, last_synced): absent →
  * low_watermark = e + 1; consumed → DEL stream + :meta, low_watermark = e + 1, HINCRBY
