@@ -15,7 +15,9 @@ import { backfill, type BackfillOptions, type BackfillProgress } from "../../src
 import { EpochIndex } from "../../src/backfill/epoch-index.js"
 import { detectNetwork } from "../../src/backfill/network.js"
 import { makeRedisSink } from "../../src/backfill/sinks/redis.js"
-import { makeMemoryEpochStore, type MemoryEntry, type MemoryEpochStore } from "../../src/backfill/store/MemoryEpochStore.js"
+// as a user has it: from hecate/testing
+import { type MemoryEpochStore, makeMemoryEpochStore } from "../../src/testing/index.js"
+import type { MemoryEntry } from "../../src/backfill/store/MemoryEpochStore.js"
 import { parse, stringify } from "../../src/json/lossless.js"
 import { OgmiosLive } from "../../src/layers/OgmiosLive.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
