@@ -84,6 +84,30 @@ describe("backfill() over the in-memory EpochStore (no Redis)", () => {
     expect(again).toEqual({ target: undefined, epochs: 0, blocks: 0 })
   }, 60_000)
 
+  it("the ordering base across runs: a rerun narrows, an unreachable start is refused with nothing written, a rebase purges and moves on", async () => {
+    const store = makeMemoryEpochStore({ prefix: "memory:" })
+    const target = lastFinalized(sim)
+    const opts = { cache: "d.json", maxUnconsumedEpochs: 1000 }
+    expect(await Effect.runPromise(run(store, { ...opts, endEpoch: 1 }))).toMatchObject({ target: 1, epochs: 2 })
+
+    const before = JSON.stringify(store.state())
+    const refused = await Effect.runPromise(Effect.flip(run(store, { ...opts, startEpoch: 4 })))
+    expect(refused).toMatchObject({ _tag: "UnreachableWindow", base: 1, startEpoch: 4, exitCode: 11 })
+    expect(JSON.stringify(store.state())).toBe(before) // nothing written (the lock taken and released)
+
+    // asked from 0 again: narrowed to start after last_synced_epoch
+    expect(await Effect.runPromise(run(store, { ...opts, startEpoch: 0, endEpoch: 2 }))).toMatchObject({ target: 2, epochs: 1 })
+
+    // epoch 3 written off: the unread streams below the window are purged, then 4.. are relayed
+    const rebased = await Effect.runPromise(run(store, { ...opts, startEpoch: 4, rebaseOrderingBase: true, purgeOrphans: true }))
+    expect(rebased).toMatchObject({ target, epochs: target - 3 })
+    const state = store.state()
+    expect(Object.keys(state.streams).map(Number)).toEqual(Array.from({ length: target - 3 }, (_, i) => 4 + i))
+    expect(state.lowWatermark).toBe("4")
+    expect(state.events.map(([, f]) => Number(f[3]))).toEqual([0, 1, 2, ...Array.from({ length: target - 3 }, (_, i) => 4 + i)])
+    for (let e = 4; e <= target; e++) expect(blocksOf(state.streams[String(e)]!.entries), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+  }, 60_000)
+
   it("with a consumer and tight backpressure: the run waits for it, the cleanup reclaims what it finished, and it gets the whole chain", async () => {
     const store = makeMemoryEpochStore({ prefix: "memory:" })
     const target = lastFinalized(sim)
