@@ -4,7 +4,8 @@
  * canonical chain, one event each, in order; with a consumer reading the streams as the contract
  * says (register at 0 once published, small COUNT, XACK each) and backpressure tight enough that
  * the run must wait for it, the cleanup reclaims what the consumer finished and the run completes;
- * and another producer taking the prefix over stops the run (exit 15) with nothing written after.
+ * reruns narrow, refuse an unreachable start (nothing written) or rebase; and another producer
+ * taking the prefix over stops the run (exit 15) with nothing written after.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
