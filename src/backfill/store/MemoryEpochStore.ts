@@ -333,7 +333,7 @@ const toInt = (v: string | undefined): number | undefined => {
 
 // ---------------------------------------------------------------------------------- the store ---
 
-export interface MemoryEpochStoreOptions extends EpochStoreOptions {}
+export type MemoryEpochStoreOptions = EpochStoreOptions
 
 const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochStore => {
   const keys: StoreKeys = storeKeys(options.prefix ?? DEFAULT_PREFIX)
