@@ -46,3 +46,13 @@ export {
   MemoryRelayStoreLayer,
   makeMemoryRelayStore
 } from "../relay/MemoryRelayStore.js"
+export {
+  type MemoryEpochState,
+  type MemoryEpochStore,
+  MemoryEpochStoreLayer,
+  type MemoryEpochStoreOptions,
+  type MemoryGroupInfo,
+  MemoryStreamError,
+  type MemoryStreamState,
+  makeMemoryEpochStore
+} from "../backfill/store/MemoryEpochStore.js"

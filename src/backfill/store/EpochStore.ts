@@ -12,7 +12,7 @@
  *
  * Opening the store writes nothing: `status()` is read-only.
  */
-import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { Block } from "../../domain/block.js"
 import { encodeBlocks, type WireFormat } from "../../domain/wire-format.js"
 import { Redis, type RedisConnection, type RedisError } from "../../services/Redis.js"
@@ -21,10 +21,12 @@ import {
   formatEpochRanges,
   NoRegisteredConsumer,
   ProducerLockHeld,
-  ProducerLockLost,
+  type ProducerLockLost,
   StoreContractViolation
 } from "../errors.js"
+import { type BackpressureOptions, waitForBackpressureWith } from "./backpressure.js"
 import { DEFAULT_PREFIX, isoTimestamp, type StoreKeys, storeKeys } from "./keys.js"
+import { makeProducerLockClient } from "./producer-lock.js"
 import {
   ADVANCE_SCRIPT,
   APPEND_SCRIPT,
@@ -99,12 +101,7 @@ export interface EpochStoreStatus {
   readonly redis_connection: "ok"
 }
 
-export interface BackpressureOptions {
-  /** REDIS_MAX_UNCONSUMED_EPOCHS (default 5). */
-  readonly maxUnconsumedEpochs?: number
-  /** Poll interval (default 10 s). */
-  readonly pollInterval?: Duration.Input
-}
+export type { BackpressureOptions } from "./backpressure.js"
 
 export interface EpochStoreOptions {
   readonly prefix?: string
@@ -184,6 +181,17 @@ const toInt = (v: unknown): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
+/** The logs of a purge that went ahead, and its result (shared with the in-memory store). */
+export const reportPurge = (upTo: number, purged: number, orphans: ReadonlyArray<number>): Effect.Effect<PurgeResult> =>
+  Effect.gen(function*() {
+    if (orphans.length > 0) {
+      yield* Effect.logWarning(`Purged orphaned epoch stream(s) nobody registered for: ${formatEpochRanges(orphans)}`)
+    }
+    if (purged === 0) yield* Effect.logInfo(`No epoch streams present below ${upTo}`)
+    else yield* Effect.logInfo(`Purged ${purged} epoch stream(s) below ${upTo}`)
+    return { purged, orphans, lowWatermark: upTo }
+  })
+
 /** Builds the store over a connection (the service's, or a `duplicate()` for a cleanup loop). */
 export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOptions = {}): EpochStoreShape => {
   const keys = storeKeys(options.prefix ?? DEFAULT_PREFIX)
@@ -191,23 +199,14 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const run = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<ScriptArg>, what: string) =>
     redis.use((c) => runScript(c, s, ks, args), what)
 
-  // The token of the producer lock while this store holds it: its writes then run behind the fence.
-  let fence: string | undefined
-  // who waits for the lock to be lost (the runs holding it)
-  const lossWaiters = new Set<(error: ProducerLockLost) => void>()
-  const loseLock = (holder: string) => {
-    const error = new ProducerLockLost({ prefix: keys.prefix, holder })
-    for (const notify of [...lossWaiters]) notify(error)
-    return error
-  }
   /** A write: fenced on the producer lock while this store holds it. */
   const write = (s: Script, ks: ReadonlyArray<string>, args: ReadonlyArray<ScriptArg>, what: string) => {
-    const token = fence
+    const token = lock.token()
     if (token === undefined) return run(s, ks, args, what)
     return run(fenced(s), [...ks, keys.producerLock], [...args, token], what).pipe(
       Effect.catchTag("RedisError", (e): Effect.Effect<never, RedisError | ProducerLockLost> => {
         const refused = /FENCED the lock \S+ is held by (.+?), not by /.exec(e.detail)
-        return Effect.fail(refused === null ? e : loseLock(refused[1]!))
+        return Effect.fail(refused === null ? e : lock.lose(refused[1]!))
       })
     )
   }
@@ -302,14 +301,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     if (tag === "noop") {
       return { purged: 0, orphans: [], lowWatermark: yield* getInt(keys.lowWatermark) }
     }
-    const purged = Number(reply[1])
-    const orphans = reply.slice(2).map(Number)
-    if (orphans.length > 0) {
-      yield* Effect.logWarning(`Purged orphaned epoch stream(s) nobody registered for: ${formatEpochRanges(orphans)}`)
-    }
-    if (purged === 0) yield* Effect.logInfo(`No epoch streams present below ${upTo}`)
-    else yield* Effect.logInfo(`Purged ${purged} epoch stream(s) below ${upTo}`)
-    return { purged, orphans, lowWatermark: upTo }
+    return yield* reportPurge(upTo, Number(reply[1]), reply.slice(2).map(Number))
   })
 
   const cleanupPass = Effect.fn("EpochStore.cleanupPass")(function*() {
@@ -346,25 +338,6 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     )
   })
 
-  const waitForBackpressure = (opts?: BackpressureOptions): Effect.Effect<void, RedisError> => {
-    const max = opts?.maxUnconsumedEpochs ?? 5
-    const interval = opts?.pollInterval ?? Duration.seconds(10)
-    return Effect.gen(function*() {
-      let lag = yield* unconsumedLag()
-      if (lag < max) return
-      yield* setBackpressurePaused(true)
-      yield* Effect.logWarning(
-        `Backpressure: ${lag} unconsumed epoch(s) ≥ REDIS_MAX_UNCONSUMED_EPOCHS=${max}; waiting for consumers to drain`
-      )
-      yield* Effect.gen(function*() {
-        while (lag >= max) {
-          yield* Effect.sleep(interval)
-          lag = yield* unconsumedLag()
-        }
-      }).pipe(Effect.ensuring(Effect.ignore(setBackpressurePaused(false))))
-    }).pipe(Effect.withSpan("EpochStore.waitForBackpressure"))
-  }
-
   const status = Effect.fn("EpochStore.status")(function*() {
     const replies = yield* redis.use(
       (c) => c.multi().get(keys.lastSyncedEpoch).get(keys.lowWatermark).scard(keys.readySet).hlen(keys.resumeMap).exec(),
@@ -385,63 +358,21 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   const lockHeld = (reply: Array<string | number>) =>
     new ProducerLockHeld({ prefix: keys.prefix, holder: String(reply[1] ?? "") || "nobody (expired)", ttlMs: Number(reply[2] ?? -2) })
 
-  const acquireProducerLock = Effect.fn("EpochStore.acquireProducerLock")(function*(owner: string, ttlMs: number) {
-    const reply = (yield* run(LOCK_ACQUIRE_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "acquireProducerLock")) as Array<string | number>
-    if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
-    fence = owner
-  })
-
-  const refreshProducerLock = Effect.fn("EpochStore.refreshProducerLock")(function*(owner: string, ttlMs: number) {
-    const reply = (yield* run(LOCK_REFRESH_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "refreshProducerLock")) as Array<string | number>
-    if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
-  })
-
-  const releaseProducerLock = Effect.fn("EpochStore.releaseProducerLock")(function*(owner: string) {
-    if (fence === owner) fence = undefined
-    const n = yield* run(LOCK_RELEASE_SCRIPT, [keys.producerLock], [owner], "releaseProducerLock")
-    return Number(n) === 1
-  })
-
-  const holdProducerLock = (owner: string, ttlMs: number): Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope> =>
-    Effect.gen(function*() {
-      yield* Effect.acquireRelease(acquireProducerLock(owner, ttlMs), () => Effect.ignore(releaseProducerLock(owner)))
-      const every = Duration.millis(Math.max(10, Math.floor(ttlMs / 3)))
-      // A failed refresh (Redis unreachable) is logged once and retried: the fence keeps the writes
-      // safe meanwhile. A lock found expired or taken over is lost for good: the run must stop.
-      let unreachable = false
-      const refresh = refreshProducerLock(owner, ttlMs).pipe(
-        Effect.tap(() =>
-          unreachable
-            ? Effect.sync(() => (unreachable = false)).pipe(Effect.andThen(Effect.logInfo(`producer lock on ${keys.prefix} refreshed again`)))
-            : Effect.void
-        ),
-        Effect.catchTag("RedisError", (e) =>
-          unreachable
-            ? Effect.void
-            : Effect.sync(() => (unreachable = true)).pipe(
-              Effect.andThen(Effect.logWarning(`cannot refresh the producer lock on ${keys.prefix} (${e.message}); retrying every ${Duration.format(every)}`))
-            ))
-      )
-      yield* refresh.pipe(
-        Effect.repeat(Schedule.spaced(every)),
-        Effect.catchTag("ProducerLockHeld", (e) =>
-          Effect.logError(`producer lock on ${keys.prefix} lost (now held by ${e.holder}): stopping`).pipe(
-            Effect.andThen(Effect.sync(() => {
-              fence = owner // keep fencing: every later write is refused
-              loseLock(e.holder)
-            }))
-          )),
-        Effect.delay(every),
-        Effect.forkScoped
-      )
+  // The lock operations; the client around them (src/backfill/store/producer-lock.ts) keeps the fence.
+  const lock = makeProducerLockClient(keys.prefix, {
+    acquire: Effect.fn("EpochStore.acquireProducerLock")(function*(owner: string, ttlMs: number) {
+      const reply = (yield* run(LOCK_ACQUIRE_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "acquireProducerLock")) as Array<string | number>
+      if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
+    }),
+    refresh: Effect.fn("EpochStore.refreshProducerLock")(function*(owner: string, ttlMs: number) {
+      const reply = (yield* run(LOCK_REFRESH_SCRIPT, [keys.producerLock], [owner, Math.max(1, Math.round(ttlMs))], "refreshProducerLock")) as Array<string | number>
+      if (Number(reply[0]) !== 1) return yield* lockHeld(reply)
+    }),
+    release: Effect.fn("EpochStore.releaseProducerLock")(function*(owner: string) {
+      const n = yield* run(LOCK_RELEASE_SCRIPT, [keys.producerLock], [owner], "releaseProducerLock")
+      return Number(n) === 1
     })
-
-  const producerLockLost = () =>
-    Effect.callback<never, ProducerLockLost>((resume) => {
-      const notify = (error: ProducerLockLost) => resume(Effect.fail(error))
-      lossWaiters.add(notify)
-      return Effect.sync(() => lossWaiters.delete(notify))
-    })
+  })
 
   const heartbeat = Effect.fn("EpochStore.heartbeat")(function*() {
     yield* redis.use((c) => c.hset(keys.metrics, "last_heartbeat_ts", isoTimestamp()), "HSET last_heartbeat_ts")
@@ -472,13 +403,13 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
     cleanupPass,
     unconsumedLag,
     setBackpressurePaused,
-    waitForBackpressure,
+    waitForBackpressure: (opts) => waitForBackpressureWith({ unconsumedLag, setBackpressurePaused }, opts),
     status,
-    acquireProducerLock,
-    refreshProducerLock,
-    releaseProducerLock,
-    holdProducerLock,
-    producerLockLost,
+    acquireProducerLock: lock.acquire,
+    refreshProducerLock: lock.refresh,
+    releaseProducerLock: lock.release,
+    holdProducerLock: lock.hold,
+    producerLockLost: lock.lost,
     heartbeat,
     noteBatchStarted,
     noteBatchFinished
