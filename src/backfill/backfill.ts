@@ -293,8 +293,9 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
         Effect.gen(function*() {
           yield* sink.endEpoch(msg.epoch, msg.lastHeight)
           const synced = store !== undefined ? yield* store.markEpochComplete(msg.epoch, msg.lastHeight) : msg.epoch
-          yield* Actor.reply(msg.reply, synced)
+          // emitted before the reply: the run may end as soon as the last epoch's reply arrives
           if (last !== synced) emit({ _tag: "Committed", lastSyncedEpoch: synced })
+          yield* Actor.reply(msg.reply, synced)
           return synced
         })
     })
