@@ -1,5 +1,5 @@
 /**
- * The producer's wait for its consumers (§2.8): while `last_synced_epoch − low_watermark` is at
+ * The producer's wait for its consumers: while `last_synced_epoch − low_watermark` is at
  * least the allowed number of unconsumed epochs, sleep and look again, flagging the pause in the
  * metrics on its two edges. Written over the store's own operations, so every store (Redis, in
  * memory) waits the same way.
