@@ -79,6 +79,7 @@ const flags = {
   ),
   inFlight: intFlag("in-flight").pipe(Flag.withDescription("Items handed out and not acknowledged at most"), Flag.withDefault(16)),
   claimIdle: Flag.Int("claim-idle-ms").pipe(
+    Flag.filter((n) => Number.isSafeInteger(n) && n >= 0, (n) => `--claim-idle-ms must be an integer >= 0, got ${n} — e.g. --claim-idle-ms 60000`),
     Flag.withDescription("Entries another consumer of the group left pending this long are claimed (XAUTOCLAIM)"),
     Flag.withDefault(60_000)
   ),

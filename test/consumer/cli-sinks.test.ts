@@ -16,7 +16,7 @@ import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { cleanup, newPrefix } from "../relay/harness.js"
-import { mainJs, TEST_RUNS_PREFIX } from "../support/cli.js"
+import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
 import { seededRandom } from "../support/backfill-e2e.js"
 import { consumeCli, parseLines, sleep, until, writeHistory } from "./support.js"
 
@@ -64,6 +64,13 @@ const history = (prefix: string, group: string, ...more: Array<string>) =>
   ["--source", "history", "--history-prefix", prefix, "--group", group, "--consumer", "c1", ...more]
 
 describe("hecate consume: where an item counts as delivered", () => {
+  it("--help says that on stdout an item counts as delivered once written, and how to avoid losing what a reader skips", async () => {
+    const r = await runCli(["consume", "--help"], { env })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("On stdout an item counts as delivered once written")
+    expect(r.stdout).toContain("take a sample with --max N, or use --out FILE")
+  })
+
   it("| head: ends quietly, says how many items it acknowledged; --max N takes exactly N, the next run goes on after them", async () => {
     const prefix = newPrefix()
     prefixes.push(prefix)
