@@ -383,12 +383,12 @@ export class ChainReader {
     if (this.options.fromAvailable !== true) {
       throw new ConsumerError({
         reason: "LateGroup",
-        detail: `group ${group} is new to ${keys.prefix}, whose ${gone} gone (read by the other groups and cleaned up): ` +
+        detail: `group ${group} is new to ${keys.prefix}, whose ${gone} gone (cleaned up once the registered groups had read them, or purged): ` +
           `it would start at ${start} and never see the earlier blocks. Register every group before the producer starts ` +
           `(hecate consume --group ${group} --register-only), or give --from-available (option fromAvailable) to start at ${start}`
       })
     }
-    this.log("warn", `group ${group} starts at ${start} of ${keys.prefix}, the first one it can still read: ${gone} gone (read by the other groups and cleaned up before it registered)`)
+    this.log("warn", `group ${group} starts at ${start} of ${keys.prefix}, the first one it can still read: ${gone} gone (cleaned up once the registered groups had read them, or purged, before it registered)`)
   }
 
   // ------------------------------------------------------------------------------- history ---
