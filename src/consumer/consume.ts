@@ -56,6 +56,9 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
     let closed = false
     let pumping = false
     let commits: Promise<void> = Promise.resolve()
+    // once a commit failed, no later one is attempted: acknowledgements stay a prefix of the
+    // sequence (a durable sink relies on it to find what it wrote and Redis does not know)
+    let commitFailed = false
     const fail = (error: unknown) => {
       if (closed) return
       closed = true
@@ -73,13 +76,17 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
           let acked: Promise<boolean> | undefined
           const ack = (): Promise<boolean> => {
             acked ??= new Promise<boolean>((resolve) => {
-              commits = commits.then(next.commit).then(() => {
-                credits += 1
-                resolve(true)
-                void pump()
-              }, (error: unknown) => {
-                fail(error)
-                resolve(false)
+              commits = commits.then(() => {
+                if (commitFailed) return resolve(false)
+                return next.commit().then(() => {
+                  credits += 1
+                  resolve(true)
+                  void pump()
+                }, (error: unknown) => {
+                  commitFailed = true
+                  fail(error)
+                  resolve(false)
+                })
               })
             })
             return acked
