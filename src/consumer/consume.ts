@@ -45,6 +45,14 @@ export type ChainItem = Apply | Undo | Final
 const asConsumerError = (error: unknown): ConsumerError =>
   error instanceof ConsumerError ? error : new ConsumerError({ reason: "Redis", detail: error instanceof Error ? error.message : String(error) })
 
+/**
+ * The acknowledgements called on each connection and not committed yet. A subscription's reads
+ * start after those of earlier subscriptions on the same connection: a session that stopped
+ * right after acking (unsubscribing does not cancel its acks) and is started again at once must
+ * not be handed the same items as still pending, before its own acks reached Redis.
+ */
+const outstanding = new WeakMap<Redis, Promise<void>>()
+
 export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
   // options a subscription could never use fail here, at the call, not later as the stream's error
   checkNames(options)
@@ -55,7 +63,8 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
     const reader = new ChainReader({ ...options, redis: reads, control: options.redis })
     let closed = false
     let pumping = false
-    let commits: Promise<void> = Promise.resolve()
+    const earlier = outstanding.get(options.redis) ?? Promise.resolve()
+    let commits: Promise<void> = earlier
     // once a commit failed, no later one is attempted: acknowledgements stay a prefix of the
     // sequence (a durable sink relies on it to find what it wrote and Redis does not know)
     let commitFailed = false
@@ -69,6 +78,7 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
       if (pumping) return
       pumping = true
       try {
+        await earlier
         while (!closed && credits > 0) {
           const next = await reader.next()
           if (next === undefined || closed) break
@@ -89,6 +99,8 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
                 })
               })
             })
+            const before = outstanding.get(options.redis)
+            outstanding.set(options.redis, before === undefined ? commits : Promise.all([before, commits]).then(() => undefined))
             return acked
           }
           subscriber.next({ ...next.item, ack } as ChainItem)

@@ -135,6 +135,29 @@ describe("consume$ and the producers' contract", () => {
     }
   })
 
+  it("a session started right after another one acked and stopped is not handed the acked items again", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const blocks = chain(6)
+    await redis.hset(`${relay}cursor`, { seq: "6", producer: "1", depth: "10", format: "hecate" })
+    for (const [i, b] of blocks.entries()) {
+      await redis.xadd(`${relay}events`, `${i + 1}-0`, "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    }
+    const acks = new Redis(TEST_REDIS_URL)
+    const xack = acks.xack.bind(acks) as (...a: Array<unknown>) => Promise<number>
+    // acknowledgements take a while to reach Redis (a busy connection)
+    ;(acks as unknown as { xack: (...a: Array<unknown>) => Promise<number> }).xack = (...a: Array<unknown>) => sleep(150).then(() => xack(...a))
+    try {
+      const options = { redis: acks, relay, group: "g", consumer: "c", pollMs: 20, inFlight: 3 }
+      const first = await collect(3, options)
+      for (const item of first) void item.ack() // the session stops without waiting for its acks
+      const second = await collect(3, options)
+      expect(second.map((i) => i.id)).toEqual([4, 5, 6].map((n) => `${relay}events/${n}-0`))
+    } finally {
+      acks.disconnect()
+    }
+  })
+
   it("a relay cursor with no seam over a published history is refused (SeamMismatch)", async () => {
     const history = newPrefix()
     const relay = newPrefix()
