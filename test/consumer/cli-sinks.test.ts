@@ -118,18 +118,21 @@ describe("hecate consume: where an item counts as delivered", () => {
     for (let kill = 0; kill < 3; kill++) {
       const before = lines()
       const run = consumeCli(history(prefix, "out", "--out", file, "--in-flight", "8"))
-      await until("new lines", () => lines() > before + 10, undefined, 30_000)
+      await until("new lines", () => lines() > before + 10, undefined, 60_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n--- stdout\n${run.output()}\n--- stderr\n${run.errors().slice(-3000)}`)
+      })
       await sleep(Math.floor(random() * 300))
       run.kill("SIGKILL")
-      expect((await run.done).signal).toBe("SIGKILL")
-      expect(run.output()).toBe("")
+      const killed = await run.done
+      expect(killed.signal, `${killed.stdout}\n${killed.stderr}`).toBe("SIGKILL")
+      expect(killed.stdout, killed.stderr).toBe("")
     }
     // a run stopped in the middle of a line: the incomplete line is cut off, its item written again
     appendFileSync(file, `{"type":"apply","slot":1,"height":`)
     const left = hashes.length - new Set(parseLines(readFileSync(file, "utf8").split("\n").slice(0, -1).join("\n")).map((l) => l.id)).size
     const last = consumeCli(history(prefix, "out", "--out", file, "--max", String(left)))
     const r = await last.done
-    expect(r.code, r.stderr).toBe(0)
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     expect(r.stderr).toContain("cut off an incomplete last line")
     const written = parseLines(readFileSync(file, "utf8"))
     expect(written.map((l) => l.hash)).toEqual(hashes)
