@@ -31,7 +31,10 @@ import { BYRON_EPOCH_SLOTS } from "../domain/block.js"
 import { parse } from "../json/lossless.js"
 import { storeKeys } from "../backfill/store/keys.js"
 import { relayKeys } from "../relay/keys.js"
+import { progressKey } from "./acknowledged.js"
 import { ConsumerError } from "./errors.js"
+import { nameProblem } from "./names.js"
+import { prefixContents, prefixProblem } from "./prefixes.js"
 import { compareIds, createGroup, GroupReader, parseId, type StreamEntry } from "./reader.js"
 
 export interface ChainPoint {
@@ -98,6 +101,20 @@ export interface ChainReaderOptions {
   readonly claimIdleMs?: number
   /** how long one wait for new data lasts (XREADGROUP BLOCK, polls of last_synced_epoch; default 500 ms) */
   readonly pollMs?: number
+  /**
+   * A group new to a history whose first epochs were already read by the other groups and
+   * cleaned up starts at the first epoch left, with a warning, instead of failing with
+   * `LateGroup` (default false: a group never silently starts mid-chain).
+   */
+  readonly fromAvailable?: boolean
+  /**
+   * Where notices go: `info` while the prefixes hold nothing yet (what the consumer waits for),
+   * `warn` for a late group started with `fromAvailable` and for another live consumer in the
+   * group. Default: warnings on stderr (console.warn), info dropped.
+   */
+  readonly log?: (level: "info" | "warn", message: string) => void
+  /** how often the waiting notice repeats and the group's other consumers are looked at (default 30 000 ms) */
+  readonly noticeEveryMs?: number
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -151,6 +168,12 @@ interface OpenBatch {
   acked: number
 }
 
+/** Throws a TypeError for a group or consumer name that cannot be used (see ./names.ts). */
+export const checkNames = (options: { readonly group: string; readonly consumer: string }): void => {
+  const problem = nameProblem("group", options.group) ?? nameProblem("consumer", options.consumer)
+  if (problem !== undefined) throw new TypeError(`consume: ${problem}`)
+}
+
 export class ChainReader {
   private readonly control: Redis
   private readonly hkeys
@@ -161,6 +184,15 @@ export class ChainReader {
   private readonly pollMs: number
   private closed = false
   private started = false
+  private readonly noticeEveryMs: number
+  private readonly log: (level: "info" | "warn", message: string) => void
+  /** the prefix held nothing at start-up: what the consumer waits for, until it appears */
+  private waitingFor: { readonly kind: "history" | "relay"; readonly prefix: string; readonly since: number } | undefined
+  private lastCheck = Number.NEGATIVE_INFINITY
+  /** the epoch stream read last (the one other consumers of the group are looked for on) */
+  private lastEpochKey: string | undefined
+  /** other consumers of the group already warned about */
+  private readonly company = new Set<string>()
   private phase: "history" | "relay"
   private previousSlot = -1
 
@@ -183,6 +215,7 @@ export class ChainReader {
     if (options.history === undefined && options.relay === undefined) {
       throw new TypeError("consume: give a history prefix, a relay prefix, or both")
     }
+    checkNames(options)
     this.control = options.control ?? options.redis
     this.hkeys = options.history === undefined ? undefined : storeKeys(options.history)
     this.rkeys = options.relay === undefined ? undefined : relayKeys(options.relay)
@@ -190,8 +223,12 @@ export class ChainReader {
     this.eventsCount = options.eventsCount ?? 100
     this.claimIdleMs = options.claimIdleMs ?? 60_000
     this.pollMs = options.pollMs ?? 500
+    this.noticeEveryMs = options.noticeEveryMs ?? 30_000
+    this.log = options.log ?? ((level, message) => {
+      if (level === "warn") console.warn(`hecate/consumer: WARN ${message}`)
+    })
     this.phase = this.hkeys === undefined ? "relay" : "history"
-    this.progressKey = options.history === undefined ? undefined : `${options.history}consumer:${options.group}:progress`
+    this.progressKey = options.history === undefined ? undefined : progressKey(options.history, options.group)
     this.registryKey = options.history === undefined ? undefined : `${options.history}consumer_groups`
   }
 
@@ -200,7 +237,12 @@ export class ChainReader {
     if (this.started) return
     this.started = true
     const { group } = this.options
-    if (this.registryKey !== undefined) await this.control.sadd(this.registryKey, group)
+    // before any key is written: a wrong prefix must not get the group's keys
+    await this.checkPrefixes()
+    if (this.registryKey !== undefined) {
+      if ((await this.control.sismember(this.registryKey, group)) === 0) await this.checkLate()
+      await this.control.sadd(this.registryKey, group)
+    }
     if (this.rkeys !== undefined) {
       await createGroup(this.control, this.rkeys.events, group, true)
       await createGroup(this.control, this.rkeys.final, group, true)
@@ -226,10 +268,127 @@ export class ChainReader {
   async next(): Promise<ReadItem | undefined> {
     await this.register()
     while (!this.closed) {
+      await this.lookAround()
       const item = this.phase === "history" ? await this.nextHistory() : await this.nextRelay()
       if (item !== undefined) return item
     }
     return undefined
+  }
+
+  // ------------------------------------------------------------------------------- notices ---
+
+  /**
+   * A prefix holding the other producer's keys fails (`WrongPrefix`); the one the reads start
+   * on holding nothing yet is noted (the consumer waits for its producer, registered first).
+   */
+  private async checkPrefixes(): Promise<void> {
+    const empty: Array<{ kind: "history" | "relay"; prefix: string }> = []
+    let used = 0
+    for (const [kind, keys] of [["history", this.hkeys], ["relay", this.rkeys]] as const) {
+      if (keys === undefined) continue
+      used++
+      const contents = await prefixContents(this.control, keys.prefix)
+      const problem = prefixProblem(kind, keys.prefix, contents)
+      if (problem !== undefined) throw new ConsumerError({ reason: "WrongPrefix", detail: problem })
+      if (contents === "nothing") empty.push({ kind, prefix: keys.prefix })
+    }
+    // with both prefixes, an empty history beside a relay is a relay started at origin: it reads that
+    if (empty.length === used) {
+      this.waitingFor = { ...empty[0]!, since: Date.now() }
+      this.log("info", this.waitingNotice(0))
+    }
+  }
+
+  private waitingNotice(waitedMs: number): string {
+    const w = this.waitingFor!
+    const what = w.kind === "history"
+      ? `a backfill or sync to commit its first epoch (${w.prefix}last_synced_epoch)`
+      : `a relay or sync to write its cursor (${w.prefix}cursor)`
+    return `${waitedMs === 0 ? "nothing" : `still nothing after ${Math.round(waitedMs / 1000)} s`} at ${w.prefix} yet: ` +
+      `group ${this.options.group} is registered and waits for ${what}`
+  }
+
+  /**
+   * Every `noticeEveryMs`: while the prefix is still empty, say so again (and check it did not
+   * get the other producer's keys meanwhile); warn once about each other live consumer of the
+   * group on the stream being read.
+   */
+  private async lookAround(): Promise<void> {
+    const now = Date.now()
+    if (now - this.lastCheck < this.noticeEveryMs) return
+    const first = this.lastCheck === Number.NEGATIVE_INFINITY
+    this.lastCheck = now
+    const w = this.waitingFor
+    if (w !== undefined && !first) {
+      const contents = await prefixContents(this.control, w.prefix)
+      const problem = prefixProblem(w.kind, w.prefix, contents)
+      if (problem !== undefined) throw new ConsumerError({ reason: "WrongPrefix", detail: problem })
+      if (contents === "nothing") this.log("info", this.waitingNotice(now - w.since))
+      else this.waitingFor = undefined
+    }
+    const key = this.phase === "relay" ? this.rkeys?.events : this.lastEpochKey
+    if (key !== undefined) await this.checkCompany(key)
+  }
+
+  /** Warns once per consumer of the group, other than this one, active on `key` within `claimIdleMs`. */
+  private async checkCompany(key: string): Promise<void> {
+    let consumers: Array<Array<unknown>>
+    try {
+      consumers = (await this.control.xinfo("CONSUMERS", key, this.options.group)) as Array<Array<unknown>>
+    } catch {
+      return // the stream or the group is not there (yet): nobody to meet
+    }
+    for (const c of consumers) {
+      const o: Record<string, unknown> = {}
+      for (let i = 0; i + 1 < c.length; i += 2) o[String(c[i])] = c[i + 1]
+      const name = String(o["name"])
+      // `inactive` (Redis ≥ 7.2): since its last read; `idle` before that
+      const quiet = Number(o["inactive"] ?? o["idle"])
+      if (name === this.options.consumer || this.company.has(name) || !(quiet >= 0 && quiet < this.claimIdleMs)) continue
+      this.company.add(name)
+      this.log(
+        "warn",
+        `another consumer of group ${this.options.group}, ${name}, read ${key} ${quiet} ms ago: the group shares the entries among its consumers, ` +
+          `so the order holds per consumer, not across the group (an Undo can reach another consumer than its Apply); ` +
+          `use one consumer per group when the order matters`
+      )
+    }
+  }
+
+  /**
+   * A group new to the history (not in the registry, not on the first epoch left) whose first
+   * committed epochs are gone (`event_stream` starts below `low_watermark`: the cleanup took them
+   * once the registered groups had read them) would start mid-chain: `LateGroup`, or with
+   * `fromAvailable` a warning naming the first epoch and block it can still read.
+   */
+  private async checkLate(): Promise<void> {
+    const keys = this.hkeys!
+    const { group } = this.options
+    const low = intOr(await this.control.get(keys.lowWatermark))
+    if (low === undefined) return
+    const events = (await this.control.xrange(keys.eventStream, "-", "+")) as Array<[string, Array<string>]>
+    const epochOf = (e: [string, Array<string>]) => intOr(e[1][e[1].indexOf("epoch") + 1])
+    const firstEpoch = events[0] === undefined ? undefined : epochOf(events[0])
+    if (firstEpoch === undefined || firstEpoch >= low) return
+    try {
+      const groups = (await this.control.xinfo("GROUPS", keys.stream(low))) as Array<Array<unknown>>
+      if (groups.some((g) => g[g.indexOf("name") + 1] === group)) return
+    } catch {
+      // no stream at the watermark (an epoch without blocks, or not written yet)
+    }
+    const before = events.find((e) => epochOf(e) === low - 1)
+    const lastHeight = before === undefined ? undefined : intOr(before[1][before[1].indexOf("last_height") + 1])
+    const start = `epoch ${low}${lastHeight === undefined ? "" : ` (block height ${lastHeight + 1})`}`
+    const gone = firstEpoch === low - 1 ? `epoch ${firstEpoch} is` : `epochs ${firstEpoch}–${low - 1} are`
+    if (this.options.fromAvailable !== true) {
+      throw new ConsumerError({
+        reason: "LateGroup",
+        detail: `group ${group} is new to ${keys.prefix}, whose ${gone} gone (cleaned up once the registered groups had read them, or purged): ` +
+          `it would start at ${start} and never see the earlier blocks. Register every group before the producer starts ` +
+          `(hecate consume --group ${group} --register-only), or give --from-available (option fromAvailable) to start at ${start}`
+      })
+    }
+    this.log("warn", `group ${group} starts at ${start} of ${keys.prefix}, the first one it can still read: ${gone} gone (cleaned up once the registered groups had read them, or purged, before it registered)`)
   }
 
   // ------------------------------------------------------------------------------- history ---
@@ -263,6 +422,7 @@ export class ChainReader {
     const bound = await this.historyBound()
     if (bound === "relay") {
       this.phase = "relay"
+      this.waitingFor = undefined
       return undefined
     }
     if (this.epoch === undefined) {
@@ -284,6 +444,7 @@ export class ChainReader {
     }
     // claims on every read: a dead consumer's entries of this epoch come before its new ones
     this.epochReader = new GroupReader(this.options.redis, key, group, consumer, this.claimIdleMs, 0)
+    this.lastEpochKey = key
     return undefined
   }
 

@@ -17,7 +17,7 @@
 import { Effect, Queue, Stream } from "effect"
 import type { Redis } from "ioredis"
 import { Observable } from "rxjs"
-import { ChainReader, type ChainReaderOptions, type RawApply, type RawFinal, type RawUndo } from "./chain.js"
+import { ChainReader, type ChainReaderOptions, checkNames, type RawApply, type RawFinal, type RawUndo } from "./chain.js"
 import { ConsumerError } from "./errors.js"
 
 export interface ConsumeOptions extends Omit<ChainReaderOptions, "redis" | "control"> {
@@ -30,9 +30,12 @@ export interface ConsumeOptions extends Omit<ChainReaderOptions, "redis" | "cont
 export interface Ack {
   /**
    * Acknowledges the item: call it after your own commit of its effect. Idempotent. Acks are
-   * committed to Redis in the order they are called; ack in the order of the items.
+   * committed to Redis in the order they are called; ack in the order of the items. The promise
+   * (which never rejects) is true once the acknowledgement is committed in Redis, false if the
+   * subscription failed first (its error says why): await it before stopping when the item
+   * must not come again.
    */
-  ack(): void
+  ack(): Promise<boolean>
 }
 export type Apply = RawApply & Ack
 export type Undo = RawUndo & Ack
@@ -42,15 +45,29 @@ export type ChainItem = Apply | Undo | Final
 const asConsumerError = (error: unknown): ConsumerError =>
   error instanceof ConsumerError ? error : new ConsumerError({ reason: "Redis", detail: error instanceof Error ? error.message : String(error) })
 
-export const consume$ = (options: ConsumeOptions): Observable<ChainItem> =>
-  new Observable<ChainItem>((subscriber) => {
+/**
+ * The acknowledgements called on each connection and not committed yet. A subscription's reads
+ * start after those of earlier subscriptions on the same connection: a session that stopped
+ * right after acking (unsubscribing does not cancel its acks) and is started again at once must
+ * not be handed the same items as still pending, before its own acks reached Redis.
+ */
+const outstanding = new WeakMap<Redis, Promise<void>>()
+
+export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
+  // options a subscription could never use fail here, at the call, not later as the stream's error
+  checkNames(options)
+  if (!((options.inFlight ?? 16) >= 1)) throw new RangeError(`consume: inFlight must be at least 1 (got ${options.inFlight})`)
+  return new Observable<ChainItem>((subscriber) => {
     let credits = options.inFlight ?? 16
-    if (!(credits >= 1)) throw new RangeError(`consume: inFlight must be at least 1 (got ${credits})`)
     const reads = options.redis.duplicate()
     const reader = new ChainReader({ ...options, redis: reads, control: options.redis })
     let closed = false
     let pumping = false
-    let commits: Promise<void> = Promise.resolve()
+    const earlier = outstanding.get(options.redis) ?? Promise.resolve()
+    let commits: Promise<void> = earlier
+    // once a commit failed, no later one is attempted: acknowledgements stay a prefix of the
+    // sequence (a durable sink relies on it to find what it wrote and Redis does not know)
+    let commitFailed = false
     const fail = (error: unknown) => {
       if (closed) return
       closed = true
@@ -61,18 +78,30 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> =>
       if (pumping) return
       pumping = true
       try {
+        await earlier
         while (!closed && credits > 0) {
           const next = await reader.next()
           if (next === undefined || closed) break
           credits -= 1
-          let acked = false
-          const ack = () => {
-            if (acked) return
-            acked = true
-            commits = commits.then(next.commit).then(() => {
-              credits += 1
-              void pump()
-            }, fail)
+          let acked: Promise<boolean> | undefined
+          const ack = (): Promise<boolean> => {
+            acked ??= new Promise<boolean>((resolve) => {
+              commits = commits.then(() => {
+                if (commitFailed) return resolve(false)
+                return next.commit().then(() => {
+                  credits += 1
+                  resolve(true)
+                  void pump()
+                }, (error: unknown) => {
+                  commitFailed = true
+                  fail(error)
+                  resolve(false)
+                })
+              })
+            })
+            const before = outstanding.get(options.redis)
+            outstanding.set(options.redis, before === undefined ? commits : Promise.all([before, commits]).then(() => undefined))
+            return acked
           }
           subscriber.next({ ...next.item, ack } as ChainItem)
         }
@@ -91,6 +120,7 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> =>
       reads.disconnect()
     }
   })
+}
 
 /** `consume$` as an Effect Stream: the same items, each with its `ack`. */
 export const consumeStream = (options: ConsumeOptions): Stream.Stream<ChainItem, ConsumerError> =>

@@ -7,14 +7,24 @@ import { Schema } from "effect"
  * - `Gap`: the group missed entries (it registered after the relay trimmed them, or an entry was
  *   trimmed while this consumer held it pending);
  * - `Malformed`: an entry without the fields of the contract;
- * - `Redis`: a Redis command failed (the connection's own retries gave up).
+ * - `Redis`: a Redis command failed (the connection's own retries gave up);
+ * - `WrongPrefix`: a prefix holds the other producer's keys (history and relay prefixes swapped,
+ *   or pointing at the wrong namespace): reading on would wait forever and write the group's
+ *   keys into that producer's namespace;
+ * - `LateGroup`: a group new to a history whose first epochs were already read by the other
+ *   groups and cleaned up would start mid-chain (allowed only with `fromAvailable`).
  */
 export class ConsumerError extends Schema.TaggedError<ConsumerError>()("ConsumerError", {
-  reason: Schema.Literals(["SeamMismatch", "Gap", "Malformed", "Redis"]),
+  reason: Schema.Literals(["SeamMismatch", "Gap", "Malformed", "Redis", "WrongPrefix", "LateGroup"]),
   detail: Schema.String
 }) {
-  /** a condition the user meets (one line and exit 1, never a stack trace) */
-  readonly exitCode = 1
+  /**
+   * A condition the user meets (one line, never a stack trace): 2 for a setting to correct
+   * (prefixes, or a late group's explicit choice), 1 for the rest.
+   */
+  get exitCode(): number {
+    return this.reason === "WrongPrefix" || this.reason === "LateGroup" ? 2 : 1
+  }
   override get message(): string {
     return `consumer: ${this.reason}: ${this.detail}`
   }

@@ -6,3 +6,4 @@
 export { type Ack, type Apply, type ChainItem, consume$, type ConsumeOptions, consumeStream, type Final, registerGroup, type Undo } from "./consume.js"
 export { type ChainPoint, ChainReader, type ChainReaderOptions, type ItemSource, type ReadItem } from "./chain.js"
 export { ConsumerError } from "./errors.js"
+export { type HandedItem, isAcknowledged } from "./acknowledged.js"

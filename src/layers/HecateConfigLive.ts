@@ -80,9 +80,18 @@ export interface LoadedSettings {
   readonly file: LoadedConfigFile
 }
 
-/** Resolve and validate every setting, and return the config file read with them. */
+export interface LoadOptions {
+  /**
+   * Resolve and validate only these settings (the ones the command uses); every other one keeps
+   * its default, unread, so a value a command never uses cannot stop it.
+   */
+  readonly only?: ReadonlyArray<SettingKey> | undefined
+}
+
+/** Resolve and validate every setting (or `only` those), and return the config file read with them. */
 export const loadWithFile = Effect.fnUntraced(function*(
-  overrides: HecateConfigOverrides = {}
+  overrides: HecateConfigOverrides = {},
+  options: LoadOptions = {}
 ): Effect.fn.Return<LoadedSettings, InvalidConfiguration> {
   const env = yield* ConfigProvider.ConfigProvider
   const configNamed = overrides.configFile ?? Option.getOrUndefined(yield* readRaw(env, CONFIG_VARIABLE))
@@ -103,15 +112,19 @@ export const loadWithFile = Effect.fnUntraced(function*(
   }
   for (const setting of settings as ReadonlyArray<AnySetting>) {
     const s = setting as Setting<SettingKey>
+    if (options.only !== undefined && !options.only.includes(s.key)) {
+      values[s.key] = defaults[s.key]
+      continue
+    }
     const raw = yield* readRaw(provider, s.variable)
     values[s.key] = yield* Effect.fromResult(resolveOne(s, overrides[s.key], raw))
   }
   return { settings: makeSettings(values as unknown as HecateSettings), file: configFile }
 })
 
-/** Resolve and validate every setting (see the module comment for the precedence). */
-export const load = (overrides: HecateConfigOverrides = {}): Effect.Effect<HecateSettings, InvalidConfiguration> =>
-  Effect.map(loadWithFile(overrides), (loaded) => loaded.settings)
+/** Resolve and validate every setting, or `only` those (see the module comment for the precedence). */
+export const load = (overrides: HecateConfigOverrides = {}, options: LoadOptions = {}): Effect.Effect<HecateSettings, InvalidConfiguration> =>
+  Effect.map(loadWithFile(overrides, options), (loaded) => loaded.settings)
 
 export const HecateConfigLive = {
   /**

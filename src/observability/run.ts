@@ -10,6 +10,7 @@
 import { Cause, Effect, Exit, Logger, Option, Redacted, References, type Scope } from "effect"
 import { Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
+import type { SettingKey } from "../config/settings.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import type { InvalidConfiguration } from "../services/HecateConfig.js"
 import { addProgressListener } from "./instrument.js"
@@ -55,6 +56,8 @@ export interface ObserveRunSpec {
    * history is off (said once) rather than retried in the background and waited for at the end.
    */
   readonly usesRedis?: boolean | undefined
+  /** the settings the command uses, when not all: the others are not validated again here */
+  readonly settings?: ReadonlyArray<SettingKey> | undefined
   /** `backfill --distributed`: the page shows the queue's workers and jobs (`--queue`, if given) */
   readonly distributed?: { readonly queue: string | undefined } | undefined
 }
@@ -156,7 +159,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
   Effect.scoped(Effect.gen(function*() {
     live.commands.add(spec.command)
     // the command validated the same settings; an invalid one stops the run here too (exit 2)
-    const settings = yield* HecateConfigLive.load(spec.config === undefined ? {} : { configFile: spec.config })
+    const settings = yield* HecateConfigLive.load(spec.config === undefined ? {} : { configFile: spec.config }, { only: spec.settings })
     const redisUrl = Redacted.value(settings.redisUrl)
     const endpoints = spec.endpoints ?? settings.ogmiosEndpoints
     const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })

@@ -108,6 +108,56 @@ describe("consume$ and the producers' contract", () => {
     expect(((await redis.xpending(`${prefix}epoch:0`, "g")) as [number])[0]).toBe(0)
   })
 
+  it("acknowledgements stay a prefix of the sequence: after a failed one, none is attempted; ack() says which committed", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const blocks = chain(4)
+    await redis.hset(`${relay}cursor`, { seq: "4", producer: "1", depth: "10", format: "hecate" })
+    for (const [i, b] of blocks.entries()) {
+      await redis.xadd(`${relay}events`, `${i + 1}-0`, "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    }
+    const acks = new Redis(TEST_REDIS_URL)
+    let calls = 0
+    const xack = acks.xack.bind(acks)
+    // the second acknowledgement fails (Redis went away for it); the third would succeed
+    ;(acks as unknown as { xack: (...a: Array<unknown>) => Promise<number> }).xack = (...a: Array<unknown>) =>
+      ++calls === 2 ? Promise.reject(new Error("connection lost")) : (xack as (...b: Array<unknown>) => Promise<number>)(...a)
+    try {
+      const items = await collect(4, { redis: acks, relay, group: "g", consumer: "c", pollMs: 20, inFlight: 4 }).catch(() => [] as Array<ChainItem>)
+      expect(items).toHaveLength(4)
+      const results = await Promise.all(items.map((i) => i.ack()))
+      expect(results).toEqual([true, false, false, false])
+      expect(calls).toBe(2)
+      const pending = (await redis.xpending(`${relay}events`, "g", "-", "+", 10)) as Array<[string]>
+      expect(pending.map((p) => p[0])).toEqual(["2-0", "3-0", "4-0"])
+    } finally {
+      acks.disconnect()
+    }
+  })
+
+  it("a session started right after another one acked and stopped is not handed the acked items again", async () => {
+    const relay = newPrefix()
+    prefixes.push(relay)
+    const blocks = chain(6)
+    await redis.hset(`${relay}cursor`, { seq: "6", producer: "1", depth: "10", format: "hecate" })
+    for (const [i, b] of blocks.entries()) {
+      await redis.xadd(`${relay}events`, `${i + 1}-0`, "type", "apply", "slot", String(b.slot), "height", String(b.height), "hash", b.id, "era", "conway", "block", "{}")
+    }
+    const acks = new Redis(TEST_REDIS_URL)
+    const xack = acks.xack.bind(acks) as (...a: Array<unknown>) => Promise<number>
+    // acknowledgements take a while to reach Redis (a busy connection)
+    ;(acks as unknown as { xack: (...a: Array<unknown>) => Promise<number> }).xack = (...a: Array<unknown>) => sleep(150).then(() => xack(...a))
+    try {
+      const options = { redis: acks, relay, group: "g", consumer: "c", pollMs: 20, inFlight: 3 }
+      const first = await collect(3, options)
+      for (const item of first) void item.ack() // the session stops without waiting for its acks
+      const second = await collect(3, options)
+      expect(second.map((i) => i.id)).toEqual([4, 5, 6].map((n) => `${relay}events/${n}-0`))
+    } finally {
+      acks.disconnect()
+    }
+  })
+
   it("a relay cursor with no seam over a published history is refused (SeamMismatch)", async () => {
     const history = newPrefix()
     const relay = newPrefix()

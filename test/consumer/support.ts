@@ -9,7 +9,10 @@ import { join } from "node:path"
 import type { Redis } from "ioredis"
 import type { Subscription } from "rxjs"
 import { type ChainItem, consume$, type ConsumeOptions } from "../../src/consumer/index.js"
+import type { Block } from "../../src/domain/block.js"
+import { encodeBlocks } from "../../src/domain/wire-format.js"
 import { parse } from "../../src/json/lossless.js"
+import { testBlock } from "../../src/testing/index.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { type CliResult, runCli } from "../support/cli.js"
@@ -189,7 +192,7 @@ export interface Line {
 export const parseLines = (stdout: string): Array<Line> => stdout.split("\n").filter((l) => l !== "").map((l) => parse(l) as Line)
 
 /** `hecate consume …args` (built CLI) with its stdout collected as it arrives. */
-export const consumeCli = (args: ReadonlyArray<string>) => {
+export const consumeCli = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) => {
   let child: ChildProcess | undefined
   let out = ""
   let err = ""
@@ -198,7 +201,8 @@ export const consumeCli = (args: ReadonlyArray<string>) => {
       REDIS_URL: TEST_REDIS_URL,
       HECATE_ENV_FILE: "/dev/null",
       HECATE_PROGRESS_INTERVAL_MS: "300",
-      NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache")
+      NODE_COMPILE_CACHE: join(tmpdir(), "hecate-e2e-compile-cache"),
+      ...extraEnv
     },
     timeoutMs: 120_000,
     onSpawn: (c) => {
@@ -236,7 +240,7 @@ export const foldRuns = (runs: ReadonlyArray<ReadonlyArray<Line>>, inFlight: num
       }
       folded.add(l.id)
       const point = { slot: l.slot, id: l.hash, height: l.height }
-      const base = { id: l.id, position: l.position, point, source: l.source, ack: () => {} }
+      const base = { id: l.id, position: l.position, point, source: l.source, ack: () => Promise.resolve(true) }
       if (l.type === "apply") fold.fold({ _tag: "Apply", ...base, block: l.block, final: l.source === "history" })
       else if (l.type === "undo") fold.fold({ _tag: "Undo", ...base, block: l.block })
       else fold.fold({ _tag: "Final", ...base })
@@ -244,4 +248,42 @@ export const foldRuns = (runs: ReadonlyArray<ReadonlyArray<Line>>, inFlight: num
     if (repeats > inFlight) throw new Error(`run ${i} repeated ${repeats} lines, more than --in-flight ${inFlight}`)
   }
   return fold
+}
+
+/**
+ * Writes a backfilled history by hand, the way the backfill does: per epoch, batch entries of
+ * `batch` test blocks (`bytes` of padding each), the `epoch_complete` event, then the commit
+ * keys (`low_watermark` 0, `last_synced_epoch` the last epoch). Returns the blocks' hashes in order.
+ */
+export const writeHistory = async (redis: Redis, prefix: string, epochs: number, perEpoch: number, batch: number, bytes = 0): Promise<Array<string>> => {
+  const hashes: Array<string> = []
+  let previous = "genesis"
+  for (let e = 0; e < epochs; e++) {
+    const blocks: Array<Block> = []
+    for (let i = 0; i < perEpoch; i++) {
+      const h = e * perEpoch + i
+      const b = testBlock(0, h, previous)
+      blocks.push(bytes === 0 ? b : { ...b, transactions: [{ ...b.transactions[0]!, metadata: { pad: "x".repeat(bytes) } } as never] })
+      previous = b.id
+      hashes.push(b.id)
+    }
+    for (let i = 0; i < blocks.length; i += batch) {
+      await redis.xadd(`${prefix}epoch:${e}`, "*", "type", "batch", "epoch", String(e), "data", encodeBlocks(blocks.slice(i, i + batch), "hecate"))
+    }
+    await redis.xadd(`${prefix}event_stream`, "*", "type", "epoch_complete", "epoch", String(e), "last_height", String((e + 1) * perEpoch - 1))
+  }
+  await redis.mset(`${prefix}low_watermark`, "0", `${prefix}last_synced_epoch`, String(epochs - 1))
+  return hashes
+}
+
+/** Every key under `prefix`, sorted. */
+export const keysUnder = async (redis: Redis, prefix: string): Promise<Array<string>> => {
+  const out: Array<string> = []
+  let cursor = "0"
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+    cursor = next
+    out.push(...keys)
+  } while (cursor !== "0")
+  return out.sort()
 }

@@ -1,0 +1,59 @@
+/**
+ * Whether an item a consumer was handed is acknowledged for its group in Redis, from its id and
+ * position alone: what a durable sink needs at start-up to tell the lines it wrote whose
+ * acknowledgement was lost (they come back, and must not be written twice) from the ones that
+ * are done.
+ *
+ * - relay item `<key>/<entry>`: acknowledged unless the entry is pending for the group;
+ * - history item `<key>/<entry>/<index>`: acknowledged unless the entry is pending and fewer than
+ *   `index + 1` of its blocks are acknowledged (the group's batch progress);
+ * - a stream or group that no longer exists was fully consumed (the producer's cleanup deletes
+ *   only those).
+ *
+ * An item that was never delivered to the group is not pending either: the answer is only
+ * meaningful for items the group was handed.
+ */
+import type { Redis } from "ioredis"
+
+/** HASH `<history>consumer:<group>:progress`: `<epoch>:<entry>` → blocks of that batch entry acknowledged. */
+export const progressKey = (history: string, group: string): string => `${history}consumer:${group}:progress`
+
+export interface HandedItem {
+  readonly id: string
+  readonly position: string
+  readonly source: "history" | "events" | "final"
+}
+
+export const isAcknowledged = async (
+  redis: Redis,
+  options: { readonly history?: string | undefined; readonly group: string },
+  item: HandedItem
+): Promise<boolean> => {
+  let key: string
+  let entry: string
+  let index: number | undefined
+  if (item.source === "history") {
+    const last = item.id.lastIndexOf("/")
+    const mid = item.id.lastIndexOf("/", last - 1)
+    key = item.id.slice(0, mid)
+    entry = item.id.slice(mid + 1, last)
+    index = Number(item.id.slice(last + 1))
+  } else {
+    const last = item.id.lastIndexOf("/")
+    key = item.id.slice(0, last)
+    entry = item.id.slice(last + 1)
+  }
+  let pending: Array<unknown>
+  try {
+    pending = (await redis.xpending(key, options.group, entry, entry, 1)) as Array<unknown>
+  } catch (error) {
+    if (/NOGROUP|no such key/i.test(String(error))) return true
+    throw error
+  }
+  if (pending.length === 0) return true
+  if (index === undefined || options.history === undefined) return false
+  // position `h:<epoch>:…`: the batch progress is kept per `<epoch>:<entry>`
+  const epoch = Number(item.position.split(":")[1])
+  const done = Number((await redis.hget(progressKey(options.history, options.group), `${epoch}:${entry}`)) ?? 0)
+  return index < done
+}

@@ -1,0 +1,141 @@
+/**
+ * Where `hecate consume` delivers (built CLI, hand-written history of 300 blocks of ~2 KiB):
+ * - stdout into a real `| head` pipe: the run ends quietly (exit 0, no stack) and says on stderr
+ *   how many items it acknowledged; the next run starts exactly after those (what the reader
+ *   never read is gone for the group, and the line says so and how to avoid it);
+ * - `--max N`: exactly N items, all acknowledged, exit 0: the next run starts at item N + 1;
+ * - `--out FILE`: SIGKILLed at random moments and run again, the file ends holding every block
+ *   exactly once, in order (lines written before a lost acknowledgement are not written twice,
+ *   an incomplete last line is cut and written again).
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, appendFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { cleanup, newPrefix } from "../relay/harness.js"
+import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
+import { seededRandom } from "../support/backfill-e2e.js"
+import { consumeCli, parseLines, sleep, until, writeHistory } from "./support.js"
+
+let redis: Redis
+const prefixes: Array<string> = []
+let dir: string
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL)
+  dir = mkdtempSync(join(tmpdir(), "hecate-consume-sinks-"))
+})
+afterAll(async () => {
+  await cleanup(redis, prefixes)
+  redis.disconnect()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const env = { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null", HECATE_RUNS_PREFIX: TEST_RUNS_PREFIX, NO_COLOR: "1" }
+
+/** `hecate consume …args | head -n lines` in bash: head's output, consume's stderr and both exit codes. */
+const throughHead = (args: ReadonlyArray<string>, lines: number) =>
+  new Promise<{ head: string; stderr: string; consumeCode: number; headCode: number }>((resolve, reject) => {
+    const quoted = [process.execPath, mainJs, "consume", ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+    const errFile = join(dir, `stderr-${Math.random().toString(16).slice(2)}`)
+    const child = spawn("bash", ["-c", `${quoted} 2>'${errFile}' | head -n ${lines}; echo "codes \${PIPESTATUS[0]} \${PIPESTATUS[1]}" >&2`], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let head = ""
+    let codes = ""
+    child.stdout.on("data", (d) => (head += d))
+    child.stderr.on("data", (d) => (codes += d))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`consume | head did not finish: ${codes}`))
+    }, 60_000)
+    child.on("close", () => {
+      clearTimeout(timer)
+      const m = /codes (\d+) (\d+)/.exec(codes)
+      if (m === null) return reject(new Error(`no exit codes: ${codes}`))
+      resolve({ head, stderr: readFileSync(errFile, "utf8"), consumeCode: Number(m[1]), headCode: Number(m[2]) })
+    })
+  })
+
+const history = (prefix: string, group: string, ...more: Array<string>) =>
+  ["--source", "history", "--history-prefix", prefix, "--group", group, "--consumer", "c1", ...more]
+
+describe("hecate consume: where an item counts as delivered", () => {
+  it("--help says that on stdout an item counts as delivered once written, and how to avoid losing what a reader skips", async () => {
+    const r = await runCli(["consume", "--help"], { env })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("On stdout an item counts as delivered once written")
+    expect(r.stdout).toContain("take a sample with --max N, or use --out FILE")
+  })
+
+  it("| head: ends quietly, says how many items it acknowledged; --max N takes exactly N, the next run goes on after them", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const hashes = await writeHistory(redis, prefix, 3, 100, 10, 2000)
+
+    const piped = await throughHead(history(prefix, "g"), 5)
+    expect(piped.headCode).toBe(0)
+    expect(piped.head.trim().split("\n").map((l) => JSON.parse(l).hash)).toEqual(hashes.slice(0, 5))
+    expect(piped.consumeCode, piped.stderr).toBe(0)
+    expect(piped.stderr).not.toMatch(/^\s+at /m)
+    const notice = /the reader closed stdout after (\d+) items were written and acknowledged for group g; .*--max N.*--out FILE/.exec(piped.stderr)
+    expect(notice, piped.stderr).not.toBeNull()
+    expect(piped.stderr.match(/the reader closed stdout/g)).toHaveLength(1)
+    const acknowledged = Number(notice![1])
+    // head read 5; the pipe held more, acknowledged and never read (the cost the line states)
+    expect(acknowledged).toBeGreaterThanOrEqual(5)
+    expect(acknowledged).toBeLessThan(hashes.length)
+
+    // the next run starts exactly after what the first one acknowledged
+    const sample = consumeCli(history(prefix, "g", "--max", "5"))
+    const r1 = await sample.done
+    expect(r1.code, r1.stderr).toBe(0)
+    expect(parseLines(r1.stdout).map((l) => l.hash)).toEqual(hashes.slice(acknowledged, acknowledged + 5))
+    // --max acknowledged exactly those 5: a new consumer name (no pending entries of c1 to claim
+    // for 60 s) and the same name both continue right after them
+    const again = consumeCli(history(prefix, "g", "--max", "3"))
+    const r2 = await again.done
+    expect(r2.code, r2.stderr).toBe(0)
+    expect(parseLines(r2.stdout).map((l) => l.hash)).toEqual(hashes.slice(acknowledged + 5, acknowledged + 8))
+  }, 90_000)
+
+  it("--out FILE: SIGKILLed at random moments and run again, the file holds every block exactly once, in order", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const hashes = await writeHistory(redis, prefix, 3, 100, 10, 500)
+    const file = join(dir, "out.jsonl")
+    const random = seededRandom(29)
+    const lines = () => {
+      try {
+        return readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length
+      } catch {
+        return 0
+      }
+    }
+    for (let kill = 0; kill < 3; kill++) {
+      const before = lines()
+      const run = consumeCli(history(prefix, "out", "--out", file, "--in-flight", "8"))
+      await until("new lines", () => lines() > before + 10, undefined, 60_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n--- stdout\n${run.output()}\n--- stderr\n${run.errors().slice(-3000)}`)
+      })
+      await sleep(Math.floor(random() * 300))
+      run.kill("SIGKILL")
+      const killed = await run.done
+      expect(killed.signal, `${killed.stdout}\n${killed.stderr}`).toBe("SIGKILL")
+      expect(killed.stdout, killed.stderr).toBe("")
+    }
+    // a run stopped in the middle of a line: the incomplete line is cut off, its item written again
+    appendFileSync(file, `{"type":"apply","slot":1,"height":`)
+    const left = hashes.length - new Set(parseLines(readFileSync(file, "utf8").split("\n").slice(0, -1).join("\n")).map((l) => l.id)).size
+    const last = consumeCli(history(prefix, "out", "--out", file, "--max", String(left)))
+    const r = await last.done
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+    expect(r.stderr).toContain("cut off an incomplete last line")
+    const written = parseLines(readFileSync(file, "utf8"))
+    expect(written.map((l) => l.hash)).toEqual(hashes)
+    expect(new Set(written.map((l) => l.id)).size).toBe(hashes.length)
+  }, 120_000)
+})
