@@ -191,6 +191,7 @@ const run = (flags: Flags) =>
       requestTimeout: connection.requestTimeout,
       reconnect: connection.reconnect,
       from,
+      depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
       ...(Option.isSome(format) ? { format: format.value } : {}),
       inFlight: settings.inFlight,

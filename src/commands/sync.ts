@@ -78,6 +78,7 @@ const run = (flags: Flags) =>
           endpoints,
           requestTimeout: connection.requestTimeout,
           reconnect: connection.reconnect,
+          depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
           ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
           format: flags.format,
           inFlight: settings.inFlight,

@@ -76,7 +76,7 @@ describe("relay command", () => {
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
     const depth = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--depth", "1"], { env })
     expect(depth.code, depth.stdout + depth.stderr).toBe(2)
-    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than --depth 1/)
+    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than the relay depth 1: use a depth of at least \d+ \(--depth/)
   })
 
   it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
