@@ -34,6 +34,7 @@ import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { clusterSchedule } from "../distributed/schedule.js"
+import { bullPrefix } from "../distributed/settings.js"
 import { relay } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
@@ -230,7 +231,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         id: "hecate-refresh",
         ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
         connection: { url: redisUrl },
-        prefix: settings.queuePrefix
+        prefix: bullPrefix(settings.queuePrefix)
       },
       () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
     ).pipe(Effect.andThen(Effect.never))

@@ -448,7 +448,7 @@ export const relay = (options: RelayOptions) =>
         "creating the relay cursor"
       )
       established = true
-      yield* Effect.logInfo(`new relay ${store.keys.prefix}: events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
+      yield* Effect.logInfo(`new relay under ${store.keys.prefix}, events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
       return { cursor, depth }
     })
 
