@@ -24,7 +24,7 @@ import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { type HecateConfigOverrides, InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { reorg } from "../streams/reorg.js"
@@ -85,8 +85,9 @@ export const parseFrom = (text: string): Effect.Effect<RelayFrom, InvalidConfigu
 }
 
 /** The settings and layers shared by relay and sync. */
-export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }) =>
+export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }, extra: HecateConfigOverrides = {}) =>
   HecateConfigLive.loadWithFile({
+    ...extra,
     configFile: Option.getOrUndefined(flags.config),
     ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
     inFlight: Option.getOrUndefined(flags.inFlight),
