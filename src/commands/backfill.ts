@@ -318,6 +318,9 @@ const run = (flags: Flags) =>
       config: Option.getOrUndefined(flags.config),
       usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
       historyPrefix: Option.getOrUndefined(flags.redisPrefix),
+      writes: flags.sink === "redis" || flags.distributed ? "history"
+        : flags.sink === "redis-list" ? { prefix: Option.getOrElse(flags.redisPrefix, () => "hecate:") }
+        : undefined,
       distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),

@@ -200,7 +200,7 @@ const run = (flags: Flags) =>
       maxLength: flags.maxLength
     }).pipe(
       Effect.provide(layers),
-      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, config: Option.getOrUndefined(flags.config) })
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, writes: "relay", config: Option.getOrUndefined(flags.config) })
     )
   }).pipe(
     Effect.scoped,

@@ -186,6 +186,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       })
     const relayRecorder = new RunRecorder(runs, {
       command: "relay",
+      prefix,
       parameters: { via: "serve", prefix, relayStart: relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
     }, () => live.blocks)
     relayRecorder.start()

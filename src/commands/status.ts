@@ -129,7 +129,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     if (runs.length > 0) {
       yield* Console.log("\nLatest runs (hecate runs show ID for one)")
       const shown = runs.map((run) => settle(run))
-      for (const line of columns(["ID", "COMMAND", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.state, hhmmss(x.startedAt), oneLine(x.error ?? "")]))) {
+      for (const line of columns(["ID", "COMMAND", "PREFIX", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.prefix ?? "-", x.state, hhmmss(x.startedAt), oneLine(x.error ?? "")]))) {
         yield* Console.log(`  ${line}`)
       }
     }

@@ -106,7 +106,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table><thead><tr><th>at</th><th>endpoint</th><th>cause</th></tr></thead><tbody id="reconnects"></tbody></table></section>
   <section class="card"><h2>Refresh schedule</h2><table class="kv"><tbody id="refresh"></tbody></table></section>
 
-  <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
+  <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>prefix</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
   <section class="card wide" id="run-detail" hidden><h2>Run <span id="run-id" style="text-transform:none"></span></h2>
     <table class="kv"><tbody id="run-fields"></tbody></table>
     <h2 style="margin-top:10px" id="run-timeline-title">Epoch timeline</h2><table><tbody id="run-timeline"></tbody></table>
@@ -282,7 +282,7 @@ async function showRun(id) {
   const r = d.run;
   $("run-detail").hidden = false;
   $("run-id").textContent = r.id;
-  const rows = [["command", r.command], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
+  const rows = [["command", r.command], ["prefix", r.prefix ?? "–"], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
     ["error", r.error ?? "–"], ...Object.entries(r.parameters).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
   $("run-fields").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap' + (k === "error" && v !== "–" ? " bad" : "") + '">' + esc(v) + "</td></tr>").join("");
   const t0 = Date.parse(r.startedAt), t1 = Math.max(t0 + 1000, ...d.timeline.map((e) => e.end ?? Date.now()));
@@ -331,7 +331,7 @@ async function refresh() {
     reconnects(s);
     refreshSchedule(s);
     $("runs").innerHTML = s.runs.map((r) =>
-      '<tr data-id="' + esc(r.id) + '"' + (r.id === selected ? ' class="selected"' : "") + "><td>" + esc(r.id) + "</td><td>" + esc(r.command) + '</td><td class="state-' + esc(r.shownState) + '">' + esc(r.shownState) + "</td><td>" +
+      '<tr data-id="' + esc(r.id) + '"' + (r.id === selected ? ' class="selected"' : "") + "><td>" + esc(r.id) + "</td><td>" + esc(r.command) + "</td><td>" + esc(r.prefix ?? "–") + '</td><td class="state-' + esc(r.shownState) + '">' + esc(r.shownState) + "</td><td>" +
       time(r.startedAt) + "</td><td>" + time(r.endedAt) + "</td><td>" + fmt(r.blocks) + '</td><td class="wrap err" title="' + esc(r.error ?? "") + '"><div>' + esc(r.error ?? "") + "</div></td></tr>").join("");
     if (selected) void showRun(selected);
     document.body.dataset.loaded = "true";
