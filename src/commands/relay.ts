@@ -19,6 +19,7 @@ import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
+import { reconnectCause } from "../ogmios/errors.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
@@ -129,7 +130,7 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
         endpoints: settings.ogmiosEndpoints,
         points: [start],
         onReconnect: (info) =>
-          process.stderr.write(redactCredentials(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
+          process.stderr.write(redactCredentials(`${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
       })
       const sub = source.pipe(
         reorg({ depth }),

@@ -19,7 +19,7 @@ import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from ".
 import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
 import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
-import { IntersectionNotFound, isOgmiosError, type OgmiosError } from "../ogmios/errors.js"
+import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
 import { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
@@ -471,7 +471,7 @@ export const relay = (options: RelayOptions) =>
           ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
-              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
+              `${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
             ).pipe(
               Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint, reconnect_cause: info.error.message })),
               Effect.andThen(store.incrMetric("reconnects")),

@@ -128,5 +128,8 @@ describe("relay command", () => {
     stderr = result.stderr
     expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(retry \d+\)/)
     expect(stderr).toMatch(/reconnected to ws:\/\/127\.0\.0\.1:\d+ from \d+\./)
+    // the dead endpoint never opened: it could not connect, and no close code is made up for it
+    expect(stderr).toMatch(/Ogmios ws:\/\/127\.0\.0\.1:9: could not connect: connect ECONNREFUSED 127\.0\.0\.1:9; reconnecting/)
+    expect(stderr).not.toMatch(/127\.0\.0\.1:9: [^\n]*close code/)
   })
 })
