@@ -120,7 +120,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     }
     const groups = groupRows(overview)
     yield* Console.log("\nConsumer groups")
-    if (groups.length === 0) yield* Console.log("  none registered")
+    if (groups.length === 0) yield* Console.log("  no consumer groups (none registered on these streams)")
     else for (const line of columns(["STREAMS", "GROUP", "LAG", "PENDING", "UNFINISHED EPOCHS", "HOLDS BACK"], groups)) yield* Console.log(`  ${line}`)
     const rd = overview.redis
     yield* Console.log(
