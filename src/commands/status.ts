@@ -112,7 +112,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     const r = overview.relay
     if (r !== undefined && relayUsed) {
       yield* Console.log(
-        `Relay ${r.prefix}: ${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
+        `Relay ${r.prefix} — ${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
           `height ${n(r.height)}, ${r.tipDistance === undefined ? "tip unknown" : `${n(r.tipDistance)} blocks behind the tip`}; ` +
           `events ${n(r.streams[0]?.length)}, final ${n(r.streams[1]?.length)}; reconnects ${n(r.counters["reconnects"] ?? 0)}` +
           (r.lastReconnectCause === undefined ? "" : ` (last: ${r.lastReconnectCause})`)

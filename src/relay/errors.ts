@@ -81,7 +81,7 @@ export class RelayChainBroken extends Schema.TaggedError<RelayChainBroken>()("Re
 }) {
   readonly exitCode = 10
   override get message(): string {
-    return `the node's chain does not verify under ${this.prefix}: ${this.detail} (${this.attempts} attempts, reconnecting from ` +
+    return `the node's chain does not verify under ${this.prefix} — ${this.detail} (${this.attempts} attempts, reconnecting from ` +
       `the stored cursor each time). Nothing of it was written. Check the Ogmios endpoint (is it synced, the right network, ` +
       `a proxy in between?) and rerun: the relay resumes from its cursor.`
   }
@@ -103,7 +103,7 @@ export class RelayCursorInvalid extends Schema.TaggedError<RelayCursorInvalid>()
     return this.settings === true ? 2 : 1
   }
   override get message(): string {
-    return `relay cursor at ${this.prefix}: ${this.detail}`
+    return `relay cursor at ${this.prefix} — ${this.detail}`
   }
 }
 
