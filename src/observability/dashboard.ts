@@ -331,7 +331,7 @@ async function showRun(id) {
   $("run-detail").hidden = false;
   $("run-id").textContent = r.id;
   const rows = [["command", r.command], ["prefix", r.prefix ?? "–"], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
-    ["error", r.error ?? "–"], ...Object.entries(r.parameters).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
+    ["error", r.error ?? "–"], ...Object.entries(r.parameters).filter(([k, v]) => !(k === "prefix" && v === r.prefix)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
   $("run-fields").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap' + (k === "error" && v !== "–" ? " bad" : "") + '">' + esc(v) + "</td></tr>").join("");
   const t0 = Date.parse(r.startedAt), t1 = Math.max(t0 + 1000, ...d.timeline.map((e) => e.end ?? Date.now()));
   $("run-timeline").innerHTML = d.timeline.map((e) => {
