@@ -84,8 +84,13 @@ export const DEMO_SIMULATOR = {
   meanBlockBytes: 4096
 } as const
 
-/** Progress as log lines, through the command's logger (the context it was created in). */
-const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => void) => {
+/**
+ * Progress as log lines, through the command's logger (the context it was created in). A Redis
+ * sink commits epochs in order after they are synced (`committed: last_synced_epoch = N`); the
+ * stdout / file sinks write each block as it is synced and commit nothing, so their line says
+ * where the epoch was written instead.
+ */
+const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => void, writtenTo: string | undefined) => {
   let blocks = 0
   return (event: BackfillProgress) => {
     switch (event._tag) {
@@ -95,11 +100,12 @@ const progressLogger = (started: number, log: (effect: Effect.Effect<void>) => v
       case "EpochSynced": {
         const seconds = (performance.now() - started) / 1000
         return log(Effect.logInfo(
-          `epoch ${event.epoch}: ${event.blocks} blocks synced (${Math.round(blocks / Math.max(seconds, 1e-3))} blocks/s overall)`
+          `epoch ${event.epoch}: ${event.blocks} blocks ${writtenTo === undefined ? "synced" : `written to ${writtenTo}`} ` +
+            `(${Math.round(blocks / Math.max(seconds, 1e-3))} blocks/s overall)`
         ))
       }
       case "Committed":
-        return log(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
+        return writtenTo === undefined ? log(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`)) : undefined
       case "BackpressurePaused":
         return log(Effect.logWarning(`consumers lag ${event.lag} epochs: pausing until they catch up`))
       default:
@@ -138,6 +144,48 @@ export const demoSummary = (options: {
     `  The namespace's progress:  npm start -- status --redis-prefix ${prefix}`,
     "  The run history:           npm start -- runs",
     ...(options.relayedEpochs === 0 ? [] : ["Run it again: it resumes and finds nothing left to do."])
+  ].join("\n")
+}
+
+/**
+ * After a run of a sink that does not use Redis: what was written where and how to read it.
+ * `output` is the file of `--output` (appended to), undefined for stdout.
+ */
+export const streamSummary = (options: {
+  readonly sink: "jsonl" | "cli"
+  readonly output: string | undefined
+  readonly format: string
+  readonly epochs: number
+  readonly blocks: number
+  readonly target: number | undefined
+}): string => {
+  if (options.target === undefined) return "Nothing was written: no epoch was left to relay."
+  const what = `${options.blocks} blocks of ${options.epochs} epochs (up to ${options.target})`
+  if (options.sink === "cli") return `${what} were printed above, as one table per batch (--sink jsonl writes one JSON block per line instead).`
+  if (options.output === undefined) {
+    return [
+      `${what} were written to stdout, one JSON block per line (${options.format} format).`,
+      "  Keep them in a file and look at them:",
+      "    npm start -- backfill … --sink jsonl --output blocks.jsonl",
+      "    head -n 1 blocks.jsonl | head -c 400"
+    ].join("\n")
+  }
+  return [
+    `${what} were appended to ${options.output}, one JSON block per line (${options.format} format).`,
+    "  Look at them:",
+    `    wc -l ${options.output}`,
+    `    tail -n 1 ${options.output} | head -c 400`
+  ].join("\n")
+}
+
+/** After a run of the redis-list sink: the list it appends to and how to read it. */
+export const listSummary = (options: { readonly redisUrl: string; readonly prefix: string; readonly target: number | undefined }): string => {
+  const db = options.redisUrl === "redis://127.0.0.1:6379/0" || options.redisUrl === "redis://127.0.0.1:6379" ? "" : ` -u ${options.redisUrl}`
+  return [
+    `${options.target === undefined ? "Nothing left to do: the blocks are already" : "The blocks are"} in Redis at ${options.redisUrl}, one JSON block per element of the list ${options.prefix}blocks.`,
+    "  Look at them:",
+    `    redis-cli${db} LLEN ${options.prefix}blocks`,
+    `    redis-cli${db} LINDEX ${options.prefix}blocks -1 | head -c 400`
   ].join("\n")
 }
 
@@ -201,8 +249,13 @@ const run = (flags: Flags) =>
       } as never))
 
     const started = performance.now()
-    const runLog = Effect.runForkWith(yield* Effect.context<never>())
-    const demo = flags.simulator && flags.sink === "redis" && !flags.distributed
+    const runLog = Effect.runSyncWith(yield* Effect.context<never>())
+    const output = Option.getOrUndefined(flags.output)
+    const toFile = output !== undefined && output !== "-"
+    const writtenTo = flags.distributed || needsRedis ? undefined : flags.sink === "jsonl" && toFile ? output : "stdout"
+    // a newcomer's demo, or anyone at a terminal: end with what was written where and how to read it
+    const summarize = flags.simulator || process.stderr.isTTY === true
+    const demo = summarize && flags.sink === "redis"
     const [result, demoStatus] = yield* Effect.gen(function*() {
       const sink = observeSink(yield* makeSink)
       const result = yield* (flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, {
@@ -219,7 +272,8 @@ const run = (flags: Flags) =>
         rebaseOrderingBase: flags.rebaseOrderingBase,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
         ...(lockTtlMs !== undefined ? { lockTtlMs } : {}),
-        onProgress: backfillObserver(progressLogger(started, (e) => void runLog(e)))
+        // logged synchronously: a forked line could still be queued when the run ends (the last one was lost)
+        onProgress: backfillObserver(progressLogger(started, (e) => runLog(e), writtenTo))
       })
       const demoStatus = demo ? yield* makeEpochStore(yield* Redis, { prefix: historyPrefix }).status() : undefined
       return [result, demoStatus] as const
@@ -239,6 +293,21 @@ const run = (flags: Flags) =>
         lowWatermark: demoStatus.low_watermark,
         lastSyncedEpoch: demoStatus.last_synced_epoch
       }))
+    } else if (summarize && flags.sink === "redis-list") {
+      yield* Console.error(listSummary({
+        redisUrl: redactUrl(Redacted.value(settings.redisUrl)),
+        prefix: Option.getOrElse(flags.redisPrefix, () => "hecate:"),
+        target: result.target
+      }))
+    } else if (summarize && (flags.sink === "jsonl" || flags.sink === "cli")) {
+      yield* Console.error(streamSummary({
+        sink: flags.sink,
+        output: toFile ? output : undefined,
+        format: flags.format,
+        epochs: result.epochs,
+        blocks: result.blocks,
+        target: result.target
+      }))
     }
   }).pipe(
     Effect.scoped,
@@ -249,6 +318,9 @@ const run = (flags: Flags) =>
       config: Option.getOrUndefined(flags.config),
       usesRedis: flags.distributed || flags.sink === "redis" || flags.sink === "redis-list",
       historyPrefix: Option.getOrUndefined(flags.redisPrefix),
+      writes: flags.sink === "redis" || flags.distributed ? "history"
+        : flags.sink === "redis-list" ? { prefix: Option.getOrElse(flags.redisPrefix, () => "hecate:") }
+        : undefined,
       distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),

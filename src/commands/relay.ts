@@ -19,12 +19,13 @@ import type { ReorgEvent } from "../domain/reorg-event.js"
 import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
+import { reconnectCause } from "../ogmios/errors.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { type HecateConfigOverrides, InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
 import { reorg } from "../streams/reorg.js"
@@ -85,8 +86,9 @@ export const parseFrom = (text: string): Effect.Effect<RelayFrom, InvalidConfigu
 }
 
 /** The settings and layers shared by relay and sync. */
-export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }) =>
+export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }, extra: HecateConfigOverrides = {}) =>
   HecateConfigLive.loadWithFile({
+    ...extra,
     configFile: Option.getOrUndefined(flags.config),
     ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
     inFlight: Option.getOrUndefined(flags.inFlight),
@@ -128,7 +130,7 @@ const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, dep
         endpoints: settings.ogmiosEndpoints,
         points: [start],
         onReconnect: (info) =>
-          process.stderr.write(redactCredentials(`Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
+          process.stderr.write(redactCredentials(`${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
       })
       const sub = source.pipe(
         reorg({ depth }),
@@ -191,6 +193,7 @@ const run = (flags: Flags) =>
       requestTimeout: connection.requestTimeout,
       reconnect: connection.reconnect,
       from,
+      depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
       ...(Option.isSome(format) ? { format: format.value } : {}),
       inFlight: settings.inFlight,
@@ -198,7 +201,7 @@ const run = (flags: Flags) =>
       maxLength: flags.maxLength
     }).pipe(
       Effect.provide(layers),
-      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, config: Option.getOrUndefined(flags.config) })
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, writes: "relay", config: Option.getOrUndefined(flags.config) })
     )
   }).pipe(
     Effect.scoped,

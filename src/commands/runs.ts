@@ -3,13 +3,24 @@
  * with its command, parameters, state, start / end, blocks and error. `runs` lists the newest
  * first; `runs show ID` prints one.
  */
-import { Console, Effect, Option, Redacted } from "effect"
+import { Console, Effect, Option, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeRunHistory, type RunEpoch, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
 import { RedisError, redactUrl } from "../services/Redis.js"
+
+/** `runs show ID` of an id the history does not hold: the user's to fix (a typo, another prefix). */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  id: Schema.String,
+  prefix: Schema.String
+}) {
+  readonly exitCode = 2
+  override get message(): string {
+    return `no run ${this.id} in the run history under ${this.prefix} (\`runs\` lists the recorded ones)`
+  }
+}
 
 const common = {
   runsPrefix: Flag.String("runs-prefix").pipe(Flag.withDescription("Run-history key prefix (default HECATE_RUNS_PREFIX, hecate:runs:)"), Flag.optional),
@@ -45,8 +56,8 @@ const duration = (r: RunRecord): string => {
 }
 
 const table = (runs: ReadonlyArray<RunRecord>): string => {
-  const rows = runs.map((r) => [r.id, r.command, shownState(r), r.startedAt.replace("T", " ").slice(0, 19), duration(r), String(r.blocks), r.error ?? ""])
-  const head = ["ID", "COMMAND", "STATE", "STARTED (UTC)", "TOOK", "BLOCKS", "ERROR"]
+  const rows = runs.map((r) => [r.id, r.command, r.prefix ?? "-", shownState(r), r.startedAt.replace("T", " ").slice(0, 19), duration(r), String(r.blocks), r.error ?? ""])
+  const head = ["ID", "COMMAND", "PREFIX", "STATE", "STARTED (UTC)", "TOOK", "BLOCKS", "ERROR"]
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
   return [line(head), ...rows.map(line)].join("\n")
@@ -56,20 +67,16 @@ const show = Command.make("show", { id: Argument.String("id").pipe(Argument.with
   Effect.gen(function*() {
     const found = yield* withHistory(runsPrefix, config, async (h) => {
       const run = await h.get(id)
-      return run === undefined ? undefined : { run, log: await h.readLog(id), timeline: await h.readEpochs(id) }
+      return run === undefined ? { prefix: h.prefix, run } : { prefix: h.prefix, run, log: await h.readLog(id), timeline: await h.readEpochs(id) }
     })
     const record = found?.run
-    if (found === undefined || record === undefined) {
-      yield* Console.log(`runs: no run ${id}`)
-      return yield* Effect.sync(() => {
-        process.exitCode = 1
-      })
-    }
-    const { log, timeline } = found
+    if (found === undefined || record === undefined) return yield* new RunNotFound({ id, prefix: found?.prefix ?? "" })
+    const { log, timeline } = found as Required<typeof found>
     if (json) return yield* Console.log(JSON.stringify({ ...record, shownState: shownState(record), timeline, log: log.entries, logDropped: log.total - log.entries.length }))
     const rows: Array<[string, string]> = [
       ["id", record.id],
       ["command", record.command],
+      ["prefix", record.prefix ?? "-"],
       ["state", shownState(record)],
       ["started", record.startedAt],
       ["ended", record.endedAt ?? "-"],
@@ -97,12 +104,18 @@ const show = Command.make("show", { id: Argument.String("id").pipe(Argument.with
 
 export const runsCommand = Command.make("runs", {
   limit: intFlag("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),
+  prefix: Flag.String("prefix").pipe(
+    Flag.withDescription("Only the runs that wrote under this Redis key prefix (the PREFIX column, e.g. hecate:history:)"),
+    Flag.optional
+  ),
   ...common
-}, ({ limit, runsPrefix, json, config }) =>
+}, ({ limit, prefix, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const runs = yield* withHistory(runsPrefix, config, (h) => h.list(limit))
+    // the history is capped (HECATE_RUNS_KEEP): filtering reads all of it, then keeps the newest `limit`
+    const runs = yield* withHistory(runsPrefix, config, async (h) =>
+      Option.isNone(prefix) ? h.list(limit) : (await h.list(Number.MAX_SAFE_INTEGER)).filter((r) => r.prefix === prefix.value).slice(0, limit))
     if (json) return yield* Console.log(JSON.stringify(runs.map((r) => ({ ...r, shownState: shownState(r) }))))
-    yield* Console.log(runs.length === 0 ? "no runs recorded" : table(runs))
+    yield* Console.log(runs.length > 0 ? table(runs) : Option.isSome(prefix) ? `no runs recorded under the prefix ${prefix.value}` : "no runs recorded")
   }).pipe(reportExpectedFailures("runs"))).pipe(
     Command.withDescription("The run history: every backfill / relay / refresh run (state, start / end, blocks, error); `runs show ID` for one"),
     Command.withSubcommands([show])

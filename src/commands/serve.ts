@@ -23,7 +23,7 @@ import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
-import { intFlag } from "../config/flags.js"
+import { historyPrefixFlag, intFlag } from "../config/flags.js"
 import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
 import { reportExpectedFailures } from "../cli/report.js"
@@ -34,6 +34,7 @@ import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { clusterSchedule } from "../distributed/schedule.js"
+import { bullPrefix } from "../distributed/settings.js"
 import { relay } from "../relay/relay.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
@@ -48,6 +49,7 @@ export const serveFlags = {
   config: Flag.String("config").pipe(Flag.withDescription("Config file (default HECATE_CONFIG, else ./hecate.config.json if present)"), Flag.optional),
   endpoint: Flag.String("endpoint").pipe(Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"), Flag.atLeast(0)),
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Relay key prefix (default HECATE_RELAY_PREFIX, hecate:relay:)"), Flag.optional),
+  historyPrefix: historyPrefixFlag,
   relayStart: Flag.Literals("relay-start", ["tip", "origin"] as const).pipe(
     Flag.withDescription("Relay a fresh prefix from here without backfilling (default: sync — backfill the finalized epochs, then relay after them); an existing cursor always resumes"),
     Flag.optional
@@ -184,6 +186,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       })
     const relayRecorder = new RunRecorder(runs, {
       command: "relay",
+      prefix,
       parameters: { via: "serve", prefix, relayStart: relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
     }, () => live.blocks)
     relayRecorder.start()
@@ -230,7 +233,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
         id: "hecate-refresh",
         ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
         connection: { url: redisUrl },
-        prefix: settings.queuePrefix
+        prefix: bullPrefix(settings.queuePrefix)
       },
       () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
     ).pipe(Effect.andThen(Effect.never))
@@ -244,6 +247,7 @@ const run = (flags: Flags) =>
       configFile: Option.getOrUndefined(flags.config),
       ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
       relayPrefix: Option.getOrUndefined(flags.redisPrefix),
+      historyPrefix: Option.getOrUndefined(flags.historyPrefix),
       httpPort: Option.getOrUndefined(flags.httpPort),
       refreshCron: Option.getOrUndefined(flags.refreshCron),
       logFormat: Option.getOrUndefined(flags.logFormat)

@@ -112,7 +112,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     const r = overview.relay
     if (r !== undefined && relayUsed) {
       yield* Console.log(
-        `Relay ${r.prefix}: ${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
+        `Relay ${r.prefix} — ${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
           `height ${n(r.height)}, ${r.tipDistance === undefined ? "tip unknown" : `${n(r.tipDistance)} blocks behind the tip`}; ` +
           `events ${n(r.streams[0]?.length)}, final ${n(r.streams[1]?.length)}; reconnects ${n(r.counters["reconnects"] ?? 0)}` +
           (r.lastReconnectCause === undefined ? "" : ` (last: ${r.lastReconnectCause})`)
@@ -120,7 +120,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     }
     const groups = groupRows(overview)
     yield* Console.log("\nConsumer groups")
-    if (groups.length === 0) yield* Console.log("  none registered")
+    if (groups.length === 0) yield* Console.log("  no consumer groups (none registered on these streams)")
     else for (const line of columns(["STREAMS", "GROUP", "LAG", "PENDING", "UNFINISHED EPOCHS", "HOLDS BACK"], groups)) yield* Console.log(`  ${line}`)
     const rd = overview.redis
     yield* Console.log(
@@ -129,7 +129,7 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     if (runs.length > 0) {
       yield* Console.log("\nLatest runs (hecate runs show ID for one)")
       const shown = runs.map((run) => settle(run))
-      for (const line of columns(["ID", "COMMAND", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.state, hhmmss(x.startedAt), oneLine(x.error ?? "")]))) {
+      for (const line of columns(["ID", "COMMAND", "PREFIX", "STATE", "STARTED (UTC)", "ERROR"], shown.map((x) => [x.id, x.command, x.prefix ?? "-", x.state, hhmmss(x.startedAt), oneLine(x.error ?? "")]))) {
         yield* Console.log(`  ${line}`)
       }
     }

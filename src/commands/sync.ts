@@ -14,7 +14,7 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, historyPrefixFlag, intFlag } from "../config/flags.js"
 import type { RangedFlag } from "../config/settings.js"
 import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
@@ -29,10 +29,7 @@ const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pip
 
 export const syncFlags = {
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Relay key prefix (default HECATE_RELAY_PREFIX)"), Flag.optional),
-  historyPrefix: Flag.String("history-prefix").pipe(
-    Flag.withDescription("Epoch-stream key prefix (default HECATE_HISTORY_PREFIX)"),
-    Flag.optional
-  ),
+  historyPrefix: historyPrefixFlag,
   format: Flag.Literals("format", WIRE_FORMATS).pipe(
     Flag.withDescription("Block format of both the epoch streams and the relay"),
     Flag.withDefault<"hecate" | "ogmios">("hecate")
@@ -60,10 +57,10 @@ export { lastStableEpoch } from "../relay/sync.js"
 
 const run = (flags: Flags) =>
   Effect.gen(function*() {
-    const { settings } = yield* relaySettings(flags)
+    const { settings } = yield* relaySettings(flags, { historyPrefix: Option.getOrUndefined(flags.historyPrefix) })
     const endpoints = settings.ogmiosEndpoints
     const relayPrefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
-    const historyPrefix = Option.getOrElse(flags.historyPrefix, () => settings.historyPrefix)
+    const historyPrefix = settings.historyPrefix
     // sync starts with a backfill: its queries give up like the backfill's (exit 10), the relay phase follows forever
     const queries = OgmiosLive.fromSettings(settings, "bounded", settings.ogmiosEndpoints)
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-sync" })
@@ -78,6 +75,7 @@ const run = (flags: Flags) =>
           endpoints,
           requestTimeout: connection.requestTimeout,
           reconnect: connection.reconnect,
+          depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
           ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
           format: flags.format,
           inFlight: settings.inFlight,

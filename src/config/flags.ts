@@ -20,3 +20,13 @@ export const configFlag = Flag.String("config").pipe(
   Flag.withDescription("Config file (default HECATE_CONFIG, else ./hecate.config.json if present); flags and environment win over it"),
   Flag.optional
 )
+
+/**
+ * `--history-prefix P`: the key prefix of the epoch streams of the commands that backfill before
+ * relaying (`sync`, `serve`); it overrides HECATE_HISTORY_PREFIX / `history.prefix` and goes
+ * through that setting's check.
+ */
+export const historyPrefixFlag = Flag.String("history-prefix").pipe(
+  Flag.withDescription("Epoch-stream key prefix of the backfill (default HECATE_HISTORY_PREFIX, hecate:history:)"),
+  Flag.optional
+)

@@ -3,7 +3,9 @@
  * variables are validated in the settings table, src/config/settings.ts):
  *
  * - `--queue NAME` (default "hecate-backfill"): the BullMQ queue name; coordinator and workers must agree.
- * - HECATE_QUEUE_PREFIX (default "bull"): the BullMQ key prefix (keys `<prefix>:<queue>:…`).
+ * - HECATE_QUEUE_PREFIX (default "bull"): the BullMQ key prefix (keys `<prefix>:<queue>:…`; BullMQ
+ *   adds the colon itself, so a prefix written like the others, `hecate:queue:`, loses its trailing
+ *   colon instead of giving `hecate:queue::<queue>` keys).
  * - HECATE_WORKER_LOCK_MS (default 30000): a job's lock TTL. A killed worker's epoch is retaken
  *   by another worker after at most this plus the stalled interval.
  * - HECATE_WORKER_STALLED_MS (default 30000): how often workers look for stalled jobs.
@@ -18,6 +20,9 @@ import type { QueueSettings } from "./EpochQueue.js"
 export const DEFAULT_QUEUE_NAME = "hecate-backfill"
 export const DEFAULT_QUEUE_PREFIX = "bull"
 
+/** HECATE_QUEUE_PREFIX as BullMQ joins it (`<prefix>:<queue>`): without trailing colons. */
+export const bullPrefix = (prefix: string): string => prefix.replace(/:+$/, "") || prefix
+
 /** The queue of `--queue NAME` under the key prefix HECATE_QUEUE_PREFIX (from the settings). */
 export const queueSettings = (
   name: string | undefined,
@@ -29,7 +34,7 @@ export const queueSettings = (
     if (queueName === "" || queueName.includes(":")) {
       return Effect.fail(new InvalidConfiguration({ variable: "--queue", message: `--queue must be a non-empty name without ":", got ${JSON.stringify(queueName)} — e.g. --queue ${DEFAULT_QUEUE_NAME}` }))
     }
-    return Effect.succeed({ name: queueName, prefix, connection })
+    return Effect.succeed({ name: queueName, prefix: bullPrefix(prefix), connection })
   })
 
 export interface WorkerLockSettings {

@@ -106,7 +106,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table><thead><tr><th>at</th><th>endpoint</th><th>cause</th></tr></thead><tbody id="reconnects"></tbody></table></section>
   <section class="card"><h2>Refresh schedule</h2><table class="kv"><tbody id="refresh"></tbody></table></section>
 
-  <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
+  <section class="card wide"><h2>Runs <span class="sub">(click one for its detail)</span></h2><table><thead><tr><th>id</th><th>command</th><th>prefix</th><th>state</th><th>started</th><th>ended</th><th>blocks</th><th>error</th></tr></thead><tbody id="runs"></tbody></table></section>
   <section class="card wide" id="run-detail" hidden><h2>Run <span id="run-id" style="text-transform:none"></span></h2>
     <table class="kv"><tbody id="run-fields"></tbody></table>
     <h2 style="margin-top:10px" id="run-timeline-title">Epoch timeline</h2><table><tbody id="run-timeline"></tbody></table>
@@ -124,24 +124,36 @@ const time = (iso) => iso ? clock(iso) : "";
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const dur = (s) => { if (!has(s)) return "–"; s = Math.round(s); return s >= 3600 ? Math.floor(s / 3600) + "h " + pad(Math.floor((s % 3600) / 60)) + "m" : s >= 60 ? Math.floor(s / 60) + "m " + pad(s % 60) + "s" : s + "s"; };
 const ago = (iso, now) => iso ? dur((Date.parse(now) - Date.parse(iso)) / 1000) + " ago" : "";
+// a time of day, with its date when it is not today's: a next run at "00:00:00" is tomorrow's
+const day = (t) => { const d = new Date(t); return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()); };
+const at = (iso, now) => iso ? (day(iso) === day(now) ? "" : day(iso) + " ") + clock(iso) : "";
+const inDur = (iso, now) => { const m = Math.max(0, Math.round((Date.parse(iso) - Date.parse(now)) / 60000));
+  return m < 1 ? "in less than a minute" : m < 60 ? "in " + m + " min" : m < 1440 ? "in " + Math.floor(m / 60) + " h " + (m % 60) + " min" : "in " + Math.floor(m / 1440) + " d " + Math.floor((m % 1440) / 60) + " h"; };
 const niceMax = (v) => { if (v <= 0) return 1; const p = Math.pow(10, Math.floor(Math.log10(v))); for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p; return 10 * p; };
 const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 
-// a line chart in the element's own pixels: y ticks with units, x ticks at round clock times
-function chart(svg, pts, key, unit, color, empty) {
+// a line chart in the element's own pixels: y ticks with units, x ticks at round clock times.
+// robust: the y range is the recent window's (the last third of the span, at least 10 samples),
+// so a catch-up spike an order of magnitude above the live rate does not flatten it; the values
+// above the range are drawn at its top and marked with the peak they reached
+function chart(svg, pts, key, unit, color, empty, robust) {
   const W = Math.max(200, svg.clientWidth), H = Math.max(100, svg.clientHeight);
   svg.setAttribute("viewBox", "0 0 " + W + " " + H);
   const data = pts.filter((p) => has(p[key]));
   if (data.length < 2) { svg.innerHTML = '<text x="' + (W / 2) + '" y="' + (H / 2) + '" text-anchor="middle" font-size="12" fill="currentColor" opacity=".6">' + esc(empty) + '</text>'; return; }
   const L = 52, R = 10, T = 10, B = 22, w = W - L - R, h = H - T - B;
-  const max = niceMax(Math.max(...data.map((p) => p[key])));
   const t0 = data[0].t, t1 = data[data.length - 1].t, span = Math.max(1000, t1 - t0);
-  const x = (t) => L + ((t - t0) / span) * w, y = (v) => T + h - (v / max) * h;
+  const peakPoint = data.reduce((a, p) => (p[key] > a[key] ? p : a), data[0]), peak = peakPoint[key];
+  const from = Math.min(t1 - span / 3, data[Math.max(0, data.length - 10)].t);
+  const recent = Math.max(...data.filter((p) => p.t >= from).map((p) => p[key]));
+  const clip = robust && recent > 0 && peak > 2 * recent;
+  const max = niceMax(clip ? recent * 1.25 : peak);
+  const x = (t) => L + ((t - t0) / span) * w, y = (v) => T + h - (Math.min(v, max) / max) * h;
   let out = "";
   for (const f of max >= 2 ? [0, 0.5, 1] : [0, 1]) {
     const v = max * f, yy = y(v).toFixed(1);
     out += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + yy + '" y2="' + yy + '" stroke="currentColor" opacity=".12"/>' +
-      '<text x="' + (L - 6) + '" y="' + (Number(yy) + 4) + '" text-anchor="end" font-size="11" fill="currentColor" opacity=".7">' + fmt(Math.round(v * 10) / 10) + '</text>';
+      '<text class="y-tick" x="' + (L - 6) + '" y="' + (Number(yy) + 4) + '" text-anchor="end" font-size="11" fill="currentColor" opacity=".7">' + fmt(Math.round(v * 10) / 10) + '</text>';
   }
   const step = (STEPS.find((s) => span / 1000 / s <= 6) ?? 7200) * 1000;
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
@@ -151,9 +163,45 @@ function chart(svg, pts, key, unit, color, empty) {
   }
   const line = data.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1)).join(" ");
   out += '<polyline points="' + x(t0).toFixed(1) + "," + (T + h) + " " + line + " " + x(t1).toFixed(1) + "," + (T + h) + '" fill="' + color + '" opacity=".15" stroke="none"/>' +
-    '<polyline class="chart-line" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>' +
-    '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + fmt(data[data.length - 1][key]) + " " + unit + ' now</text>';
+    '<polyline class="chart-line" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>';
+  if (clip) {
+    // the clipped stretch: a dashed cap along the top, and the peak it reached
+    for (let i = 0; i < data.length; i++) {
+      if (data[i][key] <= max) continue;
+      let j = i; while (j + 1 < data.length && data[j + 1][key] > max) j++;
+      out += '<line class="clip-mark" x1="' + x(data[Math.max(0, i - 1)].t).toFixed(1) + '" x2="' + x(data[Math.min(data.length - 1, j + 1)].t).toFixed(1) + '" y1="' + T + '" y2="' + T + '" stroke="' + color + '" stroke-width="3" stroke-dasharray="3 2"/>';
+      i = j;
+    }
+    out += '<text class="chart-clip" x="' + x(peakPoint.t).toFixed(1) + '" y="' + (T + 14) + '" text-anchor="middle" font-size="11" fill="currentColor">▲ peak ' + fmt(peak) + " " + unit + " at " + clock(peakPoint.t) + " (off the scale)</text>";
+  }
+  out += '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + fmt(data[data.length - 1][key]) + " " + unit + ' now</text>';
   svg.innerHTML = out;
+  fitLabels(svg, W, L);
+}
+
+// every label inside the chart, none over another: an x tick at an edge is anchored to it (the
+// last one used to be cut off at the right edge), an x tick that would overlap its left neighbour
+// is dropped, and the peak note moves below the "now" label when they meet
+function fitLabels(svg, W, L) {
+  const inside = (el, left) => {
+    const b = el.getBBox();
+    if (b.x + b.width > W - 1) { el.setAttribute("text-anchor", "end"); el.setAttribute("x", String(W - 1)); }
+    else if (b.x < left) { el.setAttribute("text-anchor", "start"); el.setAttribute("x", String(left)); }
+  };
+  let right = -Infinity;
+  for (const el of svg.querySelectorAll("text.x-tick")) {
+    inside(el, 1);
+    const b = el.getBBox();
+    if (b.x < right + 6) { el.remove(); continue; }
+    right = b.x + b.width;
+  }
+  const note = svg.querySelector("text.chart-clip"), label = svg.querySelector("text.chart-label");
+  if (note) {
+    // inside the plot, clear of the y ticks on its left
+    inside(note, L + 4);
+    const a = note.getBBox(), b = label.getBBox();
+    if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) note.setAttribute("y", String(b.y + b.height + 12));
+  }
 }
 
 // the epoch map: the live one of a backfill in this process, else what Redis holds
@@ -247,8 +295,8 @@ function reconnects(s) {
 function refreshSchedule(s) {
   const r = s.refresh;
   const rows = !r || r.enabled === false ? [["schedule", "off in this process"]] : [
-    ["trigger", r.trigger], ["now", r.running ? "running" : "idle"], ["last run", r.lastStartedAt ? time(r.lastStartedAt) + " (" + ago(r.lastStartedAt, s.now) + ")" : "not yet"],
-    ["next run", r.nextRunAt ? time(r.nextRunAt) : "–"], ["last result", r.lastError ? "failed: " + r.lastError : (r.lastResult ?? "–")],
+    ["trigger", r.trigger], ["now", r.running ? "running" : "idle"], ["last run", r.lastStartedAt ? at(r.lastStartedAt, s.now) + " (" + ago(r.lastStartedAt, s.now) + ")" : "not yet"],
+    ["next run", r.nextRunAt ? at(r.nextRunAt, s.now) + " (" + inDur(r.nextRunAt, s.now) + ")" : "–"], ["last result", r.lastError ? "failed: " + r.lastError : (r.lastResult ?? "–")],
     ["runs", fmt(r.runs) + " started · " + fmt(r.succeeded) + " ok · " + fmt(r.failed) + " failed · " + fmt(r.skipped) + " skipped"]
   ];
   $("refresh").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap">' + esc(v) + "</td></tr>").join("");
@@ -282,8 +330,8 @@ async function showRun(id) {
   const r = d.run;
   $("run-detail").hidden = false;
   $("run-id").textContent = r.id;
-  const rows = [["command", r.command], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
-    ["error", r.error ?? "–"], ...Object.entries(r.parameters).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
+  const rows = [["command", r.command], ["prefix", r.prefix ?? "–"], ["state", r.shownState], ["started", r.startedAt], ["ended", r.endedAt ?? "–"], ["blocks", fmt(r.blocks)], ["host / pid", r.host + " / " + r.pid],
+    ["error", r.error ?? "–"], ...Object.entries(r.parameters).filter(([k, v]) => !(k === "prefix" && v === r.prefix)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])];
   $("run-fields").innerHTML = rows.map(([k, v]) => "<tr><td>" + esc(k) + '</td><td class="wrap' + (k === "error" && v !== "–" ? " bad" : "") + '">' + esc(v) + "</td></tr>").join("");
   const t0 = Date.parse(r.startedAt), t1 = Math.max(t0 + 1000, ...d.timeline.map((e) => e.end ?? Date.now()));
   $("run-timeline").innerHTML = d.timeline.map((e) => {
@@ -317,7 +365,7 @@ async function refresh() {
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";
     $("height").textContent = has(s.relay.height) ? "#" + fmt(s.relay.height) : "–";
     const rel = s.overview && s.overview.relay;
-    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · consumer lag " + fmt(s.relay.lag);
+    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · " + (s.relay.consumerGroups === 0 ? "no consumer groups" : "consumer lag " + fmt(s.relay.lag));
     const rd = s.overview ? s.overview.redis : undefined;
     $("redis").textContent = rd ? (rd.reachable ? "up" : "down") : "–";
     $("redis").className = "big " + (rd && rd.reachable ? "good" : "bad");
@@ -325,13 +373,13 @@ async function refresh() {
     epochMap(s);
     groups(s);
     workers(s);
-    chart($("chart"), s.throughput, "blocksPerSecond", "blocks/s", "#5b4bdb", "no data yet");
+    chart($("chart"), s.throughput, "blocksPerSecond", "blocks/s", "#5b4bdb", "no data yet", true);
     chart($("tip-chart"), s.throughput, "tipBlocks", "blocks behind", "#c77d00", s.commands.includes("relay") || s.commands.includes("serve") ? "no tip known yet" : "no relay in this process");
     rollbacks(s);
     reconnects(s);
     refreshSchedule(s);
     $("runs").innerHTML = s.runs.map((r) =>
-      '<tr data-id="' + esc(r.id) + '"' + (r.id === selected ? ' class="selected"' : "") + "><td>" + esc(r.id) + "</td><td>" + esc(r.command) + '</td><td class="state-' + esc(r.shownState) + '">' + esc(r.shownState) + "</td><td>" +
+      '<tr data-id="' + esc(r.id) + '"' + (r.id === selected ? ' class="selected"' : "") + "><td>" + esc(r.id) + "</td><td>" + esc(r.command) + "</td><td>" + esc(r.prefix ?? "–") + '</td><td class="state-' + esc(r.shownState) + '">' + esc(r.shownState) + "</td><td>" +
       time(r.startedAt) + "</td><td>" + time(r.endedAt) + "</td><td>" + fmt(r.blocks) + '</td><td class="wrap err" title="' + esc(r.error ?? "") + '"><div>' + esc(r.error ?? "") + "</div></td></tr>").join("");
     if (selected) void showRun(selected);
     document.body.dataset.loaded = "true";

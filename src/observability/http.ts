@@ -67,6 +67,10 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
       return pending
     }
 
+    /** Consumer groups on the relay's `events` / `final`; undefined when Redis holds no relay here. */
+    const relayGroups = (overview: Awaited<ReturnType<typeof options.health.overview>>): number | undefined =>
+      overview?.relay === undefined ? undefined : overview.relay.streams.reduce((n, st) => n + st.groups.length, 0)
+
     const state = async () => {
       const h = await health()
       const [runs, history, overview, distributed] = await Promise.all([
@@ -93,7 +97,10 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
           height: h.body.relay?.height ?? live.relay.lastHeight,
           connection: live.relay.connection,
           writes: live.relay.writes,
-          lag: live.relay.lag,
+          // the relay's lag is the largest over the groups of events / final: with none there is no
+          // lag to speak of (its writes report 0), and the page says so instead of "lag 0"
+          consumerGroups: relayGroups(overview),
+          lag: relayGroups(overview) === 0 ? undefined : live.relay.lag,
           reconnects: live.relay.reconnects
         },
         epochs: {

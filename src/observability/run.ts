@@ -49,6 +49,12 @@ export interface ObserveRunSpec {
   readonly relayPrefix?: string | undefined
   /** epoch-stream prefix shown by the dashboard */
   readonly historyPrefix?: string | undefined
+  /**
+   * The Redis key prefix of the data the run writes, recorded with it (`runs --prefix P`):
+   * "history" for the epoch streams (`historyPrefix`, else HECATE_HISTORY_PREFIX), "relay" for
+   * `relayPrefix`, a string as is, undefined for none.
+   */
+  readonly writes?: "history" | "relay" | { readonly prefix: string } | undefined
   /** the command's `--config` file, when given */
   readonly config?: string | undefined
   /**
@@ -164,7 +170,10 @@ export const observeRun = (spec: ObserveRunSpec) =>
     const endpoints = spec.endpoints ?? settings.ogmiosEndpoints
     const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
     const blocksAtStart = live.blocks
-    const recorder = new RunRecorder(history, { command: spec.command, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
+    const prefix = spec.writes === "history" ? spec.historyPrefix ?? settings.historyPrefix
+      : spec.writes === "relay" ? spec.relayPrefix ?? settings.relayPrefix
+      : spec.writes?.prefix
+    const recorder = new RunRecorder(history, { command: spec.command, prefix, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
     const historyOff = spec.usesRedis === false ? yield* Effect.promise(() => probeRedis(redisUrl)) : undefined
     if (historyOff === undefined) recorder.start()
     else yield* Effect.logInfo(`run history off: no Redis at ${redactUrl(redisUrl)} (${historyOff}); this run does not need one`)

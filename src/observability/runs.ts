@@ -4,8 +4,9 @@
  *
  * Keys under the runs prefix `r` (default `hecate:runs:`, HECATE_RUNS_PREFIX):
  * - `r index` ZSET: score = start time (ms), member = run id
- * - `r run:<id>` HASH: id, command, parameters (JSON), state (Running/Completed/Failed/Cancelled),
- *   started_at / ended_at / heartbeat_at (ISO), blocks, error, host, pid, log_total
+ * - `r run:<id>` HASH: id, command, prefix (the Redis key prefix of the data the run wrote, "" for
+ *   none), parameters (JSON), state (Running/Completed/Failed/Cancelled), started_at / ended_at /
+ *   heartbeat_at (ISO), blocks, error, host, pid, log_total
  * - `r log:<id>` LIST: the run's log, one JSON `RunLogEntry` per line, oldest first: the warnings,
  *   errors and key info lines of every process that worked for the run, capped at the newest
  *   `logCap` (DEFAULT_RUN_LOG_CAP); `log_total` counts every line ever appended
@@ -40,6 +41,11 @@ export type RunState = "Running" | "Completed" | "Failed" | "Cancelled" | "Crash
 export interface RunRecord {
   readonly id: string
   readonly command: string
+  /**
+   * The Redis key prefix of the data the run wrote (epoch streams, relay streams, list); one
+   * history serves every prefix on a Redis. Undefined for a run that wrote none (jsonl, refresh).
+   */
+  readonly prefix: string | undefined
   readonly parameters: Readonly<Record<string, unknown>>
   readonly state: RunState
   readonly startedAt: string
@@ -86,6 +92,7 @@ export const runKeys = (prefix: string) => ({
 const toHash = (r: RunRecord): Record<string, string> => ({
   id: r.id,
   command: r.command,
+  prefix: r.prefix ?? "",
   parameters: redactCredentials(JSON.stringify(r.parameters)),
   state: r.state,
   started_at: r.startedAt,
@@ -109,6 +116,7 @@ const fromHash = (h: Record<string, string>): RunRecord | undefined => {
   return {
     id: h["id"],
     command: h["command"] ?? "?",
+    prefix: opt("prefix"),
     parameters,
     state: (h["state"] ?? "Running") as RunState,
     startedAt: h["started_at"] ?? "",
@@ -329,13 +337,14 @@ export class RunRecorder {
 
   constructor(
     private readonly history: RunHistory,
-    init: { readonly command: string; readonly parameters: Readonly<Record<string, unknown>>; readonly id?: string },
+    init: { readonly command: string; readonly prefix?: string | undefined; readonly parameters: Readonly<Record<string, unknown>>; readonly id?: string },
     private readonly blocks: () => number = () => 0
   ) {
     const now = new Date()
     this.record = {
       id: init.id ?? newRunId(now.getTime()),
       command: init.command,
+      prefix: init.prefix,
       parameters: init.parameters,
       state: "Running",
       startedAt: now.toISOString(),

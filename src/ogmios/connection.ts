@@ -8,7 +8,7 @@
 import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
-import { connectionLost, ConnectionLost, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
+import { connectionLost, ConnectionLost, couldNotConnect, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
 import { decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
 import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 
@@ -138,7 +138,7 @@ export class OgmiosConnection {
           perMessageDeflate: false
         })
       } catch (error) {
-        reject(connectionLost(url, 1006, "", error instanceof Error ? error.message : String(error)))
+        reject(couldNotConnect(url, error instanceof Error ? error.message : String(error)))
         return
       }
       let lastError = ""
@@ -147,7 +147,8 @@ export class OgmiosConnection {
       }
       const onClose = (code: number, reason: Buffer) => {
         ws.off("error", onError)
-        reject(connectionLost(url, code, reason.toString(), lastError || "connection refused"))
+        // it never opened: the cause is the socket's error (ECONNREFUSED, a failed handshake), not a close code
+        reject(reason.length > 0 ? connectionLost(url, code, reason.toString()) : couldNotConnect(url, lastError || "connection refused"))
       }
       ws.on("error", onError)
       ws.once("close", onClose)

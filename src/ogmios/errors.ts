@@ -60,11 +60,25 @@ export class ConnectionLost extends Schema.TaggedError<ConnectionLost>()("Connec
   code: Schema.Number,
   reason: Schema.String,
   rpcCode: Schema.optionalKey(Schema.Number),
-  rpcMessage: Schema.optionalKey(Schema.String)
+  rpcMessage: Schema.optionalKey(Schema.String),
+  /** false when the connection never opened (refused, unresolvable, handshake failed) */
+  opened: Schema.optionalKey(Schema.Boolean)
 }) {
   /** a failure of the node or the connection, not of Hecate: reported in one line */
   readonly exitCode: number = 1
 }
+
+/**
+ * A reconnect's cause as a log line reads it: `Ogmios connection lost (…)` for a connection that
+ * was open, `Ogmios ws://…: could not connect: <cause>` for one that never opened (it was not lost,
+ * and its close code, 1006, says nothing).
+ */
+export const reconnectCause = (error: { readonly message: string; readonly opened?: boolean | undefined }): string =>
+  error.opened === false ? `Ogmios ${error.message}` : `Ogmios connection lost (${error.message})`
+
+/** The ConnectionLost of a connection that never opened: `ws://…: could not connect: <cause>`. */
+export const couldNotConnect = (url: string, cause: string): ConnectionLost =>
+  new ConnectionLost({ message: `${url}: could not connect: ${cause}`, url, code: 1006, reason: "", opened: false })
 
 /** 30 s, 1.5 s, 250 ms: a timeout as it reads in a message. */
 export const formatDuration = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`)

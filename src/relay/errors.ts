@@ -81,7 +81,7 @@ export class RelayChainBroken extends Schema.TaggedError<RelayChainBroken>()("Re
 }) {
   readonly exitCode = 10
   override get message(): string {
-    return `the node's chain does not verify under ${this.prefix}: ${this.detail} (${this.attempts} attempts, reconnecting from ` +
+    return `the node's chain does not verify under ${this.prefix} — ${this.detail} (${this.attempts} attempts, reconnecting from ` +
       `the stored cursor each time). Nothing of it was written. Check the Ogmios endpoint (is it synced, the right network, ` +
       `a proxy in between?) and rerun: the relay resumes from its cursor.`
   }
@@ -95,24 +95,29 @@ export class RelayCursorInvalid extends Schema.TaggedError<RelayCursorInvalid>()
    * than its window): a configuration error, exit 2. Otherwise (its points are not on the node's
    * chain, its keys are inconsistent) exit 1.
    */
-  settings: Schema.optional(Schema.Boolean)
+  settings: Schema.optional(Schema.Boolean),
+  /** none of its points is on the node's chain (the node may only be behind: the relay checks) */
+  notOnChain: Schema.optional(Schema.Boolean)
 }) {
   get exitCode(): number {
     return this.settings === true ? 2 : 1
   }
   override get message(): string {
-    return `relay cursor at ${this.prefix}: ${this.detail}`
+    return `relay cursor at ${this.prefix} — ${this.detail}`
   }
 }
 
 export class RelayDepthExceeded extends Schema.TaggedError<RelayDepthExceeded>()("RelayDepthExceeded", {
   prefix: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** how the user of the command sets the depth (its flag, or the variable and config key) */
+  setting: Schema.optional(Schema.String)
 }) {
   readonly exitCode = 1
   override get message(): string {
-    return `the chain rolled back past a block published as final under ${this.prefix} (${this.detail}). The relay depth ` +
-      `is smaller than the network's rollbacks: use --depth k (the security parameter, the default), and rebuild ` +
-      `this prefix from a point before the fork.`
+    return `the node's chain forked away below a block published as final under ${this.prefix} (${this.detail}), and ` +
+      `the node is not behind: its tip is past that block. Either the relay depth is smaller than the network's rollbacks ` +
+      `(set it to k, the security parameter and the default: ${this.setting ?? "HECATE_RELAY_DEPTH"}), or ` +
+      `this is another network; rebuild this prefix from a point before the fork.`
   }
 }

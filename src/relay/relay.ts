@@ -19,7 +19,7 @@ import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from ".
 import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
 import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
-import { IntersectionNotFound, isOgmiosError, type OgmiosError } from "../ogmios/errors.js"
+import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
 import { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { chainSync$ } from "../streams/chainSync.js"
@@ -58,6 +58,11 @@ export interface RelayOptions {
   readonly fromFinal?: boolean
   /** Finality depth. Default: the stored cursor's, else the network's security parameter k. */
   readonly depth?: number
+  /**
+   * How the user of this relay sets the depth, named in messages (a command passes its flag).
+   * Default: the environment variable and the config file key.
+   */
+  readonly depthSetting?: string
   /** Block format of the entries. Default: the stored cursor's, else "hecate". */
   readonly format?: WireFormat
   /** nextBlock requests in flight (default 100). */
@@ -378,6 +383,7 @@ export const relay = (options: RelayOptions) =>
     const run = Effect.runForkWith(context)
     const from = options.from ?? "cursor"
     const log = (effect: Effect.Effect<void>) => void run(effect)
+    const depthSetting = options.depthSetting ?? DEFAULT_DEPTH_SETTING
 
     // once this process created or resumed the cursor, a new session (after a resync, a broken
     // block, a lost start) resumes it whatever `from` said
@@ -408,7 +414,7 @@ export const relay = (options: RelayOptions) =>
         if (claimed.window.length > depth) {
           return yield* Effect.fail(new RelayCursorInvalid({
             prefix: store.keys.prefix,
-            detail: `its volatile window holds ${claimed.window.length} blocks, more than --depth ${depth}: use a depth of at least ${claimed.window.length}`,
+            detail: `its volatile window holds ${claimed.window.length} blocks, more than the relay depth ${depth}: use a depth of at least ${claimed.window.length} (${depthSetting})`,
             settings: true
           }))
         }
@@ -440,7 +446,7 @@ export const relay = (options: RelayOptions) =>
         "creating the relay cursor"
       )
       established = true
-      yield* Effect.logInfo(`new relay ${store.keys.prefix}: events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
+      yield* Effect.logInfo(`new relay under ${store.keys.prefix}, events start after ${formatPoint(start)} (depth ${depth}, format ${cursor.format})`)
       return { cursor, depth }
     })
 
@@ -463,7 +469,7 @@ export const relay = (options: RelayOptions) =>
           ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
-              `Ogmios connection lost (${info.error.message}); reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
+              `${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
             ).pipe(
               Effect.andThen(store.setStatus({ state: "reconnecting", since_ms: Date.now(), endpoint: info.endpoint, reconnect_cause: info.error.message })),
               Effect.andThen(store.incrMetric("reconnects")),
@@ -498,7 +504,7 @@ export const relay = (options: RelayOptions) =>
         ).subscribe({
           next: () => source.request(1),
           error: (error: unknown) => {
-            const known = classify(error, store.keys.prefix, start)
+            const known = classify(error, store.keys.prefix, start, depthSetting)
             resume(known === undefined ? Effect.die(error) : Effect.fail(known)) // anything else is a bug
           }
         })
@@ -522,8 +528,50 @@ export const relay = (options: RelayOptions) =>
       )
     })
 
+    // The node came back behind the cursor (restarted from an older state, or still syncing): its
+    // tip is below the cursor's final point, so an intersection reads as a rollback past a final
+    // block or as no intersection at all. That is not a fork: nothing is written, the relay waits
+    // for the node's tip to reach the cursor's newest block again and resumes from the cursor. A
+    // node whose tip is at or above the final point and still lacks it forked away: the error stands.
+    const nodeTip = Effect.gen(function*() {
+      const tip = yield* ogmios.queryNetworkTip()
+      const height = yield* ogmios.queryNetworkBlockHeight()
+      return { slot: tip === "origin" ? -1 : tip.slot, height: height === "origin" ? -1 : height }
+    })
+    type Position = { readonly slot: number; readonly height: number | null }
+    const below = (node: { readonly slot: number; readonly height: number }, at: Position) =>
+      at.height !== null ? node.height < at.height : node.slot < at.slot
+    const describePosition = (at: Position) => at.height === null ? `slot ${at.slot}` : `height ${at.height} at slot ${at.slot}`
+    const waitForNodeBehind = (error: RelayDepthExceeded | RelayCursorInvalid): Effect.Effect<void, RelayError> =>
+      Effect.gen(function*() {
+        const cursor = yield* retryRedis(store.read(), "reading the relay cursor")
+        if (cursor === undefined || cursor.final.provisional) return yield* Effect.fail(error)
+        const finalPoint = cursor.final.point
+        const final: Position = { slot: finalPoint === "origin" ? -1 : finalPoint.slot, height: cursor.final.height }
+        const newest = cursor.window.at(-1)
+        const top: Position = newest === undefined ? final : { slot: newest.slot, height: newest.height }
+        let node = yield* nodeTip
+        if (!below(node, final)) return yield* Effect.fail(error)
+        yield* Effect.logWarning(
+          `the node is behind the relay (node tip ${describePosition(node)}, cursor at ${describePosition(top)}): waiting for it to catch up`
+        )
+        yield* store.setStatus({ state: "waiting for the node", since_ms: Date.now(), node_tip_height: node.height }).pipe(Effect.ignore)
+        const maxDelay = options.reconnect?.maxDelay ?? 5_000
+        let delay = Math.min(250, maxDelay)
+        while (below(node, top)) {
+          yield* Effect.sleep(Duration.millis(delay))
+          delay = Math.min(delay * 2, maxDelay)
+          node = yield* nodeTip
+        }
+        yield* Effect.logInfo(`the node caught up (node tip ${describePosition(node)}): resuming from the cursor`)
+      })
+
     const recover = (error: SessionError): Effect.Effect<void, RelayError> => {
       switch (error._tag) {
+        case "RelayDepthExceeded":
+          return waitForNodeBehind(error)
+        case "RelayCursorInvalid":
+          return error.notOnChain === true ? waitForNodeBehind(error) : Effect.fail(error)
         case "RelayResync":
           return Effect.logWarning(`${error.message}: restarting from the stored cursor`).pipe(
             Effect.andThen(store.incrMetric("resyncs").pipe(Effect.ignore))
@@ -560,9 +608,12 @@ export const relay = (options: RelayOptions) =>
     )
   })
 
+/** How the depth is set when the caller names nothing else (serve has no --depth flag). */
+const DEFAULT_DEPTH_SETTING = "HECATE_RELAY_DEPTH, or relay.depth in the config file"
+
 /** The session error behind a failure of the pipeline; undefined for anything unexpected (a defect). */
-const classify = (error: unknown, prefix: string, start: RelayStart): SessionError | undefined => {
-  if (error instanceof RollbackTooDeep) return new RelayDepthExceeded({ prefix, detail: error.message })
+const classify = (error: unknown, prefix: string, start: RelayStart, depthSetting: string): SessionError | undefined => {
+  if (error instanceof RollbackTooDeep) return new RelayDepthExceeded({ prefix, detail: error.message, setting: depthSetting })
   if (error instanceof IntersectionNotFound) {
     const kind = start.cursor.fields["start_kind"] ?? "tip"
     if (start.cursor.final.provisional && kind === "tip") return new RelayStartLost({ detail: error.message })
@@ -572,6 +623,7 @@ const classify = (error: unknown, prefix: string, start: RelayStart): SessionErr
     }
     return new RelayCursorInvalid({
       prefix,
+      notOnChain: true,
       detail: `none of its ${start.points.length} intersection points (newest ${formatPoint(start.points[0] ?? "origin")}) is on the ` +
         `node's chain: is this the same network? (${error.message})`
     })

@@ -224,7 +224,7 @@ describe("dashboard in headless Chromium", () => {
       // `status` prints the relay and its consumer groups too
       const status = await runCli(["status", "--redis-prefix", historyPrefix, "--relay-prefix", prefix], { env: { ...env, HECATE_ENV_FILE: "/dev/null" } })
       expect(status.code, status.stderr).toBe(0)
-      expect(status.stdout).toMatch(new RegExp(`Relay ${prefix}: following since .*; height [\\d,]+, \\d+ blocks behind the tip; .*reconnects 1 \\(last: .*closed mid-frame`))
+      expect(status.stdout).toMatch(new RegExp(`Relay ${prefix} — following since .*; height [\\d,]+, \\d+ blocks behind the tip; .*reconnects 1 \\(last: .*closed mid-frame`))
       expect(status.stdout).toMatch(new RegExp(`${prefix}events\\s+app\\s+[\\d,]+\\s+5\\s+nothing`))
       expect(status.stdout).toMatch(new RegExp(`${prefix}final\\s+audit\\s+[\\d,]+\\s+0\\s+nothing`))
 

@@ -96,7 +96,7 @@ describe("the run log", () => {
     const prefix = fresh()
     const history = makeRunHistory({ url: TEST_REDIS_URL, prefix, keep: 1, logCap: 5 })
     const run = (id: string, at: string): RunRecord => ({
-      id, command: "backfill", parameters: { endpoint: "ws://op:key@h:1" }, state: "Running", startedAt: at, endedAt: undefined,
+      id, command: "backfill", prefix: "hecate:history:", parameters: { endpoint: "ws://op:key@h:1" }, state: "Running", startedAt: at, endedAt: undefined,
       heartbeatAt: at, blocks: 0, error: undefined, host: "h", pid: 1
     })
     try {

@@ -89,9 +89,22 @@ describe("observability of the relay", () => {
     expect(m.get("hecate_backpressure_paused")).toBe(0)
 
     // the dashboard's state carries the recent rollbacks
-    const state = (await (await fetch(`${base}/api/state`)).json()) as { rollbacks: Array<{ depth: number }>; rollbacksTotal: number }
+    const state = (await (await fetch(`${base}/api/state`)).json()) as {
+      rollbacks: Array<{ depth: number }>
+      rollbacksTotal: number
+      relay: { consumerGroups?: number; lag?: number }
+    }
     expect(state.rollbacksTotal).toBe(forks.length)
     expect(state.rollbacks.map((r) => r.depth)).toEqual(forks.slice(-50))
+    // no consumer group reads events / final: no lag is claimed (the page says "no consumer groups")
+    expect(state.relay.consumerGroups).toBe(0)
+    expect(state.relay.lag).toBeUndefined()
+    // with one, the lag is the relay's
+    await client.xgroup("CREATE", `${prefix}events`, "late-reader", "0")
+    await waitFor("the group to show", async () => {
+      const s = (await (await fetch(`${base}/api/state`)).json()) as { relay: { consumerGroups?: number; lag?: number } }
+      return s.relay.consumerGroups === 1 && typeof s.relay.lag === "number"
+    })
 
     // /health: following
     const health = await fetch(`${base}/health`)

@@ -9,6 +9,7 @@ import { runCli } from "../support/cli.js"
 const record = (id: string, heartbeatAgoMs: number, now: number): RunRecord => ({
   id,
   command: "backfill",
+  prefix: undefined,
   parameters: { sink: "redis" },
   state: "Running",
   startedAt: new Date(now - heartbeatAgoMs - 60_000).toISOString(),
@@ -43,8 +44,8 @@ describe("crashed runs", () => {
       expect(byId.get("alive-000002")!.endedAt).toBeUndefined()
 
       const table = await runCli(["runs", "--runs-prefix", prefix], { env })
-      expect(table.stdout).toMatch(/dead-000001\s+backfill\s+Crashed\s/)
-      expect(table.stdout).toMatch(/alive-000002\s+backfill\s+Running\s/)
+      expect(table.stdout).toMatch(/dead-000001\s+backfill\s+-\s+Crashed\s/)
+      expect(table.stdout).toMatch(/alive-000002\s+backfill\s+-\s+Running\s/)
       const shown = await runCli(["runs", "show", "dead-000001", "--runs-prefix", prefix], { env })
       expect(shown.stdout).toMatch(/^state\s+Crashed$/m)
       expect(shown.stdout).toMatch(new RegExp(`^ended\\s+${dead.heartbeatAt!.replace(/\./g, "\\.")}$`, "m"))

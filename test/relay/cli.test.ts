@@ -76,7 +76,7 @@ describe("relay command", () => {
     expect(format.stdout).toContain("entries are in the hecate format, not ogmios")
     const depth = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", p, "--depth", "1"], { env })
     expect(depth.code, depth.stdout + depth.stderr).toBe(2)
-    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than --depth 1/)
+    expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than the relay depth 1: use a depth of at least \d+ \(--depth/)
   })
 
   it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
@@ -128,5 +128,8 @@ describe("relay command", () => {
     stderr = result.stderr
     expect(stderr).toMatch(/Ogmios connection lost \(.*\); reconnecting to ws:\/\/127\.0\.0\.1:\d+ in \d+ ms \(retry \d+\)/)
     expect(stderr).toMatch(/reconnected to ws:\/\/127\.0\.0\.1:\d+ from \d+\./)
+    // the dead endpoint never opened: it could not connect, and no close code is made up for it
+    expect(stderr).toMatch(/Ogmios ws:\/\/127\.0\.0\.1:9: could not connect: connect ECONNREFUSED 127\.0\.0\.1:9; reconnecting/)
+    expect(stderr).not.toMatch(/127\.0\.0\.1:9: [^\n]*close code/)
   })
 })

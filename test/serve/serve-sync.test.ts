@@ -41,11 +41,12 @@ afterAll(async () => {
 
 it("serve on a fresh prefix backfills, then relays from the block after the last backfilled one", async () => {
   let child: ChildProcess | undefined
-  const done = runCli(["serve", "--endpoint", sim.url, "--redis-prefix", relayPrefix, "--no-refresh", "--http-port", "0", "--log-format", "json"], {
+  const done = runCli(["serve", "--endpoint", sim.url, "--redis-prefix", relayPrefix, "--history-prefix", historyPrefix, "--no-refresh", "--http-port", "0", "--log-format", "json"], {
     env: {
       REDIS_URL: TEST_REDIS_URL,
       HECATE_ENV_FILE: "/dev/null",
-      HECATE_HISTORY_PREFIX: historyPrefix,
+      // the flag wins over the variable
+      HECATE_HISTORY_PREFIX: `${relayPrefix}not-this:`,
       HECATE_EPOCH_CACHE: join(dir, "epoch_cache.json"),
       HECATE_RELAY_DEPTH: "10",
       HECATE_RUNS_PREFIX: `${relayPrefix}runs:`,
@@ -66,6 +67,7 @@ it("serve on a fresh prefix backfills, then relays from the block after the last
   const result = await done
   expect(result.code, result.stderr.slice(-3000)).toBe(0)
 
+  expect(await client.keys(`${relayPrefix}not-this:*`)).toEqual([])
   const epochs = await epochStreams(client, historyPrefix)
   const lastSynced = Number(await client.get(`${historyPrefix}last_synced_epoch`))
   expect(epochs.length).toBeGreaterThan(2)
