@@ -26,6 +26,29 @@ import { Rng, sha256Hex } from "./rng.js"
 export interface LedgerPoint {
   readonly slot: number
   readonly era: Era
+  /** the blocks whose outputs the UTxO set holds at this point, oldest first */
+  readonly utxoBlocks: () => ReadonlyArray<Buffer>
+}
+
+/** Most recent blocks whose outputs the simulated UTxO set holds (older outputs count as spent). */
+const UTXO_WINDOW = 100
+
+/**
+ * The ledger state after the block at `index` (-1: the genesis state). A `frozen` point keeps the
+ * blocks it was taken on, as an acquired ledger state does: a fork that later replaces them, or
+ * blocks forged after it, do not change what it answers. An unfrozen one reads the chain when
+ * asked (the volatile tip).
+ */
+export const ledgerPointAt = (chain: Chain, index: number, frozen: boolean): LedgerPoint => {
+  const era = chain.ledgerEraAt(index)
+  const read = () => {
+    const blocks: Array<Buffer> = []
+    for (let i = Math.max(0, index - UTXO_WINDOW + 1); i <= index; i++) blocks.push(chain.blockBuffer(i))
+    return blocks
+  }
+  // a Byron ledger answers no UTxO query: nothing to keep
+  const kept = frozen ? (era === "byron" ? [] : read()) : undefined
+  return { slot: index < 0 ? 0 : chain.slotAt(index), era, utxoBlocks: kept === undefined ? read : () => kept }
 }
 
 export type Answer =
@@ -76,9 +99,6 @@ export const LEDGER_QUERIES = new Set([...PARAMETERLESS_LEDGER_QUERIES, "delegat
 
 /** Plutus cost-model sizes per language (V3 as of protocol version 10). */
 const COST_MODEL_SIZES = { "plutus:v1": 166, "plutus:v2": 175, "plutus:v3": 297 } as const
-
-/** Most recent blocks whose outputs the simulated UTxO set holds (older outputs count as spent). */
-const UTXO_WINDOW = 100
 
 interface PoolState extends StakePoolKeys {
   readonly stake: bigint
@@ -193,7 +213,7 @@ export class LedgerState {
       case "stakePoolsPerformances":
         return { result: this.stakePoolsPerformances(era, epoch) }
       case "utxo":
-        return this.utxo(p)
+        return this.utxo(p, point)
       case "constitution": {
         const { metadata, guardrails } = this.chain.genesis.conway.constitution
         return { result: { metadata, guardrails } }
@@ -522,7 +542,7 @@ export class LedgerState {
    * The UTxO by address or output reference (or all of it): outputs of the last blocks, whose
    * transactions have not been spent since (the generated inputs spend outputs older than that).
    */
-  private utxo(params: Record<string, unknown>): Answer {
+  private utxo(params: Record<string, unknown>, point: LedgerPoint): Answer {
     const { addresses, outputReferences } = params
     if (addresses !== undefined && outputReferences !== undefined) return { invalid: "give either 'addresses' or 'outputReferences'" }
     if (addresses !== undefined && !(Array.isArray(addresses) && addresses.every((a) => typeof a === "string"))) return { invalid: "'addresses' must be a list of addresses" }
@@ -531,10 +551,9 @@ export class LedgerState {
     }
     const byAddress = addresses === undefined ? undefined : new Set(addresses as Array<string>)
     const byReference = outputReferences === undefined ? undefined : new Set((outputReferences as Array<{ transaction: { id: string }; index: number }>).map((r) => `${r.transaction.id}#${r.index}`))
-    const chain = this.chain
     const result: Array<unknown> = []
-    for (let i = Math.max(0, chain.tipIndex - UTXO_WINDOW + 1); i <= chain.tipIndex; i++) {
-      const block = parse(chain.blockBuffer(i).toString("utf8")) as { transactions?: Array<{ id: string; outputs?: Array<Record<string, unknown>> }> }
+    for (const buffer of point.utxoBlocks()) {
+      const block = parse(buffer.toString("utf8")) as { transactions?: Array<{ id: string; outputs?: Array<Record<string, unknown>> }> }
       for (const tx of block.transactions ?? []) {
         ;(tx.outputs ?? []).forEach((output, index) => {
           if (byAddress && !byAddress.has(output.address as string)) return

@@ -7,14 +7,14 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Chain } from "../../src/simulator/chain.js"
-import { LedgerState } from "../../src/simulator/ledger.js"
+import { ledgerPointAt, LedgerState } from "../../src/simulator/ledger.js"
 import { PRAOS_ERAS } from "../../src/simulator/mainnet.js"
 import { propertyRuns } from "../../src/testing/index.js"
 import { bech32 } from "@scure/base"
 
 const chain = new Chain({ seed: "ledger-filters", initialBlocks: 150, meanBlockBytes: 3000 })
 const ledger = new LedgerState(chain, false)
-const tip = { slot: chain.slotAt(chain.tipIndex), era: "conway" as const }
+const tip = ledgerPointAt(chain, chain.tipIndex, false)
 const pools = chain.generator.stakePools.map((p) => p.id)
 const accounts = [...chain.generator.rewardAccounts]
 const credentialOf = (account: string) => Buffer.from(bech32.fromWords(bech32.decode(account as `${string}1${string}`, false).words)).subarray(1).toString("hex")
@@ -26,7 +26,7 @@ describe("ledger-state query filters", () => {
   it("stakePools answers exactly the known pools asked for", () => {
     fc.assert(
       fc.property(fc.subarray(pools), fc.array(unknownPool, { maxLength: 4 }), fc.constantFrom(...PRAOS_ERAS), (known, unknown, era) => {
-        const answer = result(ledger.answer("stakePools", { slot: tip.slot, era }, { stakePools: [...unknown, ...known].map((id) => ({ id })) }))
+        const answer = result(ledger.answer("stakePools", { ...tip, era }, { stakePools: [...unknown, ...known].map((id) => ({ id })) }))
         expect(Object.keys(answer).sort()).toEqual([...known].sort())
       }),
       { numRuns: propertyRuns(200) }
