@@ -271,6 +271,18 @@ describe("envelopes", () => {
     expect((await ask("queryLedgerState/rewardAccountSummaries")).result).toEqual([])
   })
 
+  it("what docs/simulator.md lists as not served: submission, evaluation, mempool, dump answer -32600; HTTP POST 404", async () => {
+    const sim = await start()
+    const c = await open(sim)
+    for (const method of ["submitTransaction", "evaluateTransaction", "acquireMempool", "nextTransaction", "hasTransaction", "sizeOfMempool", "releaseMempool", "queryLedgerState/dump"]) {
+      c.send({ jsonrpc: "2.0", method, params: method.endsWith("Transaction") && method !== "nextTransaction" ? { transaction: { cbor: "00" } } : undefined, id: method })
+      const reply = await c.next()
+      expect(reply, method).toMatchObject({ error: { code: -32600, message: expect.stringContaining("unknown method") }, id: method })
+    }
+    const post = await fetch(sim.httpUrl + "/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", method: "queryNetwork/tip", id: 1 }) })
+    expect(post.status).toBe(404)
+  })
+
   it("errors of a routed request carry its method, as Ogmios' do", async () => {
     const sim = await start({ era: "babbage" })
     const c = await open(sim)
