@@ -1,6 +1,11 @@
 /**
  * `hecate simulate`: runs the Ogmios-protocol chain simulator until interrupted, printing its URL
  * and the shape of the chain it serves. SIGTERM (a supervisor's stop) exits 0, SIGINT 130.
+ *
+ * Flags of the other network kind are refused rather than ignored (--epochs shapes a
+ * mainnet-shaped range only; --era, --epoch-length, --slot-length and --k a custom network only),
+ * and a custom Byron network keeps Byron's rule that an epoch is 10·k slots: its genesis carries
+ * k, from which clients derive the epoch length, so the two cannot disagree.
  */
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -9,7 +14,7 @@ import { reportExpectedFailures } from "../cli/report.js"
 import { epochRangeProblem } from "../config/settings.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
-import { startSimulator, type SimulatorOptions } from "../simulator/index.js"
+import { MAINNET, startSimulator, type SimulatorOptions } from "../simulator/index.js"
 
 /** "a..b" or "a" */
 export const parseEpochRange = (text: string): { from: number; to: number } | undefined => {
@@ -25,49 +30,117 @@ const flags = {
   host: Flag.String("host").pipe(Flag.withDescription("interface to listen on"), Flag.withDefault("127.0.0.1")),
   seed: Flag.String("seed").pipe(Flag.withDescription("seed of every random choice"), Flag.withDefault("hecate")),
   network: Flag.Literals("network", ["custom", "mainnet-shaped"]).pipe(Flag.withDefault("custom")),
-  epochs: Flag.String("epochs").pipe(Flag.withDescription("mainnet-shaped epoch range a..b (a >= 208)"), Flag.withDefault("507..507")),
+  epochs: Flag.String("epochs").pipe(Flag.withDescription("mainnet-shaped epoch range a..b (a >= 208; default 507..507)"), Flag.optional),
   era: Flag.Literals("era", ["byron", "shelley", "allegra", "mary", "alonzo", "babbage", "conway"]).pipe(
-    Flag.withDescription("era of a custom network (byron: the genesis EBB, bft blocks and an EBB per epoch, 21600-slot epochs of 20 s unless --epoch-length / --slot-length)"),
-    Flag.withDefault("conway")
+    Flag.withDescription("era of a custom network (default conway; byron: the genesis EBB, bft blocks and an EBB per epoch, epochs of 10·k slots of 20 s unless --slot-length)"),
+    Flag.optional
   ),
   initialBlocks: intFlag("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
   blockInterval: intFlag("block-interval").pipe(Flag.withDescription("ms between produced blocks (0 = no live production)"), Flag.withDefault(1000)),
   forkRate: numberFlag("fork-rate").pipe(Flag.withDescription("probability that a produced block is a fork switch"), Flag.withDefault(0)),
   maxRollback: intFlag("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
   meanBlockBytes: intFlag("mean-block-bytes").pipe(Flag.withDefault(16_384)),
-  epochLength: intFlag("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f)"), Flag.optional),
+  epochLength: intFlag("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f; byron: 10k, the only length)"), Flag.optional),
   slotLength: intFlag("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
-  k: intFlag("k").pipe(Flag.withDescription("security parameter (custom)"), Flag.withDefault(100))
+  k: intFlag("k").pipe(Flag.withDescription("security parameter (custom; default 100, byron: --epoch-length / 10 when only that is given)"), Flag.optional)
+}
+
+type Flags = {
+  readonly network: "custom" | "mainnet-shaped"
+  readonly epochs: Option.Option<string>
+  readonly era: Option.Option<SimulatorOptions["era"] & string>
+  readonly epochLength: Option.Option<number>
+  readonly slotLength: Option.Option<number>
+  readonly k: Option.Option<number>
+  readonly maxRollback: number
+}
+
+/** A flag the user gave that does not fit the others: the flag and a one-line message with an example. */
+export interface FlagProblem {
+  readonly variable: string
+  readonly message: string
+}
+
+/**
+ * The network-shaping options the flags ask for, or the first flag that does not fit: flags of
+ * the other network kind, a bad --epochs range, a Byron epoch length that is not 10·k, a
+ * --max-rollback deeper than k.
+ */
+export const networkOptions = (f: Flags): FlagProblem | Pick<SimulatorOptions, "network" | "epochs" | "era" | "epochLength" | "securityParameter"> => {
+  if (f.network === "custom") {
+    if (Option.isSome(f.epochs)) {
+      return {
+        variable: "--epochs",
+        message: `--epochs applies to --network mainnet-shaped only (a custom network starts at epoch 0) — drop it, or e.g. --network mainnet-shaped --epochs ${f.epochs.value}`
+      }
+    }
+    const era = Option.getOrElse(f.era, () => "conway" as const)
+    let k = Option.getOrUndefined(f.k)
+    let epochLength = Option.getOrUndefined(f.epochLength)
+    if (era === "byron") {
+      // a Byron epoch is 10·k slots (the genesis gives k; clients derive the epoch length from it)
+      if (epochLength !== undefined && k !== undefined && epochLength !== 10 * k) {
+        return {
+          variable: "--epoch-length",
+          message: `--epoch-length ${epochLength} does not fit --k ${k}: a Byron epoch is 10·k slots — use --epoch-length ${10 * k}, e.g. --era byron --k ${k} --epoch-length ${10 * k} (or --k ${Math.max(1, Math.round(epochLength / 10))} with --epoch-length ${10 * Math.max(1, Math.round(epochLength / 10))})`
+        }
+      }
+      if (epochLength !== undefined && k === undefined) {
+        if (epochLength % 10 !== 0) {
+          return {
+            variable: "--epoch-length",
+            message: `--epoch-length ${epochLength} is not a Byron epoch: a Byron epoch is 10·k slots — use a multiple of 10, e.g. --epoch-length 1000 (k = 100, the default)`
+          }
+        }
+        k = epochLength / 10
+      }
+      k ??= 100
+      epochLength ??= 10 * k
+    }
+    k ??= 100
+    if (f.maxRollback > k) {
+      // the node never rolls back more than k blocks; a deeper fork is not a chain Cardano makes
+      return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than --k ${k}: forks are at most k blocks deep — e.g. --max-rollback ${k} --k ${k}` }
+    }
+    return { network: "custom", era, securityParameter: k, ...(epochLength !== undefined ? { epochLength } : {}) }
+  }
+  const customOnly: ReadonlyArray<readonly [string, Option.Option<unknown>]> = [
+    ["--era", f.era],
+    ["--epoch-length", f.epochLength],
+    ["--slot-length", f.slotLength],
+    ["--k", f.k]
+  ]
+  for (const [flag, value] of customOnly) {
+    if (Option.isSome(value)) {
+      return { variable: flag, message: `${flag} applies to --network custom only (a mainnet-shaped network has mainnet's eras, epochs and k) — drop it, or e.g. --network custom ${flag} ${String(value.value)}` }
+    }
+  }
+  const text = Option.getOrElse(f.epochs, () => "507..507")
+  const problem = epochRangeProblem(text)
+  const epochs = parseEpochRange(text)
+  if (problem !== undefined || epochs === undefined) {
+    return { variable: "--epochs", message: problem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(text)} — e.g. --epochs 208..210` }
+  }
+  if (f.maxRollback > MAINNET.securityParameter) {
+    return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than mainnet's k ${MAINNET.securityParameter}: forks are at most k blocks deep — e.g. --max-rollback 10` }
+  }
+  return { network: "mainnet-shaped", epochs }
 }
 
 export const simulateCommand = Command.make("simulate", flags, (f) =>
   Effect.gen(function* () {
-    const epochsProblem = f.network === "mainnet-shaped" ? epochRangeProblem(f.epochs) : undefined
-    const epochs = parseEpochRange(f.epochs)
-    if (epochsProblem !== undefined || epochs === undefined) {
-      return yield* new InvalidConfiguration({ variable: "--epochs", message: epochsProblem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(f.epochs)} — e.g. --epochs 208..210` })
-    }
-    if (f.maxRollback > f.k) {
-      // the node never rolls back more than k blocks; a deeper fork is not a chain Cardano makes
-      return yield* new InvalidConfiguration({
-        variable: "--max-rollback",
-        message: `--max-rollback ${f.maxRollback} is deeper than --k ${f.k}: forks are at most k blocks deep — e.g. --max-rollback ${f.k} --k ${f.k}`
-      })
-    }
+    const network = networkOptions(f)
+    if ("variable" in network) return yield* new InvalidConfiguration(network)
     const options: SimulatorOptions = {
       port: f.port,
       host: f.host,
       seed: f.seed,
-      network: f.network,
-      epochs,
-      era: f.era,
+      ...network,
       initialBlocks: f.initialBlocks,
       blockIntervalMs: f.blockInterval,
       forkRate: f.forkRate,
       maxRollback: f.maxRollback,
       meanBlockBytes: f.meanBlockBytes,
-      securityParameter: f.k,
-      ...(Option.isSome(f.epochLength) ? { epochLength: f.epochLength.value } : {}),
       ...(Option.isSome(f.slotLength) ? { slotLengthMs: f.slotLength.value } : {})
     }
     const sim = yield* Effect.acquireRelease(

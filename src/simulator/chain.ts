@@ -30,7 +30,10 @@ export interface ChainOptions {
    * epochLength) opening every later epoch.
    */
   readonly era?: Era
-  /** Slots per epoch (custom). Default 10k/f (10_000); byron: 21_600. */
+  /**
+   * Slots per epoch (custom). Default 10k/f (10_000); byron: 10k, Byron's rule (mainnet: k = 2160,
+   * 21,600 slots). `simulate` refuses any other Byron length; the library takes one, for tests.
+   */
   readonly epochLength?: number
   /** Default 1000; byron: 20_000. */
   readonly slotLengthMs?: number
@@ -152,7 +155,7 @@ export class Chain {
       // slots do not depend on the system start, so lay the chain out first
       const params = {
         era: options.era ?? "conway",
-        epochLength: options.epochLength ?? (this.byron ? 21_600 : Math.round((10 * k) / f)),
+        epochLength: options.epochLength ?? (this.byron ? 10 * k : Math.round((10 * k) / f)),
         slotLengthMs,
         activeSlotsCoefficient: f,
         securityParameter: k,
@@ -514,8 +517,10 @@ export class Chain {
       if (this.ebbFlags[index - 1] === true) {
         push(previous + Math.min(gap - 1, length - 1), false)
       } else {
-        const epoch = Math.floor((previous + gap) / length)
-        if (epoch > Math.floor(previous / length)) push(epoch * length, true)
+        // a lottery gap longer than what is left of the epoch opens the next epoch, never a later
+        // one: every epoch has its EBB
+        const epoch = Math.floor(previous / length)
+        if (Math.floor((previous + gap) / length) > epoch) push((epoch + 1) * length, true)
         else push(previous + gap, false)
       }
     }

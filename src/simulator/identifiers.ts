@@ -12,11 +12,13 @@
  * - Plutus data (datums, redeemers) as CBOR: constructors (tags 121..127, 1280.., 102), maps,
  *   lists, integers and bounded byte strings.
  *
- * Everything here runs once per chain (pools generated up front), never per block.
+ * Everything here runs once per chain (pools generated up front), never per block. The decoders
+ * at the end read what a client sends in query parameters, accepting what Ogmios's decoders accept
+ * (so that the simulator refuses what a node would refuse).
  */
 import { base58, bech32 } from "@scure/base"
 import blake2b from "blake2b"
-import { Encoder, Tag } from "cbor-x"
+import { Decoder, Encoder, Tag } from "cbor-x"
 import { crc32 } from "node:zlib"
 import type { Rng } from "./rng.js"
 
@@ -106,3 +108,100 @@ const plutusValue = (rng: Rng, depth: number): unknown => {
 
 /** CBOR hex of random Plutus data. */
 export const plutusData = (rng: Rng, depth = 3): string => encodeCbor(plutusValue(rng, depth)).toString("hex")
+
+// ------------------------------------------------------------------ decoding client input
+
+const cborDecoder = new Decoder({ useRecords: false, mapsAsObjects: false })
+
+/** Bytes of bech32 text with any prefix and no length limit (Ogmios decodes bech32 leniently), or undefined. */
+const fromBech32 = (text: string): { readonly prefix: string; readonly bytes: Buffer } | undefined => {
+  try {
+    const { prefix, words } = bech32.decode(text as `${string}1${string}`, false)
+    return { prefix, bytes: Buffer.from(bech32.fromWords(words)) }
+  } catch {
+    return undefined
+  }
+}
+
+const fromHex = (text: string): Buffer | undefined => (text.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(text) ? Buffer.from(text, "hex") : undefined)
+
+const fromBase58 = (text: string): Buffer | undefined => {
+  try {
+    return Buffer.from(base58.decode(text))
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `bytes` end exactly after `count` CIP-19 variable-length naturals starting at `from`. */
+const varNatsFill = (bytes: Buffer, from: number, count: number): boolean => {
+  let at = from
+  for (let n = 0; n < count; n++) {
+    while (at < bytes.length && (bytes[at]! & 0x80) !== 0) at++
+    if (at >= bytes.length) return false
+    at++
+  }
+  return at === bytes.length
+}
+
+/** A Byron address's bytes: CBOR [#6.24(bytes .cbor [root, attributes, type]), crc32 of the payload]. */
+const isByronAddressBytes = (bytes: Buffer): boolean => {
+  try {
+    const outer = cborDecoder.decode(bytes) as unknown
+    if (!Array.isArray(outer) || outer.length !== 2) return false
+    const [tagged, crc] = outer as [unknown, unknown]
+    if (!(tagged instanceof Tag) || tagged.tag !== 24 || !(tagged.value instanceof Uint8Array) || crc !== crc32(tagged.value)) return false
+    const inner = cborDecoder.decode(tagged.value) as unknown
+    return Array.isArray(inner) && inner.length === 3
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether the bytes are a payment address (CIP-19 header types 0–7 with network id 0 or 1, or a
+ * Byron address): reward accounts are not addresses a UTxO can be queried by.
+ */
+const isAddressBytes = (bytes: Buffer): boolean => {
+  if (bytes.length === 0) return false
+  const type = bytes[0]! >> 4
+  if (type === 8) return isByronAddressBytes(bytes)
+  if ((bytes[0]! & 0x0f) > 1) return false
+  if (type <= 3) return bytes.length === 57
+  if (type <= 5) return bytes.length > 29 && varNatsFill(bytes, 29, 3)
+  if (type <= 7) return bytes.length === 29
+  return false
+}
+
+/** Whether `text` is an address as Ogmios decodes one: bech32 (any prefix), base58 (Byron) or hex bytes. */
+export const isAddress = (text: string): boolean => {
+  for (const bytes of [fromBech32(text)?.bytes, fromBase58(text), fromHex(text)]) {
+    if (bytes !== undefined && isAddressBytes(bytes)) return true
+  }
+  return false
+}
+
+/** A stake pool id given as bech32 (any prefix) or hex of a 28-byte key hash, as the `pool1…` id; else undefined. */
+export const decodePoolId = (text: string): string | undefined => {
+  const bytes = fromBech32(text)?.bytes ?? fromHex(text)
+  return bytes?.length === 28 ? poolId(bytes) : undefined
+}
+
+/**
+ * A credential's 28-byte hash (hex) given as hex or as bech32 with one of `prefixes` (28 bytes),
+ * or, for staking credentials, as a reward account (`stake…` / `stake_test…`, header 0xe_/0xf_
+ * with network id 0 or 1); else undefined.
+ */
+export const decodeCredential = (text: string, kind: "staking" | "drep"): string | undefined => {
+  const hex = fromHex(text)
+  if (hex !== undefined) return hex.length === 28 ? hex.toString("hex") : undefined
+  const decoded = fromBech32(text)
+  if (decoded === undefined) return undefined
+  const { prefix, bytes } = decoded
+  if (kind === "staking" && (prefix === "stake" || prefix === "stake_test")) {
+    const header = bytes[0] ?? 0
+    return bytes.length === 29 && (header & 0xe0) === 0xe0 && (header & 0x0f) <= 1 ? bytes.subarray(1).toString("hex") : undefined
+  }
+  const prefixes = kind === "staking" ? ["stake_vkh", "script"] : ["drep_vkh", "drep_script"]
+  return prefixes.includes(prefix) && bytes.length === 28 ? bytes.toString("hex") : undefined
+}

@@ -23,7 +23,7 @@ export type { ServerOptions, ServerStats } from "./server.js"
  * - server: host "127.0.0.1", port 1337 (0 = ephemeral), version "v6.14.0 (simulator)"
  * - chain: seed "hecate", network "custom"; custom: era "conway", k 100, f 0.1, epochLength 10k/f,
  *   slotLengthMs 1000, networkMagic 42, networkId 0 (testnet), initialBlocks 1000, systemStart so the initial tip is now;
- *   era "byron": the genesis EBB, then bft blocks and an EBB per epoch, epochLength 21600, slotLengthMs 20000;
+ *   era "byron": the genesis EBB, then bft blocks and an EBB per epoch, epochLength 10k (1000), slotLengthMs 20000;
  *   mainnet-shaped: epochs 507..507, nextEpochBlocks 20, dataDir = the repository's data/
  * - content: meanBlockBytes 16384, emptyBlockRate 0.05, cacheBytes 256 MiB
  * - live: blockIntervalMs 0 (off), forkRate 0, maxRollback min(k, 10), rollbackDistribution "geometric"

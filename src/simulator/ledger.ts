@@ -19,6 +19,7 @@ import { bech32 } from "@scure/base"
 import { parse } from "../json/lossless.js"
 import type { Chain } from "./chain.js"
 import type { StakePoolKeys } from "./generator.js"
+import { decodeCredential, decodePoolId, isAddress } from "./identifiers.js"
 import { PRAOS_ERAS, type Era, type PraosEra } from "./mainnet.js"
 import { Rng, sha256Hex } from "./rng.js"
 
@@ -26,6 +27,29 @@ import { Rng, sha256Hex } from "./rng.js"
 export interface LedgerPoint {
   readonly slot: number
   readonly era: Era
+  /** the blocks whose outputs the UTxO set holds at this point, oldest first */
+  readonly utxoBlocks: () => ReadonlyArray<Buffer>
+}
+
+/** Most recent blocks whose outputs the simulated UTxO set holds (older outputs count as spent). */
+const UTXO_WINDOW = 100
+
+/**
+ * The ledger state after the block at `index` (-1: the genesis state). A `frozen` point keeps the
+ * blocks it was taken on, as an acquired ledger state does: a fork that later replaces them, or
+ * blocks forged after it, do not change what it answers. An unfrozen one reads the chain when
+ * asked (the volatile tip).
+ */
+export const ledgerPointAt = (chain: Chain, index: number, frozen: boolean): LedgerPoint => {
+  const era = chain.ledgerEraAt(index)
+  const read = () => {
+    const blocks: Array<Buffer> = []
+    for (let i = Math.max(0, index - UTXO_WINDOW + 1); i <= index; i++) blocks.push(chain.blockBuffer(i))
+    return blocks
+  }
+  // a Byron ledger answers no UTxO query: nothing to keep
+  const kept = frozen ? (era === "byron" ? [] : read()) : undefined
+  return { slot: index < 0 ? 0 : chain.slotAt(index), era, utxoBlocks: kept === undefined ? read : () => kept }
 }
 
 export type Answer =
@@ -76,9 +100,6 @@ export const LEDGER_QUERIES = new Set([...PARAMETERLESS_LEDGER_QUERIES, "delegat
 
 /** Plutus cost-model sizes per language (V3 as of protocol version 10). */
 const COST_MODEL_SIZES = { "plutus:v1": 166, "plutus:v2": 175, "plutus:v3": 297 } as const
-
-/** Most recent blocks whose outputs the simulated UTxO set holds (older outputs count as spent). */
-const UTXO_WINDOW = 100
 
 interface PoolState extends StakePoolKeys {
   readonly stake: bigint
@@ -193,7 +214,7 @@ export class LedgerState {
       case "stakePoolsPerformances":
         return { result: this.stakePoolsPerformances(era, epoch) }
       case "utxo":
-        return this.utxo(p)
+        return this.utxo(p, point)
       case "constitution": {
         const { metadata, guardrails } = this.chain.genesis.conway.constitution
         return { result: { metadata, guardrails } }
@@ -379,7 +400,15 @@ export class LedgerState {
       return { invalid: "'stakePools' must be a list of {\"id\": <pool id>}" }
     }
     if (includeStake !== undefined && typeof includeStake !== "boolean") return { invalid: "'includeStake' must be a boolean" }
-    const wanted = stakePools === undefined ? undefined : new Set((stakePools as Array<{ id: string }>).map((s) => toPoolId(s.id)))
+    let wanted: Set<string> | undefined
+    if (stakePools !== undefined) {
+      wanted = new Set()
+      for (const { id } of stakePools as Array<{ id: string }>) {
+        const pool = decodePoolId(id)
+        if (pool === undefined) return { invalid: `couldn't decode stake pool id ${JSON.stringify(id)} in neither bech32 nor base16` }
+        wanted.add(pool)
+      }
+    }
     const result: Record<string, unknown> = {}
     for (const pool of this.pools) {
       if (wanted && !wanted.has(pool.id)) continue
@@ -399,8 +428,12 @@ export class LedgerState {
     return { result }
   }
 
-  /** The credentials of a `keys` / `scripts` filter (hex, bech32 credentials or stake addresses). */
-  private credentials(params: Record<string, unknown>): Set<string> | { invalid: string } | undefined {
+  /**
+   * The credentials of a `keys` / `scripts` filter: hex, bech32 credentials (`stake_vkh` /
+   * `script`, or `drep_vkh` / `drep_script`) or stake addresses; one that does not decode makes
+   * the request invalid, as Ogmios's decoder fails.
+   */
+  private credentials(params: Record<string, unknown>, kind: "staking" | "drep"): Set<string> | { invalid: string } | undefined {
     const out = new Set<string>()
     let given = false
     for (const key of ["keys", "scripts"]) {
@@ -409,7 +442,7 @@ export class LedgerState {
       given = true
       if (!Array.isArray(list) || !list.every((c) => typeof c === "string")) return { invalid: `'${key}' must be a list of credentials` }
       for (const c of list as Array<string>) {
-        const credential = toCredential(c)
+        const credential = decodeCredential(c, kind)
         if (credential === undefined) return { invalid: `invalid credential in '${key}': ${c}` }
         out.add(credential)
       }
@@ -417,9 +450,10 @@ export class LedgerState {
     return given ? out : undefined
   }
 
+  /** Without a `keys` / `scripts` filter: none (Ogmios asks the ledger for an empty set of credentials). */
   private rewardAccountSummaries(params: Record<string, unknown>, era: PraosEra): Answer {
-    const filter = this.credentials(params)
-    if (filter !== undefined && !(filter instanceof Set)) return filter
+    const filter = this.credentials(params, "staking") ?? new Set<string>()
+    if (!(filter instanceof Set)) return filter
     const drep = (i: number) => {
       const dreps = this.chain.generator.dreps
       return i % 5 === 0 ? { type: "abstain" } : { type: "registered", from: "verificationKey", id: dreps[i % dreps.length]! }
@@ -427,7 +461,7 @@ export class LedgerState {
     return {
       result: this.accounts
         .map((a, i) => ({ a, i }))
-        .filter(({ a }) => filter === undefined || filter.has(a.credential))
+        .filter(({ a }) => filter.has(a.credential))
         .map(({ a, i }) => ({
           from: a.from,
           credential: a.credential,
@@ -444,7 +478,7 @@ export class LedgerState {
     if (stake !== undefined && !(Array.isArray(stake) && stake.every((s) => lovelaceOf(s) !== undefined))) {
       return { invalid: "'stake' must be a list of {\"ada\": {\"lovelace\": <integer>}}" }
     }
-    const filter = this.credentials(params)
+    const filter = this.credentials(params, "staking")
     if (filter !== undefined && !(filter instanceof Set)) return filter
     const perAda = (amount: bigint) =>
       Object.fromEntries(this.pools.map((pool) => [pool.id, ada((amount * 27n) / 10_000n)]))
@@ -460,7 +494,7 @@ export class LedgerState {
   }
 
   private delegateRepresentatives(params: Record<string, unknown>, epoch: number): Answer {
-    const filter = this.credentials(params)
+    const filter = this.credentials(params, "drep")
     if (filter !== undefined && !(filter instanceof Set)) return filter
     const delegators = (i: number) =>
       this.accounts.filter((_, j) => j % 5 !== 0 && j % this.chain.generator.dreps.length === i).map((a) => ({ from: a.from, credential: a.credential }))
@@ -522,19 +556,21 @@ export class LedgerState {
    * The UTxO by address or output reference (or all of it): outputs of the last blocks, whose
    * transactions have not been spent since (the generated inputs spend outputs older than that).
    */
-  private utxo(params: Record<string, unknown>): Answer {
+  private utxo(params: Record<string, unknown>, point: LedgerPoint): Answer {
+    // Ogmios's order: by output reference, else by address, else all of it (no other parameter)
     const { addresses, outputReferences } = params
-    if (addresses !== undefined && outputReferences !== undefined) return { invalid: "give either 'addresses' or 'outputReferences'" }
-    if (addresses !== undefined && !(Array.isArray(addresses) && addresses.every((a) => typeof a === "string"))) return { invalid: "'addresses' must be a list of addresses" }
-    if (outputReferences !== undefined && !(Array.isArray(outputReferences) && outputReferences.every(isProposalReference))) {
-      return { invalid: "'outputReferences' must be a list of {\"transaction\": {\"id\": <id>}, \"index\": <n>}" }
+    const references = Array.isArray(outputReferences) && outputReferences.every(isProposalReference) ? (outputReferences as Array<{ transaction: { id: string }; index: number }>) : undefined
+    const byAddresses = references === undefined && Array.isArray(addresses) && addresses.every((a) => typeof a === "string" && isAddress(a)) ? (addresses as Array<string>) : undefined
+    if (references === undefined && byAddresses === undefined && Object.keys(params).length > 0) {
+      if (outputReferences !== undefined) return { invalid: "'outputReferences' must be a list of {\"transaction\": {\"id\": <id>}, \"index\": <n>}" }
+      if (addresses !== undefined) return { invalid: "'addresses' must be a list of addresses (bech32, base58 or base16)" }
+      return { invalid: "'queryLedgerState/utxo' takes 'addresses', 'outputReferences' or no parameters" }
     }
-    const byAddress = addresses === undefined ? undefined : new Set(addresses as Array<string>)
-    const byReference = outputReferences === undefined ? undefined : new Set((outputReferences as Array<{ transaction: { id: string }; index: number }>).map((r) => `${r.transaction.id}#${r.index}`))
-    const chain = this.chain
+    const byAddress = byAddresses === undefined ? undefined : new Set(byAddresses)
+    const byReference = references === undefined ? undefined : new Set(references.map((r) => `${r.transaction.id}#${r.index}`))
     const result: Array<unknown> = []
-    for (let i = Math.max(0, chain.tipIndex - UTXO_WINDOW + 1); i <= chain.tipIndex; i++) {
-      const block = parse(chain.blockBuffer(i).toString("utf8")) as { transactions?: Array<{ id: string; outputs?: Array<Record<string, unknown>> }> }
+    for (const buffer of point.utxoBlocks()) {
+      const block = parse(buffer.toString("utf8")) as { transactions?: Array<{ id: string; outputs?: Array<Record<string, unknown>> }> }
       for (const tx of block.transactions ?? []) {
         ;(tx.outputs ?? []).forEach((output, index) => {
           if (byAddress && !byAddress.has(output.address as string)) return
@@ -566,19 +602,3 @@ const credentialOf = (account: string): { readonly from: "verificationKey" | "sc
   const bytes = Buffer.from(bech32.fromWords(bech32.decode(account as `${string}1${string}`, false).words))
   return { from: (bytes[0]! & 0x10) !== 0 ? "script" : "verificationKey", credential: bytes.subarray(1).toString("hex") }
 }
-
-/** A credential given as hex, bech32 (`stake_vkh`, `script`, `drep_vkh`, `drep_script`, …) or a stake address. */
-const toCredential = (text: string): string | undefined => {
-  if (/^[0-9a-f]{56}$/.test(text)) return text
-  try {
-    const { prefix, words } = bech32.decode(text as `${string}1${string}`, false)
-    const bytes = Buffer.from(bech32.fromWords(words))
-    if (prefix === "stake" || prefix === "stake_test") return bytes.subarray(1).toString("hex")
-    return bytes.length === 28 ? bytes.toString("hex") : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** A pool id given as bech32 `pool1…` or as the hex key hash. */
-const toPoolId = (text: string): string => (/^[0-9a-f]{56}$/.test(text) ? bech32.encode("pool", bech32.toWords(Buffer.from(text, "hex")), false) : text)

@@ -14,7 +14,7 @@ import type { PointOrOrigin } from "../domain/point.js"
 import { parse, stringify } from "../json/lossless.js"
 import type { Chain, ChainChange } from "./chain.js"
 import { conwayGenesis } from "./genesis.js"
-import { LEDGER_QUERIES, LedgerState } from "./ledger.js"
+import { LEDGER_QUERIES, type LedgerPoint, ledgerPointAt, LedgerState } from "./ledger.js"
 import type { Era } from "./mainnet.js"
 
 export interface ServerOptions {
@@ -72,6 +72,7 @@ interface LedgerView {
   readonly height: number | "origin"
   readonly slot: number
   readonly era: Era
+  readonly ledger: LedgerPoint
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -360,7 +361,7 @@ export class SimulatorServer {
         if (method.startsWith("queryLedgerState/")) {
           const view = this.view(session)
           this.ledgerState ??= new LedgerState(this.chain, this.version.startsWith("v7"))
-          const answer = this.ledgerState.answer(method.slice("queryLedgerState/".length), { slot: view.slot, era: view.era }, params)
+          const answer = this.ledgerState.answer(method.slice("queryLedgerState/".length), view.ledger, params)
           if (answer !== undefined) {
             if ("invalid" in answer) return this.invalid(session, `${answer.invalid}.`, id)
             if ("error" in answer) return this.replyError(session, method, answer.error.code, answer.error.message, answer.error.data, id)
@@ -373,23 +374,28 @@ export class SimulatorServer {
   }
 
   private view(session: Session): LedgerView {
-    return session.acquired ?? this.viewAt(this.chain.tipIndex)
+    return session.acquired ?? this.viewAt(this.chain.tipIndex, false)
   }
 
-  private viewAt(index: number): LedgerView {
+  /** `frozen`: an acquired state, which keeps answering for its blocks whatever the chain does next. */
+  private viewAt(index: number, frozen: boolean): LedgerView {
     const tip = this.chain.tipAt(index)
+    const ledger = ledgerPointAt(this.chain, index, frozen)
     return {
       point: this.chain.pointAt(index),
       height: tip === "origin" ? "origin" : tip.height,
-      slot: tip === "origin" ? 0 : tip.slot,
-      era: this.chain.ledgerEraAt(index)
+      slot: ledger.slot,
+      era: ledger.era,
+      ledger
     }
   }
 
   /**
    * acquireLedgerState: a point of the current chain within the last k blocks (the node keeps the
    * ledger states of its volatile chain only), or origin while the chain is no longer than k.
-   * Re-acquiring replaces the acquired state.
+   * Re-acquiring replaces the acquired state. A failed (re-)acquire leaves none, as in the
+   * local-state-query protocol (MsgFailure returns the client to StIdle, where Ogmios runs each
+   * query against the volatile tip); a request that does not decode changes nothing.
    */
   private acquire(session: Session, params: unknown, id: string) {
     const point = isPlainObject(params) ? params.point : undefined
@@ -397,11 +403,12 @@ export class SimulatorServer {
       return this.invalid(session, "'acquireLedgerState' expects params {\"point\": Point | \"origin\"}.", id)
     }
     const index = this.chain.find(point)
-    if (index === undefined) return this.replyError(session, "acquireLedgerState", 2000, "Failed to acquire requested point.", "Target doesn't or no longer exist.", id)
-    if (index < this.chain.tipIndex - this.chain.network.securityParameter) {
-      return this.replyError(session, "acquireLedgerState", 2000, "Failed to acquire requested point.", "Target point is too old.", id)
+    if (index === undefined || index < this.chain.tipIndex - this.chain.network.securityParameter) {
+      session.acquired = undefined
+      const reason = index === undefined ? "Target doesn't or no longer exist." : "Target point is too old."
+      return this.replyError(session, "acquireLedgerState", 2000, "Failed to acquire requested point.", reason, id)
     }
-    session.acquired = this.viewAt(index)
+    session.acquired = this.viewAt(index, true)
     return this.reply(session, "acquireLedgerState", { acquired: "ledgerState", point: session.acquired.point }, id)
   }
 

@@ -62,6 +62,10 @@ const cases: ReadonlyArray<Case> = [
   { args: ["simulate", "--port", "70000"], setting: "--port" },
   { args: ["simulate", "--port", "0", "--fork-rate", "1.5"], setting: "--fork-rate" },
   { args: ["simulate", "--port", "0", "--max-rollback", "50", "--k", "20"], setting: "--max-rollback 50 is deeper than --k 20" },
+  { args: ["simulate", "--port", "0", "--network", "custom", "--epochs", "208..209"], setting: "--epochs applies to --network mainnet-shaped only" },
+  { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--k", "20"], setting: "--k applies to --network custom only" },
+  { args: ["simulate", "--port", "0", "--era", "byron", "--epoch-length", "7"], setting: "a Byron epoch is 10·k slots" },
+  { args: ["simulate", "--port", "0", "--era", "byron", "--epoch-length", "300", "--k", "20"], setting: "use --epoch-length 200" },
   { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "5", "--end-epoch", "3"], setting: "--start-epoch 5 is after --end-epoch 3" }
 ]
 

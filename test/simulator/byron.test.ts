@@ -89,9 +89,11 @@ describe("byron custom network", () => {
     expect(chain.eraSummaries()).toEqual([
       expect.objectContaining({ start: { time: { seconds: 0 }, slot: 0, epoch: 0 }, parameters: { epochLength: 60, slotLength: { milliseconds: 20_000 }, safeZone: 80 } })
     ])
-    // defaults: 21600-slot epochs of 20 s
+    // defaults: epochs of 10k slots (Byron's rule) of 20 s
     const defaults = new Chain({ era: "byron", initialBlocks: 5 })
-    expect([defaults.network.epochLength, defaults.network.slotLengthMs]).toEqual([21_600, 20_000])
+    expect([defaults.network.epochLength, defaults.network.slotLengthMs]).toEqual([1000, 20_000])
+    const mainnetK = new Chain({ era: "byron", initialBlocks: 5, securityParameter: 2160 })
+    expect(mainnetK.network.epochLength).toBe(21_600)
   })
 
   it("findIntersection accepts an EBB point (epoch x epochLength); the next forward is the block after it", async () => {

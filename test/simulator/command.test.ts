@@ -1,8 +1,11 @@
 import { NodeServices } from "@effect/platform-node"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer, Option } from "effect"
+import fc from "fast-check"
 import { Command } from "effect/cli"
 import { afterEach, expect, it, vi } from "vitest"
-import { parseEpochRange, simulateCommand } from "../../src/commands/simulate.js"
+import { networkOptions, parseEpochRange, simulateCommand } from "../../src/commands/simulate.js"
+import { Chain } from "../../src/simulator/chain.js"
+import { propertyRuns } from "../../src/testing/index.js"
 import { Simulator } from "../../src/simulator/index.js"
 
 afterEach(() => vi.restoreAllMocks())
@@ -64,4 +67,67 @@ it("Simulator.layer starts the simulator for the layer's lifetime", async () => 
   const out = await Effect.runPromise(program.pipe(Effect.provide(Simulator.layer({ port: 0, initialBlocks: 10 }))))
   expect(out).toMatchObject({ status: 200, length: 13 })
   await expect(fetch(`${out.httpUrl}/health`)).rejects.toThrow()
+})
+
+const flags = (over: Partial<Parameters<typeof networkOptions>[0]> = {}): Parameters<typeof networkOptions>[0] => ({
+  network: "custom",
+  epochs: Option.none(),
+  era: Option.none(),
+  epochLength: Option.none(),
+  slotLength: Option.none(),
+  k: Option.none(),
+  maxRollback: 10,
+  ...over
+})
+
+it("flags of the other network kind are refused, not ignored", () => {
+  expect(networkOptions(flags({ epochs: Option.some("208..209") }))).toMatchObject({ variable: "--epochs", message: expect.stringContaining("mainnet-shaped only") })
+  for (const [flag, over] of [
+    ["--era", { era: Option.some("byron" as const) }],
+    ["--epoch-length", { epochLength: Option.some(400) }],
+    ["--slot-length", { slotLength: Option.some(1000) }],
+    ["--k", { k: Option.some(20) }]
+  ] as const) {
+    expect(networkOptions(flags({ network: "mainnet-shaped", ...over }))).toMatchObject({ variable: flag, message: expect.stringContaining("custom only") })
+  }
+  expect(networkOptions(flags({ network: "mainnet-shaped" }))).toEqual({ network: "mainnet-shaped", epochs: { from: 507, to: 507 } })
+  // a mainnet-shaped chain's k is mainnet's 2160, so a rollback deeper than 100 is fine
+  expect(networkOptions(flags({ network: "mainnet-shaped", maxRollback: 500 }))).toMatchObject({ network: "mainnet-shaped" })
+})
+
+it("a custom Byron network's epoch is 10·k slots: any combination of --epoch-length and --k either fits the rule or is refused naming it", () => {
+  fc.assert(
+    fc.property(fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }), fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }), (epochLength, k) => {
+      const out = networkOptions(flags({ era: Option.some("byron"), epochLength: Option.fromUndefinedOr(epochLength), k: Option.fromUndefinedOr(k), maxRollback: 1 }))
+      if ("variable" in out) {
+        expect(out.variable).toBe("--epoch-length")
+        expect(out.message).toContain("a Byron epoch is 10·k slots")
+        // the value to use fits the rule
+        const suggested = Number(/--epoch-length (\d+)/.exec(out.message.slice(out.message.indexOf("use")))![1])
+        expect(suggested % 10).toBe(0)
+        if (k !== undefined) expect(suggested).toBe(10 * k)
+        // refused only when the rule is broken
+        expect(k !== undefined && epochLength !== undefined ? epochLength !== 10 * k : epochLength! % 10 !== 0).toBe(true)
+      } else {
+        expect(out.epochLength).toBe(10 * out.securityParameter!)
+        if (epochLength !== undefined) expect(out.epochLength).toBe(epochLength)
+        if (k !== undefined) expect(out.securityParameter).toBe(k)
+      }
+    }),
+    { numRuns: propertyRuns(300) }
+  )
+  expect(networkOptions(flags({ era: Option.some("byron"), epochLength: Option.some(7) }))).toMatchObject({ variable: "--epoch-length", message: expect.stringContaining("e.g. --epoch-length 1000") })
+  expect(networkOptions(flags({ era: Option.some("byron"), epochLength: Option.some(200), k: Option.some(20) }))).toEqual({ network: "custom", era: "byron", epochLength: 200, securityParameter: 20 })
+  expect(networkOptions(flags({ era: Option.some("byron") }))).toEqual({ network: "custom", era: "byron", epochLength: 1000, securityParameter: 100 })
+  // other eras keep any epoch length (10k/f by default)
+  expect(networkOptions(flags({ epochLength: Option.some(7) }))).toEqual({ network: "custom", era: "conway", epochLength: 7, securityParameter: 100 })
+})
+
+it("a Byron chain laid out by the rule has an EBB opening every epoch, none skipped", () => {
+  const options = networkOptions(flags({ era: Option.some("byron"), k: Option.some(3), maxRollback: 1 }))
+  if ("variable" in options) throw new Error(options.message)
+  const chain = new Chain({ ...options, initialBlocks: 400, meanBlockBytes: 500 })
+  const ebbEpochs = Array.from({ length: chain.length }, (_, i) => i).filter((i) => chain.isEbb(i)).map((i) => chain.slotAt(i) / options.epochLength!)
+  expect(ebbEpochs).toEqual(Array.from({ length: ebbEpochs.length }, (_, e) => e))
+  expect(ebbEpochs.length).toBeGreaterThan(5)
 })

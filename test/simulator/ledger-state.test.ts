@@ -81,7 +81,10 @@ describe("acquireLedgerState / releaseLedgerState", () => {
     const forked = sim.chain.pointAt(sim.chain.tipIndex)
     sim.switchFork(1, 2)
     expect((await ask(c, "acquireLedgerState", { point: forked })).error?.data).toBe("Target doesn't or no longer exist.")
-    expect((await ask(c, "queryLedgerState/tip")).result).toEqual(oldest) // the failed re-acquire kept the state
+    // a failed re-acquire leaves no state acquired (MsgFailure returns the client to StIdle): the tip answers
+    expect((await ask(c, "queryLedgerState/tip")).result).toEqual(sim.chain.pointAt(sim.chain.tipIndex))
+    const recent = sim.chain.pointAt(sim.chain.tipIndex - 5)
+    expect((await ask(c, "acquireLedgerState", { point: recent })).result).toEqual({ acquired: "ledgerState", point: recent })
     expect((await ask(c, "queryNetwork/genesisConfiguration", { era: "shelley" })).result.era).toBe("shelley")
     expect((await ask(c, "queryLedgerState/tip")).result).toEqual(sim.chain.pointAt(sim.chain.tipIndex))
     c.send({ jsonrpc: "2.0", method: "acquireLedgerState", params: { point: "tip" }, id: 1 })

@@ -1,3 +1,4 @@
+import { bech32 } from "@scure/base"
 import { afterEach, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "../../src/simulator/index.js"
 import { connect, findIntersection, nextBlock, type RawClient } from "./raw-client.js"
@@ -241,6 +242,45 @@ describe("envelopes", () => {
     c.send({ jsonrpc: "2.0", method: "queryLedgerState/epoch", params: {}, id: 5 })
     expect((await c.next()).result).toBe(sim.chain.currentEpoch())
     expect(sim.stats().unrouted).toBe(cases.length)
+  })
+
+  it("query parameters a node's decoder rejects answer -32600; valid but unknown ids answer empty", async () => {
+    const sim = await start()
+    const c = await open(sim)
+    // an enterprise address (header 0x60, testnet) of a key hash no output pays
+    const unknownAddress = bech32.encode("addr_test", bech32.toWords(Buffer.concat([Uint8Array.of(0x60), Buffer.alloc(28, 7)])), false)
+    const ask = async (method: string, params?: unknown) => {
+      c.send({ jsonrpc: "2.0", method, ...(params === undefined ? {} : { params }), id: method })
+      return c.next()
+    }
+    for (const [method, params] of [
+      ["queryLedgerState/utxo", { addresses: ["notanaddress"] }],
+      ["queryLedgerState/utxo", { address: [unknownAddress] }],
+      ["queryLedgerState/stakePools", { stakePools: [{ id: "pool1xyz" }] }],
+      ["queryLedgerState/rewardAccountSummaries", { keys: ["zz"] }]
+    ] as const) {
+      const reply = await ask(method, params)
+      expect(reply, method).toMatchObject({ jsonrpc: "2.0", error: { code: -32600 }, id: method })
+      expect(reply.error.message).toMatch(/^Invalid request: /)
+      expect(reply).not.toHaveProperty("method")
+    }
+    expect((await ask("queryLedgerState/stakePools", { stakePools: [{ id: "00".repeat(28) }] })).result).toEqual({})
+    expect((await ask("queryLedgerState/utxo", { addresses: [unknownAddress] })).result).toEqual([])
+    expect((await ask("queryLedgerState/rewardAccountSummaries", { keys: ["00".repeat(28)] })).result).toEqual([])
+    // without a filter a node is asked for no credential at all
+    expect((await ask("queryLedgerState/rewardAccountSummaries")).result).toEqual([])
+  })
+
+  it("what docs/simulator.md lists as not served: submission, evaluation, mempool, dump answer -32600; HTTP POST 404", async () => {
+    const sim = await start()
+    const c = await open(sim)
+    for (const method of ["submitTransaction", "evaluateTransaction", "acquireMempool", "nextTransaction", "hasTransaction", "sizeOfMempool", "releaseMempool", "queryLedgerState/dump"]) {
+      c.send({ jsonrpc: "2.0", method, params: method.endsWith("Transaction") && method !== "nextTransaction" ? { transaction: { cbor: "00" } } : undefined, id: method })
+      const reply = await c.next()
+      expect(reply, method).toMatchObject({ error: { code: -32600, message: expect.stringContaining("unknown method") }, id: method })
+    }
+    const post = await fetch(sim.httpUrl + "/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", method: "queryNetwork/tip", id: 1 }) })
+    expect(post.status).toBe(404)
   })
 
   it("errors of a routed request carry its method, as Ogmios' do", async () => {
