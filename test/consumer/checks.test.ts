@@ -11,21 +11,14 @@
  * - settings consume does not use (OGMIOS_ENDPOINTS) cannot stop it.
  */
 import { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { consume$, ConsumerError } from "../../src/consumer/index.js"
-import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { cleanup, newPrefix } from "../relay/harness.js"
-import { consumeCli, keysUnder, parseLines, runConsumer, sleep, until, writeHistory } from "./support.js"
+import { newPrefix } from "../relay/harness.js"
+import { consumeCli, keysUnder, parseLines, runConsumer, sleep, until, writeHistory, useTestRedis } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
-beforeAll(() => {
-  redis = new Redis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await cleanup(redis, prefixes)
-  redis.disconnect()
-})
+useTestRedis((r) => (redis = r), prefixes)
 
 const fresh = () => {
   const p = newPrefix()

@@ -6,22 +6,15 @@
  * not acknowledged yet: the first lines of the next run, at most --in-flight of them.
  */
 import { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { startSimulator } from "../../src/simulator/index.js"
-import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { seededRandom } from "../support/backfill-e2e.js"
-import { caughtUp, cleanup, newPrefix, startRelay } from "../relay/harness.js"
-import { canonical, consumeCli, foldRuns, groupsOf, type Line, parseLines, sleep, until } from "./support.js"
+import { caughtUp, newPrefix, startRelay } from "../relay/harness.js"
+import { canonical, consumeCli, foldRuns, groupsOf, type Line, parseLines, sleep, until, useTestRedis } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
-beforeAll(() => {
-  redis = new Redis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await cleanup(redis, prefixes)
-  redis.disconnect()
-})
+useTestRedis((r) => (redis = r), prefixes)
 
 const IN_FLIGHT = 4
 

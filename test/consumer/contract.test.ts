@@ -7,24 +7,18 @@
  */
 import { Redis } from "ioredis"
 import { firstValueFrom, take, toArray } from "rxjs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { type ChainItem, consume$, ConsumerError } from "../../src/consumer/index.js"
 import type { Block } from "../../src/domain/block.js"
 import { encodeBlocks, type WireFormat } from "../../src/domain/wire-format.js"
 import { testBlock } from "../../src/testing/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { cleanup, newPrefix } from "../relay/harness.js"
-import { CheckedFold, runConsumer, sleep, until } from "./support.js"
+import { newPrefix } from "../relay/harness.js"
+import { CheckedFold, runConsumer, sleep, until, useTestRedis } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
-beforeAll(() => {
-  redis = new Redis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await cleanup(redis, prefixes)
-  redis.disconnect()
-})
+useTestRedis((r) => (redis = r), prefixes)
 
 const HUGE = 18_446_744_073_709_551_617n // 2^64 + 1: a float would round it
 

@@ -6,22 +6,14 @@
 import { Effect, Stream } from "effect"
 import { Redis } from "ioredis"
 import { consumeStream } from "../../src/consumer/index.js"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
-import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { caughtUp, cleanup, newPrefix, startRelay } from "../relay/harness.js"
-import { canonical, CheckedFold, groupsOf, runConsumer, until } from "./support.js"
+import { caughtUp, newPrefix, startRelay } from "../relay/harness.js"
+import { canonical, CheckedFold, groupsOf, runConsumer, until, useTestRedis } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
-
-beforeAll(() => {
-  redis = new Redis(TEST_REDIS_URL)
-})
-afterAll(async () => {
-  await cleanup(redis, prefixes)
-  redis.disconnect()
-})
+useTestRedis((r) => (redis = r), prefixes)
 
 const forkingSim = (seed: string): Promise<SimulatorHandle> =>
   startSimulator({

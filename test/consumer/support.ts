@@ -6,7 +6,8 @@
 import type { ChildProcess } from "node:child_process"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Redis } from "ioredis"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll } from "vitest"
 import type { Subscription } from "rxjs"
 import { type ChainItem, consume$, type ConsumeOptions } from "../../src/consumer/index.js"
 import type { Block } from "../../src/domain/block.js"
@@ -15,6 +16,7 @@ import { parse } from "../../src/json/lossless.js"
 import { testBlock } from "../../src/testing/index.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
+import { cleanup } from "../relay/harness.js"
 import { type CliResult, runCli } from "../support/cli.js"
 
 export interface FoldedBlock {
@@ -286,4 +288,17 @@ export const keysUnder = async (redis: Redis, prefix: string): Promise<Array<str
     out.push(...keys)
   } while (cursor !== "0")
   return out.sort()
+}
+
+/** A test file's Redis connection (handed to `use` before the tests), and the prefixes it wrote under, deleted after them. */
+export const useTestRedis = (use: (redis: Redis) => void, prefixes: Array<string>): void => {
+  let redis: Redis
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL)
+    use(redis)
+  })
+  afterAll(async () => {
+    await cleanup(redis, prefixes)
+    redis.disconnect()
+  })
 }
