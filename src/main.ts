@@ -9,6 +9,7 @@
  * `npm ci` installs as a devDependency.
  */
 import { nodeVersionProblem } from "./cli/node-version.js"
+import { startMemoryLog } from "./cli/memory-log.js"
 
 const problem = nodeVersionProblem(process.versions.node, process.execPath, process.argv.slice(2))
 if (problem !== undefined) {
@@ -16,5 +17,8 @@ if (problem !== undefined) {
   // 2: a configuration error (docs: exit codes)
   process.exitCode = 2
 } else {
+  const memory = startMemoryLog(process.env["HECATE_MEMORY_LOG_MS"])
+  memory("start")
   await import("./cli/app.js")
+  memory("loaded")
 }
