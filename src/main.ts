@@ -10,6 +10,8 @@
  */
 import { nodeVersionProblem } from "./cli/node-version.js"
 import { startMemoryLog } from "./cli/memory-log.js"
+import { allocatorEnvironment } from "./cli/allocator.js"
+import { invokedCommand } from "./commands/index.js"
 
 const problem = nodeVersionProblem(process.versions.node, process.execPath, process.argv.slice(2))
 if (problem !== undefined) {
@@ -17,6 +19,12 @@ if (problem !== undefined) {
   // 2: a configuration error (docs: exit codes)
   process.exitCode = 2
 } else {
+  // the batch commands run with the allocator settings they need (src/cli/allocator.ts): restart
+  // in place with them once, before anything else is loaded
+  const env = allocatorEnvironment(process.env, invokedCommand(process.argv.slice(2)))
+  if (env !== undefined && typeof process.execve === "function") {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env)
+  }
   const memory = startMemoryLog(process.env["HECATE_MEMORY_LOG_MS"])
   memory("start")
   await import("./cli/app.js")
