@@ -10,7 +10,7 @@
  */
 import { nodeVersionProblem } from "./cli/node-version.js"
 import { startMemoryLog } from "./cli/memory-log.js"
-import { allocatorEnvironment } from "./cli/allocator.js"
+import { batchCommandRestart } from "./cli/allocator.js"
 import { invokedCommand } from "./commands/index.js"
 
 const problem = nodeVersionProblem(process.versions.node, process.execPath, process.argv.slice(2))
@@ -19,11 +19,11 @@ if (problem !== undefined) {
   // 2: a configuration error (docs: exit codes)
   process.exitCode = 2
 } else {
-  // the batch commands run with the allocator settings they need (src/cli/allocator.ts): restart
-  // in place with them once, before anything else is loaded
-  const env = allocatorEnvironment(process.env, invokedCommand(process.argv.slice(2)))
-  if (env !== undefined && typeof process.execve === "function") {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env)
+  // the batch commands run with the memory settings they need (src/cli/allocator.ts), which only
+  // a new process takes: restart in place with them once, before anything else is loaded
+  const restart = batchCommandRestart(process.env, process.execArgv, invokedCommand(process.argv.slice(2)))
+  if (restart !== undefined && typeof process.execve === "function") {
+    process.execve(process.execPath, [process.execPath, ...restart.execArgv, ...process.argv.slice(1)], restart.env)
   }
   const memory = startMemoryLog(process.env["HECATE_MEMORY_LOG_MS"])
   memory("start")

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
-import { allocatorEnvironment, MMAP_THRESHOLD_BYTES } from "../../src/cli/allocator.js"
+import { batchCommandRestart, MMAP_THRESHOLD_BYTES, SEMI_SPACE_MB } from "../../src/cli/allocator.js"
 import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
 import { runCli } from "../support/cli.js"
 
@@ -35,18 +35,27 @@ describe("invokedCommand", () => {
   })
 })
 
-describe("allocatorEnvironment", () => {
-  it("sets a fixed mmap threshold for the batch commands only, keeping the rest of the environment", () => {
-    const env = allocatorEnvironment({ PATH: "/bin", EMPTY: undefined }, "backfill")
-    expect(env).toEqual({ PATH: "/bin", MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD_BYTES) })
-    expect(allocatorEnvironment({}, "worker")).toBeDefined()
-    expect(allocatorEnvironment({}, "sync")).toBeDefined()
-    expect(allocatorEnvironment({}, "status")).toBeUndefined()
-    expect(allocatorEnvironment({}, undefined)).toBeUndefined()
+describe("batchCommandRestart", () => {
+  it("restarts the batch commands only, with a fixed mmap threshold and smaller semi-spaces, keeping the rest", () => {
+    const r = batchCommandRestart({ PATH: "/bin", EMPTY: undefined }, ["--enable-source-maps"], "backfill")
+    expect(r).toEqual({
+      env: { PATH: "/bin", MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD_BYTES) },
+      execArgv: [`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"]
+    })
+    expect(batchCommandRestart({}, [], "worker")).toBeDefined()
+    expect(batchCommandRestart({}, [], "sync")).toBeDefined()
+    expect(batchCommandRestart({}, [], "status")).toBeUndefined()
+    expect(batchCommandRestart({}, [], undefined)).toBeUndefined()
   })
 
-  it("does not restart a process that runs with it already, nor override the user's value", () => {
-    expect(allocatorEnvironment({ MALLOC_MMAP_THRESHOLD_: "65536" }, "backfill")).toBeUndefined()
+  it("does not restart a process that runs with both already (so it restarts once), and keeps the user's values", () => {
+    const once = batchCommandRestart({}, [], "backfill")!
+    expect(batchCommandRestart(once.env, once.execArgv, "backfill")).toBeUndefined()
+    expect(batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536" }, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
+    expect(batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536", NODE_OPTIONS: "--semi-space-size=4" }, [], "backfill")).toBeUndefined()
+    const own = batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536" }, [], "backfill")!
+    expect(own.env["MALLOC_MMAP_THRESHOLD_"]).toBe("65536")
+    expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")!.execArgv).toEqual(["--max-semi-space-size=32"])
   })
 })
 
