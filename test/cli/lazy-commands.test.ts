@@ -1,6 +1,6 @@
 /**
  * The command line loads only the command it runs, and restarts the batch commands with the
- * allocator settings they need: which command a command line names, which modules a run loads,
+ * memory settings they need: which command a command line names, which modules a run loads,
  * and the environment of the restart.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
-import { batchCommandRestart, MMAP_THRESHOLD_BYTES, SEMI_SPACE_MB } from "../../src/cli/allocator.js"
+import { batchCommandRestart, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
 import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
 import { runCli } from "../support/cli.js"
 
@@ -36,26 +36,19 @@ describe("invokedCommand", () => {
 })
 
 describe("batchCommandRestart", () => {
-  it("restarts the batch commands only, with a fixed mmap threshold and smaller semi-spaces, keeping the rest", () => {
-    const r = batchCommandRestart({ PATH: "/bin", EMPTY: undefined }, ["--enable-source-maps"], "backfill")
-    expect(r).toEqual({
-      env: { PATH: "/bin", MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD_BYTES) },
-      execArgv: [`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"]
-    })
+  it("restarts the batch commands only, with smaller semi-spaces, keeping node's other flags", () => {
+    expect(batchCommandRestart({}, ["--enable-source-maps"], "backfill")).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"])
     expect(batchCommandRestart({}, [], "worker")).toBeDefined()
     expect(batchCommandRestart({}, [], "sync")).toBeDefined()
     expect(batchCommandRestart({}, [], "status")).toBeUndefined()
     expect(batchCommandRestart({}, [], undefined)).toBeUndefined()
   })
 
-  it("does not restart a process that runs with both already (so it restarts once), and keeps the user's values", () => {
+  it("does not restart a process that runs with it already (so it restarts once), nor override the user's flag", () => {
     const once = batchCommandRestart({}, [], "backfill")!
-    expect(batchCommandRestart(once.env, once.execArgv, "backfill")).toBeUndefined()
-    expect(batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536" }, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
-    expect(batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536", NODE_OPTIONS: "--semi-space-size=4" }, [], "backfill")).toBeUndefined()
-    const own = batchCommandRestart({ MALLOC_MMAP_THRESHOLD_: "65536" }, [], "backfill")!
-    expect(own.env["MALLOC_MMAP_THRESHOLD_"]).toBe("65536")
-    expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")!.execArgv).toEqual(["--max-semi-space-size=32"])
+    expect(batchCommandRestart({}, once, "backfill")).toBeUndefined()
+    expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
+    expect(batchCommandRestart({ NODE_OPTIONS: "--inspect --semi-space-size=4" }, [], "backfill")).toBeUndefined()
   })
 })
 
