@@ -16,6 +16,7 @@ import { formatConsumerBench, runConsumerBench } from "./consumer.js"
 import { runDistributedBench } from "./distributed.js"
 import { runEncodeBench } from "./encode.js"
 import { formatRelayLatency, runRelayLatencyBench } from "./relay.js"
+import { formatRelayMemory, runRelayMemoryBench } from "./relayMemory.js"
 import { main as runSimulatorBench } from "./simulator.js"
 
 interface Bench {
@@ -33,6 +34,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
     }
   },
   { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
+  { name: "relayMemory", run: async () => console.log(formatRelayMemory(await runRelayMemoryBench())) },
   { name: "encode", run: async () => runEncodeBench() },
   {
     name: "backfill",

@@ -1,21 +1,24 @@
 /**
  * The Hecate command line, loaded by src/main.ts once the Node version is known to be enough. Each
- * command lives in src/commands/; this file only assembles the tree and runs it with the platform
- * services and documented exit codes.
+ * command lives in src/commands/ and is loaded only when it runs (src/commands/index.ts); this file
+ * assembles the tree and runs it with the platform services and documented exit codes. The platform
+ * modules are imported by their own paths: the package's index loads every Node service it has
+ * (sockets, HTTP, workers, …), about 30 MiB more than the runtime and the basic services.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { teardown } from "./exit-codes.js"
 import { untilOutputCloses } from "./process.js"
-import { commands } from "../commands/index.js"
+import { loadCommands } from "../commands/index.js"
 
 const hecate = Command.make("hecate").pipe(
   Command.withDescription(
     "Relay Cardano blocks from Ogmios into Redis: epoch-parallel backfill, a rollback-aware realtime relay, " +
       "and a forking Ogmios simulator to run them against."
   ),
-  Command.withSubcommands(commands)
+  Command.withSubcommands(await loadCommands(process.argv.slice(2)))
 )
 
 hecate.pipe(

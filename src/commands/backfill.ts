@@ -17,14 +17,15 @@ import { withCommandLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { isOutputClosed } from "../cli/process.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
-import { distributedFlags, runDistributedBackfill } from "../distributed/index.js"
-import { backfillObserver, observabilityFlags, observeRun, observeSink, runParameters } from "../observability/index.js"
+import { distributedFlags } from "../distributed/flags.js"
+import { backfillObserver, observeSink } from "../observability/instrument.js"
+import { observabilityFlags, observeRun, runParameters } from "../observability/run.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { Redis, redactUrl } from "../services/Redis.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
-import { startSimulator, type SimulatorHandle } from "../simulator/index.js"
+import type { SimulatorHandle } from "../simulator/index.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
   intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -211,7 +212,8 @@ const run = (flags: Flags) =>
     let simulator: SimulatorHandle | undefined
     if (flags.simulator) {
       simulator = yield* Effect.acquireRelease(
-        Effect.promise(() => startSimulator(DEMO_SIMULATOR)),
+        // the simulator's modules (block forging, CBOR) load only for a --simulator run
+        Effect.promise(() => import("../simulator/index.js").then((m) => m.startSimulator(DEMO_SIMULATOR))),
         (sim) => Effect.promise(() => sim.stop())
       )
       const tip = simulator.chain.tip()
@@ -258,7 +260,9 @@ const run = (flags: Flags) =>
     const demo = summarize && flags.sink === "redis"
     const [result, demoStatus] = yield* Effect.gen(function*() {
       const sink = observeSink(yield* makeSink)
-      const result = yield* (flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, {
+      // the coordinator (and BullMQ with it) loads only for a --distributed run
+      const run = flags.distributed ? (yield* Effect.promise(() => import("../distributed/coordinator.js"))).runDistributedBackfill(flags) : backfill
+      const result = yield* run(sink, {
         startEpoch: Option.getOrUndefined(flags.startEpoch),
         endEpoch: Option.getOrUndefined(flags.endEpoch),
         concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),

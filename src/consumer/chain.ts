@@ -662,8 +662,9 @@ export class ChainReader {
     const slot = intOr(f["slot"])
     const height = intOr(f["height"])
     const hash = f["hash"]
-    if (slot === undefined || height === undefined || hash === undefined || f["block"] === undefined) {
-      throw new ConsumerError({ reason: "Malformed", detail: `${reader.key} entry ${entry.id} lacks slot/height/hash/block` })
+    // a final entry carries the point only (its block is the apply entry it names in `ref`)
+    if (slot === undefined || height === undefined || hash === undefined || (type !== "final" && f["block"] === undefined)) {
+      throw new ConsumerError({ reason: "Malformed", detail: `${reader.key} entry ${entry.id} lacks slot/height/hash${type === "final" ? "" : "/block"}` })
     }
     const point = { slot, id: hash, height }
     const id = `${reader.key}/${entry.id}`
@@ -672,8 +673,8 @@ export class ChainReader {
       await this.control.xack(reader.key, this.options.group, entry.id)
       reader.inFlight.delete(entry.id)
     }
-    if (type === "apply") return { item: { _tag: "Apply", id, position, point, source, block: parse(f["block"]), final: false }, commit }
-    if (type === "undo") return { item: { _tag: "Undo", id, position, point, source, block: parse(f["block"]) }, commit }
+    if (type === "apply") return { item: { _tag: "Apply", id, position, point, source, block: parse(f["block"]!), final: false }, commit }
+    if (type === "undo") return { item: { _tag: "Undo", id, position, point, source, block: parse(f["block"]!) }, commit }
     if (type === "final") return { item: { _tag: "Final", id, position, point, source }, commit }
     throw new ConsumerError({ reason: "Malformed", detail: `${reader.key} entry ${entry.id} has type ${String(type)}` })
   }

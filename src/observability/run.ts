@@ -4,7 +4,8 @@
  * - a run record in Redis (runs.ts): Running → Completed / Failed (with the error) / Cancelled
  *   (SIGINT / SIGTERM), with the blocks it relayed; best-effort, never fails the run;
  * - log annotations `run` (the run id) and `command` on every log line of the run;
- * - with `--http-port`: the observability HTTP server (dashboard, /health, /metrics) for the run;
+ * - with `--http-port`: the observability HTTP server (dashboard, /health, /metrics) for the run
+ *   (run-http.ts, loaded only then);
  * - backfill: the progress bar on a terminal, periodic progress log lines otherwise.
  */
 import { Cause, Effect, Exit, Logger, Option, Redacted, References, type Scope } from "effect"
@@ -14,8 +15,6 @@ import type { SettingKey } from "../config/settings.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import type { InvalidConfiguration } from "../services/HecateConfig.js"
 import { addProgressListener } from "./instrument.js"
-import { makeHealthChecker } from "./health.js"
-import { observabilityServer } from "./http.js"
 import { type CommandName, live } from "./metrics.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
@@ -25,8 +24,6 @@ import { inspect } from "node:util"
 import type { BackfillProgress } from "../backfill/backfill.js"
 import { toRedisError } from "../services/Redis.js"
 import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
-import { queueSettings } from "../distributed/settings.js"
-import { makeQueueReader, type QueueActivity } from "./workers.js"
 import { errorMessage } from "../domain/error-message.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
@@ -200,32 +197,11 @@ export const observeRun = (spec: ObserveRunSpec) =>
       }))
     }
 
-    // HTTP
+    // HTTP: its module (the dashboard, /health probes, the queue reader) loads only when asked for
     const port = spec.http === undefined ? undefined : Option.getOrUndefined(spec.http.port)
     if (port !== undefined) {
-      const host = Option.getOrElse(spec.http!.host, () => settings.httpHost)
-      const health = makeHealthChecker({
-        redisUrl,
-        endpoints,
-        relayPrefix: spec.relayPrefix,
-        catchingUp: spec.command === "backfill"
-          ? () => {
-            const b = live.backfill
-            return b.plan === undefined ? "planning the backfill" : b.epochsDone < b.plan.epochs ? `backfilling: ${b.epochsDone}/${b.plan.epochs} epochs` : undefined
-          }
-          : undefined
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
-      // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
-      const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
-      let queue: (() => Promise<QueueActivity>) | undefined
-      if (spec.distributed !== undefined) {
-        const reader = makeQueueReader(yield* queueSettings(spec.distributed.queue, settings.queuePrefix, { url: redisUrl }))
-        yield* Effect.addFinalizer(() => Effect.promise(() => reader.close()))
-        queue = reader.read
-      }
-      const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix, queue })
-      yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
+      const { serveRunHttp } = yield* Effect.promise(() => import("./run-http.js"))
+      yield* serveRunHttp({ spec, port, settings, redisUrl, endpoints, history })
     }
 
     const captured = <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) =>

@@ -33,6 +33,22 @@ export interface MemoryRelayStore extends RelayStoreShape {
 
 const seqOf = (id: string): number => Number(id.split("-")[0])
 
+const fieldOf = (fields: ReadonlyArray<string>, name: string): string | undefined => {
+  for (let k = 0; k + 1 < fields.length; k += 2) if (fields[k] === name) return fields[k + 1]
+  return undefined
+}
+
+/** A final entry: the apply's point and era, and the id of the apply entry that holds the block. */
+const finalFields = (apply: ReadonlyArray<string>, ref: string): Array<string> => {
+  const out: Array<string> = []
+  for (let k = 0; k + 1 < apply.length; k += 2) {
+    if (apply[k] === "type") out.push("type", "final")
+    else if (apply[k] !== "block") out.push(apply[k]!, apply[k + 1]!)
+  }
+  out.push("ref", ref)
+  return out
+}
+
 export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRelayStore => {
   const keys = relayKeys(options.prefix ?? DEFAULT_RELAY_PREFIX)
   const retain = options.retain ?? 100_000
@@ -143,8 +159,10 @@ export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRel
         if (src === undefined) throw new RelayResync({ detail: `${op._tag} ${op.hash} past the stored window (${window.length} blocks)` })
         if (src.hash !== op.hash) throw new RelayResync({ detail: `${op._tag} ${op.hash} but the window holds ${src.hash} there` })
         if (src.fields === undefined) throw new RelayResync({ detail: `the apply entry ${src.id} of ${op.hash} is missing from ${keys.events}` })
-        const typed = (t: string) => src!.fields!.map((v, k) => (k % 2 === 1 && src!.fields![k - 1] === "type" ? t : v))
-        planned.push(op._tag === "U" ? { kind: "U", id: `${seq}-${ev++}`, fields: typed("undo") } : { kind: "F", fields: typed("final") })
+        const f = src.fields
+        planned.push(op._tag === "U"
+          ? { kind: "U", id: `${seq}-${ev++}`, fields: f.map((v, k) => (k % 2 === 1 && f[k - 1] === "type" ? "undo" : v)) }
+          : { kind: "F", fields: finalFields(f, src.id) })
       }
     }
 
@@ -198,12 +216,15 @@ export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRel
     if (nf > 0) incr("finals", nf)
     if (retain > 0) {
       // the write script trims approximately (MINID ~); here exactly, never the window's applies
+      // nor an apply that a final entry still held refers to
+      const fcut = seq - retain + 1
+      if (fcut > 1 && nf > 0) final = final.filter((e) => seqOf(e[0]) >= fcut)
       let cut = seq - retain + 1
       const oldest = window[0]
       if (oldest !== undefined) cut = Math.min(cut, seqOf(parse(oldest).id))
+      const ref = final[0] === undefined ? undefined : fieldOf(final[0][1], "ref")
+      if (ref !== undefined) cut = Math.min(cut, seqOf(ref))
       if (cut > 1) events = events.filter((e) => seqOf(e[0]) >= cut)
-      const fcut = seq - retain + 1
-      if (fcut > 1 && nf > 0) final = final.filter((e) => seqOf(e[0]) >= fcut)
     }
     return { _tag: "Written", seq, lag: 0, length: events.length }
   }

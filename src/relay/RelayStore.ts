@@ -11,9 +11,10 @@
  *   makes it fail with RelayFenced), and validated against the stored window (RelayResync);
  * - `lag` is the backpressure poll.
  *
- * The volatile window lives in a LIST of `height slot hash eventId` entries; undo and final
- * entries are copied server-side from the block's apply entry, so their content is the apply's
- * byte for byte, and a restarted relay never needs the blocks' content.
+ * The volatile window lives in a LIST of `height slot hash eventId` entries; undo entries are
+ * copied server-side from the block's apply entry, so their content is the apply's byte for byte,
+ * and final entries hold the apply's point and id (`ref`) instead of a second copy of the block;
+ * a restarted relay never needs the blocks' content.
  */
 import { Context, Effect, Layer } from "effect"
 import { runScript } from "../backfill/store/scripts.js"

@@ -8,7 +8,10 @@ export interface RelayKeys {
   readonly prefix: string
   /** STREAM: `apply` / `undo` entries, ids `<seq>-<i>` (seq = the committed write's number). */
   readonly events: string
-  /** STREAM: `final` entries (blocks at least `depth` deep, never undone), ids `<seq>-<i>`. */
+  /**
+   * STREAM: `final` entries (blocks at least `depth` deep, never undone), ids `<seq>-<i>`: the
+   * point, and `ref`, the id of the block's apply entry in `events`.
+   */
   readonly final: string
   /** HASH: seq, producer (fencing token), depth, format, final point, node tip, seam. */
   readonly cursor: string

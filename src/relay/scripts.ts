@@ -16,20 +16,33 @@ const LAG = `
 local function seqOf(id)
   return tonumber(string.match(id, '^(%d+)')) or 0
 end
--- max lag and min last-delivered seq of the groups of a stream (0, nil without groups)
+-- max lag of the groups of a stream, and the first write any of them still needs: the one after
+-- its last-delivered entry, or its oldest pending (delivered, not acknowledged) entry's (0, nil
+-- without groups)
 local function groupsInfo(stream, now)
   if redis.call('EXISTS', stream) == 0 then return 0, nil end
   local groups = redis.call('XINFO', 'GROUPS', stream)
   local maxLag, minSeq = 0, nil
   for _, g in ipairs(groups) do
-    local ld, lag = '0-0', false
+    local name, ld, lag, pending = nil, '0-0', false, 0
     for k = 1, #g, 2 do
-      if g[k] == 'last-delivered-id' then ld = g[k + 1] elseif g[k] == 'lag' then lag = g[k + 1] end
+      if g[k] == 'name' then name = g[k + 1]
+      elseif g[k] == 'last-delivered-id' then ld = g[k + 1]
+      elseif g[k] == 'lag' then lag = g[k + 1]
+      elseif g[k] == 'pending' then pending = g[k + 1] end
     end
     local delivered = seqOf(ld)
     if type(lag) ~= 'number' then lag = now - delivered end
     if lag > maxLag then maxLag = lag end
-    if minSeq == nil or delivered < minSeq then minSeq = delivered end
+    local needed = delivered + 1
+    if pending > 0 then
+      local oldest = redis.call('XPENDING', stream, name)[2]
+      if oldest then
+        local p = seqOf(oldest)
+        if p < needed then needed = p end
+      end
+    end
+    if minSeq == nil or needed < minSeq then minSeq = needed end
   end
   return maxLag, minSeq
 end
@@ -102,7 +115,7 @@ while i <= #ARGV do
       if len - head - tail > 0 then
         local e = parse(redis.call('LINDEX', window, head))
         head = head + 1
-        src = {hash = e.hash, fields = fetch(e.id), id = e.id, height = e.height, slot = e.slot}
+        src = {hash = e.hash, fields = fetch(e.id), id = e.id}
       elseif #pushed >= pHead then
         src = pushed[pHead]
         pHead = pHead + 1
@@ -117,7 +130,7 @@ while i <= #ARGV do
     if src.fields == nil then
       return redis.error_reply('RESYNC the apply entry ' .. src.id .. ' of ' .. hash .. ' is missing from ' .. events)
     end
-    local op = {kind = kind, hash = hash, fields = src.fields, height = src.height, slot = src.slot}
+    local op = {kind = kind, hash = hash, fields = src.fields, ref = src.id}
     if kind == 'U' then
       op.id = seq .. '-' .. ev
       ev = ev + 1
@@ -148,6 +161,22 @@ local function typed(f, t)
   end
   return out
 end
+-- a final entry: the apply's point and era, and the id of the apply entry that holds the block
+local function finalFields(f, ref)
+  local out = {}
+  for k = 1, #f, 2 do
+    if f[k] == 'type' then
+      out[#out + 1] = 'type'
+      out[#out + 1] = 'final'
+    elseif f[k] ~= 'block' then
+      out[#out + 1] = f[k]
+      out[#out + 1] = f[k + 1]
+    end
+  end
+  out[#out + 1] = 'ref'
+  out[#out + 1] = ref
+  return out
+end
 local function thin(top)
   local all = redis.call('ZRANGE', checkpoints, 0, -1, 'WITHSCORES')
   for k = 1, #all, 2 do
@@ -172,7 +201,7 @@ for _, op in ipairs(ops) do
     nu = nu + 1
   elseif op.kind == 'F' then
     local e = parse(redis.call('LPOP', window))
-    redis.call('XADD', final, seq .. '-' .. nf, unpack(typed(op.fields, 'final')))
+    redis.call('XADD', final, seq .. '-' .. nf, unpack(finalFields(op.fields, op.ref)))
     nf = nf + 1
     local old = redis.call('HMGET', cursor, 'final_height', 'final_slot', 'final_hash')
     if old[1] and old[1] ~= '' and old[3] ~= 'origin' then
@@ -195,21 +224,32 @@ if nu > 0 then
 end
 if nf > 0 then redis.call('HINCRBY', metrics, 'finals', nf) end
 
--- 3. lag, and trimming: never the window's apply entries, never what a group has not read yet
+-- 3. lag, and trimming: never the window's apply entries, never what a group has not read or
+-- acknowledged yet, never an apply entry that a final entry still in \`final\` refers to
 local eLag, eMin = groupsInfo(events, seq)
 local fLag, fMin = groupsInfo(final, seq)
 if retain > 0 then
+  local fcut = seq - retain + 1
+  if fMin ~= nil and fMin < fcut then fcut = fMin end
+  if fcut > 1 and nf > 0 then redis.call('XTRIM', final, 'MINID', '~', fcut .. '-0') end
   local cut = seq - retain + 1
   local oldest = redis.call('LINDEX', window, 0)
   if oldest then
     local s = seqOf(parse(oldest).id)
     if s < cut then cut = s end
   end
-  if eMin ~= nil and eMin + 1 < cut then cut = eMin + 1 end
+  if eMin ~= nil and eMin < cut then cut = eMin end
+  local firstFinal = redis.call('XRANGE', final, '-', '+', 'COUNT', 1)[1]
+  if firstFinal then
+    local f = firstFinal[2]
+    for k = 1, #f, 2 do
+      if f[k] == 'ref' then
+        local s = seqOf(f[k + 1])
+        if s < cut then cut = s end
+      end
+    end
+  end
   if cut > 1 then redis.call('XTRIM', events, 'MINID', '~', cut .. '-0') end
-  local fcut = seq - retain + 1
-  if fMin ~= nil and fMin + 1 < fcut then fcut = fMin + 1 end
-  if fcut > 1 and nf > 0 then redis.call('XTRIM', final, 'MINID', '~', fcut .. '-0') end
 end
 local lag = eLag
 if fLag > lag then lag = fLag end

@@ -82,9 +82,14 @@ export const expectCanonical = async (client: IORedis, prefix: string, sim: Simu
   expect(chain.map((b) => b.slot)).toEqual(canonical.map((b) => b.slot))
   // final: a prefix of the canonical chain, each block once, content = the apply's
   expect(final.map((b) => `${b.height}:${b.hash}`)).toEqual(canonical.slice(0, final.length).map((b) => `${b.height}:${b.hash}`))
-  const applied = new Map<string, string>()
-  for (const e of events) if (e.type === "apply") applied.set(e.hash, e.blockText)
-  for (const f of final) expect(f.blockText).toBe(applied.get(f.hash))
+  // a final entry holds no block: it names the apply entry that does, still in `events`
+  const byId = new Map(events.map((e) => [e.id, e]))
+  for (const f of final) {
+    expect(f.blockText, `final ${f.id} holds no block`).toBeUndefined()
+    const apply = byId.get(f.ref ?? "")
+    expect(apply?.type, `final ${f.id} refers to the apply ${f.ref}`).toBe("apply")
+    expect(`${apply?.height}:${apply?.hash}:${apply?.slot}:${apply?.era}`).toBe(`${f.height}:${f.hash}:${f.slot}:${f.era}`)
+  }
   expectIncreasingIds(events)
   expectIncreasingIds(final)
   // no repeated event: an apply of a hash only again after its undo, an undo only of an applied hash

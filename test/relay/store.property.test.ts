@@ -2,7 +2,8 @@
  * RelayStore against the property-testing kit, on a real Redis: the consumer under test is the
  * reorg operator + one atomic RelayStore write per input, and what it reports back is read from
  * Redis (the new `events` / `final` entries, decoded), so the kit's invariants (fold = canonical
- * chain, undo mirrors apply byte for byte, final is a prefix at exactly `depth`, no duplicates)
+ * chain, undo mirrors apply byte for byte, final is a prefix at exactly `depth` and names its
+ * apply entry, which retention kept, no duplicates)
  * are checked on the stored streams. Restarts rebuild the consumer from Redis alone (claim →
  * resume window → a new producer). Every write is also re-sent (a retry after a lost reply) and
  * must be a no-op, and a write of the old producer after a restart must be fenced.
@@ -19,7 +20,7 @@ import { initialState, type ReorgState, step } from "../../src/streams/reorg.js"
 import { type ConsumerFactory, checkConsumer, propertyRuns } from "../../src/testing/index.js"
 import type { RedisConnection } from "../../src/services/Redis.js"
 import { TEST_REDIS_URL, deleteByPrefix } from "../backfill/redis-helpers.js"
-import { blockOf, readEntries } from "./support.js"
+import { blockOf, decodeEntry, readEntries, type RelayEntry } from "./support.js"
 
 let client: IORedis
 let conn: RedisConnection
@@ -90,7 +91,7 @@ const relayConsumer = (prefix: string, counters: { dups: number; fenced: number 
           ...events.map((e): ReorgEvent => e.type === "apply"
             ? { _tag: "Apply", block: blockOf(e), tip: tip ?? "origin" }
             : { _tag: "Undo", block: blockOf(e) }),
-          ...finals.map((e): ReorgEvent => ({ _tag: "Final", block: blockOf(e) }))
+          ...(await Promise.all(finals.map(async (e): Promise<ReorgEvent> => ({ _tag: "Final", block: await finalBlock(prefix, e) }))))
         ]
         const expectedKinds = [...out.filter((e) => e._tag !== "Final"), ...out.filter((e) => e._tag === "Final")]
         expect(stored.map((e) => `${e._tag}:${e.block.id}`)).toEqual(expectedKinds.map((e) => `${e._tag}:${e.block.id}`))
@@ -100,6 +101,19 @@ const relayConsumer = (prefix: string, counters: { dups: number; fenced: number 
       persist: () => ({ restart: true })
     }
   }
+
+/**
+ * The block of a final entry: it holds none, only the id of its apply entry in `events` (`ref`),
+ * which must still be there (retention keeps what a held final refers to) with the same point.
+ */
+const finalBlock = async (prefix: string, entry: RelayEntry) => {
+  expect(entry.blockText, `final ${entry.id} holds no block`).toBeUndefined()
+  const found = (await client.xrange(`${prefix}events`, entry.ref ?? "0-0", entry.ref ?? "0-0")) as Array<[string, Array<string>]>
+  if (found[0] === undefined) throw new Error(`final ${entry.id} refers to ${entry.ref}, which is not in events`)
+  const apply = decodeEntry(found[0])
+  expect([apply.type, apply.slot, apply.height, apply.hash, apply.era]).toEqual(["apply", entry.slot, entry.height, entry.hash, entry.era])
+  return blockOf(apply)
+}
 
 /** Returns the stored events in the operator's batch order (finals live in their own stream). */
 const orderLike = (out: ReadonlyArray<ReorgEvent>, stored: ReadonlyArray<ReorgEvent>): Array<ReorgEvent> =>

@@ -14,8 +14,10 @@ export interface RelayEntry {
   readonly height: number
   readonly hash: string
   readonly era: string
-  /** the raw block text */
+  /** the raw block text (an apply / undo entry's; a final entry holds none) */
   readonly blockText: string
+  /** a final entry: the id of the apply entry in `events` that holds the block */
+  readonly ref: string | undefined
 }
 
 export const decodeEntry = ([id, flat]: [string, Array<string>]): RelayEntry => {
@@ -28,7 +30,8 @@ export const decodeEntry = ([id, flat]: [string, Array<string>]): RelayEntry => 
     height: Number(f["height"]),
     hash: f["hash"]!,
     era: f["era"]!,
-    blockText: f["block"]!
+    blockText: f["block"]!,
+    ref: f["ref"]
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * The HTTP part of `observeRun` (run.ts): with `--http-port`, the dashboard, /health and /metrics
+ * for the run. Its own module so that a run without `--http-port` never loads the HTTP server, the
+ * dashboard page, the health probes or the job queue's reader.
+ */
+import { Effect, Option } from "effect"
+import { queueSettings } from "../distributed/settings.js"
+import type { HecateSettings } from "../services/HecateConfig.js"
+import { makeHealthChecker } from "./health.js"
+import { observabilityServer } from "./http.js"
+import { live } from "./metrics.js"
+import type { ObserveRunSpec } from "./run.js"
+import type { RunHistory } from "./runs.js"
+import { makeQueueReader, type QueueActivity } from "./workers.js"
+
+export const serveRunHttp = (options: {
+  readonly spec: ObserveRunSpec
+  readonly port: number
+  readonly settings: HecateSettings
+  readonly redisUrl: string
+  readonly endpoints: ReadonlyArray<string>
+  readonly history: RunHistory
+}) =>
+  Effect.gen(function*() {
+    const { spec, port, settings, redisUrl, endpoints, history } = options
+    const host = Option.getOrElse(spec.http!.host, () => settings.httpHost)
+    const health = makeHealthChecker({
+      redisUrl,
+      endpoints,
+      relayPrefix: spec.relayPrefix,
+      catchingUp: spec.command === "backfill"
+        ? () => {
+          const b = live.backfill
+          return b.plan === undefined ? "planning the backfill" : b.epochsDone < b.plan.epochs ? `backfilling: ${b.epochsDone}/${b.plan.epochs} epochs` : undefined
+        }
+        : undefined
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
+    // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
+    const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
+    let queue: (() => Promise<QueueActivity>) | undefined
+    if (spec.distributed !== undefined) {
+      const reader = makeQueueReader(yield* queueSettings(spec.distributed.queue, settings.queuePrefix, { url: redisUrl }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => reader.close()))
+      queue = reader.read
+    }
+    const server = yield* observabilityServer({ host, port, health, runs: history, historyPrefix, queue })
+    yield* Effect.logInfo(`http: ${server.url} (dashboard /, /health, /metrics)`)
+  })

@@ -1,0 +1,87 @@
+/**
+ * The command line loads only the command it runs, and restarts the batch commands with the
+ * memory settings they need: which command a command line names, which modules a run loads,
+ * and the environment of the restart.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { afterAll, describe, expect, it } from "vitest"
+import { batchCommandRestart, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
+import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
+import { runCli } from "../support/cli.js"
+
+describe("invokedCommand", () => {
+  it("is the first word that is not a global flag or its value", () => {
+    expect(invokedCommand(["backfill", "--concurrency", "2"])).toBe("backfill")
+    expect(invokedCommand(["--log-level", "debug", "relay", "--from", "tip"])).toBe("relay")
+    expect(invokedCommand(["--log-level", "status"])).toBeUndefined() // the flag's value, not a command
+    expect(invokedCommand(["-h", "serve"])).toBe("serve")
+  })
+
+  it("is undefined (the whole tree) for no command, an unknown word and completions", () => {
+    expect(invokedCommand([])).toBeUndefined()
+    expect(invokedCommand(["--help"])).toBeUndefined()
+    expect(invokedCommand(["backfil"])).toBeUndefined()
+    expect(invokedCommand(["--completions", "bash"])).toBeUndefined()
+    expect(invokedCommand(["backfill", "--completions=zsh"])).toBeUndefined()
+  })
+
+  it("knows every command of the help", async () => {
+    const r = await runCli(["--help"])
+    const listed = [...r.stdout.split("SUBCOMMANDS")[1]!.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1])
+    expect(listed).toEqual([...COMMAND_NAMES])
+  })
+})
+
+describe("batchCommandRestart", () => {
+  it("restarts the batch commands only, with smaller semi-spaces, keeping node's other flags", () => {
+    expect(batchCommandRestart({}, ["--enable-source-maps"], "backfill")).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"])
+    expect(batchCommandRestart({}, [], "worker")).toBeDefined()
+    expect(batchCommandRestart({}, [], "sync")).toBeDefined()
+    expect(batchCommandRestart({}, [], "status")).toBeUndefined()
+    expect(batchCommandRestart({}, [], undefined)).toBeUndefined()
+  })
+
+  it("does not restart a process that runs with it already (so it restarts once), nor override the user's flag", () => {
+    const once = batchCommandRestart({}, [], "backfill")!
+    expect(batchCommandRestart({}, once, "backfill")).toBeUndefined()
+    expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
+    expect(batchCommandRestart({ NODE_OPTIONS: "--inspect --semi-space-size=4" }, [], "backfill")).toBeUndefined()
+  })
+})
+
+describe("one command's modules", () => {
+  // a preload that records every module the run resolves, printed when it exits
+  const dir = mkdtempSync(join(tmpdir(), "hecate-test-modules-"))
+  const preload = join(dir, "record.mjs")
+  writeFileSync(preload, [
+    'import { registerHooks } from "node:module"',
+    "const seen = new Set()",
+    "registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.add(r.url); return r } })",
+    'process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify([...seen]) + "\\n"))'
+  ].join("\n"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const loaded = async (args: ReadonlyArray<string>) => {
+    const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` } })
+    expect(r.code).toBe(0)
+    const line = r.stderr.split("\n").find((l) => l.startsWith("LOADED "))
+    expect(line, r.stderr).toBeDefined()
+    return JSON.parse(line!.slice("LOADED ".length)) as Array<string>
+  }
+  const heavy = (urls: ReadonlyArray<string>) => ({
+    bullmq: urls.some((u) => u.includes("/node_modules/bullmq/")),
+    dashboard: urls.some((u) => u.endsWith("/observability/dashboard.js")),
+    simulator: urls.some((u) => u.includes("/dist/simulator/")),
+    platformIndex: urls.some((u) => /\/@effect\/platform-node\/dist\/index\.js$/.test(u))
+  })
+
+  it("backfill loads neither the job queue, the dashboard, the simulator nor the platform's index", async () => {
+    expect(heavy(await loaded(["backfill", "--help"]))).toEqual({ bullmq: false, dashboard: false, simulator: false, platformIndex: false })
+  })
+
+  it("the top-level help loads every command (and so the job queue, the dashboard and the simulator)", async () => {
+    expect(heavy(await loaded(["--help"]))).toEqual({ bullmq: true, dashboard: true, simulator: true, platformIndex: false })
+  })
+})
