@@ -26,8 +26,11 @@ export const exitCodeFor = (error: unknown): number | undefined => {
   return typeof own === "number" ? own : undefined
 }
 
-/** Prints `<label>: <message>` for expected failures and exits with their code. */
-export const reportExpectedFailures = (label: string) =>
+/**
+ * Prints `<label>: <message>` for expected failures and exits with their code; on stdout, or on
+ * stderr for a command whose stdout is its data (`consume`).
+ */
+export const reportExpectedFailures = (label: string, to: "stdout" | "stderr" = "stdout") =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ReportedFailure, R> =>
     Effect.catchCause(self, (cause): Effect.Effect<never, E | ReportedFailure> => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
@@ -36,5 +39,5 @@ export const reportExpectedFailures = (label: string) =>
       if (code === undefined) return Effect.failCause(cause)
       // the message may quote an endpoint or a Redis URL; it is printed and carried to runMain's report
       const message = redactCredentials((error as { message?: string }).message ?? String(error))
-      return Console.log(`${label}: ${message}`).pipe(Effect.andThen(Effect.fail(new ReportedFailure(code, message))))
+      return (to === "stderr" ? Console.error : Console.log)(`${label}: ${message}`).pipe(Effect.andThen(Effect.fail(new ReportedFailure(code, message))))
     })

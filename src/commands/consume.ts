@@ -251,7 +251,7 @@ const run = (f: Flags) =>
       config: Option.getOrUndefined(f.config),
       settings: CONSUME_SETTINGS
     }),
-    reportExpectedFailures("Consume failed"),
+    reportExpectedFailures("Consume failed", "stderr"),
     withConsumeLogging(f)
   )
 

@@ -443,7 +443,7 @@ export class ChainReader {
       return undefined
     }
     // claims on every read: a dead consumer's entries of this epoch come before its new ones
-    this.epochReader = new GroupReader(this.options.redis, key, group, consumer, this.claimIdleMs, 0)
+    this.epochReader = new GroupReader(this.options.redis, key, group, consumer, this.claimIdleMs, 0, true)
     this.lastEpochKey = key
     return undefined
   }

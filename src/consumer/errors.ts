@@ -12,10 +12,12 @@ import { Schema } from "effect"
  *   or pointing at the wrong namespace): reading on would wait forever and write the group's
  *   keys into that producer's namespace;
  * - `LateGroup`: a group new to a history whose first epochs were already read by the other
- *   groups and cleaned up would start mid-chain (allowed only with `fromAvailable`).
+ *   groups and cleaned up would start mid-chain (allowed only with `fromAvailable`);
+ * - `GroupLost`: the group vanished from a stream it was reading (destroyed, or lost with a Redis
+ *   restart), or `events`/`final` were deleted: where it had read to is unknown.
  */
 export class ConsumerError extends Schema.TaggedError<ConsumerError>()("ConsumerError", {
-  reason: Schema.Literals(["SeamMismatch", "Gap", "Malformed", "Redis", "WrongPrefix", "LateGroup"]),
+  reason: Schema.Literals(["SeamMismatch", "Gap", "Malformed", "Redis", "WrongPrefix", "LateGroup", "GroupLost"]),
   detail: Schema.String
 }) {
   /**

@@ -5,6 +5,7 @@
  * holds itself), then new entries (`>`); each in id order.
  */
 import type { Redis } from "ioredis"
+import { ConsumerError } from "./errors.js"
 
 export interface StreamEntry {
   readonly id: string
@@ -47,7 +48,12 @@ export const createGroup = async (redis: Redis, key: string, group: string, mkst
   }
 }
 
+/** A reply saying the stream or the group is not there (any more). */
+const isMissing = (error: unknown): boolean => /NOGROUP|UNBLOCKED|no longer exists/.test(String(error))
+
 export class GroupReader {
+  /** the stream was deleted (an epoch stream the producer's cleanup took once every group had read it) */
+  gone = false
   private pendingCursor: string | undefined = "0"
   private claimCursor = "0-0"
   private lastClaim = Number.NEGATIVE_INFINITY
@@ -64,8 +70,41 @@ export class GroupReader {
     private readonly group: string,
     private readonly consumer: string,
     private readonly claimIdleMs: number,
-    private readonly claimEveryMs: number
+    private readonly claimEveryMs: number,
+    /**
+     * An epoch stream is deleted by the producer's cleanup once every registered group has read
+     * and acknowledged it: its reader then has nothing more to read. `events`/`final` never go.
+     */
+    private readonly mayVanish = false
   ) {}
+
+  /**
+   * Runs a command of the group; a stream that vanished under it gives `fallback` (and `gone`)
+   * when that is allowed, a group missing on a stream that exists fails: re-creating it at 0
+   * would hand out again what the group acknowledged, skipping would lose what it did not.
+   */
+  private async guarded<A>(command: () => Promise<A>, fallback: A): Promise<A> {
+    if (this.gone) return fallback
+    try {
+      return await command()
+    } catch (error) {
+      if (!isMissing(error)) throw error
+      const exists = (await this.redis.exists(this.key)) > 0
+      if (!exists && this.mayVanish) {
+        this.gone = true
+        return fallback
+      }
+      throw new ConsumerError({
+        reason: "GroupLost",
+        detail: exists
+          ? `group ${this.group} is gone from ${this.key} while it was being read (XGROUP DESTROY, or its creation lost in a Redis restart without persistence of the last writes): ` +
+            `where it had read to is lost — start the group over (hecate consume --group ${this.group} --unregister, then consume again, into a new --out file), ` +
+            `or re-create it at its last acknowledged entry (XGROUP CREATE ${this.key} ${this.group} <id>)`
+          : `${this.key} was deleted while group ${this.group} was reading it (the relay never deletes it: removed by hand, or lost in a Redis restart): ` +
+            `the group's place in it is lost — restore Redis, or start the group over (hecate consume --group ${this.group} --unregister, then consume again)`
+      })
+    }
+  }
 
   /**
    * Up to `count` entries, oldest first: this consumer's own pending ones (delivered to it before
@@ -75,9 +114,10 @@ export class GroupReader {
    */
   async read(count: number, blockMs?: number): Promise<Array<StreamEntry>> {
     if (this.pendingCursor !== undefined) {
-      const reply = (await this.redis.xreadgroup(
-        "GROUP", this.group, this.consumer, "COUNT", count, "STREAMS", this.key, this.pendingCursor
-      )) as Array<[string, Array<RawEntry>]> | null
+      const cursor = this.pendingCursor
+      const reply = (await this.guarded(() => this.redis.xreadgroup(
+        "GROUP", this.group, this.consumer, "COUNT", count, "STREAMS", this.key, cursor
+      ), null)) as Array<[string, Array<RawEntry>]> | null
       const entries = (reply?.[0]?.[1] ?? []).map(toEntry)
       if (entries.length > 0) {
         this.pendingCursor = entries.at(-1)!.id
@@ -92,16 +132,19 @@ export class GroupReader {
     }
     const args: Array<string | number> = ["GROUP", this.group, this.consumer, "COUNT", count]
     if (blockMs !== undefined) args.push("BLOCK", blockMs)
-    const reply = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
+    const reply = (await this.guarded(() => (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
       ...args, "STREAMS", this.key, ">"
-    )) as Array<[string, Array<RawEntry>]> | null
+    ), null)) as Array<[string, Array<RawEntry>]> | null
     return this.track((reply?.[0]?.[1] ?? []).map(toEntry))
   }
 
   /** Entries other consumers left pending for at least `claimIdleMs`, now owned by this consumer. */
   async claim(count: number): Promise<Array<StreamEntry>> {
     if (this.pendingCursor !== undefined) return []
-    const reply = (await this.redis.xautoclaim(this.key, this.group, this.consumer, this.claimIdleMs, this.claimCursor, "COUNT", count)) as [
+    const reply = (await this.guarded(
+      () => this.redis.xautoclaim(this.key, this.group, this.consumer, this.claimIdleMs, this.claimCursor, "COUNT", count),
+      [this.claimCursor, []]
+    )) as [
       string,
       Array<RawEntry>,
       Array<string>?
@@ -115,7 +158,7 @@ export class GroupReader {
 
   /** How many entries of the group are pending for consumers other than this one. */
   async foreignPending(): Promise<number> {
-    const summary = (await this.redis.xpending(this.key, this.group)) as [number, string | null, string | null, Array<[string, string]> | null]
+    const summary = (await this.guarded(() => this.redis.xpending(this.key, this.group), [0, null, null, null])) as [number, string | null, string | null, Array<[string, string]> | null]
     let n = 0
     for (const [name, count] of summary[3] ?? []) if (name !== this.consumer) n += Number(count)
     return n

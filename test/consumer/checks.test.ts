@@ -45,14 +45,16 @@ describe("consume: prefixes", () => {
     // swapped: the relay's prefix given as the history, the history's as the relay
     const swapped = await consumeCli(["--group", "g", "--consumer", "c", "--history-prefix", relay, "--redis-prefix", history]).done
     expect(swapped.code, swapped.stderr).toBe(2)
-    expect(swapped.stdout).toContain(`the history prefix ${relay}`)
-    expect(swapped.stdout).toContain("holds a relay's keys")
-    expect(swapped.stdout).not.toMatch(/^\s+at /m)
+    // one line on stderr: stdout is the data (a pipe or a file the failure must not be written into)
+    expect(swapped.stdout).toBe("")
+    expect(swapped.stderr).toContain(`Consume failed: consumer: WrongPrefix: the history prefix ${relay}`)
+    expect(swapped.stderr).toContain("holds a relay's keys")
+    expect(swapped.stderr).not.toMatch(/^\s+at /m)
 
     const relayAtHistory = await consumeCli(["--group", "g", "--consumer", "c", "--source", "relay", "--redis-prefix", history]).done
     expect(relayAtHistory.code, relayAtHistory.stderr).toBe(2)
-    expect(relayAtHistory.stdout).toContain(`the relay prefix ${history}`)
-    expect(relayAtHistory.stdout).toContain("holds a backfill's epoch streams")
+    expect(relayAtHistory.stderr).toContain(`the relay prefix ${history}`)
+    expect(relayAtHistory.stderr).toContain("holds a backfill's epoch streams")
 
     const registerSwapped = await consumeCli(["--group", "g", "--register-only", "--history-prefix", relay, "--redis-prefix", history]).done
     expect(registerSwapped.code, registerSwapped.stderr).toBe(2)
@@ -117,9 +119,9 @@ describe("consume: a group registered late on a history", () => {
     const { history } = await cleanedHistory()
     const r = await consumeCli(["--group", "late", "--consumer", "c", "--source", "history", "--history-prefix", history]).done
     expect(r.code, r.stderr).toBe(2)
-    expect(r.stdout).toContain(`group late is new to ${history}, whose epochs 0–1 are gone`)
-    expect(r.stdout).toContain("it would start at epoch 2 (block height 10)")
-    expect(r.stdout).toContain("--from-available")
+    expect(r.stderr).toContain(`group late is new to ${history}, whose epochs 0–1 are gone`)
+    expect(r.stderr).toContain("it would start at epoch 2 (block height 10)")
+    expect(r.stderr).toContain("--from-available")
     expect(await redis.sismember(`${history}consumer_groups`, "late")).toBe(0)
     // a registered group (the one that read them) resumes without a word
     const old = await consumeCli(["--group", "old", "--consumer", "c", "--source", "history", "--history-prefix", history, "--max", "1"]).done
