@@ -24,6 +24,8 @@ export interface FileSink {
   readonly written: Set<string>
   /** bytes of an incomplete last line cut off at start-up (0: none) */
   readonly cut: number
+  /** the position of the file's last complete line, undefined for an empty file */
+  readonly lastPosition: string | undefined
   /** appends the line and waits until it is on disk */
   append(line: string): Promise<void>
   close(): Promise<void>
@@ -84,6 +86,7 @@ export const openFileSink = async (path: string, acknowledged: (item: HandedItem
       }
     }
     const written = new Set<string>()
+    let lastPosition: string | undefined
     let n = 0
     for await (const line of linesBackwards(fh, size)) {
       const m = LINE_HEAD.exec(line)
@@ -93,6 +96,7 @@ export const openFileSink = async (path: string, acknowledged: (item: HandedItem
         )
       }
       const item: HandedItem = { source: m[1] as HandedItem["source"], id: m[2]!, position: m[3]! }
+      lastPosition ??= item.position
       if (await acknowledged(item)) break
       written.add(item.id)
       if (++n > MAX_TAIL) {
@@ -105,6 +109,7 @@ export const openFileSink = async (path: string, acknowledged: (item: HandedItem
     return {
       written,
       cut,
+      lastPosition,
       append: async (line) => {
         await fh.write(`${line}\n`)
         await fh.datasync()

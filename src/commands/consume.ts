@@ -26,6 +26,7 @@ import type { SettingKey } from "../config/settings.js"
 import { isAcknowledged } from "../consumer/acknowledged.js"
 import { type ChainItem, consumeStream, registerGroup } from "../consumer/consume.js"
 import { ConsumerError } from "../consumer/errors.js"
+import { groupPosition } from "../consumer/group-position.js"
 import { nameProblem } from "../consumer/names.js"
 import { stringify } from "../json/lossless.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -72,6 +73,10 @@ const flags = {
   out: Flag.String("out").pipe(
     Flag.withDescription("Append the jsonl lines to FILE, each on disk (fdatasync) before it is acknowledged; exactly once across restarts (one file per group)"),
     Flag.optional
+  ),
+  acceptGap: Flag.Boolean("accept-gap").pipe(
+    Flag.withDescription("With --out: continue although the group has acknowledged items after the file's last line (the file lost lines), leaving that hole in it"),
+    Flag.withDefault(false)
   ),
   fromAvailable: Flag.Boolean("from-available").pipe(
     Flag.withDescription("A group new to a history whose first epochs were already cleaned up starts at the first epoch left (with a warning) instead of exiting 2"),
@@ -149,6 +154,7 @@ const run = (f: Flags) =>
       })
       const opened = sink
       yield* Effect.addFinalizer(() => Effect.promise(() => opened.close().catch(() => undefined)))
+      yield* checkFileHoldsGroup(connection.client, { history, relay, group: f.group, consumer: Option.getOrElse(f.consumer, () => hostname()) }, outPath, sink, f.acceptGap)
       if (sink.cut > 0) yield* Effect.logWarning(`--out ${outPath}: cut off an incomplete last line (${sink.cut} bytes) left by a run stopped mid-write; its item was not acknowledged and is written again`)
       if (sink.written.size > 0) yield* Effect.logInfo(`--out ${outPath}: its last ${sink.written.size} lines were written without their acknowledgement reaching Redis; those items are acknowledged now, not written again`)
     }
@@ -254,6 +260,43 @@ const run = (f: Flags) =>
     reportExpectedFailures("Consume failed", "stderr"),
     withConsumeLogging(f)
   )
+
+/**
+ * `--out`: the file must reach as far as the group acknowledged. A file that lost lines (cut,
+ * restored from an older backup, or a new one for a group that has read before) would keep a
+ * hole: the group never hands those items out again. Refused (exit 2) unless `--accept-gap`.
+ * With other consumers in the group each file holds only its consumer's share: not comparable.
+ */
+const checkFileHoldsGroup = (
+  redis: import("ioredis").Redis,
+  options: { readonly history: string | undefined; readonly relay: string | undefined; readonly group: string; readonly consumer: string },
+  outPath: string,
+  sink: FileSink,
+  acceptGap: boolean
+) =>
+  Effect.gen(function*() {
+    const acked = yield* Effect.tryPromise({
+      try: () => groupPosition(redis, options),
+      catch: (error) => new ConsumerError({ reason: "Redis", detail: error instanceof Error ? error.message : String(error) })
+    })
+    const others = [...acked.consumers].filter((c) => c !== options.consumer)
+    if (others.length > 0) {
+      yield* Effect.logInfo(`--out ${outPath}: group ${options.group} has other consumers (${others.join(", ")}): the file holds only this consumer's share, not compared with the group's acknowledged position`)
+      return
+    }
+    if (acked.position === undefined || (sink.lastPosition !== undefined && acked.position <= sink.lastPosition)) return
+    const where = sink.lastPosition === undefined ? "is empty" : `ends at position ${sink.lastPosition}`
+    const problem = `--out ${outPath} ${where}, but group ${options.group} has acknowledged up to position ${acked.position}: ` +
+      `the lines in between are missing from the file (truncated, restored from an older backup, or a new file for a group that has read before) and the group will not hand them out again`
+    if (acceptGap) {
+      yield* Effect.logWarning(`${problem}; continuing with that hole (--accept-gap)`)
+      return
+    }
+    return yield* new InvalidConfiguration({
+      variable: "--out",
+      message: `${problem}. Restore the file that holds them, or start a new file with a new group (--group); --accept-gap continues with the hole`
+    })
+  })
 
 /** The logger of the settings consume reads (format and level), else the flags' until they load. */
 const withConsumeLogging = (f: Flags) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -9,7 +9,7 @@
  *   an incomplete last line is cut and written again).
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, appendFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, appendFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis } from "ioredis"
@@ -140,4 +140,44 @@ describe("hecate consume: where an item counts as delivered", () => {
     expect(written.map((l) => l.hash)).toEqual(hashes)
     expect(new Set(written.map((l) => l.id)).size).toBe(hashes.length)
   }, 120_000)
+
+  it("--out FILE that lost lines the group acknowledged (cut, an older backup, a new file): exit 2 naming both positions; --accept-gap goes on", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const hashes = await writeHistory(redis, prefix, 2, 20, 5)
+    const file = join(dir, "gap.jsonl")
+    const first = await consumeCli(history(prefix, "gap", "--out", file, "--max", "12")).done
+    expect(first.code, first.stderr).toBe(0)
+    const full = readFileSync(file, "utf8")
+    const lines = parseLines(full)
+    expect(lines.map((l) => l.hash)).toEqual(hashes.slice(0, 12))
+
+    // cut back to 5 lines: the group acknowledged 12
+    writeFileSync(file, full.split("\n").slice(0, 5).join("\n") + "\n")
+    const cut = await consumeCli(history(prefix, "gap", "--out", file, "--max", "1")).done
+    expect(cut.code, cut.stderr).toBe(2)
+    expect(cut.stdout).toBe("")
+    expect(cut.stderr).toContain(`--out ${file} ends at position ${lines[4]!.position}, but group gap has acknowledged up to position h:`)
+    expect(cut.stderr).toContain("Restore the file that holds them, or start a new file with a new group")
+    expect(cut.stderr).toContain("--accept-gap")
+    expect(parseLines(readFileSync(file, "utf8")).length).toBe(5) // nothing written
+
+    // a new, empty file for a group that has read before
+    const empty = join(dir, "gap-new.jsonl")
+    const fresh = await consumeCli(history(prefix, "gap", "--out", empty, "--max", "1")).done
+    expect(fresh.code, fresh.stderr).toBe(2)
+    expect(fresh.stderr).toContain(`--out ${empty} is empty, but group gap has acknowledged up to position h:`)
+
+    // the file restored: it goes on after its last line
+    writeFileSync(file, full)
+    const restored = await consumeCli(history(prefix, "gap", "--out", file, "--max", "2")).done
+    expect(restored.code, restored.stderr).toBe(0)
+    expect(parseLines(readFileSync(file, "utf8")).map((l) => l.hash)).toEqual(hashes.slice(0, 14))
+
+    // --accept-gap: a warning, then on with the hole
+    const accepted = await consumeCli(history(prefix, "gap", "--out", empty, "--max", "1", "--accept-gap")).done
+    expect(accepted.code, accepted.stderr).toBe(0)
+    expect(accepted.stderr).toContain("continuing with that hole (--accept-gap)")
+    expect(parseLines(readFileSync(empty, "utf8")).map((l) => l.hash)).toEqual(hashes.slice(14, 15))
+  }, 90_000)
 })
