@@ -6,6 +6,17 @@ import { Cause, Console, Effect, Exit } from "effect"
 
 let closedHandlers: Array<() => void> | undefined
 let outputIsClosed = false
+/** stdout's write errors are reported by the command that writes (its writes' callbacks carry them) */
+let stdoutErrorsHandled = false
+
+/**
+ * For a command whose stdout is its data and which reports a failed write itself (`consume`: one
+ * line and exit 1 instead of an uncaught stack trace): stdout's errors other than EPIPE are then
+ * not re-thrown from the stream's 'error' event.
+ */
+export const handleStdoutErrors = (): void => {
+  stdoutErrorsHandled = true
+}
 
 /**
  * The reader of stdout (or of stderr: `2>&1 | head`) closing the pipe (EPIPE) is not an error of
@@ -17,14 +28,17 @@ const watchOutput = (): Array<() => void> => {
   if (closedHandlers !== undefined) return closedHandlers
   const handlers: Array<() => void> = []
   closedHandlers = handlers
-  const onError = (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error
+  const onError = (stream: NodeJS.WriteStream) => (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") {
+      if (stream === process.stdout && stdoutErrorsHandled) return
+      throw error
+    }
     if (outputIsClosed) return
     outputIsClosed = true
     for (const handler of handlers.splice(0)) handler()
   }
-  process.stdout.on("error", onError)
-  process.stderr.on("error", onError)
+  process.stdout.on("error", onError(process.stdout))
+  process.stderr.on("error", onError(process.stderr))
   return handlers
 }
 

@@ -18,7 +18,7 @@
 import { hostname } from "node:os"
 import { Console, Effect, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
-import { isOutputClosed } from "../cli/process.js"
+import { handleStdoutErrors, isOutputClosed } from "../cli/process.js"
 import { withSettingsLogging, withStartupLogging } from "../cli/logging.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { configFlag, intFlag } from "../config/flags.js"
@@ -108,14 +108,31 @@ export const formatItem = (item: ChainItem, sink: (typeof CONSUME_SINKS)[number]
   return stringify(item._tag === "Final" ? head : { ...head, block: item.block })
 }
 
-/** Writes a line to stdout: false when the write failed (the reader closed the pipe). */
+/**
+ * Writes a line to stdout: true once written, false when the reader closed the pipe (EPIPE);
+ * any other failure (a full disk behind `> file`: ENOSPC) fails the run. The line's item is not
+ * acknowledged either way.
+ */
 const writeLine = (line: string) =>
-  Effect.callback<boolean>((resume) => {
-    try {
-      process.stdout.write(`${line}\n`, (error) => resume(Effect.succeed(error === undefined || error === null)))
-    } catch {
-      resume(Effect.succeed(false))
+  Effect.callback<boolean, SinkError>((resume) => {
+    const done = (error: unknown) => {
+      if (error === undefined || error === null) return resume(Effect.succeed(true))
+      if ((error as NodeJS.ErrnoException).code === "EPIPE") return resume(Effect.succeed(false))
+      resume(Effect.fail(stdoutError(error)))
     }
+    try {
+      process.stdout.write(`${line}\n`, done)
+    } catch (error) {
+      done(error)
+    }
+  })
+
+const stdoutError = (error: unknown) =>
+  new SinkError({
+    sink: "stdout",
+    detail: `cannot write (${error instanceof Error ? error.message : String(error)}) — the item was not acknowledged, ` +
+      `the group's next run starts at it; free the space (or give a writable output), or use --out FILE`,
+    cause: error
   })
 
 type Flags = Command.Command.Config.Infer<typeof flags>
@@ -158,6 +175,8 @@ const run = (f: Flags) =>
       if (sink.cut > 0) yield* Effect.logWarning(`--out ${outPath}: cut off an incomplete last line (${sink.cut} bytes) left by a run stopped mid-write; its item was not acknowledged and is written again`)
       if (sink.written.size > 0) yield* Effect.logInfo(`--out ${outPath}: its last ${sink.written.size} lines were written without their acknowledgement reaching Redis; those items are acknowledged now, not written again`)
     }
+    // a failed write of a data line is reported by writeLine, as one line (not the stream's uncaught error)
+    if (sink === undefined) handleStdoutErrors()
     const started = Date.now()
     let items = 0
     let acknowledged = 0

@@ -180,4 +180,23 @@ describe("hecate consume: where an item counts as delivered", () => {
     expect(accepted.stderr).toContain("continuing with that hole (--accept-gap)")
     expect(parseLines(readFileSync(empty, "utf8")).map((l) => l.hash)).toEqual(hashes.slice(14, 15))
   }, 90_000)
+
+  it("stdout on a full disk (> /dev/full): one line naming ENOSPC, exit 1, nothing acknowledged", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const hashes = await writeHistory(redis, prefix, 1, 10, 5)
+    const quoted = [process.execPath, mainJs, "consume", ...history(prefix, "full", "--max", "5")].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn("bash", ["-c", `exec ${quoted} > /dev/full`], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (d) => (stderr += d))
+      child.on("close", (code) => resolve({ code, stderr }))
+    })
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/^Consume failed: stdout sink: cannot write \(ENOSPC: no space left on device, write\) — the item was not acknowledged/m)
+    expect(r.stderr).not.toMatch(/^\s+at /m)
+    const next = await consumeCli(history(prefix, "full", "--max", "1")).done
+    expect(next.code, next.stderr).toBe(0)
+    expect(parseLines(next.stdout).map((l) => l.hash)).toEqual(hashes.slice(0, 1))
+  }, 60_000)
 })
