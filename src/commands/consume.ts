@@ -28,6 +28,7 @@ import { type ChainItem, consumeStream, registerGroup } from "../consumer/consum
 import { ConsumerError } from "../consumer/errors.js"
 import { groupPosition } from "../consumer/group-position.js"
 import { nameProblem } from "../consumer/names.js"
+import { unregisterGroup } from "../consumer/unregister.js"
 import { stringify } from "../json/lossless.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeConnection } from "../layers/RedisLive.js"
@@ -67,7 +68,10 @@ const flags = {
   historyPrefix: Flag.String("history-prefix").pipe(Flag.withDescription("Epoch-stream key prefix (default HECATE_HISTORY_PREFIX, hecate:history:)"), Flag.optional),
   max: Flag.Int("max").pipe(
     Flag.filter((n) => Number.isSafeInteger(n) && n >= 1, (n) => `--max must be an integer >= 1, got ${n} — e.g. --max 5`),
-    Flag.withDescription("Stop after exactly N items, each written and acknowledged, and exit 0: the safe way to take a sample (not `| head`)"),
+    Flag.withDescription(
+      "Stop after exactly N items, each written and acknowledged, and exit 0: the safe way to take a sample (not `| head`). " +
+        "The group stays registered and holds back the producers (the relay pauses past --max-lag) until it reads on or is removed with --unregister"
+    ),
     Flag.optional
   ),
   out: Flag.String("out").pipe(
@@ -90,6 +94,10 @@ const flags = {
   ),
   registerOnly: Flag.Boolean("register-only").pipe(
     Flag.withDescription("Only register the group (in the history's registry and on events/final at 0), then exit: run it for every group before the producer starts"),
+    Flag.withDefault(false)
+  ),
+  unregister: Flag.Boolean("unregister").pipe(
+    Flag.withDescription("Remove the group (from events/final, every epoch stream and the history's registry, with its batch progress), then exit: a group nobody reads holds back the producers"),
     Flag.withDefault(false)
   ),
   config: configFlag,
@@ -150,6 +158,19 @@ const run = (f: Flags) =>
     const log = (level: "info" | "warn", message: string) =>
       void Effect.runForkWith(context)(level === "warn" ? Effect.logWarning(message) : Effect.logInfo(message))
     const common = { redis: connection.client, history, relay, group: f.group, fromAvailable: f.fromAvailable, log }
+    if (f.unregister) {
+      if (f.registerOnly) return yield* new InvalidConfiguration({ variable: "--unregister", message: "--unregister and --register-only exclude each other: give one" })
+      const done = yield* Effect.tryPromise({
+        try: () => unregisterGroup(connection.client, { history, relay, group: f.group }),
+        catch: (error) => new ConsumerError({ reason: "Redis", detail: error instanceof Error ? error.message : String(error) })
+      })
+      yield* Console.error(
+        `consume: unregistered group ${f.group}: removed from ${done.streams} stream${done.streams === 1 ? "" : "s"}` +
+          `${history === undefined ? "" : `${done.registered ? " and" : ","} ${done.registered ? "from" : "not in"} the registry of ${history}`}` +
+          ` — it no longer holds back the producers; reading it again starts it over`
+      )
+      return
+    }
     if (f.registerOnly) {
       yield* Effect.tryPromise({
         try: () => registerGroup(common),

@@ -581,10 +581,14 @@ export class ChainReader {
         // a relay write may hold no event (it only moved the start point back), so the first
         // event need not be 1-0: entries were lost only if the stream ever deleted any
         if (entries[0]!.id !== "1-0" && (await this.everTrimmed(keys.events))) {
+          // the group never had anything from the relay: it leaves again, else the entries it was
+          // just handed stay pending and hold back the relay (--max-lag) for good
+          await this.control.xgroup("DESTROY", keys.events, group)
+          await this.control.xgroup("DESTROY", keys.final, group)
           throw new ConsumerError({
             reason: "Gap",
             detail: `the group's first event is ${entries[0]!.id}, not the relay's first write (1-0): ` +
-              `it was registered after the relay trimmed the entries before it`
+              `it was registered after the relay trimmed the entries before it (the group was removed from ${keys.events} and ${keys.final} again)`
           })
         }
       }

@@ -4,8 +4,9 @@ import { Schema } from "effect"
  * The consumer cannot continue without losing or repeating part of the chain:
  * - `SeamMismatch`: the relay cursor says it continues another history prefix, or the history has
  *   published epochs but the relay was not started by `sync` (no seam to join them at);
- * - `Gap`: the group missed entries (it registered after the relay trimmed them, or an entry was
- *   trimmed while this consumer held it pending);
+ * - `Gap`: the group missed entries (it registered after the relay trimmed them: it is removed from
+ *   `events`/`final` again, so it does not hold back the relay; or an entry was trimmed while this
+ *   consumer held it pending);
  * - `Malformed`: an entry without the fields of the contract;
  * - `Redis`: a Redis command failed (the connection's own retries gave up);
  * - `WrongPrefix`: a prefix holds the other producer's keys (history and relay prefixes swapped,

@@ -7,3 +7,4 @@ export { type Ack, type Apply, type ChainItem, consume$, type ConsumeOptions, co
 export { type ChainPoint, ChainReader, type ChainReaderOptions, type ItemSource, type ReadItem } from "./chain.js"
 export { ConsumerError } from "./errors.js"
 export { type HandedItem, isAcknowledged } from "./acknowledged.js"
+export { unregisterGroup, type Unregistered } from "./unregister.js"

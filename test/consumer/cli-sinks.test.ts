@@ -18,7 +18,7 @@ import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { cleanup, newPrefix } from "../relay/harness.js"
 import { mainJs, runCli, TEST_RUNS_PREFIX } from "../support/cli.js"
 import { seededRandom } from "../support/backfill-e2e.js"
-import { consumeCli, parseLines, sleep, until, writeHistory } from "./support.js"
+import { consumeCli, groupsOf, parseLines, sleep, until, writeHistory } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
@@ -198,5 +198,32 @@ describe("hecate consume: where an item counts as delivered", () => {
     const next = await consumeCli(history(prefix, "full", "--max", "1")).done
     expect(next.code, next.stderr).toBe(0)
     expect(parseLines(next.stdout).map((l) => l.hash)).toEqual(hashes.slice(0, 1))
+  }, 60_000)
+
+  it("--unregister removes a sample's group from events/final, every epoch stream, the registry and its progress, with one confirmation line", async () => {
+    const prefix = newPrefix()
+    const relay = newPrefix()
+    prefixes.push(prefix, relay)
+    await writeHistory(redis, prefix, 2, 10, 4)
+    const both = ["--history-prefix", prefix, "--redis-prefix", relay, "--group", "sample", "--consumer", "c1"]
+    const help = await runCli(["consume", "--help"], { env })
+    expect(help.stdout).toContain("holds back the producers (the relay pauses past --max-lag) until it reads on or is removed with --unregister")
+    // a sample stopped inside a batch: pending entries and batch progress left behind
+    const sample = await consumeCli([...both, "--max", "6", "--in-flight", "1"]).done
+    expect(sample.code, sample.stderr).toBe(0)
+    expect(await redis.sismember(`${prefix}consumer_groups`, "sample")).toBe(1)
+    expect((await groupsOf(redis, `${relay}events`)).map((g) => g["name"])).toEqual(["sample"])
+    expect((await groupsOf(redis, `${prefix}epoch:0`)).map((g) => g["name"])).toEqual(["sample"])
+    expect(await redis.exists(`${prefix}consumer:sample:progress`)).toBe(1)
+    const r = await consumeCli([...both, "--unregister"]).done
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain(`consume: unregistered group sample: removed from 4 streams and from the registry of ${prefix} — it no longer holds back the producers`)
+    expect(await redis.sismember(`${prefix}consumer_groups`, "sample")).toBe(0)
+    for (const key of [`${relay}events`, `${relay}final`, `${prefix}epoch:0`, `${prefix}epoch:1`]) expect(await groupsOf(redis, key), key).toEqual([])
+    expect(await redis.exists(`${prefix}consumer:sample:progress`)).toBe(0)
+    const again = await consumeCli([...both, "--unregister"]).done
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain(`removed from 0 streams, not in the registry of ${prefix}`)
   }, 60_000)
 })

@@ -14,7 +14,7 @@ import { encodeBlocks, type WireFormat } from "../../src/domain/wire-format.js"
 import { testBlock } from "../../src/testing/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { newPrefix } from "../relay/harness.js"
-import { CheckedFold, runConsumer, sleep, until, useTestRedis } from "./support.js"
+import { CheckedFold, groupsOf, runConsumer, sleep, until, useTestRedis } from "./support.js"
 
 let redis: Redis
 const prefixes: Array<string> = []
@@ -175,6 +175,9 @@ describe("consume$ and the producers' contract", () => {
     const error = await collect(1, { redis, relay, group: "late", consumer: "c", pollMs: 20 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ConsumerError)
     expect((error as ConsumerError).reason).toBe("Gap")
+    // it leaves no group behind to hold back the relay
+    expect(await groupsOf(redis, `${relay}events`)).toEqual([])
+    expect(await groupsOf(redis, `${relay}final`)).toEqual([])
   })
 
   it("a relay whose first write held no event (it only moved its start point back) is no Gap", async () => {
