@@ -187,7 +187,13 @@ export class ChainReader {
   private readonly noticeEveryMs: number
   private readonly log: (level: "info" | "warn", message: string) => void
   /** the prefix held nothing at start-up: what the consumer waits for, until it appears */
-  private waitingFor: { readonly kind: "history" | "relay"; readonly prefix: string; readonly since: number } | undefined
+  private waitingFor: {
+    readonly kind: "history" | "relay"
+    readonly prefix: string
+    readonly since: number
+    /** the prefix with a trailing colon, when a producer's keys exist under it */
+    readonly hint: string | undefined
+  } | undefined
   private lastCheck = Number.NEGATIVE_INFINITY
   /** the epoch stream read last (the one other consumers of the group are looked for on) */
   private lastEpochKey: string | undefined
@@ -294,8 +300,12 @@ export class ChainReader {
     }
     // with both prefixes, an empty history beside a relay is a relay started at origin: it reads that
     if (empty.length === used) {
-      this.waitingFor = { ...empty[0]!, since: Date.now() }
-      this.log("info", this.waitingNotice(0))
+      const w = empty[0]!
+      // `x:h` given while the producer writes `x:h:last_synced_epoch`: it would wait for ever
+      const colon = `${w.prefix}:`
+      const near = !w.prefix.endsWith(":") && (await prefixContents(this.control, colon)) !== "nothing"
+      this.waitingFor = { ...w, since: Date.now(), hint: near ? colon : undefined }
+      this.log(near ? "warn" : "info", this.waitingNotice(0))
     }
   }
 
@@ -305,7 +315,8 @@ export class ChainReader {
       ? `a backfill or sync to commit its first epoch (${w.prefix}last_synced_epoch)`
       : `a relay or sync to write its cursor (${w.prefix}cursor)`
     return `${waitedMs === 0 ? "nothing" : `still nothing after ${Math.round(waitedMs / 1000)} s`} at ${w.prefix} yet: ` +
-      `group ${this.options.group} is registered and waits for ${what}`
+      `group ${this.options.group} is registered and waits for ${what}` +
+      (w.hint === undefined ? "" : `; keys exist under ${w.hint}: give that prefix (--${w.kind === "history" ? "history" : "redis"}-prefix ${w.hint}, option ${w.kind})`)
   }
 
   /**
@@ -323,7 +334,7 @@ export class ChainReader {
       const contents = await prefixContents(this.control, w.prefix)
       const problem = prefixProblem(w.kind, w.prefix, contents)
       if (problem !== undefined) throw new ConsumerError({ reason: "WrongPrefix", detail: problem })
-      if (contents === "nothing") this.log("info", this.waitingNotice(now - w.since))
+      if (contents === "nothing") this.log(w.hint === undefined ? "info" : "warn", this.waitingNotice(now - w.since))
       else this.waitingFor = undefined
     }
     const key = this.phase === "relay" ? this.rkeys?.events : this.lastEpochKey

@@ -60,6 +60,10 @@ export const consume$ = (options: ConsumeOptions): Observable<ChainItem> => {
   return new Observable<ChainItem>((subscriber) => {
     let credits = options.inFlight ?? 16
     const reads = options.redis.duplicate()
+    // an outage takes both connections down: reporting it is the caller's connection's job, and a
+    // command that fails meanwhile fails the subscription; without a listener ioredis prints an
+    // "Unhandled error event" with its stack for every reconnect attempt of this one
+    reads.on("error", () => {})
     const reader = new ChainReader({ ...options, redis: reads, control: options.redis })
     let closed = false
     let pumping = false

@@ -233,4 +233,19 @@ describe("consume$ and the producers' contract", () => {
     second.stop()
     expect(fold.finalCount).toBe(1)
   })
+
+  it("a prefix given without its trailing colon while a producer's keys exist under it: the waiting notice says so and names the prefix to give", async () => {
+    const base = newPrefix()
+    prefixes.push(base)
+    const prefix = base.slice(0, -1) // "…:" without its colon
+    await writeEpochs(base, [chain(3)], "hecate")
+    await redis.mset(`${base}low_watermark`, "0", `${base}last_synced_epoch`, "0")
+    const notices: Array<string> = []
+    const c = runConsumer({ redis, history: prefix, group: "g", consumer: "c", pollMs: 20, log: (level, message) => notices.push(`${level} ${message}`) })
+    await until("the notice", () => notices.length > 0, c.failed)
+    c.stop()
+    expect(notices[0]).toContain(`warn nothing at ${prefix} yet`)
+    expect(notices[0]).toContain(`keys exist under ${base}: give that prefix (--history-prefix ${base}, option history)`)
+    expect(c.items()).toBe(0)
+  })
 })
