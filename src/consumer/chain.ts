@@ -35,7 +35,7 @@ import { progressKey } from "./acknowledged.js"
 import { ConsumerError } from "./errors.js"
 import { nameProblem } from "./names.js"
 import { prefixContents, prefixProblem } from "./prefixes.js"
-import { compareIds, createGroup, GroupReader, parseId, type StreamEntry } from "./reader.js"
+import { compareIds, createGroup, GroupReader, groupLost, isMissing, parseId, type StreamEntry } from "./reader.js"
 
 export interface ChainPoint {
   readonly slot: number
@@ -545,11 +545,24 @@ export class ChainReader {
   }
 
   private async ackBatch(batch: OpenBatch): Promise<void> {
-    await this.control.multi()
+    const replies = await this.control.multi()
       .xack(batch.key, this.options.group, batch.entryId)
       .hdel(this.progressKey!, `${batch.epoch}:${batch.entryId}`)
       .exec()
+    // a MULTI reports a failed command in its replies, not by rejecting
+    const failed = replies?.find(([error]) => error !== null)?.[0]
+    if (failed !== undefined && failed !== null) throw await this.ackFailure(batch.key, failed)
     batch.reader.inFlight.delete(batch.entryId)
+  }
+
+  /**
+   * Why an acknowledgement failed. XACK on a group or stream that is gone acknowledges nothing
+   * and succeeds (Redis 7; the next read then fails with `GroupLost`); a server that answers
+   * NOGROUP instead gets the same `GroupLost`.
+   */
+  private async ackFailure(key: string, error: unknown): Promise<unknown> {
+    if (!isMissing(error)) return error
+    return groupLost(key, this.options.group, (await this.control.exists(key)) > 0)
   }
 
   private async wait(): Promise<undefined> {
@@ -685,7 +698,11 @@ export class ChainReader {
     const id = `${reader.key}/${entry.id}`
     const position = relayPosition(entry.id, source)
     const commit = async () => {
-      await this.control.xack(reader.key, this.options.group, entry.id)
+      try {
+        await this.control.xack(reader.key, this.options.group, entry.id)
+      } catch (error) {
+        throw await this.ackFailure(reader.key, error)
+      }
       reader.inFlight.delete(entry.id)
     }
     if (type === "apply") return { item: { _tag: "Apply", id, position, point, source, block: parse(f["block"]!), final: false }, commit }

@@ -49,7 +49,19 @@ export const createGroup = async (redis: Redis, key: string, group: string, mkst
 }
 
 /** A reply saying the stream or the group is not there (any more). */
-const isMissing = (error: unknown): boolean => /NOGROUP|UNBLOCKED|no longer exists/.test(String(error))
+export const isMissing = (error: unknown): boolean => /NOGROUP|UNBLOCKED|no longer exists/.test(String(error))
+
+/** The group vanished from `key` (or `key` itself, when it may not): where it had read to is lost. */
+export const groupLost = (key: string, group: string, streamExists: boolean): ConsumerError =>
+  new ConsumerError({
+    reason: "GroupLost",
+    detail: streamExists
+      ? `group ${group} is gone from ${key} while it was being read (XGROUP DESTROY, or its creation lost in a Redis restart without persistence of the last writes): ` +
+        `where it had read to is lost — start the group over (hecate consume --group ${group} --unregister, then consume again, into a new --out file), ` +
+        `or re-create it at its last acknowledged entry (XGROUP CREATE ${key} ${group} <id>)`
+      : `${key} was deleted while group ${group} was reading it (the relay never deletes it: removed by hand, or lost in a Redis restart): ` +
+        `the group's place in it is lost — restore Redis, or start the group over (hecate consume --group ${group} --unregister, then consume again)`
+  })
 
 export class GroupReader {
   /** the stream was deleted (an epoch stream the producer's cleanup took once every group had read it) */
@@ -94,15 +106,7 @@ export class GroupReader {
         this.gone = true
         return fallback
       }
-      throw new ConsumerError({
-        reason: "GroupLost",
-        detail: exists
-          ? `group ${this.group} is gone from ${this.key} while it was being read (XGROUP DESTROY, or its creation lost in a Redis restart without persistence of the last writes): ` +
-            `where it had read to is lost — start the group over (hecate consume --group ${this.group} --unregister, then consume again, into a new --out file), ` +
-            `or re-create it at its last acknowledged entry (XGROUP CREATE ${this.key} ${this.group} <id>)`
-          : `${this.key} was deleted while group ${this.group} was reading it (the relay never deletes it: removed by hand, or lost in a Redis restart): ` +
-            `the group's place in it is lost — restore Redis, or start the group over (hecate consume --group ${this.group} --unregister, then consume again)`
-      })
+      throw groupLost(this.key, this.group, exists)
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis"
 import { describe, expect, it } from "vitest"
-import { ConsumerError } from "../../src/consumer/index.js"
+import { type ChainItem, consume$, ConsumerError } from "../../src/consumer/index.js"
 import type { Block } from "../../src/domain/block.js"
 import { encodeBlocks } from "../../src/domain/wire-format.js"
 import { testBlock } from "../../src/testing/index.js"
@@ -69,5 +69,33 @@ describe("a stream or group vanishing under a reading consumer", () => {
     expect((error as ConsumerError).reason).toBe("GroupLost")
     expect((error as ConsumerError).message).toContain(`group g is gone from ${relay}events`)
     expect((error as ConsumerError).message).toContain("--unregister")
+  })
+
+  it("a group destroyed on the epoch stream it reads fails with GroupLost once its items are acknowledged", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const blocks = chain(9)
+    for (let i = 0; i < 9; i += 3) {
+      await redis.xadd(`${prefix}epoch:0`, "*", "type", "batch", "epoch", "0", "data", encodeBlocks(blocks.slice(i, i + 3), "hecate"))
+    }
+    await redis.mset(`${prefix}low_watermark`, "0", `${prefix}last_synced_epoch`, "0")
+    const held: Array<ChainItem> = []
+    let failure: unknown
+    const sub = consume$({ redis, history: prefix, group: "g", consumer: "c", pollMs: 20, inFlight: 3 }).subscribe({
+      next: (item) => held.push(item),
+      error: (e: unknown) => (failure = e)
+    })
+    try {
+      await until("3 items held", () => held.length === 3)
+      await redis.xgroup("DESTROY", `${prefix}epoch:0`, "g")
+      for (const item of held) await item.ack()
+      await until("the failure", () => failure !== undefined)
+    } finally {
+      sub.unsubscribe()
+    }
+    expect(failure).toBeInstanceOf(ConsumerError)
+    expect((failure as ConsumerError).reason).toBe("GroupLost")
+    expect((failure as ConsumerError).message).toContain(`group g is gone from ${prefix}epoch:0`)
+    expect((failure as ConsumerError).exitCode).toBe(1)
   })
 })
