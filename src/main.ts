@@ -12,6 +12,7 @@ import { nodeVersionProblem } from "./cli/node-version.js"
 import { startMemoryLog } from "./cli/memory-log.js"
 import { batchCommandRestart } from "./cli/memory-settings.js"
 import { invokedCommand } from "./commands/index.js"
+import { memoryLogSetting, processEnvironment } from "./config/process-environment.js"
 
 const problem = nodeVersionProblem(process.versions.node, process.execPath, process.argv.slice(2))
 if (problem !== undefined) {
@@ -21,11 +22,11 @@ if (problem !== undefined) {
 } else {
   // the batch commands run with the memory settings they need (src/cli/memory-settings.ts), which only
   // a new process takes: restart in place with them once, before anything else is loaded
-  const execArgv = batchCommandRestart(process.env, process.execArgv, invokedCommand(process.argv.slice(2)))
+  const execArgv = batchCommandRestart(processEnvironment(), process.execArgv, invokedCommand(process.argv.slice(2)))
   if (execArgv !== undefined && typeof process.execve === "function") {
-    process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], process.env)
+    process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], processEnvironment())
   }
-  const memory = startMemoryLog(process.env["HECATE_MEMORY_LOG_MS"])
+  const memory = startMemoryLog(memoryLogSetting())
   memory("start")
   await import("./cli/app.js")
   memory("loaded")
