@@ -266,7 +266,7 @@ function groups(s) {
       const behind = (g.lag ?? 0) > 0 || g.pending > 0;
       rows.push([r.prefix + st.stream + " (" + fmt(st.length) + ")", g.name, g.lag, g.pending, g.consumers, "", behind && r.state === "paused" ? "the relay: paused since " + time(r.since) : "nothing", behind]);
     }
-    bp.push("relay: " + (r.state === "paused" ? "PAUSED on slow consumers since " + time(r.since) + " (" + ago(r.since, s.now) + ")" : (r.state ?? "no status") + (r.since ? " since " + time(r.since) : "")));
+    bp.push("relay: " + (r.state === "paused" ? "PAUSED on slow consumers since " + time(r.since) + " (" + ago(r.since, s.now) + ")" : r.state === "not running" ? "NOT RUNNING (last seen " + (r.lastSeen ? time(r.lastSeen) + ", " + ago(r.lastSeen, s.now) : "?") + (r.lastState ? ", was " + r.lastState : "") + ")" : (r.state ?? "no status") + (r.since ? " since " + time(r.since) : "")));
   }
   if (s.paused.now) bp.push("this process paused since " + time(s.paused.since));
   bp.push("paused " + dur(s.paused.seconds) + " in total");
