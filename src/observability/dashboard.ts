@@ -358,8 +358,10 @@ async function refresh() {
       $("tip-blocks").textContent = fmt(Math.max(0, behind)) + " epochs";
       $("tip-slots").textContent = "to the backfill's target, epoch " + plan.target + " (" + fmt(Math.max(0, plan.blocks - s.epochs.blocks)) + " blocks left)";
     } else {
-      $("tip-blocks").textContent = has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
-      $("tip-slots").textContent = (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
+      const w = s.tipDistance.waitingForNode;
+      $("tip-blocks").textContent = w ? "waiting for the node" : has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
+      $("tip-slots").textContent = w ? "the node is behind the relay: node tip height " + fmt(w.nodeTipHeight) + ", relay at height " + fmt(w.height)
+        : (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
     }
     $("bps").textContent = fmt(Math.round(s.blocksPerSecond)) + " blocks/s";
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";

@@ -180,6 +180,8 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
         const state = fields["state"]
         if (typeof state === "string") {
           live.relay.connection = state
+          const nodeTip = Number(fields["node_tip_height"])
+          live.relay.nodeTipHeight = state === "waiting for the node" && Number.isFinite(nodeTip) ? nodeTip : undefined
           if (state === "paused") observePaused(true)
           else if (state === "following") observePaused(false)
           const endpoint = fields["endpoint"]

@@ -125,9 +125,11 @@ export const live = {
     tipHeight: undefined as number | undefined,
     tipSlot: undefined as number | undefined,
     lastWriteAt: undefined as string | undefined,
-    /** connecting | following | reconnecting | paused (the relay's status), or down (session failed) */
+    /** connecting | following | reconnecting | paused | waiting for the node | stopped (the relay's status), or down (session failed) */
     connection: undefined as string | undefined,
     endpoint: undefined as string | undefined,
+    /** the node's tip height while the relay waits for a node behind its cursor */
+    nodeTipHeight: undefined as number | undefined,
     lastError: undefined as string | undefined,
     lag: 0,
     rollbacks: 0,
