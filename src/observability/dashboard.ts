@@ -272,7 +272,7 @@ function groups(s) {
   bp.push("paused " + dur(s.paused.seconds) + " in total");
   $("backpressure").textContent = bp.join(" · ");
   $("groups").innerHTML = rows.map((x) => '<tr class="' + (x[7] ? "warn" : "") + '"><td>' + esc(x[0]) + "</td><td><b>" + esc(x[1]) + "</b></td><td>" + fmt(x[2]) + "</td><td>" + fmt(x[3]) + "</td><td>" + esc(x[4]) + "</td><td>" + esc(x[5]) + "</td><td>" + esc(x[6]) + "</td></tr>").join("") ||
-    '<tr><td colspan="7" class="sub">no consumer group registered on these streams</td></tr>';
+    '<tr><td colspan="7" class="sub">' + (s.overview && !s.overview.redis.reachable ? "unknown (Redis unreachable)" : "no consumer group registered on these streams") + "</td></tr>";
 }
 
 function rollbacks(s) {
@@ -367,11 +367,12 @@ async function refresh() {
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";
     $("height").textContent = has(s.relay.height) ? "#" + fmt(s.relay.height) : "–";
     const rel = s.overview && s.overview.relay;
-    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · " + (s.relay.consumerGroups === 0 ? "no consumer groups" : "consumer lag " + fmt(s.relay.lag));
+    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · " + (s.overview && !s.overview.redis.reachable ? "consumer lag unknown (Redis unreachable)" : s.relay.consumerGroups === 0 ? "no consumer groups" : "consumer lag " + fmt(s.relay.lag));
     const rd = s.overview ? s.overview.redis : undefined;
-    $("redis").textContent = rd ? (rd.reachable ? "up" : "down") : "–";
-    $("redis").className = "big " + (rd && rd.reachable ? "good" : "bad");
-    $("redis-sub").textContent = rd ? (rd.reachable ? "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
+    const we = s.relay.lastWriteError;
+    $("redis").textContent = rd ? (rd.reachable ? (we ? "up, writes failing" : "up") : "down") : "–";
+    $("redis").className = "big " + (rd && rd.reachable && !we ? "good" : "bad");
+    $("redis-sub").textContent = rd ? (rd.reachable ? (we ? "last write error " + time(we.at) + ": " + we.message + " · " : "") + "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
     epochMap(s);
     groups(s);
     workers(s);

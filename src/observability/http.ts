@@ -99,8 +99,10 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
           writes: live.relay.writes,
           // the relay's lag is the largest over the groups of events / final: with none there is no
           // lag to speak of (its writes report 0), and the page says so instead of "lag 0"
-          consumerGroups: relayGroups(overview),
-          lag: relayGroups(overview) === 0 ? undefined : live.relay.lag,
+          consumerGroups: overview.redis.reachable ? relayGroups(overview) : undefined,
+          // with Redis unreachable the groups and their lag are unknown, not "none" or 0
+          lag: !overview.redis.reachable || relayGroups(overview) === 0 ? undefined : live.relay.lag,
+          lastWriteError: live.relay.lastWriteError,
           reconnects: live.relay.reconnects
         },
         epochs: {

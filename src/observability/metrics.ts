@@ -131,6 +131,8 @@ export const live = {
     /** the node's tip height while the relay waits for a node behind its cursor */
     nodeTipHeight: undefined as number | undefined,
     lastError: undefined as string | undefined,
+    /** the last failed relay write (an OOM reply, a timeout), cleared by the next write that succeeds */
+    lastWriteError: undefined as { readonly message: string; readonly at: string } | undefined,
     lag: 0,
     rollbacks: 0,
     reconnects: 0
