@@ -161,9 +161,19 @@ function chart(svg, pts, key, unit, color, empty, robust) {
     out += '<line x1="' + xx + '" x2="' + xx + '" y1="' + T + '" y2="' + (T + h) + '" stroke="currentColor" opacity=".08"/>' +
       '<text class="x-tick" x="' + xx + '" y="' + (H - 6) + '" text-anchor="middle" font-size="11" fill="currentColor" opacity=".7">' + clock(t) + '</text>';
   }
-  const line = data.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1)).join(" ");
-  out += '<polyline points="' + x(t0).toFixed(1) + "," + (T + h) + " " + line + " " + x(t1).toFixed(1) + "," + (T + h) + '" fill="' + color + '" opacity=".15" stroke="none"/>' +
-    '<polyline class="chart-line" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>';
+  // an unknown value is a gap in the line, never a made-up 0: one stretch per run of known values
+  const runs = [];
+  let cur = [];
+  for (const p of pts) {
+    if (p.t < t0 || p.t > t1) continue;
+    if (has(p[key])) cur.push(p); else if (cur.length > 0) { runs.push(cur); cur = []; }
+  }
+  if (cur.length > 0) runs.push(cur);
+  runs.forEach((r, i) => {
+    const line = r.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1)).join(" ");
+    out += '<polyline points="' + x(r[0].t).toFixed(1) + "," + (T + h) + " " + line + " " + x(r[r.length - 1].t).toFixed(1) + "," + (T + h) + '" fill="' + color + '" opacity=".15" stroke="none"/>' +
+      '<polyline class="' + (i === runs.length - 1 ? "chart-line" : "chart-seg") + '" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>';
+  });
   if (clip) {
     // the clipped stretch: a dashed cap along the top, and the peak it reached
     for (let i = 0; i < data.length; i++) {
@@ -174,7 +184,7 @@ function chart(svg, pts, key, unit, color, empty, robust) {
     }
     out += '<text class="chart-clip" x="' + x(peakPoint.t).toFixed(1) + '" y="' + (T + 14) + '" text-anchor="middle" font-size="11" fill="currentColor">▲ peak ' + fmt(peak) + " " + unit + " at " + clock(peakPoint.t) + " (off the scale)</text>";
   }
-  out += '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + fmt(data[data.length - 1][key]) + " " + unit + ' now</text>';
+  out += '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + (has(pts[pts.length - 1][key]) ? fmt(data[data.length - 1][key]) + " " + unit + " now" : "unknown now") + '</text>';
   svg.innerHTML = out;
   fitLabels(svg, W, L);
 }
