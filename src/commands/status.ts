@@ -12,7 +12,7 @@ import { reportExpectedFailures } from "../cli/report.js"
 import { configFlag } from "../config/flags.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
-import { type GroupInfo, type Overview, readOverview } from "../observability/overview.js"
+import { type GroupInfo, type Overview, readOverview, type RelayOverview } from "../observability/overview.js"
 import { makeRunHistory, type RunRecord, settle } from "../observability/runs.js"
 import { Redis } from "../services/Redis.js"
 
@@ -38,6 +38,26 @@ const oneLine = (s: string, max = 100): string => {
   const flat = s.replace(/\s+/g, " ").trim()
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
+
+/** Seconds (or minutes) between an instant and now. */
+const agoText = (iso: string): string => {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`
+}
+
+/** The relay's state line: a dead relay reads "not running", never its last state. */
+export const relayState = (r: RelayOverview): string =>
+  r.state === "not running"
+    ? `not running (last seen ${r.lastSeen === undefined ? "?" : `${hhmmss(r.lastSeen)}, ${agoText(r.lastSeen)}`}${r.lastState === undefined ? "" : `, was ${r.lastState}`})`
+    : `${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}`
+
+/** How far the relay is from the node's tip, or why that is unknown. */
+export const tipText = (r: RelayOverview): string =>
+  r.state === "waiting for the node"
+    ? `the node is behind the relay (node tip height ${n(r.nodeTipHeight)}, cursor at height ${n(r.height)}): waiting for it to catch up`
+    : r.tipDistance === undefined
+    ? "tip unknown"
+    : `${n(r.tipDistance)} blocks behind the tip`
 
 const behind = (g: GroupInfo) => g.pending > 0 || (g.lag ?? 0) > 0
 
@@ -112,8 +132,8 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     const r = overview.relay
     if (r !== undefined && relayUsed) {
       yield* Console.log(
-        `Relay ${r.prefix} — ${r.state ?? "no status"}${r.since === undefined ? "" : ` since ${hhmmss(r.since)}`}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
-          `height ${n(r.height)}, ${r.tipDistance === undefined ? "tip unknown" : `${n(r.tipDistance)} blocks behind the tip`}; ` +
+        `Relay ${r.prefix} — ${relayState(r)}${r.endpoint === undefined ? "" : ` (${r.endpoint})`}; ` +
+          `height ${n(r.height)}, ${tipText(r)}; ` +
           `events ${n(r.streams[0]?.length)}, final ${n(r.streams[1]?.length)}; reconnects ${n(r.counters["reconnects"] ?? 0)}` +
           (r.lastReconnectCause === undefined ? "" : ` (last: ${r.lastReconnectCause})`)
       )

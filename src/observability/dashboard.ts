@@ -161,9 +161,19 @@ function chart(svg, pts, key, unit, color, empty, robust) {
     out += '<line x1="' + xx + '" x2="' + xx + '" y1="' + T + '" y2="' + (T + h) + '" stroke="currentColor" opacity=".08"/>' +
       '<text class="x-tick" x="' + xx + '" y="' + (H - 6) + '" text-anchor="middle" font-size="11" fill="currentColor" opacity=".7">' + clock(t) + '</text>';
   }
-  const line = data.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1)).join(" ");
-  out += '<polyline points="' + x(t0).toFixed(1) + "," + (T + h) + " " + line + " " + x(t1).toFixed(1) + "," + (T + h) + '" fill="' + color + '" opacity=".15" stroke="none"/>' +
-    '<polyline class="chart-line" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>';
+  // an unknown value is a gap in the line, never a made-up 0: one stretch per run of known values
+  const runs = [];
+  let cur = [];
+  for (const p of pts) {
+    if (p.t < t0 || p.t > t1) continue;
+    if (has(p[key])) cur.push(p); else if (cur.length > 0) { runs.push(cur); cur = []; }
+  }
+  if (cur.length > 0) runs.push(cur);
+  runs.forEach((r, i) => {
+    const line = r.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1)).join(" ");
+    out += '<polyline points="' + x(r[0].t).toFixed(1) + "," + (T + h) + " " + line + " " + x(r[r.length - 1].t).toFixed(1) + "," + (T + h) + '" fill="' + color + '" opacity=".15" stroke="none"/>' +
+      '<polyline class="' + (i === runs.length - 1 ? "chart-line" : "chart-seg") + '" points="' + line + '" fill="none" stroke="' + color + '" stroke-width="2"/>';
+  });
   if (clip) {
     // the clipped stretch: a dashed cap along the top, and the peak it reached
     for (let i = 0; i < data.length; i++) {
@@ -174,7 +184,7 @@ function chart(svg, pts, key, unit, color, empty, robust) {
     }
     out += '<text class="chart-clip" x="' + x(peakPoint.t).toFixed(1) + '" y="' + (T + 14) + '" text-anchor="middle" font-size="11" fill="currentColor">▲ peak ' + fmt(peak) + " " + unit + " at " + clock(peakPoint.t) + " (off the scale)</text>";
   }
-  out += '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + fmt(data[data.length - 1][key]) + " " + unit + ' now</text>';
+  out += '<text class="chart-label" x="' + (W - R) + '" y="' + (T + 12) + '" text-anchor="end" font-size="12" font-weight="600" fill="currentColor">' + (has(pts[pts.length - 1][key]) ? fmt(data[data.length - 1][key]) + " " + unit + " now" : "unknown now") + '</text>';
   svg.innerHTML = out;
   fitLabels(svg, W, L);
 }
@@ -266,13 +276,13 @@ function groups(s) {
       const behind = (g.lag ?? 0) > 0 || g.pending > 0;
       rows.push([r.prefix + st.stream + " (" + fmt(st.length) + ")", g.name, g.lag, g.pending, g.consumers, "", behind && r.state === "paused" ? "the relay: paused since " + time(r.since) : "nothing", behind]);
     }
-    bp.push("relay: " + (r.state === "paused" ? "PAUSED on slow consumers since " + time(r.since) + " (" + ago(r.since, s.now) + ")" : (r.state ?? "no status") + (r.since ? " since " + time(r.since) : "")));
+    bp.push("relay: " + (r.state === "paused" ? "PAUSED on slow consumers since " + time(r.since) + " (" + ago(r.since, s.now) + ")" : r.state === "not running" ? "NOT RUNNING (last seen " + (r.lastSeen ? time(r.lastSeen) + ", " + ago(r.lastSeen, s.now) : "?") + (r.lastState ? ", was " + r.lastState : "") + ")" : (r.state ?? "no status") + (r.since ? " since " + time(r.since) : "")));
   }
   if (s.paused.now) bp.push("this process paused since " + time(s.paused.since));
   bp.push("paused " + dur(s.paused.seconds) + " in total");
   $("backpressure").textContent = bp.join(" · ");
   $("groups").innerHTML = rows.map((x) => '<tr class="' + (x[7] ? "warn" : "") + '"><td>' + esc(x[0]) + "</td><td><b>" + esc(x[1]) + "</b></td><td>" + fmt(x[2]) + "</td><td>" + fmt(x[3]) + "</td><td>" + esc(x[4]) + "</td><td>" + esc(x[5]) + "</td><td>" + esc(x[6]) + "</td></tr>").join("") ||
-    '<tr><td colspan="7" class="sub">no consumer group registered on these streams</td></tr>';
+    '<tr><td colspan="7" class="sub">' + (s.overview && !s.overview.redis.reachable ? "unknown (Redis unreachable)" : "no consumer group registered on these streams") + "</td></tr>";
 }
 
 function rollbacks(s) {
@@ -358,18 +368,21 @@ async function refresh() {
       $("tip-blocks").textContent = fmt(Math.max(0, behind)) + " epochs";
       $("tip-slots").textContent = "to the backfill's target, epoch " + plan.target + " (" + fmt(Math.max(0, plan.blocks - s.epochs.blocks)) + " blocks left)";
     } else {
-      $("tip-blocks").textContent = has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
-      $("tip-slots").textContent = (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
+      const w = s.tipDistance.waitingForNode;
+      $("tip-blocks").textContent = w ? "waiting for the node" : has(s.tipDistance.blocks) ? fmt(s.tipDistance.blocks) + " blocks" : "–";
+      $("tip-slots").textContent = w ? "the node is behind the relay: node tip height " + fmt(w.nodeTipHeight) + ", relay at height " + fmt(w.height)
+        : (has(s.tipDistance.slots) ? fmt(s.tipDistance.slots) : "–") + " slots behind the tip (following within " + s.tipDistance.max + ")";
     }
     $("bps").textContent = fmt(Math.round(s.blocksPerSecond)) + " blocks/s";
     $("blocks").textContent = fmt(s.blocks) + " blocks, " + fmt(Math.round(s.bytes / 1024)) + " KiB written";
     $("height").textContent = has(s.relay.height) ? "#" + fmt(s.relay.height) : "–";
     const rel = s.overview && s.overview.relay;
-    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · " + (s.relay.consumerGroups === 0 ? "no consumer groups" : "consumer lag " + fmt(s.relay.lag));
+    $("relay-sub").textContent = (s.relay.connection ?? (rel && rel.state) ?? "idle") + (rel && rel.since ? " since " + time(rel.since) : "") + " · " + fmt(s.relay.writes) + " writes · " + (s.overview && !s.overview.redis.reachable ? "consumer lag unknown (Redis unreachable)" : s.relay.consumerGroups === 0 ? "no consumer groups" : "consumer lag " + fmt(s.relay.lag));
     const rd = s.overview ? s.overview.redis : undefined;
-    $("redis").textContent = rd ? (rd.reachable ? "up" : "down") : "–";
-    $("redis").className = "big " + (rd && rd.reachable ? "good" : "bad");
-    $("redis-sub").textContent = rd ? (rd.reachable ? "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
+    const we = s.relay.lastWriteError;
+    $("redis").textContent = rd ? (rd.reachable ? (we ? "up, writes failing" : "up") : "down") : "–";
+    $("redis").className = "big " + (rd && rd.reachable && !we ? "good" : "bad");
+    $("redis-sub").textContent = rd ? (rd.reachable ? (we ? "last write error " + time(we.at) + ": " + we.message + " · " : "") + "v" + rd.version + " · ping " + rd.pingMs + " ms · " + rd.usedMemory + " · " + rd.clients + " clients" : rd.error) : "";
     epochMap(s);
     groups(s);
     workers(s);

@@ -31,7 +31,13 @@ export interface HealthBody {
     readonly lastWriteAt: string | undefined
     readonly lastError: string | undefined
   }
-  readonly tipDistance: { readonly blocks: number | undefined; readonly slots: number | undefined; readonly max: number }
+  readonly tipDistance: {
+    readonly blocks: number | undefined
+    readonly slots: number | undefined
+    readonly max: number
+    /** the node's tip is below the relay's position: no distance, the relay waits for the node */
+    readonly waitingForNode?: { readonly nodeTipHeight: number; readonly height: number }
+  }
   readonly uptimeSeconds: number
   readonly [key: string]: unknown
 }
@@ -172,8 +178,15 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
     const tipSlot = Math.max(ogmios.tipSlot ?? -1, r.tipSlot ?? -1)
     // with Ogmios unreachable the node's tip is unknown: the last one seen would claim "at the tip"
     const tipKnown = ogmios.reachable
-    const blocks = tipKnown && height !== undefined && tipHeight >= 0 ? Math.max(0, tipHeight - height) : undefined
-    const slots = tipKnown && slot !== undefined && tipSlot >= 0 ? Math.max(0, tipSlot - slot) : undefined
+    // a node behind the relay (restarted from an older state, still syncing) is not "0 blocks
+    // behind": the relay waits for it, and the distance is unknown until it catches up
+    // (Ogmios's /health tip may trail a block the relay just wrote: only the relay's own state says so)
+    const nodeTip = r.connection === "waiting for the node" ? ogmios.tipHeight ?? r.nodeTipHeight : undefined
+    const waitingForNode = height !== undefined && nodeTip !== undefined
+      ? { nodeTipHeight: nodeTip, height }
+      : undefined
+    const blocks = waitingForNode === undefined && tipKnown && height !== undefined && tipHeight >= 0 ? Math.max(0, tipHeight - height) : undefined
+    const slots = waitingForNode === undefined && tipKnown && slot !== undefined && tipSlot >= 0 ? Math.max(0, tipSlot - slot) : undefined
     let status: Health["status"] = 200
     const behind = options.catchingUp?.()
     if (reasons.length > 0) status = 503
@@ -181,7 +194,12 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
       status = 202
       reasons.push(behind)
     } else if (options.relayPrefix !== undefined) {
-      if (blocks === undefined) {
+      if (waitingForNode !== undefined) {
+        status = 202
+        reasons.push(
+          `waiting for the node to catch up: node tip height ${waitingForNode.nodeTipHeight}, relay at height ${waitingForNode.height}`
+        )
+      } else if (blocks === undefined) {
         status = 202
         reasons.push("no relayed position yet")
       } else if (blocks > maxDistance) {
@@ -207,7 +225,7 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
           lastError: r.lastError
         }
       }),
-      tipDistance: { blocks, slots, max: maxDistance },
+      tipDistance: { blocks, slots, max: maxDistance, ...(waitingForNode === undefined ? {} : { waitingForNode }) },
       uptimeSeconds: Math.round((Date.now() - live.startedAt) / 1000)
     }
     return { status, body }

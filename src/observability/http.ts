@@ -44,6 +44,9 @@ export interface ObservabilityServer {
   readonly url: string
 }
 
+/** How often the server runs the health checks to sample the tip distance. */
+const TIP_SAMPLE_EVERY_MS = 2_000
+
 // bodies quote endpoints and error texts: served without credentials
 const json = (body: unknown) => redactCredentials(JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v)))
 
@@ -62,6 +65,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
         const extra = options.extraHealth === undefined ? {} : await options.extraHealth()
         const result: Health = { status: h.status, body: { ...h.body, ...extra } }
         cached = { at: Date.now(), health: result }
+        live.tipDistance = { blocks: h.body.tipDistance.blocks, at: cached.at }
         return result
       }).finally(() => (pending = undefined))
       return pending
@@ -99,8 +103,10 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
           writes: live.relay.writes,
           // the relay's lag is the largest over the groups of events / final: with none there is no
           // lag to speak of (its writes report 0), and the page says so instead of "lag 0"
-          consumerGroups: relayGroups(overview),
-          lag: relayGroups(overview) === 0 ? undefined : live.relay.lag,
+          consumerGroups: overview.redis.reachable ? relayGroups(overview) : undefined,
+          // with Redis unreachable the groups and their lag are unknown, not "none" or 0
+          lag: !overview.redis.reachable || relayGroups(overview) === 0 ? undefined : live.relay.lag,
+          lastWriteError: live.relay.lastWriteError,
           reconnects: live.relay.reconnects
         },
         epochs: {
@@ -148,6 +154,16 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
       const [log, timeline] = await Promise.all([options.runs.readLog(id), options.runs.readEpochs(id)])
       return { run: { ...run, shownState: shownState(run) }, timeline, log: log.entries, logDropped: log.total - log.entries.length }
     }
+
+    // the tip chart is fed from the checks, also while nobody watches the page
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const timer = setInterval(() => void health().catch(() => undefined), TIP_SAMPLE_EVERY_MS)
+        timer.unref()
+        return timer
+      }),
+      (timer) => Effect.sync(() => clearInterval(timer))
+    )
 
     const server = yield* Effect.acquireRelease(
       Effect.callback<Server, InvalidConfiguration>((resume) => {

@@ -30,6 +30,8 @@ import {
 
 /** Where backfill progress events go besides the metrics (the run's progress bar / log lines). */
 const progressListeners = new Set<(event: BackfillProgress) => void>()
+const errorText = (e: unknown): string => redactCredentials(e instanceof Error ? e.message : String(e))
+
 export const addProgressListener = (listener: (event: BackfillProgress) => void): () => void => {
   progressListeners.add(listener)
   return () => void progressListeners.delete(listener)
@@ -145,6 +147,7 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
               observeRedisWrite(command, (performance.now() - started) / 1000)
               live.relay.writes++
               live.relay.lastWriteAt = new Date().toISOString()
+              live.relay.lastWriteError = undefined
               observeLag("relay", result.lag)
               if (result._tag !== "Written") return
               let blocks = 0
@@ -172,6 +175,8 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
               }
             })
           ),
+          // a Redis that answers PING but refuses writes (out of memory) is not "up" for the relay
+          Effect.tapError((e) => Effect.sync(() => (live.relay.lastWriteError = { message: errorText(e), at: new Date().toISOString() }))),
           Effect.ensuring(Effect.sync(() => observeInflight("redis_writes", --inflight)))
         )
       }),
@@ -180,6 +185,8 @@ export const wrapRelayStore = (store: RelayStoreShape, command: CommandName = "r
         const state = fields["state"]
         if (typeof state === "string") {
           live.relay.connection = state
+          const nodeTip = Number(fields["node_tip_height"])
+          live.relay.nodeTipHeight = state === "waiting for the node" && Number.isFinite(nodeTip) ? nodeTip : undefined
           if (state === "paused") observePaused(true)
           else if (state === "following") observePaused(false)
           const endpoint = fields["endpoint"]

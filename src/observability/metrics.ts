@@ -125,10 +125,14 @@ export const live = {
     tipHeight: undefined as number | undefined,
     tipSlot: undefined as number | undefined,
     lastWriteAt: undefined as string | undefined,
-    /** connecting | following | reconnecting | paused (the relay's status), or down (session failed) */
+    /** connecting | following | reconnecting | paused | waiting for the node | stopped (the relay's status), or down (session failed) */
     connection: undefined as string | undefined,
     endpoint: undefined as string | undefined,
+    /** the node's tip height while the relay waits for a node behind its cursor */
+    nodeTipHeight: undefined as number | undefined,
     lastError: undefined as string | undefined,
+    /** the last failed relay write (an OOM reply, a timeout), cleared by the next write that succeeds */
+    lastWriteError: undefined as { readonly message: string; readonly at: string } | undefined,
     lag: 0,
     rollbacks: 0,
     reconnects: 0
@@ -151,8 +155,13 @@ export const live = {
   reconnectLog: new Ring<ReconnectRecord>(20),
   paused: { since: undefined as number | undefined, seconds: 0 },
   throughput: new Ring<ThroughputSample>(600),
+  /** the tip distance /health last computed (the tip card's value), for the chart's samples */
+  tipDistance: undefined as { readonly blocks: number | undefined; readonly at: number } | undefined,
   rollbacks: new Ring<RollbackRecord>(50)
 }
+
+/** How old the last computed tip distance may be for a sample to use it. */
+const TIP_SAMPLE_MAX_AGE_MS = 5_000
 
 /** blocks/s over the last 5 s, sampled every second (the sampler starts with the first observation). */
 const recent: Array<{ t: number; blocks: number }> = []
@@ -163,8 +172,11 @@ export const sampleThroughput = (now = Date.now()): number => {
   const first = recent[0]!
   const bps = now > first.t ? ((live.blocks - first.blocks) * 1000) / (now - first.t) : 0
   update(blocksPerSecond, bps)
-  const r = live.relay
-  const tipBlocks = r.tipHeight !== undefined && r.lastHeight !== undefined ? Math.max(0, r.tipHeight - r.lastHeight) : undefined
+  // the chart shows what the tip card shows (the distance /health computes from the node's tip
+  // now), sampled: with Ogmios or the checks gone the value is unknown and the chart has a gap,
+  // not the distance as of the last write
+  const d = live.tipDistance
+  const tipBlocks = d !== undefined && now - d.at <= TIP_SAMPLE_MAX_AGE_MS ? d.blocks : undefined
   live.throughput.push({ t: now, blocksPerSecond: Math.round(bps * 10) / 10, blocks: live.blocks, tipBlocks })
   return bps
 }

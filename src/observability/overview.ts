@@ -79,8 +79,32 @@ export interface RelayOverview {
   readonly height: number | undefined
   /** the node's tip as carried by the last write */
   readonly tipHeight: number | undefined
-  /** tipHeight − height, as of the last write */
+  /** tipHeight − height, as of the last write; undefined while the relay is not running or waits for the node */
   readonly tipDistance: number | undefined
+  /** when the relay last stamped its status hash as alive */
+  readonly lastSeen?: string | undefined
+  /** the state the hash still holds when the relay is "not running" (its stamp went stale) */
+  readonly lastState?: string | undefined
+  /** the node's tip height while the relay waits for a node that is behind its cursor */
+  readonly nodeTipHeight?: number | undefined
+}
+
+/** A relay whose stamp is older than this many intervals (and at least STALE_MIN_MS) is taken for dead. */
+const STALE_INTERVALS = 3
+const STALE_MIN_MS = 10_000
+
+/**
+ * The relay's state as a reader should show it: "not running" when the status hash says it runs
+ * but its heartbeat went stale (the process was killed, or died without a word).
+ */
+export const relayLiveness = (status: Readonly<Record<string, string>>, now: number): { state: string | undefined; lastSeen: string | undefined; lastState: string | undefined } => {
+  const beat = num(status["heartbeat_ms"])
+  const every = num(status["heartbeat_every_ms"]) ?? 2_000
+  const state = status["state"]
+  const lastSeen = beat === undefined ? undefined : new Date(beat).toISOString()
+  if (state === undefined || state === "stopped" || beat === undefined) return { state, lastSeen, lastState: undefined }
+  if (now - beat > Math.max(STALE_INTERVALS * every, STALE_MIN_MS)) return { state: "not running", lastSeen, lastState: state }
+  return { state, lastSeen, lastState: undefined }
 }
 
 export interface RedisOverview {
@@ -245,12 +269,18 @@ export const readRelayOverview = async (client: IORedis, prefix: string): Promis
   const cursor = (ok(7) ?? []) as Array<string | null>
   const height = typeof newest === "string" ? num(newest.split(" ")[0]) : num(cursor[0])
   const tipHeight = num(cursor[1])
+  const live = relayLiveness(status, Date.now())
+  // the tip as of the last write says nothing once the relay stopped, nor while the node is behind the cursor
+  const known = live.state !== "not running" && live.state !== "stopped" && live.state !== "waiting for the node"
   return {
     prefix,
     height,
     tipHeight,
-    tipDistance: height === undefined || tipHeight === undefined ? undefined : Math.max(0, tipHeight - height),
-    state: status["state"],
+    tipDistance: !known || height === undefined || tipHeight === undefined ? undefined : Math.max(0, tipHeight - height),
+    state: live.state,
+    lastSeen: live.lastSeen,
+    lastState: live.lastState,
+    nodeTipHeight: live.state === "waiting for the node" ? num(status["node_tip_height"]) : undefined,
     since: isoOfMs(status["since_ms"]),
     endpoint: status["endpoint"] === undefined ? undefined : redactCredentials(status["endpoint"]),
     lastReconnectCause: status["reconnect_cause"] === undefined || status["reconnect_cause"] === "" ? undefined : redactCredentials(status["reconnect_cause"]),

@@ -108,7 +108,11 @@ export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRel
       if (c !== undefined && Number(c["producer"]) > producer) {
         throw new RelayFenced({ prefix: keys.prefix, detail: `the relay cursor ${keys.cursor} belongs to producer ${c["producer"]}, this is producer ${producer}` })
       }
-      throw new RelayResync({ detail: `the cursor went back to producer ${c?.["producer"]} (this is ${producer}): Redis lost writes` })
+      throw new RelayResync({
+        detail: c === undefined
+          ? `the relay cursor ${keys.cursor} is gone (this is producer ${producer}): Redis lost writes`
+          : `the cursor went back to producer ${c["producer"]} (this is ${producer}): Redis lost writes`
+      })
     }
     const stored = Number(c["seq"] ?? "0")
     if (stored >= seq) return { _tag: "Duplicate", seq: stored, lag: 0, length: 0 }

@@ -21,7 +21,7 @@ export interface RelayKeys {
   readonly checkpoints: string
   /** HASH: counters (applies, undos, finals, writes, duplicates, reconnects, pauses, ...). */
   readonly metrics: string
-  /** HASH: the producer's state (following / reconnecting / paused / stopped), endpoint, since. */
+  /** HASH: the producer's state (following / reconnecting / paused / waiting for the node / stopped), endpoint, since, heartbeat (liveness). */
   readonly status: string
 }
 

@@ -76,6 +76,8 @@ export interface RelayOptions {
   readonly requestTimeout?: number
   /** Ogmios reconnect policy (default: never give up, 100 ms .. 5 s). */
   readonly reconnect?: ReconnectOptions
+  /** How often the relay stamps its status hash as alive (default 2 s): a reader takes a stale stamp for a dead relay. */
+  readonly heartbeatInterval?: Duration.Input
   /** Extra cursor fields written when a fresh cursor is created (the seam of `sync`). */
   readonly initFields?: Readonly<Record<string, string>>
   /** Observes every committed write (after backpressure), e.g. for progress or tests. */
@@ -602,11 +604,30 @@ export const relay = (options: RelayOptions) =>
       }
     }
 
+    // The status hash outlives the process: a stamp refreshed while the relay runs lets a reader
+    // (status, the dashboard) tell a relay that follows from one killed while it followed.
+    const every = Duration.toMillis(Duration.fromInputUnsafe(options.heartbeatInterval ?? HEARTBEAT_INTERVAL))
+    yield* Effect.suspend(() => store.setStatus({ heartbeat_ms: Date.now(), heartbeat_every_ms: every })).pipe(
+      Effect.ignore,
+      Effect.andThen(Effect.sleep(Duration.millis(every))),
+      Effect.forever,
+      Effect.forkChild
+    )
     return yield* session.pipe(
       Effect.catch(recover),
-      Effect.forever
+      Effect.forever,
+      // a stop (signal or fatal error) says so, rather than leaving the last state standing
+      Effect.onExit(() =>
+        Effect.suspend(() => store.setStatus({ state: "stopped", since_ms: Date.now(), heartbeat_ms: Date.now() })).pipe(
+          Effect.timeout("2 seconds"),
+          Effect.ignore
+        )
+      )
     )
   })
+
+/** How often a running relay stamps its status hash (`heartbeat_ms`). */
+export const HEARTBEAT_INTERVAL = "2 seconds"
 
 /** How the depth is set when the caller names nothing else (serve has no --depth flag). */
 const DEFAULT_DEPTH_SETTING = "HECATE_RELAY_DEPTH, or relay.depth in the config file"

@@ -60,7 +60,10 @@ if producer ~= ARGV[1] then
   if producer and tonumber(producer) > tonumber(ARGV[1]) then
     return redis.error_reply('FENCED the relay cursor ' .. cursor .. ' belongs to producer ' .. producer .. ', this is producer ' .. ARGV[1])
   end
-  return redis.error_reply('RESYNC the cursor went back to producer ' .. tostring(producer) .. ' (this is ' .. ARGV[1] .. '): Redis lost writes')
+  if not producer then
+    return redis.error_reply('RESYNC the relay cursor ' .. cursor .. ' is gone (this is producer ' .. ARGV[1] .. '): Redis lost writes')
+  end
+  return redis.error_reply('RESYNC the cursor went back to producer ' .. producer .. ' (this is ' .. ARGV[1] .. '): Redis lost writes')
 end
 local stored = tonumber(redis.call('HGET', cursor, 'seq') or '0')
 if stored >= seq then return {'dup', stored, 0, 0} end

@@ -170,6 +170,25 @@ const compareStores = async (client: IORedis, conn: RedisConnection, retain: num
 }
 
 
+describe("RelayStore on Redis: a cursor Redis lost", () => {
+  it("a write whose cursor is gone names the key, one that went back names the older producer", async () => {
+    const prefix = `hecate-test:${randomBytes(6).toString("hex")}:`
+    prefixes.push(prefix)
+    const store = makeRelayStore(conn, { prefix, retain: 0 })
+    const cursor = await Effect.runPromise(store.init({ start: "origin", height: null, depth: 3, format: "ogmios" }))
+    await client.del(`${prefix}cursor`)
+    const gone = await run(store.write(cursor.seq + 1, cursor.producer, [], undefined))
+    expect(Result.isFailure(gone) && (gone.failure as { _tag: string })._tag).toBe("RelayResync")
+    const goneText = Result.isFailure(gone) ? (gone.failure as Error).message : ""
+    expect(goneText).toContain(`the relay cursor ${prefix}cursor is gone (this is producer ${cursor.producer}): Redis lost writes`)
+    expect(goneText).not.toContain("false")
+
+    await client.hset(`${prefix}cursor`, { producer: 0, seq: 0 })
+    const back = await run(store.write(cursor.seq + 1, cursor.producer, [], undefined))
+    expect(Result.isFailure(back) ? (back.failure as Error).message : "").toContain(`the cursor went back to producer 0 (this is ${cursor.producer}): Redis lost writes`)
+  })
+})
+
 describe("RelayStore in memory = RelayStore on Redis (contract)", () => {
   it("same answers and same content after every write, across forks, restarts, retries and stale producers", async () => {
     expect(await compareStores(client, conn, 0)).toBeGreaterThan(200)
