@@ -1,6 +1,6 @@
 /**
- * The historical backfill: epochs `start..target` synced concurrently by a pool of supervised
- * epoch-worker actors, written through a BlockSink, and — for a coordinating sink (redis) —
+ * The historical backfill: epochs `start..target` synced concurrently (at most `concurrency` at
+ * once, each retried per its schedule), written through a BlockSink, and — for a coordinating sink (redis) —
  * committed in ascending order by the atomic advance of `last_synced_epoch` through `ready_set`.
  *
  * How it differs from the Python Hecate (docs/redis-contract.md lists each difference):
