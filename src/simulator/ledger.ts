@@ -306,7 +306,7 @@ export class LedgerState {
       maxBlockBodySize,
       maxBlockHeaderSize,
       maxTransactionSize,
-      // Ogmios v7 renamed the reference-scripts limit (it is per transaction)
+      // Ogmios v7 calls the limit on the size of reference-input scripts per transaction by a longer name
       ...(this.v7 ? { maxReferenceScriptsSizePerTransaction: { bytes: 204_800 } } : { maxReferenceScriptsSize: { bytes: 204_800 } }),
       ...rest,
       version,
