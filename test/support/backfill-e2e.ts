@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis } from "ioredis"
-import { expect } from "vitest"
+import { afterEach, beforeEach, expect } from "vitest"
 import type { Block } from "../../src/domain/block.js"
 import { encodeBlock, type WireFormat } from "../../src/domain/wire-format.js"
 import { parse, stringify } from "../../src/json/lossless.js"
@@ -43,6 +43,8 @@ export interface E2e {
   /** `hecate backfill …args`, with `--redis-prefix <prefix> --retry-delay 0 --retries 1` unless given */
   backfill(args: ReadonlyArray<string>, options?: CliOptions): Promise<CliResult>
   status(args?: ReadonlyArray<string>): Promise<CliResult>
+  /** Derives and caches the epoch index through `end` from `url` without touching Redis (jsonl to /dev/null). */
+  deriveIndex(url: string, end: number): Promise<void>
   cleanup(): Promise<void>
 }
 
@@ -80,6 +82,10 @@ export const e2e = async (): Promise<E2e> => {
       return runCli(["backfill", ...defaults.flat(), ...args], { ...options, env: { ...env, ...options.env } })
     },
     status: (args = []) => runCli(["status", "--redis-prefix", prefix, ...args], { env }),
+    deriveIndex: async (url, end) => {
+      const r = await self.backfill(["--endpoint", url, "--end-epoch", String(end), "--sink", "jsonl", "--output", "/dev/null"])
+      expect(r.code, output(r)).toBe(0)
+    },
     cleanup: async () => {
       await Promise.all(sims.map((s) => s.stop()))
       await deleteByPrefix(redis, prefix)
@@ -88,6 +94,19 @@ export const e2e = async (): Promise<E2e> => {
     }
   }
   return self
+}
+
+/** A fresh `e2e()` for every test of the file, cleaned up after it; `use` receives each one. */
+export const e2ePerTest = (use: (t: E2e) => void): void => {
+  let current: E2e | undefined
+  beforeEach(async () => {
+    current = await e2e()
+    use(current)
+  })
+  afterEach(async () => {
+    await current?.cleanup()
+    current = undefined
+  })
 }
 
 export const deleteByPrefix = async (redis: Redis, prefix: string): Promise<number> => {

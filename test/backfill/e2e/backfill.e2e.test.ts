@@ -4,10 +4,10 @@
  * epoch stream; the bookkeeping keys follow docs/redis-contract.md; a consumer that follows the
  * documented contract reads everything; reruns resume without re-sending.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   consumeEpoch,
-  e2e,
+  e2ePerTest,
   type E2e,
   epochStreams,
   expectedEpoch,
@@ -23,11 +23,8 @@ import {
 } from "../../support/backfill-e2e.js"
 
 let t: E2e
-beforeEach(async () => {
-  t = await e2e()
-})
-afterEach(async () => {
-  await t.cleanup()
+e2ePerTest((fresh) => {
+  t = fresh
 })
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/

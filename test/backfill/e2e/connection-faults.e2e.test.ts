@@ -38,8 +38,7 @@ beforeAll(async () => {
   sim = await t.sim()
   proxy = await startFaultProxy(sim.url)
   // derive and cache the epoch index once, straight from the simulator, without touching Redis
-  const index = await t.backfill(["--endpoint", sim.url, "--end-epoch", String(END_EPOCH), "--sink", "jsonl", "--output", "/dev/null"])
-  expect(index.code, output(index)).toBe(0)
+  await t.deriveIndex(sim.url, END_EPOCH)
 })
 afterAll(async () => {
   await proxy?.close()

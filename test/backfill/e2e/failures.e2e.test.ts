@@ -5,10 +5,9 @@
  * verification (exit 10) without being committed.
  */
 import { readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
-  e2e,
+  e2ePerTest,
   type E2e,
   epochStreams,
   expectedEpoch,
@@ -18,34 +17,18 @@ import {
   readEvents,
   sleep
 } from "../../support/backfill-e2e.js"
+import { deadEndpointUrl } from "../../support/dead-endpoint.js"
 
 let t: E2e
-beforeEach(async () => {
-  t = await e2e()
-})
-afterEach(async () => {
-  await t.cleanup()
+e2ePerTest((fresh) => {
+  t = fresh
 })
 
-/** A local port nothing listens on (connections are refused). */
-const deadEndpoint = async (): Promise<string> => {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return `ws://127.0.0.1:${port}`
-}
-
-/** Derives and caches the epoch index through `end` without touching Redis (jsonl to /dev/null). */
-const indexThrough = async (url: string, end: number) => {
-  const r = await t.backfill(["--endpoint", url, "--end-epoch", String(end), "--sink", "jsonl", "--output", "/dev/null"])
-  expect(r.code, output(r)).toBe(0)
-}
 
 describe("backfill failure paths (CLI)", () => {
   it("an endpoint that drops every connection exhausts the retries: exit 10, nothing committed", async () => {
     const sim = await t.sim()
-    await indexThrough(sim.url, 2)
+    await t.deriveIndex(sim.url, 2)
     sim.faults.dropAfter(1, { repeat: true }) // every connection is cut after one frame
     const run = await t.backfill(["--endpoint", sim.url, "--end-epoch", "2", "--retries", "2"], { timeoutMs: 90_000 })
     expect(run.code, output(run)).toBe(10)
@@ -67,7 +50,7 @@ describe("backfill failure paths (CLI)", () => {
   it("fails over: the first endpoint refuses connections, the second serves every epoch", async () => {
     const sim = await t.sim()
     const target = lastFinalized(sim)
-    const run = await t.backfill(["--endpoint", await deadEndpoint(), "--endpoint", sim.url, "--concurrency", "2"])
+    const run = await t.backfill(["--endpoint", await deadEndpointUrl(), "--endpoint", sim.url, "--concurrency", "2"])
     expect(run.code, output(run)).toBe(0)
     expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
     for (let e = 0; e <= target; e++) {
@@ -77,7 +60,7 @@ describe("backfill failure paths (CLI)", () => {
   })
 
   it("a refused connection on every endpoint is retried, then Ogmios unavailable (exit 10) naming the endpoint", async () => {
-    const dead = await deadEndpoint()
+    const dead = await deadEndpointUrl()
     const run = await t.backfill(["--endpoint", dead])
     expect(run.code, output(run)).toBe(10)
     expect(run.stdout).toContain("Backfill incomplete: Ogmios unavailable:")
@@ -107,7 +90,7 @@ describe("backfill failure paths (CLI)", () => {
 
   it("an epoch that does not end where the epoch index says fails verification (exit 10) and is not committed", async () => {
     const sim = await t.sim()
-    await indexThrough(sim.url, 3)
+    await t.deriveIndex(sim.url, 3)
     // corrupt the cached row of epoch 3: a well-formed but wrong last-block hash
     const cache = JSON.parse(readFileSync(t.cachePath, "utf8")) as { networks: Record<string, Record<string, { boundary: { end_hash: string } }>> }
     const network = Object.keys(cache.networks)[0]!

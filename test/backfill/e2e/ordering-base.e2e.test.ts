@@ -3,10 +3,10 @@
  * rebase (--rebase-ordering-base) with its strict refusals (12: orphan, 13: consumer not
  * finished), --purge-orphans, and the non-blocking purge of a plain resume.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   consumeEpoch,
-  e2e,
+  e2ePerTest,
   type E2e,
   epochStreams,
   expectedEpoch,
@@ -19,11 +19,8 @@ import {
 } from "../../support/backfill-e2e.js"
 
 let t: E2e
-beforeEach(async () => {
-  t = await e2e()
-})
-afterEach(async () => {
-  await t.cleanup()
+e2ePerTest((fresh) => {
+  t = fresh
 })
 
 const both = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr

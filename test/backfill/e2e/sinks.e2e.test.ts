@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { Block } from "../../../src/domain/block.js"
 import { parse, stringify } from "../../../src/json/lossless.js"
 import {
-  e2e,
+  e2ePerTest,
   type E2e,
   epochStreams,
   expectedEpoch,
@@ -20,11 +20,8 @@ import {
 } from "../../support/backfill-e2e.js"
 
 let t: E2e
-beforeEach(async () => {
-  t = await e2e()
-})
-afterEach(async () => {
-  await t.cleanup()
+e2ePerTest((fresh) => {
+  t = fresh
 })
 
 const allBlocks = (sim: Parameters<typeof expectedEpoch>[0], last: number, format: "hecate" | "ogmios" = "hecate") =>
