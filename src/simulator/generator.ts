@@ -334,17 +334,23 @@ export class BlockGenerator {
     return out
   }
 
-  private byronTransaction(w: Writer, rng: Rng, pools: { readonly addresses: ReadonlyArray<Buffer>; readonly attributes: Buffer }): void {
-    const addresses = pools.addresses
+  /** A transaction's id (unique per block and position, unlike pool slices) and its 1 to `maxInputs` inputs; returns how many. */
+  private idAndInputs(w: Writer, rng: Rng, maxInputs: number): number {
     w.raw(K.txId)
     for (let i = 0; i < 8; i++) w.hex32(rng.nextU32())
     w.raw(K.txInputs)
-    const nIn = rng.range(1, 3)
+    const nIn = rng.range(1, maxInputs)
     for (let i = 0; i < nIn; i++) {
       if (i > 0) w.byte(44)
       this.outRef(w, rng)
     }
     w.byte(93)
+    return nIn
+  }
+
+  private byronTransaction(w: Writer, rng: Rng, pools: { readonly addresses: ReadonlyArray<Buffer>; readonly attributes: Buffer }): void {
+    const addresses = pools.addresses
+    const nIn = this.idAndInputs(w, rng, 3)
     w.raw(K.outputs)
     const nOut = rng.range(1, 3)
     for (let i = 0; i < nOut; i++) {
@@ -576,15 +582,7 @@ export class BlockGenerator {
 
   private transaction(w: Writer, rng: Rng, header: BlockHeaderSpec): void {
     const rank = ERA_RANK[header.era]
-    w.raw(K.txId)
-    for (let i = 0; i < 8; i++) w.hex32(rng.nextU32()) // unique per (block, position), unlike pool slices
-    w.raw(K.txInputs)
-    const nIn = rng.range(1, 4)
-    for (let i = 0; i < nIn; i++) {
-      if (i > 0) w.byte(44)
-      this.outRef(w, rng)
-    }
-    w.byte(93)
+    const nIn = this.idAndInputs(w, rng, 4)
     const plutus = rank >= ERA_RANK.alonzo && rng.chance(0.2)
     if (rank >= ERA_RANK.babbage && plutus && rng.chance(0.6)) {
       w.raw(K.references)
