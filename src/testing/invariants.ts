@@ -137,22 +137,26 @@ export class EventChecker {
   }
 }
 
-/** Folds Apply/Undo over an empty chain (Final is ignored); throws if an Undo is not the newest block. */
-export const foldApplyUndo = (events: Iterable<ReorgEvent>): Array<Block> => {
+/**
+ * Folds Apply/Undo over an empty chain (Final is ignored), calling `onUndo` with each Undo, the
+ * block it pops (undefined on an empty chain) and its index, so each invariant says what it checks.
+ */
+const foldWith = (events: Iterable<ReorgEvent>, onUndo: (undo: Block, top: Block | undefined, index: number) => void): Array<Block> => {
   const live: Array<Block> = []
   let index = 0
   for (const event of events) {
     if (event._tag === "Apply") live.push(event.block)
-    else if (event._tag === "Undo") {
-      const top = live.pop()
-      if (top?.id !== event.block.id) {
-        throw new InvariantViolation("foldApplyUndo", `undo of ${short(event.block)} is not the newest block`, index)
-      }
-    }
+    else if (event._tag === "Undo") onUndo(event.block, live.pop(), index)
     index++
   }
   return live
 }
+
+/** Folds Apply/Undo over an empty chain (Final is ignored); throws if an Undo is not the newest block. */
+export const foldApplyUndo = (events: Iterable<ReorgEvent>): Array<Block> =>
+  foldWith(events, (undo, top, index) => {
+    if (top?.id !== undo.id) throw new InvariantViolation("foldApplyUndo", `undo of ${short(undo)} is not the newest block`, index)
+  })
 
 /** Two chains are the same: same blocks (by id) in the same order, with the same content. */
 export const sameChain = (actual: ReadonlyArray<Block>, expected: ReadonlyArray<Block>): void => {
@@ -182,22 +186,11 @@ export const finalIsPrefix = (events: Iterable<ReorgEvent>, canonical?: Readonly
 
 /** Each Undo is the exact mirror (same id, same content) of the newest live Apply. */
 export const undoMirrorsApply = (events: Iterable<ReorgEvent>): void => {
-  const live: Array<Block> = []
-  let index = 0
-  for (const event of events) {
-    if (event._tag === "Apply") live.push(event.block)
-    else if (event._tag === "Undo") {
-      const top = live.pop()
-      if (top === undefined || top.id !== event.block.id || !isDeepStrictEqual(top, event.block)) {
-        throw new InvariantViolation(
-          "undoMirrorsApply",
-          `undo of ${short(event.block)} does not mirror the newest apply${top ? ` (${short(top)})` : ""}`,
-          index
-        )
-      }
+  foldWith(events, (undo, top, index) => {
+    if (top === undefined || top.id !== undo.id || !isDeepStrictEqual(top, undo)) {
+      throw new InvariantViolation("undoMirrorsApply", `undo of ${short(undo)} does not mirror the newest apply${top ? ` (${short(top)})` : ""}`, index)
     }
-    index++
-  }
+  })
 }
 
 /** No block is applied while already applied, and none is finalised twice. */
