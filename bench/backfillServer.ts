@@ -40,16 +40,7 @@ let total = 0
 let bytes = 0
 for (let e = 0; e <= target; e++) {
   const info = chain.epochInfo(e)!
-  rows.push({
-    epoch: e,
-    startHeight: info.firstHeight,
-    startSlot: info.first.slot,
-    startHash: info.first.id,
-    endHeight: info.lastHeight,
-    endSlot: info.last.slot,
-    endHash: info.last.id,
-    blocks: info.blocks
-  })
+  rows.push(chain.epochRow(e)!)
   let eb = 0
   for (let h = info.firstHeight; h <= info.lastHeight; h++) eb += chain.blockBuffer(chain.indexOfHeight(h)).length
   epochs.push({ epoch: e, blocks: info.blocks, bytes: eb })

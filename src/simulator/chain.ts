@@ -9,6 +9,7 @@
  * A fork keeps indices <= forkIndex and continues on a new branch id, which enters every hash,
  * so replaced heights get new ids, slots and content.
  */
+import type { EpochRow } from "../backfill/epoch-index-data.js"
 import type { Block } from "../domain/block.js"
 import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
 import { parse } from "../json/lossless.js"
@@ -437,6 +438,22 @@ export class Chain {
       blocks: end - first + 1,
       first: this.pointAt(first) as Point,
       last: this.pointAt(end) as Point
+    }
+  }
+
+  /** An epoch's canonical blocks as a row of the epoch index (what a backfill derives from the node). */
+  epochRow(epoch: number): EpochRow | undefined {
+    const info = this.epochInfo(epoch)
+    if (info === undefined) return undefined
+    return {
+      epoch,
+      startHeight: info.firstHeight,
+      startSlot: info.first.slot,
+      startHash: info.first.id,
+      endHeight: info.lastHeight,
+      endSlot: info.last.slot,
+      endHash: info.last.id,
+      blocks: info.blocks
     }
   }
 

@@ -10,7 +10,7 @@ import { Exit } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { BackfillProgress, BackfillResult } from "../../src/backfill/backfill.js"
 import type { SimulatorHandle } from "../../src/simulator/index.js"
-import { e2e, type E2e, expectedEpoch, lastFinalized, output, readEpoch, readEvents, sleep, SMALL_CHAIN, snapshot } from "../support/backfill-e2e.js"
+import { e2e, type E2e, expectedEpoch, lastFinalized, output, sleep, SMALL_CHAIN, snapshot } from "../support/backfill-e2e.js"
 import { runCoordinator, startWorker, stopWorker, type TestQueue, testQueue, type WorkerProcess } from "./support.js"
 
 let t: E2e
@@ -107,15 +107,15 @@ describe("backfill --distributed with hecate worker processes", () => {
     for (const w of workers.filter((w) => w !== victim)) expect(w.log(), w.name).toMatch(/blocks written/)
 
     // same namespace as the single-process run
-    const got = await snapshot(t.redis, t.prefix)
+    const got = await t.snapshot()
     expect(got).toEqual(reference)
 
     // every block once, in order, and epochs committed in ascending order, each once
     for (let e = 0; e <= target; e++) {
-      const content = await readEpoch(t.redis, t.prefix, e)
+      const content = await t.readEpoch(e)
       expect(content.batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
     }
-    expect((await readEvents(t.redis, t.prefix)).map((ev) => Number(ev.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+    expect((await t.readEvents()).map((ev) => Number(ev.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
     const committed = progress.flatMap((p) => (p._tag === "Committed" ? [p.lastSyncedEpoch] : []))
     expect(committed.at(-1)).toBe(target)
     expect([...committed].sort((a, b) => a - b)).toEqual(committed)
@@ -149,16 +149,16 @@ describe("backfill --distributed with hecate worker processes", () => {
     for (let i = 0; i < 600 && (await q.queue.getJobCounts("completed"))["completed"] !== 3; i++) await sleep(50)
     expect(await q.queue.getJobCounts("completed"), workers[0]!.log()).toEqual({ completed: 3 })
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("-1")
-    expect(await readEvents(t.redis, t.prefix)).toEqual([])
+    expect(await t.readEvents()).toEqual([])
 
     // the rerun adopts the completed jobs (no second sync), commits them and queues the rest
     const second = await run(false)
     expect(Exit.isSuccess(second), `${String(second)}\n${workers[0]!.log()}`).toBe(true)
     expect((second as Exit.Success<BackfillResult>).value.target).toBe(target)
     for (let e = 0; e <= target; e++) {
-      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+      expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
     }
-    expect((await readEvents(t.redis, t.prefix)).map((ev) => Number(ev.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+    expect((await t.readEvents()).map((ev) => Number(ev.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
     const written = [...workers[0]!.log().matchAll(/epoch (\d+): \d+ blocks written/g)].map((m) => Number(m[1]))
     expect(written.sort((a, b) => a - b)).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
   }, 120_000)

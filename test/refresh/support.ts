@@ -30,18 +30,9 @@ export const SHORT_EPOCHS: SimulatorOptions = {
 
 /** The simulator's own view of an epoch, as an epoch-index row. */
 export const expectedRow = (sim: SimulatorHandle, epoch: number): EpochRow => {
-  const info = sim.chain.epochInfo(epoch)
-  if (info === undefined) throw new Error(`the simulator has no block in epoch ${epoch}`)
-  return {
-    epoch,
-    startHeight: info.firstHeight,
-    startSlot: info.first.slot,
-    startHash: info.first.id,
-    endHeight: info.lastHeight,
-    endSlot: info.last.slot,
-    endHash: info.last.id,
-    blocks: info.blocks
-  }
+  const row = sim.chain.epochRow(epoch)
+  if (row === undefined) throw new Error(`the simulator has no block in epoch ${epoch}`)
+  return row
 }
 
 /**

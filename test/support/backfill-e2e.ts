@@ -10,14 +10,16 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis } from "ioredis"
-import { afterEach, beforeEach, expect } from "vitest"
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest"
 import type { Block } from "../../src/domain/block.js"
 import { encodeBlock, type WireFormat } from "../../src/domain/wire-format.js"
 import { parse, stringify } from "../../src/json/lossless.js"
 import { type SimulatorHandle, type SimulatorOptions, startSimulator } from "../../src/simulator/index.js"
+import { deleteByPrefix, TEST_REDIS_URL as REDIS_URL } from "../backfill/redis-helpers.js"
+import { type PrivateRedis, startPrivateRedis } from "../relay/private-redis.js"
 import { type CliOptions, type CliResult, runCli } from "./cli.js"
 
-export const REDIS_URL = process.env["HECATE_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
+export { deleteByPrefix, TEST_REDIS_URL as REDIS_URL } from "../backfill/redis-helpers.js"
 
 /** A short custom chain: epochs of ~50 blocks of ~2 KB (epochLength 100, f 0.5). */
 export const SMALL_CHAIN = {
@@ -43,6 +45,13 @@ export interface E2e {
   /** `hecate backfill …args`, with `--redis-prefix <prefix> --retry-delay 0 --retries 1` unless given */
   backfill(args: ReadonlyArray<string>, options?: CliOptions): Promise<CliResult>
   status(args?: ReadonlyArray<string>): Promise<CliResult>
+  // the readers below, on this test's Redis and prefix
+  epochStreams(): Promise<Array<number>>
+  readEpoch(epoch: number): Promise<EpochContent>
+  readEvents(): Promise<Array<EpochEvent>>
+  snapshot(): Promise<Snapshot>
+  consumeEpoch(epoch: number, group: string): Promise<Array<string>>
+  readOneWithoutAck(epoch: number, group: string): Promise<void>
   /** Derives and caches the epoch index through `end` from `url` without touching Redis (jsonl to /dev/null). */
   deriveIndex(url: string, end: number): Promise<void>
   cleanup(): Promise<void>
@@ -82,6 +91,12 @@ export const e2e = async (): Promise<E2e> => {
       return runCli(["backfill", ...defaults.flat(), ...args], { ...options, env: { ...env, ...options.env } })
     },
     status: (args = []) => runCli(["status", "--redis-prefix", prefix, ...args], { env }),
+    epochStreams: () => epochStreams(redis, prefix),
+    readEpoch: (epoch) => readEpoch(redis, prefix, epoch),
+    readEvents: () => readEvents(redis, prefix),
+    snapshot: () => snapshot(redis, prefix),
+    consumeEpoch: (epoch, group) => consumeEpoch(redis, prefix, epoch, group),
+    readOneWithoutAck: (epoch, group) => readOneWithoutAck(redis, prefix, epoch, group),
     deriveIndex: async (url, end) => {
       const r = await self.backfill(["--endpoint", url, "--end-epoch", String(end), "--sink", "jsonl", "--output", "/dev/null"])
       expect(r.code, output(r)).toBe(0)
@@ -94,6 +109,31 @@ export const e2e = async (): Promise<E2e> => {
     }
   }
   return self
+}
+
+/** What the Redis-fault files share: one `e2e()`, a private redis-server and a simulator of `initialBlocks`. */
+export interface RedisFaultFixture {
+  readonly t: E2e
+  readonly redis: PrivateRedis
+  readonly sim: SimulatorHandle
+  /** the newest finalized epoch of the simulator */
+  readonly target: number
+}
+
+/** Starts the fixture before the file's tests (`use` receives it) and stops it after them. */
+export const redisFaultFixture = (initialBlocks: number, use: (fixture: RedisFaultFixture) => void): void => {
+  let fixture: RedisFaultFixture | undefined
+  beforeAll(async () => {
+    const t = await e2e()
+    const redis = await startPrivateRedis()
+    const sim = await t.sim(EPOCHS_CHAIN(initialBlocks))
+    fixture = { t, redis, sim, target: lastFinalized(sim) }
+    use(fixture)
+  }, 60_000)
+  afterAll(async () => {
+    await fixture?.t.cleanup()
+    await fixture?.redis.stop()
+  })
 }
 
 /** A fresh `e2e()` for every test of the file, cleaned up after it; `use` receives each one. */
@@ -109,16 +149,6 @@ export const e2ePerTest = (use: (t: E2e) => void): void => {
   })
 }
 
-export const deleteByPrefix = async (redis: Redis, prefix: string): Promise<number> => {
-  let cursor = "0"
-  let deleted = 0
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (keys.length > 0) deleted += await redis.del(...keys)
-  } while (cursor !== "0")
-  return deleted
-}
 
 /** Everything the CLI printed, for assertion messages. */
 export const output = (r: CliResult): string => `exit ${r.code} (${r.signal ?? "no signal"})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`

@@ -6,19 +6,13 @@
  */
 import { describe, expect, it } from "vitest"
 import {
-  consumeEpoch,
   e2ePerTest,
   type E2e,
-  epochStreams,
   expectedEpoch,
   lastFinalized,
   output,
-  readEpoch,
-  readEvents,
-  readOneWithoutAck,
   sleep,
   SMALL_CHAIN,
-  snapshot,
   xrange
 } from "../../support/backfill-e2e.js"
 
@@ -44,7 +38,7 @@ describe("hecate backfill (redis sink) end to end", () => {
       for (;;) {
         const synced = Number((await t.redis.get(`${t.prefix}last_synced_epoch`)) ?? -1)
         while (next <= synced) {
-          consumed.set(next, await consumeEpoch(t.redis, t.prefix, next, "indexer"))
+          consumed.set(next, await t.consumeEpoch(next, "indexer"))
           next++
         }
         if (next > target || (producerDone && next > synced)) return
@@ -59,11 +53,11 @@ describe("hecate backfill (redis sink) end to end", () => {
     expect(run.stderr).toContain(`Relayed epochs up to ${target}: ${target + 1} epochs`)
 
     // every epoch stream equals the canonical chain, in batches of 7, each entry {type, epoch, data}
-    expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+    expect(await t.epochStreams()).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
     let total = 0
     for (let e = 0; e <= target; e++) {
       const expected = expectedEpoch(sim, e)
-      const got = await readEpoch(t.redis, t.prefix, e)
+      const got = await t.readEpoch(e)
       expect(got.batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expected)
       expect(got.entries).toBe(Math.ceil(expected.length / 7))
       expect(got.batches.every((b) => b.type === "batch" && b.epoch === String(e))).toBe(true)
@@ -81,14 +75,14 @@ describe("hecate backfill (redis sink) end to end", () => {
     }
 
     // one epoch_complete per epoch, in order, with the epoch's last height
-    expect(await readEvents(t.redis, t.prefix)).toEqual(
+    expect(await t.readEvents()).toEqual(
       Array.from({ length: target + 1 }, (_, e) => ({
         type: "epoch_complete",
         epoch: String(e),
         last_height: String(sim.chain.epochInfo(e)!.lastHeight)
       }))
     )
-    const s = await snapshot(t.redis, t.prefix)
+    const s = await t.snapshot()
     expect(s.lastSyncedEpoch).toBe(String(target))
     expect(s.lowWatermark).toBe("0")
     expect(s.readySet).toEqual([])
@@ -119,13 +113,13 @@ describe("hecate backfill (redis sink) end to end", () => {
     const first = await t.backfill(["--endpoint", sim.url, "--end-epoch", "2", "--concurrency", "2"])
     expect(first.code, output(first)).toBe(0)
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("2")
-    expect(await epochStreams(t.redis, t.prefix)).toEqual([0, 1, 2])
+    expect(await t.epochStreams()).toEqual([0, 1, 2])
     const idsBefore = new Map<number, Array<string>>()
     for (const e of [0, 1, 2]) idsBefore.set(e, (await xrange(t.redis, `${t.prefix}epoch:${e}`)).map((x) => x.id))
 
     // a consumer finished epoch 0, is half-way through epoch 1 and never registered for epoch 2
-    await consumeEpoch(t.redis, t.prefix, 0, "indexer")
-    await readOneWithoutAck(t.redis, t.prefix, 1, "indexer")
+    await t.consumeEpoch(0, "indexer")
+    await t.readOneWithoutAck(1, "indexer")
 
     // the same command again continues with 3..target (exact base), and — the documented deviation
     // from the reference (weak point 2) — never waits for consumers: the consumed stream below the
@@ -135,25 +129,25 @@ describe("hecate backfill (redis sink) end to end", () => {
     expect(second.stderr).toContain(`Relayed epochs up to ${target}: ${target - 2} epochs`)
     expect(second.stderr).toContain("reclaimed 1 consumed stream(s) below the window")
     expect(second.stderr).toMatch(/epoch 1 and later delivered streams are still unfinished: kept for their consumers/)
-    expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: target }, (_, i) => i + 1))
+    expect(await t.epochStreams()).toEqual(Array.from({ length: target }, (_, i) => i + 1))
     expect(await t.redis.get(`${t.prefix}low_watermark`)).toBe("1")
     expect(await t.redis.hget(`${t.prefix}metrics`, "streams_purged_total")).toBe("1")
     for (const e of [1, 2]) {
       expect((await xrange(t.redis, `${t.prefix}epoch:${e}`)).map((x) => x.id), `epoch ${e} untouched`).toEqual(idsBefore.get(e))
     }
     for (let e = 3; e <= target; e++) {
-      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+      expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
     }
-    const events = await readEvents(t.redis, t.prefix)
+    const events = await t.readEvents()
     expect(events.map((e) => Number(e.epoch))).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
 
     // nothing left: a rerun narrows to an empty window, writes nothing, re-sends nothing
-    const before = await snapshot(t.redis, t.prefix)
+    const before = await t.snapshot()
     const third = await t.backfill(["--endpoint", sim.url, "--start-epoch", "1"])
     expect(third.code, output(third)).toBe(0)
     expect(third.stderr).toContain("Narrowing the window to start at epoch")
     expect(third.stderr).toContain("No epochs to process")
-    expect(await snapshot(t.redis, t.prefix)).toEqual(before)
+    expect(await t.snapshot()).toEqual(before)
 
     // the chain moves on (one more epoch finalized): the next run relays exactly that epoch
     sim.forge(Math.ceil(SMALL_CHAIN.epochLength * SMALL_CHAIN.activeSlotsCoefficient * 1.6))
@@ -163,9 +157,9 @@ describe("hecate backfill (redis sink) end to end", () => {
     expect(fourth.code, output(fourth)).toBe(0)
     expect(fourth.stderr).toContain(`Relayed epochs up to ${grown}: ${grown - target} epochs`)
     for (let e = target + 1; e <= grown; e++) {
-      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks)).toEqual(expectedEpoch(sim, e))
+      expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks)).toEqual(expectedEpoch(sim, e))
     }
-    expect((await readEvents(t.redis, t.prefix)).map((e) => Number(e.epoch))).toEqual(Array.from({ length: grown + 1 }, (_, e) => e))
+    expect((await t.readEvents()).map((e) => Number(e.epoch))).toEqual(Array.from({ length: grown + 1 }, (_, e) => e))
   })
 
   it("status on an empty namespace says nothing was relayed, exits 0 and writes nothing", async () => {

@@ -18,11 +18,8 @@ import {
   deleteByPrefix,
   e2e,
   type E2e,
-  epochStreams,
   expectedEpoch,
-  output,
-  readEpoch,
-  readEvents
+  output
 } from "../../support/backfill-e2e.js"
 
 const END_EPOCH = 2
@@ -83,9 +80,9 @@ const backfill = (extra: ReadonlyArray<string> = []) =>
 /** Every epoch through END_EPOCH published, each equal to the simulator's canonical blocks. */
 const expectComplete = async () => {
   expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(END_EPOCH))
-  expect((await readEvents(t.redis, t.prefix)).map((e) => Number(e.epoch))).toEqual([0, 1, 2])
+  expect((await t.readEvents()).map((e) => Number(e.epoch))).toEqual([0, 1, 2])
   for (let e = 0; e <= END_EPOCH; e++) {
-    expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+    expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
   }
 }
 
@@ -112,10 +109,10 @@ const expectFailedAt = async (run: Awaited<ReturnType<typeof backfill>>, epoch: 
   expect(reconnects.map((l) => /retry (\d)\/3 without a new block/.exec(l)?.[1])).toEqual(["1", "2", "3", "1", "2", "3"])
   expect(run.stderr).toMatch(new RegExp(`WARN .*epoch ${epoch}: attempt 1/2 failed \\(.*${cause.source}`))
   expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(epoch - 1))
-  expect((await readEvents(t.redis, t.prefix)).map((e) => Number(e.epoch))).toEqual(Array.from({ length: epoch }, (_, e) => e))
-  expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: epoch }, (_, e) => e))
+  expect((await t.readEvents()).map((e) => Number(e.epoch))).toEqual(Array.from({ length: epoch }, (_, e) => e))
+  expect(await t.epochStreams()).toEqual(Array.from({ length: epoch }, (_, e) => e))
   for (let e = 0; e < epoch; e++) {
-    expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+    expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
   }
 }
 
@@ -200,7 +197,7 @@ describe("backfill: blocks that break the chain (property)", () => {
             expect(run.stdout).toContain("Check the Ogmios endpoint")
             expect(run.stdout).not.toMatch(/epoch index|HECATE_EPOCH_CACHE/)
             expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(epoch - 1))
-            expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: epoch }, (_, e) => e))
+            expect(await t.epochStreams()).toEqual(Array.from({ length: epoch }, (_, e) => e))
           }
         }
       ),

@@ -63,7 +63,7 @@ beforeAll(async () => {
   })
   referenceMs = performance.now() - started
   expect(run.code, output(run)).toBe(0)
-  reference = await snapshot(t.redis, t.prefix)
+  reference = await t.snapshot()
   // the reference itself is right: every epoch is the canonical chain
   for (let e = 0; e <= target; e++) {
     expect(reference.epochs[e]!.batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))

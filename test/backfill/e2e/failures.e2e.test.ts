@@ -9,12 +9,9 @@ import { describe, expect, it } from "vitest"
 import {
   e2ePerTest,
   type E2e,
-  epochStreams,
   expectedEpoch,
   lastFinalized,
   output,
-  readEpoch,
-  readEvents,
   sleep
 } from "../../support/backfill-e2e.js"
 import { deadEndpointUrl } from "../../support/dead-endpoint.js"
@@ -36,14 +33,14 @@ describe("backfill failure paths (CLI)", () => {
     expect(run.stderr).toMatch(/epoch 0: attempt 1\/3 failed/)
     expect(run.stderr).toMatch(/epoch 0: attempt 2\/3 failed/)
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("-1") // seeded, nothing delivered
-    expect(await readEvents(t.redis, t.prefix)).toEqual([])
+    expect(await t.readEvents()).toEqual([])
 
     // the endpoint recovers: the same command resumes and completes
     sim.faults.clear()
     const rerun = await t.backfill(["--endpoint", sim.url, "--end-epoch", "2"])
     expect(rerun.code, output(rerun)).toBe(0)
     for (let e = 0; e <= 2; e++) {
-      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks)).toEqual(expectedEpoch(sim, e))
+      expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks)).toEqual(expectedEpoch(sim, e))
     }
   })
 
@@ -52,9 +49,9 @@ describe("backfill failure paths (CLI)", () => {
     const target = lastFinalized(sim)
     const run = await t.backfill(["--endpoint", await deadEndpointUrl(), "--endpoint", sim.url, "--concurrency", "2"])
     expect(run.code, output(run)).toBe(0)
-    expect(await epochStreams(t.redis, t.prefix)).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
+    expect(await t.epochStreams()).toEqual(Array.from({ length: target + 1 }, (_, e) => e))
     for (let e = 0; e <= target; e++) {
-      expect((await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
+      expect((await t.readEpoch(e)).batches.flatMap((b) => b.blocks), `epoch ${e}`).toEqual(expectedEpoch(sim, e))
     }
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe(String(target))
   })
@@ -104,6 +101,6 @@ describe("backfill failure paths (CLI)", () => {
     expect(run.stdout).toContain("ab".repeat(32))
     // the healthy epochs were committed, epoch 3 was not published
     expect(await t.redis.get(`${t.prefix}last_synced_epoch`)).toBe("2")
-    expect((await readEvents(t.redis, t.prefix)).map((e) => e.epoch)).toEqual(["0", "1", "2"])
+    expect((await t.readEvents()).map((e) => e.epoch)).toEqual(["0", "1", "2"])
   })
 })

@@ -7,22 +7,20 @@
  * uninterrupted run's, block for block.
  */
 import type { ChildProcess } from "node:child_process"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { SimulatorHandle } from "../../../src/simulator/index.js"
 import {
   deleteByPrefix,
-  e2e,
   type E2e,
-  EPOCHS_CHAIN,
   expectCanonicalEpochs,
   expectedEpoch,
-  lastFinalized,
   onceLogged,
   output,
+  redisFaultFixture,
   sleep
 } from "../../support/backfill-e2e.js"
 import type { CliResult } from "../../support/cli.js"
-import { type PrivateRedis, startPrivateRedis } from "../../relay/private-redis.js"
+import type { PrivateRedis } from "../../relay/private-redis.js"
 
 let t: E2e
 let sim: SimulatorHandle
@@ -31,17 +29,7 @@ let target = 0
 const TTL_MS = 1_000
 const ARGS = ["--concurrency", "2", "--batch-size", "5"]
 
-beforeAll(async () => {
-  t = await e2e()
-  redis = await startPrivateRedis()
-  sim = await t.sim(EPOCHS_CHAIN(480)) // ≈ 8 epochs of ~60 blocks, 7 finalized
-  target = lastFinalized(sim)
-}, 60_000)
-
-afterAll(async () => {
-  await t?.cleanup()
-  await redis?.stop()
-})
+redisFaultFixture(480, (f) => ({ t, redis, sim, target } = f)) // ≈ 8 epochs of ~60 blocks, 7 finalized
 
 describe("producer lock lost mid-run (Redis frozen longer than the lock TTL)", () => {
   it("the first run stops with exit 15 and writes nothing more; the run that took over completes exactly", async () => {

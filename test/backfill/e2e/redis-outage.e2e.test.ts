@@ -5,20 +5,18 @@
  * starts, with its cause, and once when it ends, and the run completes with exactly the canonical
  * chain. A full Redis is named as such, with what to do, and is never blamed on the Ogmios endpoint.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { SimulatorHandle } from "../../../src/simulator/index.js"
 import {
   deleteByPrefix,
-  e2e,
   type E2e,
-  EPOCHS_CHAIN,
   expectCanonicalEpochs,
-  lastFinalized,
   onceLogged,
   output,
+  redisFaultFixture,
   sleep
 } from "../../support/backfill-e2e.js"
-import { type PrivateRedis, startPrivateRedis } from "../../relay/private-redis.js"
+import type { PrivateRedis } from "../../relay/private-redis.js"
 
 let t: E2e
 let sim: SimulatorHandle
@@ -27,17 +25,7 @@ let target = 0
 const ARGS = ["--concurrency", "2", "--batch-size", "5"]
 const URL = String.raw`Redis at redis://127\.0\.0\.1:\d+/0`
 
-beforeAll(async () => {
-  t = await e2e()
-  redis = await startPrivateRedis()
-  sim = await t.sim(EPOCHS_CHAIN(420))
-  target = lastFinalized(sim)
-}, 60_000)
-
-afterAll(async () => {
-  await t?.cleanup()
-  await redis?.stop()
-})
+redisFaultFixture(420, (f) => ({ t, redis, sim, target } = f))
 
 /**
  * A backfill (frames slowed so it is mid-run) during which `outage` happens once epoch 1 is

@@ -11,12 +11,10 @@ import { parse, stringify } from "../../../src/json/lossless.js"
 import {
   e2ePerTest,
   type E2e,
-  epochStreams,
   expectedEpoch,
   lastFinalized,
   output,
-  readEpoch,
-  readEvents
+  readEpoch
 } from "../../support/backfill-e2e.js"
 
 let t: E2e
@@ -82,7 +80,7 @@ describe("sinks and formats (CLI)", () => {
     const run = await t.backfill(["--endpoint", sim.url, "--end-epoch", "1", "--format", "ogmios"])
     expect(run.code, output(run)).toBe(0)
     for (const e of [0, 1]) {
-      const got = (await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks)
+      const got = (await t.readEpoch(e)).batches.flatMap((b) => b.blocks)
       expect(got).toEqual(expectedEpoch(sim, e, "ogmios"))
       const info = sim.chain.epochInfo(e)!
       // untouched: equal to what the simulator serves, issuer and all
@@ -113,19 +111,19 @@ describe("sinks and formats (CLI)", () => {
     expect(run.code, output(run)).toBe(0)
     expect(run.stderr).toContain("Backfilling epochs 208..209 (2 epochs, 43126 blocks)")
     expect(run.stderr).not.toContain("deriving") // the shipped CSVs were enough
-    expect(await epochStreams(t.redis, t.prefix)).toEqual([208, 209])
+    expect(await t.epochStreams()).toEqual([208, 209])
     const rows = {
       208: { blocks: 21556, endHeight: 4512066, endHash: "a0805ae8e52318f0e499be7f85d3f1d5c7dddeacdca0dab9e9d9a8ae6c49a22c", startHash: "aa83acbf5904c0edfe4d79b3689d3d00fcfc553cf360fd2229b98d464c28e9de" },
       209: { blocks: 21570, endHeight: 4533636, endHash: "4ddf277b3aff32931843da9f7900f5ef2fffed15b124891c485be4b3a06fca72", startHash: "cf8c63a909d91776e27f7d05457e823a9dba606a7ab499ac435e7904ee70d7c8" }
     } as const
     for (const e of [208, 209] as const) {
-      const got = (await readEpoch(t.redis, t.prefix, e)).batches.flatMap((b) => b.blocks)
+      const got = (await t.readEpoch(e)).batches.flatMap((b) => b.blocks)
       expect(got.length).toBe(rows[e].blocks)
       expect(got).toEqual(expectedEpoch(sim, e))
       expect((parse(got[0]!) as { hash: string }).hash).toBe(rows[e].startHash)
       expect((parse(got.at(-1)!) as { hash: string }).hash).toBe(rows[e].endHash)
     }
-    expect(await readEvents(t.redis, t.prefix)).toEqual([
+    expect(await t.readEvents()).toEqual([
       { type: "epoch_complete", epoch: "208", last_height: String(rows[208].endHeight) },
       { type: "epoch_complete", epoch: "209", last_height: String(rows[209].endHeight) }
     ])
