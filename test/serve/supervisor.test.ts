@@ -4,7 +4,7 @@
 // the component's own error. Also the relay's declared policy: Redis / Ogmios unreachable is
 // started over forever with a capped backoff, anything else escalates at once.
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Logger, Ref, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { live } from "../../src/observability/index.js"
@@ -15,6 +15,7 @@ import * as RestartPolicy from "../../src/serve/restart-policy.js"
 import { component, supervise } from "../../src/serve/supervisor.js"
 import { RedisError } from "../../src/services/Redis.js"
 import { propertyRuns } from "../../src/testing/index.js"
+import { collectLogs } from "../support/logs.js"
 
 class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { run: Schema.Number }) {
   override get message(): string {
@@ -23,14 +24,6 @@ class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { run: Schema.Number })
 }
 class Broken extends Schema.TaggedError<Broken>()("Broken", { run: Schema.Number }) {}
 
-const collectLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make((o) => {
-    const parts = Array.isArray(o.message) ? o.message : [o.message]
-    lines.push(`${o.logLevel} ${parts.map(String).join(" ")}`)
-  })
-  return { lines, layer: Logger.layer([logger]) }
-}
 
 const now = Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
 
