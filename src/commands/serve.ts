@@ -1,7 +1,7 @@
 /**
- * `hecate serve`: the long-running service (docs/serve.md). Under one supervisor (a structured
- * `Effect.all`: if a component fails fatally the others are stopped and the process exits with its
- * code; transient failures are retried inside each component):
+ * `hecate serve`: the long-running service (docs/serve.md). Flags become config overrides and
+ * serve's choices; the program is src/serve, a supervisor of these components, each with its
+ * declared restart policy (src/serve/components.ts):
  *
  * - the realtime relay into Redis (src/relay: exactly-once events/final with an atomic cursor;
  *   a fresh prefix first backfills the finalized epochs and relays from the block after them, as
@@ -12,8 +12,9 @@
  * - HTTP on HECATE_HTTP_HOST:HECATE_HTTP_PORT (--http-host, default 127.0.0.1), served by
  *   src/observability: the dashboard at /, GET /health (200 following / 202 catching up / 503 Redis or
  *   Ogmios unreachable, JSON), GET /metrics (Prometheus text), GET /api/state.
- * - The relay component starts over while Redis or Ogmios is unreachable (at start too); every
- *   relay and refresh run is recorded in the run history (`hecate runs`).
+ * - The relay component starts over while Redis or Ogmios is unreachable (at start too); anything
+ *   else stops serve with its exit code. Every relay and refresh run is recorded in the run history
+ *   (`hecate runs`).
  *
  * Configuration: flags > environment > hecate.config.json (--config / HECATE_CONFIG) > .env > defaults.
  * SIGTERM stops it cleanly: the relay's in-flight write (one atomic Lua call that also moves the
