@@ -559,13 +559,14 @@ export const relay = (options: RelayOptions) =>
           `the node is behind the relay (node tip ${describePosition(node)}, cursor at ${describePosition(top)}): waiting for it to catch up`
         )
         yield* store.setStatus({ state: "waiting for the node", since_ms: Date.now(), node_tip_height: node.height }).pipe(Effect.ignore)
+        // asked again after 250 ms, doubling up to the reconnect cap, until it reached the cursor's top
         const maxDelay = options.reconnect?.maxDelay ?? 5_000
-        let delay = Math.min(250, maxDelay)
-        while (below(node, top)) {
-          yield* Effect.sleep(Duration.millis(delay))
-          delay = Math.min(delay * 2, maxDelay)
-          node = yield* nodeTip
-        }
+        const untilCaughtUp = Schedule.min([Schedule.exponential(Duration.millis(Math.min(250, maxDelay))), Schedule.spaced(Duration.millis(maxDelay))]).pipe(
+          Schedule.setInputType<typeof node>(),
+          Schedule.passthrough,
+          Schedule.while(({ input }) => below(input, top))
+        )
+        node = yield* Effect.scheduleFrom(nodeTip, node, untilCaughtUp)
         yield* Effect.logInfo(`the node caught up (node tip ${describePosition(node)}): resuming from the cursor`)
       })
 
