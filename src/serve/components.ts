@@ -11,7 +11,8 @@
  */
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
-import { Cause, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
+import { Cause, type Cron, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, type Scope } from "effect"
+import type { QueueError } from "../distributed/EpochQueue.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
@@ -192,9 +193,10 @@ export const refreshComponent = (options: ServeOptions, runs: RunHistory, schedu
     },
     () => refreshJob(options, runs).pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
   ).pipe(Effect.andThen(Effect.never))
+  const run: Effect.Effect<never, QueueError | Cron.CronParseError, Scope.Scope> = options.refreshCluster ? cluster : scheduler.run
   return component({
     name: "refresh",
-    run: options.refreshCluster ? cluster : scheduler.run,
+    run,
     restart: RestartPolicy.never
   })
 }
