@@ -387,7 +387,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     // Epochs start in ascending order as slots free up; a permanent failure stops new work, and the
     // epochs in flight finish and are committed (if in order).
     const slots = yield* Semaphore.make(concurrency)
-    const running: Array<Fiber.Fiber<void, unknown>> = []
+    const running: Array<Fiber.Fiber<void, Effect.Error<ReturnType<typeof syncAndCommit>>>> = []
     for (const [index, epoch] of epochs.entries()) {
       if (failures.length > 0) break
       yield* waitForConsumers

@@ -1,7 +1,7 @@
 /**
- * `hecate serve`: the long-running service (docs/serve.md). Under one supervisor (a structured
- * `Effect.all`: if a component fails fatally the others are stopped and the process exits with its
- * code; transient failures are retried inside each component):
+ * `hecate serve`: the long-running service (docs/serve.md). Flags become config overrides and
+ * serve's choices; the program is src/serve, a supervisor of these components, each with its
+ * declared restart policy (src/serve/components.ts):
  *
  * - the realtime relay into Redis (src/relay: exactly-once events/final with an atomic cursor;
  *   a fresh prefix first backfills the finalized epochs and relays from the block after them, as
@@ -12,38 +12,23 @@
  * - HTTP on HECATE_HTTP_HOST:HECATE_HTTP_PORT (--http-host, default 127.0.0.1), served by
  *   src/observability: the dashboard at /, GET /health (200 following / 202 catching up / 503 Redis or
  *   Ogmios unreachable, JSON), GET /metrics (Prometheus text), GET /api/state.
- * - The relay component starts over while Redis or Ogmios is unreachable (at start too); every
- *   relay and refresh run is recorded in the run history (`hecate runs`).
+ * - The relay component starts over while Redis or Ogmios is unreachable (at start too); anything
+ *   else stops serve with its exit code. Every relay and refresh run is recorded in the run history
+ *   (`hecate runs`).
  *
  * Configuration: flags > environment > hecate.config.json (--config / HECATE_CONFIG) > .env > defaults.
  * SIGTERM stops it cleanly: the relay's in-flight write (one atomic Lua call that also moves the
  * cursor) either landed or did not, connections close, and the process exits 0. SIGINT exits 130.
  */
-import { availableParallelism } from "node:os"
-import { resolve } from "node:path"
-import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
+import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { historyPrefixFlag, intFlag } from "../config/flags.js"
 import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
-import { RedisLive } from "../layers/RedisLive.js"
-import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
-import { syncThenRelay } from "../relay/sync.js"
-import { clusterSchedule } from "../distributed/schedule.js"
-import { bullPrefix } from "../distributed/settings.js"
-import { relay } from "../relay/relay.js"
-import { RelayStore } from "../relay/RelayStore.js"
-import { relayKeys } from "../relay/keys.js"
-import { describeCommit, type RefreshReport, runRefreshJob } from "../refresh/job.js"
-import { describeRefresh } from "../refresh/refresh.js"
-import { makeRefreshScheduler, type RefreshSchedulerStatus } from "../refresh/schedule.js"
-import { parseInterval, refreshTrigger } from "../refresh/service.js"
-import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
-import { Redis } from "../services/Redis.js"
+import { serveOptions } from "../serve/options.js"
+import { serve } from "../serve/serve.js"
 
 export const serveFlags = {
   config: Flag.String("config").pipe(Flag.withDescription("Config file (default HECATE_CONFIG, else ./hecate.config.json if present)"), Flag.optional),
@@ -73,174 +58,7 @@ export const serveFlags = {
 
 type Flags = { readonly [K in keyof typeof serveFlags]: (typeof serveFlags)[K] extends Flag.Flag<infer A> ? A : never }
 
-/** Errors after which the relay component starts over (Redis or Ogmios not reachable yet, or gone). */
-const TRANSIENT = new Set(["RedisError", "ConnectionLost", "RequestTimeout"])
-
-const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, settings: HecateSettings) =>
-  Effect.gen(function*() {
-    const intervalText = Option.getOrUndefined(flags.refreshInterval) ?? fc.refresh?.interval
-    const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
-    if (intervalText !== undefined && interval === undefined) {
-      return yield* new InvalidConfiguration({
-        variable: "--refresh-interval",
-        message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}`
-      })
-    }
-    const refreshEnabled = !flags.noRefresh && (fc.refresh?.enabled ?? true)
-    const httpEnabled = !flags.noHttp && (fc.http?.enabled ?? true)
-    const prefix = settings.relayPrefix
-    const relayStart = Option.getOrUndefined(flags.relayStart)
-    if (filePath !== undefined) yield* Effect.logInfo(`config file ${filePath}`)
-
-    const maxDistance = Option.getOrElse(flags.healthMaxDistance, () => settings.healthMaxDistance)
-    const redisUrl = Redacted.value(settings.redisUrl)
-    const runs = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
-    yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
-    live.commands.add("serve")
-
-    // ---- refresh schedule: every run is recorded in the run history
-    const refreshJob = Effect.suspend(() => {
-      const recorder = new RunRecorder(runs, {
-        command: "refresh",
-        parameters: { via: "serve", trigger: interval === undefined ? settings.refreshCron : intervalText, commit: fc.refresh?.commit ?? false }
-      })
-      recorder.start()
-      return runRefreshJob({
-        endpoints: settings.ogmiosEndpoints,
-        dataDir: fc.refresh?.dataDir === undefined ? undefined : resolve(fc.refresh.dataDir),
-        cachePath: resolve(settings.epochCachePath),
-        commit: fc.refresh?.commit,
-        inFlight: settings.inFlight,
-        ogmios: ogmiosOptions(settings, "bounded")
-      }).pipe(
-        withRunLog(recorder),
-        Effect.annotateLogs({ run: recorder.id }),
-        Effect.onExit((exit) =>
-          Effect.promise(() =>
-            Exit.isSuccess(exit)
-              ? recorder.finish("Completed")
-              : recorder.finish(Cause.hasInterruptsOnly(exit.cause) ? "Cancelled" : "Failed", describeFailure(exit.cause))
-          )
-        )
-      )
-    })
-    const scheduler = yield* makeRefreshScheduler(refreshJob, {
-      trigger: refreshTrigger(settings, interval),
-      runOnStart: fc.refresh?.runOnStart,
-      retry: fc.refresh?.retries === undefined ? undefined : { times: fc.refresh.retries },
-      describe: (r) => {
-        const report = r as RefreshReport
-        return describeRefresh(report.result) + (report.commit !== undefined ? ` ${describeCommit(report.commit)}` : "")
-      }
-    })
-
-    // ---- relay (fresh prefix: relayStart; else resume the cursor), instrumented for the metrics
-    const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
-    const relayLayers = Layer.mergeAll(
-      OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints),
-      instrumentRelayStore(RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }))
-        .pipe(Layer.provideMerge(redisLayer))
-    )
-    const relaySession = Effect.gen(function*() {
-      const redis = yield* Redis
-      const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
-      const depth = Option.getOrUndefined(settings.relayDepth)
-      const connection = ogmiosOptions(settings, "forever")
-      const relayOptions = {
-        endpoints: settings.ogmiosEndpoints,
-        requestTimeout: connection.requestTimeout,
-        reconnect: connection.reconnect,
-        ...(depth === undefined ? {} : { depth }),
-        ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
-        inFlight: settings.inFlight,
-        ...(fc.relay?.maxLag === undefined ? {} : { maxLag: fc.relay.maxLag })
-      }
-      if (hasCursor || relayStart !== undefined) return yield* relay({ ...relayOptions, from: hasCursor ? "cursor" : relayStart! })
-      // a fresh prefix: backfill the finalized epochs, then relay from the block after them
-      return yield* syncThenRelay({
-        relay: relayOptions,
-        historyPrefix: settings.historyPrefix,
-        epochCachePath: settings.epochCachePath,
-        backfill: {
-          concurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
-          batchSize: settings.batchSize,
-          retries: 3,
-          retryDelay: "10 seconds",
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
-          ogmios: ogmiosOptions(settings, "bounded")
-        }
-      })
-    }).pipe(Effect.provide(relayLayers))
-    // Redis / Ogmios not reachable (yet): log, wait, start over; /health says 503 meanwhile
-    const relayForever = (attempt: number): Effect.Effect<never, unknown> =>
-      Effect.catch(relaySession, (error: unknown) => {
-        const tag = (error as { _tag?: unknown } | null)?._tag
-        if (typeof tag !== "string" || !TRANSIENT.has(tag)) return Effect.fail(error)
-        const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
-        live.relay.connection = "down"
-        live.relay.lastError = describeFailure(Cause.fail(error))
-        return Effect.logWarning(`relay: ${live.relay.lastError}; starting over in ${delay} ms`).pipe(
-          Effect.andThen(Effect.sleep(Duration.millis(delay))),
-          Effect.andThen(Effect.suspend(() => relayForever(attempt + 1)))
-        )
-      })
-    const relayRecorder = new RunRecorder(runs, {
-      command: "relay",
-      prefix,
-      parameters: { via: "serve", prefix, relayStart: relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
-    }, () => live.blocks)
-    relayRecorder.start()
-    const relayRun = relayForever(0).pipe(
-      withRunLog(relayRecorder),
-      Effect.annotateLogs({ component: "relay", run: relayRecorder.id }),
-      Effect.onExit((exit) =>
-        Effect.promise(() =>
-          Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
-            ? relayRecorder.finish("Cancelled")
-            : relayRecorder.finish("Failed", describeFailure(exit.cause))
-        )
-      )
-    )
-
-    // ---- HTTP: dashboard, /health, /metrics, /api/state
-    if (httpEnabled) {
-      const health = makeHealthChecker({ redisUrl, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, maxDistance })
-      yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
-      const context = yield* Effect.context<never>()
-      const server = yield* observabilityServer({
-        host: Option.getOrElse(flags.httpHost, () => settings.httpHost),
-        port: settings.httpPort,
-        health,
-        runs,
-        historyPrefix: settings.historyPrefix,
-        portVariable: "HECATE_HTTP_PORT",
-        extraHealth: async () => {
-          const refresh: RefreshSchedulerStatus | undefined = refreshEnabled ? await Effect.runPromiseWith(context)(scheduler.status) : undefined
-          return { refresh: refresh ?? { enabled: false } }
-        }
-      })
-      yield* Effect.logInfo(`serve: ${server.url} (dashboard /, GET /health, GET /metrics)`)
-    }
-    yield* Effect.logInfo(
-      `serve: relay ${prefix} from ${settings.ogmiosEndpoints.join(", ")} (run ${relayRecorder.id}); refresh ${refreshEnabled ? `${(yield* scheduler.status).trigger}${flags.refreshCluster ? " (once per tick across instances)" : ""}` : "off"}`
-    )
-
-    // ---- the supervisor: the components run together; a fatal failure of one stops all
-    // one refresh per tick across every instance (BullMQ job scheduler on the same Redis), or the
-    // local Effect schedule (overlap skipped, backoff retries) of this instance alone
-    const clusterRefresh = clusterSchedule(
-      {
-        id: "hecate-refresh",
-        ...(interval === undefined ? { pattern: settings.refreshCron } : { every: Duration.toMillis(interval) }),
-        connection: { url: redisUrl },
-        prefix: bullPrefix(settings.queuePrefix)
-      },
-      () => refreshJob.pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
-    ).pipe(Effect.andThen(Effect.never))
-    const refreshRun = !refreshEnabled ? Effect.never : flags.refreshCluster ? clusterRefresh : scheduler.run
-    yield* Effect.all([relayRun, refreshRun], { concurrency: "unbounded", discard: true })
-  })
-
+// flags -> config overrides -> the serve program (src/serve)
 const run = (flags: Flags) =>
   Effect.gen(function*() {
     const { file, settings } = yield* HecateConfigLive.loadWithFile({
@@ -249,12 +67,23 @@ const run = (flags: Flags) =>
       relayPrefix: Option.getOrUndefined(flags.redisPrefix),
       historyPrefix: Option.getOrUndefined(flags.historyPrefix),
       httpPort: Option.getOrUndefined(flags.httpPort),
+      httpHost: Option.getOrUndefined(flags.httpHost),
+      healthMaxDistance: Option.getOrUndefined(flags.healthMaxDistance),
       refreshCron: Option.getOrUndefined(flags.refreshCron),
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
-    const fc: ConfigFile = file.config
     // the file's / environment's log settings apply from here on
-    return yield* serveWith(flags, fc, file.path, settings).pipe(withSettingsLogging(settings))
+    return yield* Effect.gen(function*() {
+      if (file.path !== undefined) yield* Effect.logInfo(`config file ${file.path}`)
+      const options = yield* serveOptions(settings, file.config, {
+        relayStart: Option.getOrUndefined(flags.relayStart),
+        noHttp: flags.noHttp,
+        noRefresh: flags.noRefresh,
+        refreshInterval: Option.getOrUndefined(flags.refreshInterval),
+        refreshCluster: flags.refreshCluster
+      })
+      return yield* serve(options)
+    }).pipe(withSettingsLogging(settings))
   }).pipe(
     Effect.scoped,
     reportExpectedFailures("Serve stopped")

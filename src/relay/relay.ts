@@ -12,7 +12,7 @@
  * stored cursor and the process disagree (RelayResync, e.g. Redis lost its last writes), the
  * session starts over from the stored cursor.
  */
-import { Cause, Duration, Effect, Exit } from "effect"
+import { Cause, Duration, Effect, Exit, Predicate, Schedule } from "effect"
 import { Observable as Rx, type OperatorFunction } from "rxjs"
 import { type Block, blockSlot } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
@@ -146,21 +146,23 @@ export class RedisStreak {
   since = 0
 }
 
+/** The delay before each Redis retry: 50 ms, doubled per attempt, at most 2 s; forever. */
+const redisBackoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])
+
 /** Retries RedisErrors forever (capped backoff); logs a streak of failures once at each end. */
-export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, streak: RedisStreak = new RedisStreak()): Effect.Effect<A, E> => {
-  const attempt = (n: number): Effect.Effect<A, E> =>
-    Effect.catch(effect, (error) => {
-      if ((error as { _tag?: unknown })._tag !== "RedisError") return Effect.fail(error)
-      const delay = Math.min(2_000, 50 * 2 ** Math.min(n, 6))
-      const first = streak.failures++ === 0
-      if (first) streak.since = Date.now()
-      const line = `${what} failed (${errorMessage(error)}); retrying in ${delay} ms (attempt ${n + 1})`
-      return (first ? Effect.logWarning(`${line}; further failures until Redis answers are logged at debug level`) : Effect.logDebug(line)).pipe(
-        Effect.andThen(Effect.sleep(Duration.millis(delay))),
-        Effect.andThen(Effect.suspend(() => attempt(n + 1)))
-      )
-    })
-  return attempt(0).pipe(
+export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, streak: RedisStreak = new RedisStreak()): Effect.Effect<A, E> =>
+  effect.pipe(
+    Effect.retry(redisBackoff.pipe(
+      Schedule.setInputType<E>(),
+      // only Redis failures are retried: any other error is the caller's to handle
+      Schedule.while(({ input }) => Predicate.isTagged(input, "RedisError")),
+      Schedule.tap(({ attempt, duration, input }) => {
+        const first = streak.failures++ === 0
+        if (first) streak.since = Date.now()
+        const line = `${what} failed (${errorMessage(input)}); retrying in ${Duration.toMillis(duration)} ms (attempt ${attempt})`
+        return first ? Effect.logWarning(`${line}; further failures until Redis answers are logged at debug level`) : Effect.logDebug(line)
+      })
+    )),
     Effect.tap(() => {
       if (streak.failures === 0) return Effect.void
       const failures = streak.failures
@@ -168,7 +170,6 @@ export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, stre
       return Effect.logInfo(`${what} succeeded after ${failures} failed Redis attempt(s) over ${((Date.now() - streak.since) / 1000).toFixed(1)} s`)
     })
   )
-}
 
 export interface RelaySinkOptions {
   readonly store: RelayStoreShape
@@ -558,13 +559,14 @@ export const relay = (options: RelayOptions) =>
           `the node is behind the relay (node tip ${describePosition(node)}, cursor at ${describePosition(top)}): waiting for it to catch up`
         )
         yield* store.setStatus({ state: "waiting for the node", since_ms: Date.now(), node_tip_height: node.height }).pipe(Effect.ignore)
+        // asked again after 250 ms, doubling up to the reconnect cap, until it reached the cursor's top
         const maxDelay = options.reconnect?.maxDelay ?? 5_000
-        let delay = Math.min(250, maxDelay)
-        while (below(node, top)) {
-          yield* Effect.sleep(Duration.millis(delay))
-          delay = Math.min(delay * 2, maxDelay)
-          node = yield* nodeTip
-        }
+        const untilCaughtUp = Schedule.min([Schedule.exponential(Duration.millis(Math.min(250, maxDelay))), Schedule.spaced(Duration.millis(maxDelay))]).pipe(
+          Schedule.setInputType<typeof node>(),
+          Schedule.passthrough,
+          Schedule.while(({ input }) => below(input, top))
+        )
+        node = yield* Effect.scheduleFrom(nodeTip, node, untilCaughtUp)
         yield* Effect.logInfo(`the node caught up (node tip ${describePosition(node)}): resuming from the cursor`)
       })
 

@@ -1,19 +1,10 @@
 // The refresh schedule under TestClock: a year of daily cron runs in milliseconds, a failing run
 // retried with backoff, logged and survived, overlapping ticks skipped, defects contained.
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Logger, Ref } from "effect"
+import { Duration, Effect, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { makeRefreshScheduler } from "../../src/refresh/schedule.js"
-
-/** Collects "LEVEL message" lines. */
-const collectLogs = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make((o) => {
-    const parts = Array.isArray(o.message) ? o.message : [o.message]
-    lines.push(`${o.logLevel} ${parts.map(String).join(" ")}`)
-  })
-  return { lines, layer: Logger.layer([logger]) }
-}
+import { collectLogs } from "../support/logs.js"
 
 const iso = Effect.clockWith((c) => Effect.succeed(new Date(c.currentTimeMillisUnsafe()).toISOString()))
 

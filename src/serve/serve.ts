@@ -1,0 +1,32 @@
+/**
+ * `serve` as one library program: the run history, then the supervisor of the relay, the refresh
+ * and HTTP (src/serve/components.ts declares each one's restart policy). Runs until interrupted
+ * (SIGTERM) or until a component escalates, with that component's error.
+ */
+import { Effect, Redacted } from "effect"
+import { live, makeRunHistory } from "../observability/index.js"
+import { httpComponent, makeServeRefreshScheduler, refreshComponent, relayComponent } from "./components.js"
+import type { ServeOptions } from "./options.js"
+import { supervise } from "./supervisor.js"
+
+export const serve = (options: ServeOptions) =>
+  Effect.gen(function*() {
+    const { settings } = options
+    const runs = makeRunHistory({ url: Redacted.value(settings.redisUrl), prefix: settings.runsPrefix, keep: settings.runsKeep })
+    yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
+    live.commands.add("serve")
+
+    const scheduler = yield* makeServeRefreshScheduler(options, runs)
+    const relay = relayComponent(options, runs)
+    const refresh = options.refresh
+      ? `${(yield* scheduler.status).trigger}${options.refreshCluster ? " (once per tick across instances)" : ""}`
+      : "off"
+    yield* Effect.logInfo(
+      `serve: relay ${settings.relayPrefix} from ${settings.ogmiosEndpoints.join(", ")} (run ${relay.recorder.id}); refresh ${refresh}`
+    )
+    return yield* supervise([
+      relay.component,
+      ...(options.refresh ? [refreshComponent(options, runs, scheduler)] : []),
+      ...(options.http ? [httpComponent(options, runs, scheduler)] : [])
+    ])
+  })
