@@ -31,7 +31,7 @@ import type { ConfigFile } from "../config/file.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
-import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
+import { describeFailure, instrumentRelayStore, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, Telemetry, withRunLog } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
@@ -96,7 +96,9 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     const redisUrl = Redacted.value(settings.redisUrl)
     const runs = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
     yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
-    live.commands.add("serve")
+    const telemetry = yield* Telemetry
+    const { live } = telemetry
+    yield* telemetry.command("serve")
 
     // ---- refresh schedule: every run is recorded in the run history
     const refreshJob = Effect.suspend(() => {
@@ -170,7 +172,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
           ogmios: ogmiosOptions(settings, "bounded")
         }
       })
-    }).pipe(Effect.provide(relayLayers))
+    }).pipe(Effect.provide(relayLayers), Effect.provideService(Telemetry, telemetry))
     // Redis / Ogmios not reachable (yet): log, wait, start over; /health says 503 meanwhile
     const relayForever = (attempt: number): Effect.Effect<never, unknown> =>
       Effect.catch(relaySession, (error: unknown) => {
@@ -204,7 +206,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
 
     // ---- HTTP: dashboard, /health, /metrics, /api/state
     if (httpEnabled) {
-      const health = makeHealthChecker({ redisUrl, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, maxDistance })
+      const health = makeHealthChecker({ redisUrl, live, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, maxDistance })
       yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
       const context = yield* Effect.context<never>()
       const server = yield* observabilityServer({
@@ -254,7 +256,7 @@ const run = (flags: Flags) =>
     })
     const fc: ConfigFile = file.config
     // the file's / environment's log settings apply from here on
-    return yield* serveWith(flags, fc, file.path, settings).pipe(withSettingsLogging(settings))
+    return yield* serveWith(flags, fc, file.path, settings).pipe(Effect.provide(Telemetry.layer), withSettingsLogging(settings))
   }).pipe(
     Effect.scoped,
     reportExpectedFailures("Serve stopped")

@@ -20,7 +20,7 @@ import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { DASHBOARD_HTML } from "./dashboard.js"
 import { redactCredentials } from "../domain/redacted-url.js"
 import type { Health, HealthChecker } from "./health.js"
-import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
+import { Telemetry } from "./Telemetry.js"
 import { type RunHistory, shownState } from "./runs.js"
 import type { QueueActivity } from "./workers.js"
 
@@ -89,7 +89,7 @@ const routes = (handlers: {
 
 export const observabilityServer = (options: ObservabilityServerOptions) =>
   Effect.gen(function*() {
-    startSampler()
+    const { live } = yield* Telemetry
 
     // one probe round at a time; concurrent requests share it (the dashboard and a scraper)
     let pending: Promise<Health> | undefined
@@ -128,7 +128,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
         commands: [...live.commands],
         health: { status: h.body.status, code: h.status, reasons: h.body.reasons },
         tipDistance: h.body.tipDistance,
-        blocksPerSecond: currentBlocksPerSecond(),
+        blocksPerSecond: live.currentBlocksPerSecond(),
         blocks: live.blocks,
         bytes: live.bytes,
         throughput: live.throughput.items,

@@ -7,15 +7,17 @@ import { Effect, Exit, Result, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeHealthChecker } from "../../src/observability/health.js"
 import { observabilityServer } from "../../src/observability/http.js"
+import { Telemetry } from "../../src/observability/Telemetry.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { freePort } from "../support/free-port.js"
 
 describe("observability HTTP routes", () => {
   it("serves the dashboard, /health, /metrics, /api/state; 405 for other methods, 404 for other paths", async () => {
     const scope = Effect.runSync(Scope.make())
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, endpoints: [`ws://127.0.0.1:${await freePort()}`], timeoutMs: 300 })
+    const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
+    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [`ws://127.0.0.1:${await freePort()}`], timeoutMs: 300 })
     try {
-      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Scope.provide(scope)))
+      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const page = await fetch(`${server.url}/`)
       expect(page.status).toBe(200)
       expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
@@ -62,11 +64,14 @@ describe("observability HTTP routes", () => {
 
   it("a port in use is an InvalidConfiguration naming the address, the code and what to do", async () => {
     const scope = Effect.runSync(Scope.make())
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, endpoints: [], timeoutMs: 300 })
+    const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
+    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [], timeoutMs: 300 })
     try {
-      const first = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Scope.provide(scope)))
+      const first = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const second = await Effect.runPromise(
-        Effect.scoped(Effect.result(observabilityServer({ host: "127.0.0.1", port: first.port, health, portVariable: "--http-port" })))
+        Effect.scoped(Effect.result(observabilityServer({ host: "127.0.0.1", port: first.port, health, portVariable: "--http-port" }))).pipe(
+          Effect.provideService(Telemetry, telemetry)
+        )
       )
       expect(Result.isFailure(second)).toBe(true)
       if (Result.isFailure(second)) {
