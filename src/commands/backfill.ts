@@ -19,6 +19,7 @@ import { isOutputClosed } from "../cli/process.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { distributedFlags } from "../distributed/flags.js"
 import { backfillObserver, observeSink } from "../observability/instrument.js"
+import { Telemetry } from "../observability/Telemetry.js"
 import { observabilityFlags, observeRun, runParameters } from "../observability/run.js"
 import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
@@ -259,7 +260,8 @@ const run = (flags: Flags) =>
     const summarize = flags.simulator || process.stderr.isTTY === true
     const demo = summarize && flags.sink === "redis"
     const [result, demoStatus] = yield* Effect.gen(function*() {
-      const sink = observeSink(yield* makeSink)
+      const telemetry = yield* Telemetry
+      const sink = observeSink(yield* makeSink, telemetry.live)
       // the coordinator (and BullMQ with it) loads only for a --distributed run
       const run = flags.distributed ? (yield* Effect.promise(() => import("../distributed/coordinator.js"))).runDistributedBackfill(flags) : backfill
       const result = yield* run(sink, {
@@ -277,7 +279,7 @@ const run = (flags: Flags) =>
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
         ...(lockTtlMs !== undefined ? { lockTtlMs } : {}),
         // logged synchronously: a forked line could still be queued when the run ends (the last one was lost)
-        onProgress: backfillObserver(progressLogger(started, (e) => runLog(e), writtenTo))
+        onProgress: yield* backfillObserver(progressLogger(started, (e) => runLog(e), writtenTo))
       })
       const demoStatus = demo ? yield* makeEpochStore(yield* Redis, { prefix: historyPrefix }).status() : undefined
       return [result, demoStatus] as const
@@ -328,6 +330,7 @@ const run = (flags: Flags) =>
       distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
     }),
+    Effect.provide(Telemetry.layer),
     // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell
     Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.log("Interrupted. Rerun to resume.")),
     reportExpectedFailures("Backfill incomplete"),

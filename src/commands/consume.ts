@@ -32,7 +32,7 @@ import { unregisterGroup } from "../consumer/unregister.js"
 import { stringify } from "../json/lossless.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeConnection } from "../layers/RedisLive.js"
-import { observabilityFlags, observeBlocks, observeLag, observeRun, runParameters } from "../observability/index.js"
+import { observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
 import { SinkError } from "../backfill/sinks/BlockSink.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { type FileSink, OutFileProblem, openFileSink } from "./consume-file.js"
@@ -198,6 +198,7 @@ const run = (f: Flags) =>
     }
     // a failed write of a data line is reported by writeLine, as one line (not the stream's uncaught error)
     if (sink === undefined) handleStdoutErrors()
+    const { live } = yield* Telemetry
     const started = Date.now()
     let items = 0
     let acknowledged = 0
@@ -212,7 +213,7 @@ const run = (f: Flags) =>
         yield* Effect.sleep(settings.progressIntervalMs)
         const seconds = (Date.now() - started) / 1000
         const lag = relay === undefined ? undefined : yield* Effect.promise(() => groupLag(connection.client, `${relay}events`, f.group))
-        if (lag !== undefined) observeLag("consume", lag)
+        if (lag !== undefined) live.observeLag("consume", lag)
         yield* Effect.logInfo(
           `consume ${f.group}: ${items} items (${(items / seconds).toFixed(1)}/s), height ${height}` +
             `${lag === undefined ? "" : `, events lag ${lag}`}`
@@ -274,7 +275,7 @@ const run = (f: Flags) =>
           }
           items++
           height = item.point.height
-          observeBlocks("consume", 1, 0)
+          live.observeBlocks("consume", 1, 0)
           if (max !== undefined && items >= max) {
             // exactly N: the last one's acknowledgement is committed before the run ends
             yield* Effect.promise(() => ack(item))
@@ -297,6 +298,7 @@ const run = (f: Flags) =>
       config: Option.getOrUndefined(f.config),
       settings: CONSUME_SETTINGS
     }),
+    Effect.provide(Telemetry.layer),
     reportExpectedFailures("Consume failed", "stderr"),
     withConsumeLogging(f)
   )

@@ -20,7 +20,7 @@ import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-forma
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { reconnectCause } from "../ogmios/errors.js"
-import { instrumentRelayStore, observabilityFlags, observeRun, runParameters } from "../observability/index.js"
+import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
@@ -201,7 +201,8 @@ const run = (flags: Flags) =>
       maxLength: flags.maxLength
     }).pipe(
       Effect.provide(layers),
-      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, writes: "relay", config: Option.getOrUndefined(flags.config) })
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, writes: "relay", config: Option.getOrUndefined(flags.config) }),
+      Effect.provide(Telemetry.layer)
     )
   }).pipe(
     Effect.scoped,

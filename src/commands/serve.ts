@@ -27,6 +27,7 @@ import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
 import { reportExpectedFailures } from "../cli/report.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { Telemetry } from "../observability/Telemetry.js"
 import { serveOptions } from "../serve/options.js"
 import { serve } from "../serve/serve.js"
 
@@ -82,7 +83,7 @@ const run = (flags: Flags) =>
         refreshInterval: Option.getOrUndefined(flags.refreshInterval),
         refreshCluster: flags.refreshCluster
       })
-      return yield* serve(options)
+      return yield* serve(options).pipe(Effect.provide(Telemetry.layer))
     }).pipe(withSettingsLogging(settings))
   }).pipe(
     Effect.scoped,

@@ -15,7 +15,7 @@
 import { Redis as IORedis } from "ioredis"
 import { redactCredentials, splitCredentials } from "../domain/redacted-url.js"
 import { relayKeys } from "../relay/keys.js"
-import { live } from "./metrics.js"
+import type { LiveState } from "./metrics.js"
 import { type Overview, readOverview } from "./overview.js"
 
 export interface HealthBody {
@@ -49,6 +49,8 @@ export interface Health {
 
 export interface HealthCheckerOptions {
   readonly redisUrl: string
+  /** the run's live state (its Telemetry's): what this process relayed */
+  readonly live: LiveState
   readonly endpoints: ReadonlyArray<string>
   /** the relay prefix whose cursor gives the stored position (omit when no relay runs) */
   readonly relayPrefix?: string | undefined
@@ -101,6 +103,7 @@ export interface HealthChecker {
 }
 
 export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker => {
+  const live = options.live
   const timeoutMs = options.timeoutMs ?? 1_000
   const maxDistance = options.maxDistance ?? 5
   const client = new IORedis(options.redisUrl, {

@@ -1,5 +1,5 @@
 /**
- * The observability HTTP server (node:http), bound to 127.0.0.1 unless told otherwise:
+ * The observability HTTP server (Effect's HTTP server and router over node:http), bound to 127.0.0.1 unless told otherwise:
  *
  * - `GET /`           the dashboard (static HTML, src/observability/dashboard.ts)
  * - `GET /api/state`  the dashboard's JSON (health, tip distance, throughput series, the epoch map,
@@ -12,13 +12,15 @@
  */
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { DASHBOARD_HTML } from "./dashboard.js"
 import { redactCredentials } from "../domain/redacted-url.js"
 import type { Health, HealthChecker } from "./health.js"
-import { currentBlocksPerSecond, live, startSampler } from "./metrics.js"
+import { Telemetry } from "./Telemetry.js"
 import { type RunHistory, shownState } from "./runs.js"
 import type { QueueActivity } from "./workers.js"
 
@@ -50,11 +52,44 @@ const TIP_SAMPLE_EVERY_MS = 2_000
 // bodies quote endpoints and error texts: served without credentials
 const json = (body: unknown) => redactCredentials(JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v)))
 
+const NO_STORE = { "cache-control": "no-store" }
+const jsonResponse = (body: unknown) => HttpServerResponse.text(json(body), { contentType: "application/json", headers: NO_STORE })
+const plain = (status: number, body: string, headers: Record<string, string> = {}) => HttpServerResponse.text(body, { status, contentType: "text/plain", headers })
+
+/** A route's answer; a failure of its promise is a 500 with the error's text. */
+const answer = (respond: () => Promise<HttpServerResponse.HttpServerResponse>) =>
+  Effect.tryPromise(respond).pipe(Effect.catch((e) => Effect.succeed(plain(500, String(e.cause)))))
+
+/** The server's routes: GET (and HEAD) only; anything else is 405, an unknown path 404. */
+const routes = (handlers: {
+  readonly state: () => Promise<unknown>
+  readonly runDetail: (id: string) => Promise<unknown>
+  readonly health: () => Promise<Health>
+}) => {
+  const page = Effect.succeed(HttpServerResponse.text(DASHBOARD_HTML, { contentType: "text/html; charset=utf-8", headers: NO_STORE }))
+  const get = (path: `/${string}` | "*", handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
+    HttpRouter.route("*", path, (request) =>
+      request.method === "GET" || request.method === "HEAD"
+        ? handler(request)
+        : Effect.succeed(plain(405, "method not allowed\n", { allow: "GET" })))
+  return [
+    get("/", () => page),
+    get("/index.html", () => page),
+    get("/api/state", () => answer(() => handlers.state().then(jsonResponse))),
+    get("/api/run", (request) => {
+      const id = new URL(request.url, "http://x").searchParams.get("id") ?? ""
+      return answer(() => handlers.runDetail(id).then((body) => body === undefined ? plain(404, `no run ${id}\n`) : jsonResponse(body)))
+    }),
+    get("/health", () => answer(() => handlers.health().then((h) => HttpServerResponse.text(json(h.body), { status: h.status, contentType: "application/json", headers: NO_STORE })))),
+    get("/metrics", () =>
+      PrometheusMetrics.format().pipe(Effect.map((text) => HttpServerResponse.text(redactCredentials(text), { contentType: "text/plain; version=0.0.4" })))),
+    get("*", () => Effect.succeed(plain(404, "not found: GET / (dashboard), /health, /metrics, /api/state, /api/run?id=\n")))
+  ] as const
+}
+
 export const observabilityServer = (options: ObservabilityServerOptions) =>
   Effect.gen(function*() {
-    const context = yield* Effect.context<never>()
-    const metrics = () => Effect.runPromiseWith(context)(PrometheusMetrics.format())
-    startSampler()
+    const { live } = yield* Telemetry
 
     // one probe round at a time; concurrent requests share it (the dashboard and a scraper)
     let pending: Promise<Health> | undefined
@@ -93,7 +128,7 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
         commands: [...live.commands],
         health: { status: h.body.status, code: h.status, reasons: h.body.reasons },
         tipDistance: h.body.tipDistance,
-        blocksPerSecond: currentBlocksPerSecond(),
+        blocksPerSecond: live.currentBlocksPerSecond(),
         blocks: live.blocks,
         bytes: live.bytes,
         throughput: live.throughput.items,
@@ -155,67 +190,35 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
       return { run: { ...run, shownState: shownState(run) }, timeline, log: log.entries, logDropped: log.total - log.entries.length }
     }
 
-    // the tip chart is fed from the checks, also while nobody watches the page
-    yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const timer = setInterval(() => void health().catch(() => undefined), TIP_SAMPLE_EVERY_MS)
-        timer.unref()
-        return timer
-      }),
-      (timer) => Effect.sync(() => clearInterval(timer))
+    // the tip chart is fed from the checks, also while nobody watches the page (stops with the scope)
+    yield* Effect.sleep(TIP_SAMPLE_EVERY_MS).pipe(
+      Effect.andThen(Effect.promise(() => health().catch(() => undefined))),
+      Effect.forever,
+      Effect.forkScoped
     )
 
-    const server = yield* Effect.acquireRelease(
-      Effect.callback<Server, InvalidConfiguration>((resume) => {
-        const s = createServer((req, res) => {
-          const path = (req.url ?? "/").split("?")[0]
-          const fail = (e: unknown) => {
-            if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" })
-            res.end(String(e))
-          }
-          if (req.method !== "GET" && req.method !== "HEAD") {
-            res.writeHead(405, { "content-type": "text/plain", allow: "GET" }).end("method not allowed\n")
-            return
-          }
-          switch (path) {
-            case "/":
-            case "/index.html":
-              res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(DASHBOARD_HTML)
-              return
-            case "/api/state":
-              state().then((body) => res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(json(body)), fail)
-              return
-            case "/api/run": {
-              const id = new URL(req.url ?? "/", "http://x").searchParams.get("id") ?? ""
-              runDetail(id).then((body) =>
-                body === undefined
-                  ? res.writeHead(404, { "content-type": "text/plain" }).end(`no run ${id}\n`)
-                  : res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(json(body)), fail)
-              return
-            }
-            case "/health":
-              health().then((h) => res.writeHead(h.status, { "content-type": "application/json", "cache-control": "no-store" }).end(json(h.body)), fail)
-              return
-            case "/metrics":
-              metrics().then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(redactCredentials(text)), fail)
-              return
-            default:
-              res.writeHead(404, { "content-type": "text/plain" }).end("not found: GET / (dashboard), /health, /metrics, /api/state, /api/run?id=\n")
-          }
+    const server = createServer()
+    const http = yield* NodeHttpServer.make(() => server, { port: options.port, host: options.host, disablePreemptiveShutdown: true }).pipe(
+      Effect.mapError((e) => {
+        const cause = e.cause as NodeJS.ErrnoException | undefined
+        return new InvalidConfiguration({
+          variable: options.portVariable ?? "--http-port",
+          message: `cannot listen on ${options.host}:${options.port} (${cause?.code ?? cause?.message ?? String(e.cause)}) — choose another --http-port / --http-host`
         })
-        s.once("error", (e: NodeJS.ErrnoException) =>
-          resume(Effect.fail(new InvalidConfiguration({
-            variable: options.portVariable ?? "--http-port",
-            message: `cannot listen on ${options.host}:${options.port} (${e.code ?? e.message}) — choose another --http-port / --http-host`
-          }))))
-        s.listen(options.port, options.host, () => resume(Effect.succeed(s)))
-      }),
-      (s) =>
-        Effect.callback<void>((resume) => {
-          s.close(() => resume(Effect.void))
-          s.closeAllConnections()
-        })
+      })
     )
+    // registered after the server's own finalizer, so it runs first: a dashboard's open keep-alive
+    // connections must not hold the run's end
+    yield* Effect.addFinalizer(() =>
+      Effect.callback<void>((resume) => {
+        if (!server.listening) return resume(Effect.void)
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+    )
+    const router = yield* HttpRouter.make
+    yield* router.addAll(routes({ state, runDetail, health }))
+    yield* http.serve(router.asHttpEffect())
     const port = (server.address() as AddressInfo).port
     const host = options.host.includes(":") ? `[${options.host}]` : options.host
     return { server, port, url: `http://${host}:${port}` } satisfies ObservabilityServer

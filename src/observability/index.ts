@@ -1,5 +1,6 @@
 /** Observability: metrics, /health, the dashboard, run history, progress (docs/observability.md). */
 export * from "./metrics.js"
+export * from "./Telemetry.js"
 export * from "./instrument.js"
 export * from "./health.js"
 export * from "./http.js"

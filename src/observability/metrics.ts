@@ -1,10 +1,11 @@
 /**
  * Hecate's metrics (Effect `Metric`, exported as Prometheus text by `PrometheusMetrics.format()`)
- * and the in-process live state the dashboard and /health read. Both are per process: the metric
- * values live in the default MetricRegistry, the live state in this module.
+ * and the live state the dashboard and /health read (`LiveState`). The metric values live in the
+ * default MetricRegistry; a `LiveState` belongs to the `Telemetry` service that made it
+ * (Telemetry.ts), one per run, so two runs in one process (tests, a library user) never share it.
  *
  * Updates come from synchronous callbacks (backfill's `onProgress`, the instrumented RelayStore),
- * so the helpers below run `Metric.update` with `Effect.runSync` (a pure registry update).
+ * so the methods below run `Metric.update` with `Effect.runSync` (a pure registry update).
  *
  * | metric | type | what |
  * |---|---|---|
@@ -23,6 +24,8 @@
  * | hecate_reconnects_total{endpoint} | counter | Ogmios reconnects, by the endpoint dialled |
  */
 import { Effect, Metric } from "effect"
+import type { BackfillProgress } from "../backfill/backfill.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 
 export type CommandName = "backfill" | "relay" | "sync" | "serve" | "refresh" | "consume"
 
@@ -112,13 +115,22 @@ export interface BackfillPlan {
   readonly blocks: number
 }
 
-/** The process's live state: what /health, /api/state and the dashboard show. */
-export const live = {
-  startedAt: Date.now(),
-  commands: new Set<CommandName>(),
-  blocks: 0,
-  bytes: 0,
-  relay: {
+/** How old the last computed tip distance may be for a sample to use it. */
+const TIP_SAMPLE_MAX_AGE_MS = 5_000
+
+/** The counters exported from the start (at 0), not only after their first event. */
+export const registerMetrics = (): void => {
+  for (const counter of [epochsCompleted, epochsFailed, epochsRetried, rollbacksTotal, backpressurePausedSeconds]) update(counter, 0)
+  update(backpressurePaused, 0)
+}
+
+/** A run's live state: what /health, /api/state and the dashboard show, and the observations that update it. */
+export class LiveState {
+  readonly startedAt = Date.now()
+  readonly commands = new Set<CommandName>()
+  blocks = 0
+  bytes = 0
+  readonly relay = {
     writes: 0,
     lastHeight: undefined as number | undefined,
     lastSlot: undefined as number | undefined,
@@ -136,8 +148,8 @@ export const live = {
     lag: 0,
     rollbacks: 0,
     reconnects: 0
-  },
-  backfill: {
+  }
+  readonly backfill = {
     plan: undefined as BackfillPlan | undefined,
     epochsDone: 0,
     epochsFailed: 0,
@@ -149,118 +161,176 @@ export const live = {
     epochs: new Map<number, EpochCell>(),
     /** when the first batch was written (for the run's average rate and ETA) */
     firstBatchAt: undefined as number | undefined
-  },
-  /** rollback depth → count, since the process started */
-  rollbackDepths: new Map<number, number>(),
-  reconnectLog: new Ring<ReconnectRecord>(20),
-  paused: { since: undefined as number | undefined, seconds: 0 },
-  throughput: new Ring<ThroughputSample>(600),
-  /** the tip distance /health last computed (the tip card's value), for the chart's samples */
-  tipDistance: undefined as { readonly blocks: number | undefined; readonly at: number } | undefined,
-  rollbacks: new Ring<RollbackRecord>(50)
-}
-
-/** How old the last computed tip distance may be for a sample to use it. */
-const TIP_SAMPLE_MAX_AGE_MS = 5_000
-
-/** blocks/s over the last 5 s, sampled every second (the sampler starts with the first observation). */
-const recent: Array<{ t: number; blocks: number }> = []
-let sampler: NodeJS.Timeout | undefined
-export const sampleThroughput = (now = Date.now()): number => {
-  recent.push({ t: now, blocks: live.blocks })
-  while (recent.length > 0 && now - recent[0]!.t > 5_000) recent.shift()
-  const first = recent[0]!
-  const bps = now > first.t ? ((live.blocks - first.blocks) * 1000) / (now - first.t) : 0
-  update(blocksPerSecond, bps)
-  // the chart shows what the tip card shows (the distance /health computes from the node's tip
-  // now), sampled: with Ogmios or the checks gone the value is unknown and the chart has a gap,
-  // not the distance as of the last write
-  const d = live.tipDistance
-  const tipBlocks = d !== undefined && now - d.at <= TIP_SAMPLE_MAX_AGE_MS ? d.blocks : undefined
-  live.throughput.push({ t: now, blocksPerSecond: Math.round(bps * 10) / 10, blocks: live.blocks, tipBlocks })
-  return bps
-}
-export const startSampler = (): void => {
-  if (sampler !== undefined) return
-  // exported from the start (at 0), not only after their first event
-  for (const counter of [epochsCompleted, epochsFailed, epochsRetried, rollbacksTotal, backpressurePausedSeconds]) update(counter, 0)
-  update(backpressurePaused, 0)
-  sampleThroughput()
-  sampler = setInterval(() => sampleThroughput(), 1_000)
-  sampler.unref()
-}
-export const currentBlocksPerSecond = (): number => live.throughput.items.at(-1)?.blocksPerSecond ?? 0
-
-// ---- observations ----------------------------------------------------------------------------
-
-export const observeBlocks = (command: CommandName, blocks: number, bytes: number): void => {
-  startSampler()
-  update(tagged(blocksRelayed, { command }), 0)
-  live.blocks += blocks
-  live.bytes += bytes
-  if (blocks > 0) update(tagged(blocksRelayed, { command }), blocks)
-  if (bytes > 0) update(tagged(bytesRelayed, { command }), bytes)
-}
-
-export const observeRedisWrite = (command: CommandName, seconds: number): void => {
-  update(tagged(redisWriteSeconds, { command }), seconds)
-}
-
-export const observeInflight = (kind: "epoch_sessions" | "redis_writes", value: number): void => {
-  update(tagged(inflightRequests, { kind }), value)
-}
-
-export const observeTip = (tip: { readonly slot: number; readonly height: number }, last: { readonly slot: number; readonly height: number }): void => {
-  live.relay.tipHeight = tip.height
-  live.relay.tipSlot = tip.slot
-  live.relay.lastHeight = last.height
-  live.relay.lastSlot = last.slot
-  update(tipDistanceBlocks, Math.max(0, tip.height - last.height))
-  update(tipDistanceSlots, Math.max(0, tip.slot - last.slot))
-}
-
-export const observeRollback = (depth: number, toHeight: number | undefined): void => {
-  live.relay.rollbacks++
-  update(rollbacksTotal, 1)
-  update(rollbackDepth, depth)
-  live.rollbacks.push({ at: new Date().toISOString(), depth, toHeight })
-  live.rollbackDepths.set(depth, (live.rollbackDepths.get(depth) ?? 0) + 1)
-}
-
-export const observeLag = (command: CommandName, lag: number): void => {
-  if (command === "relay") live.relay.lag = lag
-  update(tagged(consumerGroupLag, { command }), lag)
-}
-
-export const observePaused = (paused: boolean, now = Date.now()): void => {
-  if (paused && live.paused.since === undefined) {
-    live.paused.since = now
-    update(backpressurePaused, 1)
-  } else if (!paused && live.paused.since !== undefined) {
-    const seconds = (now - live.paused.since) / 1000
-    live.paused.since = undefined
-    live.paused.seconds += seconds
-    update(backpressurePausedSeconds, seconds)
-    update(backpressurePaused, 0)
   }
-}
+  /** rollback depth → count, since the run started */
+  readonly rollbackDepths = new Map<number, number>()
+  readonly reconnectLog = new Ring<ReconnectRecord>(20)
+  readonly paused = { since: undefined as number | undefined, seconds: 0 }
+  readonly throughput = new Ring<ThroughputSample>(600)
+  /** the tip distance /health last computed (the tip card's value), for the chart's samples */
+  tipDistance: { readonly blocks: number | undefined; readonly at: number } | undefined = undefined
+  readonly rollbacks = new Ring<RollbackRecord>(50)
+  /** blocks/s over the last 5 s (the Telemetry layer samples every second) */
+  private readonly recent: Array<{ t: number; blocks: number }> = []
 
-export const observeReconnect = (endpoint: string, cause?: string): void => {
-  live.relay.reconnects++
-  live.reconnectLog.push({ at: new Date().toISOString(), endpoint, cause })
-  update(tagged(reconnects, { endpoint }), 1)
-}
+  sampleThroughput(now = Date.now()): number {
+    const recent = this.recent
+    recent.push({ t: now, blocks: this.blocks })
+    while (recent.length > 0 && now - recent[0]!.t > 5_000) recent.shift()
+    const first = recent[0]!
+    const bps = now > first.t ? ((this.blocks - first.blocks) * 1000) / (now - first.t) : 0
+    update(blocksPerSecond, bps)
+    // the chart shows what the tip card shows (the distance /health computes from the node's tip
+    // now), sampled: with Ogmios or the checks gone the value is unknown and the chart has a gap,
+    // not the distance as of the last write
+    const d = this.tipDistance
+    const tipBlocks = d !== undefined && now - d.at <= TIP_SAMPLE_MAX_AGE_MS ? d.blocks : undefined
+    this.throughput.push({ t: now, blocksPerSecond: Math.round(bps * 10) / 10, blocks: this.blocks, tipBlocks })
+    return bps
+  }
 
-export const observeEpoch = (outcome: "completed" | "failed" | "retried"): void => {
-  switch (outcome) {
-    case "completed":
-      live.backfill.epochsDone++
-      return update(epochsCompleted, 1)
-    case "failed":
-      live.backfill.epochsFailed++
-      return update(epochsFailed, 1)
-    case "retried":
-      live.backfill.epochsRetried++
-      return update(epochsRetried, 1)
+  currentBlocksPerSecond(): number {
+    return this.throughput.items.at(-1)?.blocksPerSecond ?? 0
+  }
+
+  observeBlocks(command: CommandName, blocks: number, bytes: number): void {
+    update(tagged(blocksRelayed, { command }), 0)
+    this.blocks += blocks
+    this.bytes += bytes
+    if (blocks > 0) update(tagged(blocksRelayed, { command }), blocks)
+    if (bytes > 0) update(tagged(bytesRelayed, { command }), bytes)
+  }
+
+  observeRedisWrite(command: CommandName, seconds: number): void {
+    update(tagged(redisWriteSeconds, { command }), seconds)
+  }
+
+  observeInflight(kind: "epoch_sessions" | "redis_writes", value: number): void {
+    update(tagged(inflightRequests, { kind }), value)
+  }
+
+  observeTip(tip: { readonly slot: number; readonly height: number }, last: { readonly slot: number; readonly height: number }): void {
+    this.relay.tipHeight = tip.height
+    this.relay.tipSlot = tip.slot
+    this.relay.lastHeight = last.height
+    this.relay.lastSlot = last.slot
+    update(tipDistanceBlocks, Math.max(0, tip.height - last.height))
+    update(tipDistanceSlots, Math.max(0, tip.slot - last.slot))
+  }
+
+  observeRollback(depth: number, toHeight: number | undefined): void {
+    this.relay.rollbacks++
+    update(rollbacksTotal, 1)
+    update(rollbackDepth, depth)
+    this.rollbacks.push({ at: new Date().toISOString(), depth, toHeight })
+    this.rollbackDepths.set(depth, (this.rollbackDepths.get(depth) ?? 0) + 1)
+  }
+
+  observeLag(command: CommandName, lag: number): void {
+    if (command === "relay") this.relay.lag = lag
+    update(tagged(consumerGroupLag, { command }), lag)
+  }
+
+  observePaused(paused: boolean, now = Date.now()): void {
+    if (paused && this.paused.since === undefined) {
+      this.paused.since = now
+      update(backpressurePaused, 1)
+    } else if (!paused && this.paused.since !== undefined) {
+      const seconds = (now - this.paused.since) / 1000
+      this.paused.since = undefined
+      this.paused.seconds += seconds
+      update(backpressurePausedSeconds, seconds)
+      update(backpressurePaused, 0)
+    }
+  }
+
+  observeReconnect(endpoint: string, cause?: string): void {
+    this.relay.reconnects++
+    this.reconnectLog.push({ at: new Date().toISOString(), endpoint, cause })
+    update(tagged(reconnects, { endpoint }), 1)
+  }
+
+  observeEpoch(outcome: "completed" | "failed" | "retried"): void {
+    switch (outcome) {
+      case "completed":
+        this.backfill.epochsDone++
+        return update(epochsCompleted, 1)
+      case "failed":
+        this.backfill.epochsFailed++
+        return update(epochsFailed, 1)
+      case "retried":
+        this.backfill.epochsRetried++
+        return update(epochsRetried, 1)
+    }
+  }
+
+  /** Updates the metrics and live state for one backfill progress event. */
+  observeBackfillProgress(event: BackfillProgress): void {
+    const b = this.backfill
+    this.commands.add("backfill")
+    const now = Date.now()
+    const cell = (epoch: number): EpochCell => {
+      let c = b.epochs.get(epoch)
+      if (c === undefined) {
+        c = { state: "pending", blocks: 0, attempts: 0, error: undefined, endpoint: undefined, startedAt: undefined, endedAt: undefined }
+        b.epochs.set(epoch, c)
+      }
+      return c
+    }
+    switch (event._tag) {
+      case "Planned":
+        b.plan = { start: event.start, target: event.target, epochs: event.epochs, blocks: event.blocks }
+        // the planned range as pending cells (a bounded range: one cell per epoch)
+        if (event.target - event.start < 100_000) for (let e = event.start; e <= event.target; e++) cell(e)
+        break
+      case "EpochStarted": {
+        this.observePaused(false)
+        b.active.add(event.epoch)
+        this.observeInflight("epoch_sessions", b.active.size)
+        const c = cell(event.epoch)
+        Object.assign(c, { state: "active", blocks: 0, attempts: event.attempt + 1, endpoint: redactCredentials(event.endpoint), startedAt: now, endedAt: undefined })
+        break
+      }
+      case "EpochBatch":
+        b.blocks += event.blocks
+        b.firstBatchAt ??= now
+        cell(event.epoch).blocks += event.blocks
+        this.observeBlocks("backfill", event.blocks, 0)
+        break
+      case "EpochRetry": {
+        b.active.delete(event.epoch)
+        this.observeInflight("epoch_sessions", b.active.size)
+        this.observeEpoch("retried")
+        const c = cell(event.epoch)
+        Object.assign(c, { state: "pending", attempts: event.attempt, error: redactCredentials(event.error) })
+        break
+      }
+      case "EpochSynced": {
+        b.active.delete(event.epoch)
+        this.observeInflight("epoch_sessions", b.active.size)
+        this.observeBlocks("backfill", 0, event.bytes)
+        this.observeEpoch("completed")
+        const c = cell(event.epoch)
+        Object.assign(c, { state: c.state === "committed" ? "committed" : "synced", blocks: event.blocks, endedAt: now })
+        break
+      }
+      case "EpochFailed": {
+        b.active.delete(event.epoch)
+        this.observeInflight("epoch_sessions", b.active.size)
+        this.observeEpoch("failed")
+        Object.assign(cell(event.epoch), { state: "failed", error: redactCredentials(event.error), endedAt: now })
+        break
+      }
+      case "Committed":
+        b.lastCommitted = event.lastSyncedEpoch
+        for (const [epoch, c] of b.epochs) if (epoch <= event.lastSyncedEpoch && c.state === "synced") c.state = "committed"
+        break
+      case "BackpressurePaused":
+        this.observeLag("backfill", event.lag)
+        this.observePaused(true)
+        break
+      case "NothingToDo":
+        break
+    }
   }
 }

@@ -8,7 +8,7 @@ import { queueSettings } from "../distributed/settings.js"
 import type { HecateSettings } from "../services/HecateConfig.js"
 import { makeHealthChecker } from "./health.js"
 import { observabilityServer } from "./http.js"
-import { live } from "./metrics.js"
+import { Telemetry } from "./Telemetry.js"
 import type { ObserveRunSpec } from "./run.js"
 import type { RunHistory } from "./runs.js"
 import { makeQueueReader, type QueueActivity } from "./workers.js"
@@ -23,9 +23,11 @@ export const serveRunHttp = (options: {
 }) =>
   Effect.gen(function*() {
     const { spec, port, settings, redisUrl, endpoints, history } = options
+    const { live } = yield* Telemetry
     const host = Option.getOrElse(spec.http!.host, () => settings.httpHost)
     const health = makeHealthChecker({
       redisUrl,
+      live,
       endpoints,
       relayPrefix: spec.relayPrefix,
       catchingUp: spec.command === "backfill"

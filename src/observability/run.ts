@@ -14,8 +14,8 @@ import { intFlag } from "../config/flags.js"
 import type { SettingKey } from "../config/settings.js"
 import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import type { InvalidConfiguration } from "../services/HecateConfig.js"
-import { addProgressListener } from "./instrument.js"
-import { type CommandName, live } from "./metrics.js"
+import type { CommandName } from "./metrics.js"
+import { Telemetry } from "./Telemetry.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
 import { redactCredentials, redactUrl, urlPassword } from "../domain/redacted-url.js"
@@ -158,9 +158,11 @@ export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgr
 }
 
 export const observeRun = (spec: ObserveRunSpec) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope>> =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope> | Telemetry> =>
   Effect.scoped(Effect.gen(function*() {
-    live.commands.add(spec.command)
+    const telemetry = yield* Telemetry
+    const { live } = telemetry
+    yield* telemetry.command(spec.command)
     // the command validated the same settings; an invalid one stops the run here too (exit 2)
     const settings = yield* HecateConfigLive.load(spec.config === undefined ? {} : { configFile: spec.config }, { only: spec.settings })
     const redisUrl = Redacted.value(settings.redisUrl)
@@ -180,6 +182,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
       void Effect.runForkWith(context)(Effect.logInfo(line).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command })))
 
     // progress (backfill)
+    let caughtUp: Effect.Effect<void> = Effect.void
     if (spec.command === "backfill") {
       const reporter = makeProgressReporter({
         tty: process.stderr.isTTY === true,
@@ -188,13 +191,10 @@ export const observeRun = (spec: ObserveRunSpec) =>
         log,
         intervalMs: settings.progressIntervalMs
       })
-      const remove = addProgressListener(reporter.onEvent)
-      const removeTimeline = addProgressListener(timelineListener(recorder))
-      yield* Effect.addFinalizer(() => Effect.sync(() => {
-        remove()
-        removeTimeline()
-        reporter.stop()
-      }))
+      const followers = [yield* telemetry.followProgress(reporter.onEvent), yield* telemetry.followProgress(timelineListener(recorder))]
+      // the run's end is recorded with every epoch of its timeline: the followers catch up first
+      caughtUp = Effect.forEach(followers, (f) => f.caughtUp, { discard: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
     }
 
     // HTTP: its module (the dashboard, /health probes, the queue reader) loads only when asked for
@@ -210,7 +210,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
     return yield* self.pipe(
       captured,
       Effect.onExit((exit) =>
-        historyOff !== undefined ? Effect.void : Effect.promise(async () => {
+        historyOff !== undefined ? caughtUp : caughtUp.pipe(Effect.andThen(Effect.promise(async () => {
           if (Exit.isSuccess(exit)) await recorder.finish("Completed")
           else if (Cause.hasInterruptsOnly(exit.cause)) await recorder.finish("Cancelled")
           else {
@@ -218,7 +218,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
             recorder.log({ at: new Date().toISOString(), level: "ERROR", message: redactCredentials(`run failed: ${describeFailure(exit.cause)}`), process: `${hostname()}/${process.pid}` })
             await recorder.finish("Failed", describeFailure(exit.cause))
           }
-        }).pipe(
+        }))).pipe(
           Effect.andThen(Effect.suspend(() =>
             recorder.persisted ? Effect.void : Effect.logWarning(
               `run ${recorder.id} could not be recorded in Redis (${

@@ -20,7 +20,7 @@ import { RedisLive } from "../layers/RedisLive.js"
 import {
   describeFailure,
   instrumentRelayStore,
-  live,
+  type LiveState,
   makeHealthChecker,
   observabilityServer,
   type RunHistory,
@@ -48,7 +48,7 @@ export const isUnreachable = <E extends { readonly _tag: string }>(error: E): er
   error._tag === "RedisError" || error._tag === "ConnectionLost" || error._tag === "RequestTimeout"
 
 /** The relay's restart policy: capped exponential backoff while Redis or Ogmios is unreachable. */
-export const relayRestart = <E extends { readonly _tag: string }>() =>
+export const relayRestart = <E extends { readonly _tag: string }>(live: LiveState) =>
   RestartPolicy.backoff<E>({
     while: isUnreachable,
     base: "250 millis",
@@ -62,7 +62,7 @@ export const relayRestart = <E extends { readonly _tag: string }>() =>
   })
 
 /** The relay (fresh prefix: sync, or `relayStart`; else the stored cursor), instrumented for the metrics. */
-export const relayComponent = (options: ServeOptions, runs: RunHistory) => {
+export const relayComponent = (options: ServeOptions, runs: RunHistory, live: LiveState) => {
   const { settings, file } = options
   const prefix = settings.relayPrefix
   const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
@@ -115,7 +115,7 @@ export const relayComponent = (options: ServeOptions, runs: RunHistory) => {
     component: component({
       name: "relay",
       run: session,
-      restart: relayRestart(),
+      restart: relayRestart(live),
       lifetime: (supervised) =>
         supervised.pipe(
           withRunLog(recorder),
@@ -202,13 +202,14 @@ export const refreshComponent = (options: ServeOptions, runs: RunHistory, schedu
 }
 
 /** HTTP: the dashboard, /health (with the refresh's status), /metrics, /api/state; closed with its scope. */
-export const httpComponent = (options: ServeOptions, runs: RunHistory, scheduler: RefreshScheduler) => {
+export const httpComponent = (options: ServeOptions, runs: RunHistory, scheduler: RefreshScheduler, live: LiveState) => {
   const { settings } = options
   return component({
     name: "http",
     run: Effect.gen(function*() {
       const health = makeHealthChecker({
         redisUrl: Redacted.value(settings.redisUrl),
+        live,
         endpoints: settings.ogmiosEndpoints,
         relayPrefix: settings.relayPrefix,
         maxDistance: settings.healthMaxDistance

@@ -4,7 +4,7 @@
  * (SIGTERM) or until a component escalates, with that component's error.
  */
 import { Effect, Redacted } from "effect"
-import { live, makeRunHistory } from "../observability/index.js"
+import { makeRunHistory, Telemetry } from "../observability/index.js"
 import { httpComponent, makeServeRefreshScheduler, refreshComponent, relayComponent } from "./components.js"
 import type { ServeOptions } from "./options.js"
 import { supervise } from "./supervisor.js"
@@ -14,10 +14,11 @@ export const serve = (options: ServeOptions) =>
     const { settings } = options
     const runs = makeRunHistory({ url: Redacted.value(settings.redisUrl), prefix: settings.runsPrefix, keep: settings.runsKeep })
     yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
-    live.commands.add("serve")
+    const telemetry = yield* Telemetry
+    yield* telemetry.command("serve")
 
     const scheduler = yield* makeServeRefreshScheduler(options, runs)
-    const relay = relayComponent(options, runs)
+    const relay = relayComponent(options, runs, telemetry.live)
     const refresh = options.refresh
       ? `${(yield* scheduler.status).trigger}${options.refreshCluster ? " (once per tick across instances)" : ""}`
       : "off"
@@ -27,6 +28,6 @@ export const serve = (options: ServeOptions) =>
     return yield* supervise([
       relay.component,
       ...(options.refresh ? [refreshComponent(options, runs, scheduler)] : []),
-      ...(options.http ? [httpComponent(options, runs, scheduler)] : [])
+      ...(options.http ? [httpComponent(options, runs, scheduler, telemetry.live)] : [])
     ])
   })

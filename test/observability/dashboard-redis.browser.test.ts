@@ -14,6 +14,7 @@ import { makeConnection } from "../../src/layers/RedisLive.js"
 import { makeHealthChecker } from "../../src/observability/health.js"
 import { observabilityServer } from "../../src/observability/http.js"
 import { wrapRelayStore } from "../../src/observability/instrument.js"
+import { Telemetry } from "../../src/observability/Telemetry.js"
 import { makeRelayStore, restartOp } from "../../src/relay/RelayStore.js"
 import { newPrefix } from "../relay/harness.js"
 import { startPrivateRedis } from "../relay/private-redis.js"
@@ -34,11 +35,12 @@ describe("dashboard: Redis out of memory, then gone", () => {
     const scope = Effect.runSync(Scope.make())
     try {
       const prefix = newPrefix()
+      const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
       const conn = await Effect.runPromise(makeConnection({ url: Redacted.make(redis.url), connectionName: "hecate-test-oom" }).pipe(Scope.provide(scope)))
-      const store = wrapRelayStore(makeRelayStore(conn, { prefix, retain: 0 }))
+      const store = wrapRelayStore(makeRelayStore(conn, { prefix, retain: 0 }), telemetry.live)
       const cursor = await Effect.runPromise(store.init({ start: "origin", height: null, depth: 3, format: "ogmios" }))
-      const health = makeHealthChecker({ redisUrl: redis.url, endpoints: [], relayPrefix: prefix, timeoutMs: 500 })
-      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Scope.provide(scope)))
+      const health = makeHealthChecker({ redisUrl: redis.url, live: telemetry.live, endpoints: [], relayPrefix: prefix, timeoutMs: 500 })
+      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
 
       // out of memory: Redis answers, the relay's write is refused
       await redis.client.config("SET", "maxmemory-policy", "noeviction")

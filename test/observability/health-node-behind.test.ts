@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeHealthChecker } from "../../src/observability/health.js"
-import { live } from "../../src/observability/metrics.js"
+import { LiveState } from "../../src/observability/metrics.js"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { newPrefix } from "../relay/harness.js"
@@ -21,7 +21,8 @@ afterAll(async () => {
 
 describe("/health with the node behind the relay", () => {
   it("reports waiting for the node with both heights (202), no distance of 0", async () => {
-    const checker = makeHealthChecker({ redisUrl: TEST_REDIS_URL, endpoints: [sim.url], relayPrefix: newPrefix(), timeoutMs: 3_000 })
+    const live = new LiveState()
+    const checker = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live, endpoints: [sim.url], relayPrefix: newPrefix(), timeoutMs: 3_000 })
     const saved = { ...live.relay }
     try {
       Object.assign(live.relay, { connection: "waiting for the node", nodeTipHeight: 9, lastHeight: 40, lastSlot: 800, tipHeight: 40, tipSlot: 800 })

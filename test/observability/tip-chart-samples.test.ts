@@ -8,7 +8,7 @@ import { Effect, Exit, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeHealthChecker } from "../../src/observability/health.js"
 import { observabilityServer } from "../../src/observability/http.js"
-import { live } from "../../src/observability/metrics.js"
+import { Telemetry } from "../../src/observability/Telemetry.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { newPrefix, sleep } from "../relay/harness.js"
 import { freePort } from "../support/free-port.js"
@@ -16,12 +16,14 @@ import { freePort } from "../support/free-port.js"
 describe("the tip chart's samples", () => {
   it("with Ogmios unreachable: no distance on the card, gaps (no 0) in the samples", async () => {
     const scope = Effect.runSync(Scope.make())
+    const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
+    const { live } = telemetry
     const saved = { ...live.relay }
     // the last write saw the relay at the node's tip: the old samples said 0 from then on
     Object.assign(live.relay, { connection: "reconnecting", lastHeight: 100, lastSlot: 2000, tipHeight: 100, tipSlot: 2000 })
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, endpoints: [`ws://127.0.0.1:${await freePort()}`], relayPrefix: newPrefix(), timeoutMs: 300 })
+    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live, endpoints: [`ws://127.0.0.1:${await freePort()}`], relayPrefix: newPrefix(), timeoutMs: 300 })
     try {
-      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Scope.provide(scope)))
+      const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const started = Date.now()
       await sleep(4_500) // the server samples on its own: nothing is requested meanwhile
       const state = (await (await fetch(`${server.url}/api/state`)).json()) as {

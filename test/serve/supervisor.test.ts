@@ -7,7 +7,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
-import { live } from "../../src/observability/index.js"
+import { LiveState } from "../../src/observability/index.js"
 import { ConnectionLost, RequestTimeout } from "../../src/ogmios/errors.js"
 import { RelayFenced } from "../../src/relay/errors.js"
 import { isUnreachable, relayRestart } from "../../src/serve/components.js"
@@ -166,6 +166,7 @@ describe("the relay's restart policy", () => {
       const failures = [redisDown, ogmiosDown, silent, redisDown, redisDown, redisDown, redisDown, ogmiosDown, redisDown, fenced]
       const starts = yield* Ref.make<Array<number>>([])
       const seenDown = yield* Ref.make<Array<string | undefined>>([])
+      const live = new LiveState()
       const relay = component({
         name: "relay",
         run: Effect.gen(function*() {
@@ -173,7 +174,7 @@ describe("the relay's restart policy", () => {
           const n = (yield* Ref.updateAndGet(starts, (xs) => [...xs, 0])).length - 1
           return yield* Effect.fail(failures[n]!)
         }),
-        restart: relayRestart<(typeof failures)[number]>()
+        restart: relayRestart<(typeof failures)[number]>(live)
       })
       live.relay.connection = "following"
       const startedAt = yield* now
