@@ -15,6 +15,7 @@ export {
   relayStart,
   retryRedis
 } from "./relay.js"
+export { type BatchOps, batchOps } from "./ops.js"
 export {
   makeRelayStore,
   type RelayCursor,
@@ -22,8 +23,6 @@ export {
   RelayStore,
   type RelayStoreOptions,
   type RelayStoreShape,
-  toOp,
-  toOps,
   type WindowEntry,
   type WriteResult
 } from "./RelayStore.js"

@@ -14,7 +14,7 @@
  */
 import { Cause, Duration, Effect, Exit } from "effect"
 import { Observable as Rx, type OperatorFunction } from "rxjs"
-import { type Block, blockSlot } from "../domain/block.js"
+import type { Block } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
 import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
@@ -34,7 +34,8 @@ import {
   RelayStartLost,
   RelayStartNotOnChain
 } from "./errors.js"
-import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
+import { type BatchOps, batchOps } from "./ops.js"
+import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, type WriteResult } from "./RelayStore.js"
 import { errorMessage } from "../domain/error-message.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
@@ -177,10 +178,6 @@ export interface RelaySinkOptions {
   /** the cursor's seq: the first write of this session is seq + 1 */
   readonly seq: number
   readonly format: WireFormat
-  /** slot of the final point and of the window blocks, oldest first (for EBBs, which carry no slot) */
-  readonly slots?: { readonly anchor: number; readonly window: ReadonlyArray<number> }
-  /** slots per Byron epoch, for the points of EBBs (default 21600, mainnet's) */
-  readonly byronEpochLength?: number
   readonly maxLag?: number
   readonly maxLength?: number
   readonly pollInterval?: Duration.Input
@@ -193,8 +190,6 @@ export interface RelaySinkOptions {
   readonly maxBatchBytes?: number
 }
 
-const isEventArray = (input: ReorgBatch | ReadonlyArray<ReorgEvent>): input is ReadonlyArray<ReorgEvent> => Array.isArray(input)
-
 /**
  * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (sent in order,
  * up to `pipeline` in flight), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
@@ -204,7 +199,7 @@ const isEventArray = (input: ReorgBatch | ReadonlyArray<ReorgEvent>): input is R
 export const relaySink = (
   options: RelaySinkOptions,
   context: Parameters<typeof Effect.runForkWith<never>>[0]
-): OperatorFunction<ReorgBatch | ReadonlyArray<ReorgEvent>, WriteResult | undefined> => {
+): OperatorFunction<ReorgBatch, WriteResult | undefined> => {
   const run = Effect.runForkWith(context)
   const { store } = options
   const maxLag = options.maxLag ?? 10_000
@@ -213,9 +208,6 @@ export const relaySink = (
   let seq = options.seq
   let previous: Promise<void> = Promise.resolve()
   const writes = new RedisStreak()
-  // slots of the window, mirroring it (EBBs carry no slot: theirs follows from the previous block)
-  const slots = [...(options.slots?.window ?? [])]
-  let anchorSlot = options.slots?.anchor ?? -1
   const over = (r: { lag: number; length: number }) => (maxLag > 0 && r.lag > maxLag) || (maxLength > 0 && r.length > maxLength)
   const backpressure = (result: WriteResult): Effect.Effect<void, RedisError> =>
     !over(result) ? Effect.void : Effect.gen(function*() {
@@ -234,41 +226,10 @@ export const relaySink = (
       yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
     })
 
-  /** One input's ops, mirroring the window's slots in input order (EBBs take the previous slot). */
-  const opsOf = (input: ReorgBatch | ReadonlyArray<ReorgEvent>) => {
-    const batch = isEventArray(input) ? input : input.events
-    const restart = isEventArray(input) ? undefined : input.restart
-    let tip: TipOrOrigin | undefined
-    // an apply batch is the apply then its finals; a rollback batch is undos only
-    const ops = batch.map((event): RelayOp => {
-      switch (event._tag) {
-        case "Apply": {
-          tip = event.tip
-          const slot = blockSlot(event.block, slots.at(-1) ?? anchorSlot, options.byronEpochLength)
-          slots.push(slot)
-          return toOp(event, slot, options.format)
-        }
-        case "Undo":
-          slots.pop()
-          return { _tag: "U", hash: event.block.id }
-        case "Final":
-          anchorSlot = slots.shift() ?? anchorSlot
-          return { _tag: "F", hash: event.block.id }
-      }
-    })
-    if (restart !== undefined) {
-      // every held block was undone above: the start point moves back to the rollback point
-      ops.push(restartOp(restart))
-      slots.length = 0
-      anchorSlot = restart === "origin" ? -1 : restart.slot
-    }
-    return { batch, ops, tip }
-  }
-
   const pipeline = Math.max(1, options.pipeline ?? 2)
   const maxOps = Math.max(1, options.maxBatchOps ?? 256)
   const maxBytes = Math.max(1, options.maxBatchBytes ?? 8 * 1024 * 1024)
-  type Pending = ReturnType<typeof opsOf> & { readonly bytes: number }
+  type Pending = BatchOps & { readonly batch: ReadonlyArray<ReorgEvent> }
 
   // One atomic write per group of inputs: an input that arrives while `pipeline` writes are in
   // flight waits, and joins the inputs queued with it in the next write (behind the tip that is
@@ -346,11 +307,9 @@ export const relaySink = (
       const subscription = source.subscribe({
         next: (input) => {
           try {
-            const pending = opsOf(input)
+            const pending = batchOps(input, options.format)
             if (pending.ops.length === 0) return void subscriber.next(undefined)
-            let bytes = 0
-            for (const op of pending.ops) if (op._tag === "A") bytes += op.block.length
-            queue.push({ ...pending, bytes })
+            queue.push({ ...pending, batch: input.events })
             pump()
           } catch (error) {
             subscriber.error(error)
@@ -493,8 +452,6 @@ export const relay = (options: RelayOptions) =>
             producer: cursor.producer,
             seq: cursor.seq,
             format: cursor.format,
-            slots: { anchor: cursor.final.point === "origin" ? -1 : cursor.final.point.slot, window: cursor.window.map((e) => e.slot) },
-            ...(byronEpochLength === undefined ? {} : { byronEpochLength }),
             ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
             ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
             ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),
