@@ -36,6 +36,7 @@ import { syncThenRelay } from "../relay/sync.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
 import { relay } from "../relay/relay.js"
+import { ogmiosRelaySource } from "../relay/source.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { relayKeys } from "../relay/keys.js"
 import { describeCommit, type RefreshReport, runRefreshJob } from "../refresh/job.js"
@@ -148,8 +149,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       const connection = ogmiosOptions(settings, "forever")
       const relayOptions = {
         endpoints: settings.ogmiosEndpoints,
-        requestTimeout: connection.requestTimeout,
-        reconnect: connection.reconnect,
+        source: ogmiosRelaySource({ endpoints: settings.ogmiosEndpoints, requestTimeout: connection.requestTimeout, reconnect: connection.reconnect }),
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
         inFlight: settings.inFlight,

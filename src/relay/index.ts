@@ -16,6 +16,7 @@ export {
   retryRedis
 } from "./relay.js"
 export { type BatchOps, batchOps } from "./ops.js"
+export { ogmiosRelaySource, type OgmiosRelaySourceOptions, type RelaySource, type RelaySourceRequest } from "./source.js"
 export {
   makeRelayStore,
   type RelayCursor,

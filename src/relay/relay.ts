@@ -22,7 +22,6 @@ import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/f
 import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
 import { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
-import { chainSync$ } from "../streams/chainSync.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
 import {
   RelayChainBroken,
@@ -35,14 +34,20 @@ import {
   RelayStartNotOnChain
 } from "./errors.js"
 import { type BatchOps, batchOps } from "./ops.js"
+import { ogmiosRelaySource, type RelaySource } from "./source.js"
 import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, type WriteResult } from "./RelayStore.js"
 import { errorMessage } from "../domain/error-message.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
 
 export interface RelayOptions {
-  /** Ogmios endpoints, dialled in rotation on every (re)connect. */
-  readonly endpoints: ReadonlyArray<string>
+  /**
+   * The chain-sync source the relay follows (the CLI and serve pass `ogmiosRelaySource`; a test an
+   * in-memory one). Without it, `endpoints` name the Ogmios servers of the live source.
+   */
+  readonly source?: RelaySource
+  /** Ogmios endpoints of the live source, dialled in rotation on every (re)connect (when no `source` is given). */
+  readonly endpoints?: ReadonlyArray<string>
   /**
    * Where a fresh relay starts (events begin with the block after it). "cursor" (default):
    * resume the stored cursor, or start at the tip when there is none. Any other value refuses
@@ -68,14 +73,22 @@ export interface RelayOptions {
   readonly format?: WireFormat
   /** nextBlock requests in flight (default 100). */
   readonly inFlight?: number
+  /**
+   * Most ops (applies, undos, finals) one write groups from the chain-sync messages queued behind
+   * the writes in flight (default 256; 1 = one message per write).
+   */
+  readonly maxBatchOps?: number
+  /** Most block bytes one write groups from queued messages (default 8 MiB). */
+  readonly maxBatchBytes?: number
   /** Pause while a consumer group of `events`/`final` lags more entries than this (0 = off; default 10 000). */
   readonly maxLag?: number
   /** Pause while XLEN events exceeds this (0 = off, the default). */
   readonly maxLength?: number
   /** Backpressure poll interval (default 200 ms). */
   readonly pollInterval?: Duration.Input
+  /** Ogmios request timeout of the live source (when no `source` is given). */
   readonly requestTimeout?: number
-  /** Ogmios reconnect policy (default: never give up, 100 ms .. 5 s). */
+  /** Ogmios reconnect policy of the live source (default: never give up, 100 ms .. 5 s). */
   readonly reconnect?: ReconnectOptions
   /** How often the relay stamps its status hash as alive (default 2 s): a reader takes a stale stamp for a dead relay. */
   readonly heartbeatInterval?: Duration.Input
@@ -345,6 +358,13 @@ export const relay = (options: RelayOptions) =>
     const from = options.from ?? "cursor"
     const log = (effect: Effect.Effect<void>) => void run(effect)
     const depthSetting = options.depthSetting ?? DEFAULT_DEPTH_SETTING
+    const follow: RelaySource = options.source ?? (options.endpoints !== undefined
+      ? ogmiosRelaySource({
+        endpoints: options.endpoints,
+        ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+        ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect })
+      })
+      : yield* Effect.die(new Error("relay(): pass a chain-sync source (options.source) or the Ogmios endpoints of the live one")))
 
     // once this process created or resumed the cursor, a new session (after a resync, a broken
     // block, a lost start) resumes it whatever `from` said
@@ -421,13 +441,10 @@ export const relay = (options: RelayOptions) =>
       const byronEpochLength = (yield* ogmios.queryLedgerStateEraSummaries())[0]?.parameters.epochLength
       yield* store.setStatus({ state: "connecting", since_ms: Date.now(), prefix: store.keys.prefix }).pipe(Effect.ignore)
       return yield* Effect.callback<never, SessionError>((resume) => {
-        const source = chainSync$({
-          endpoints: options.endpoints,
+        const source = follow({
           points: start.points,
           inFlight: options.inFlight ?? 100,
-          ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
-          reconnect: options.reconnect ?? { initialDelay: 100, maxDelay: 5_000 },
-          ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
+          ...(byronEpochLength === undefined ? {} : { byronEpochLength }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
               `${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
@@ -455,6 +472,8 @@ export const relay = (options: RelayOptions) =>
             ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
             ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
             ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),
+            ...(options.maxBatchOps === undefined ? {} : { maxBatchOps: options.maxBatchOps }),
+            ...(options.maxBatchBytes === undefined ? {} : { maxBatchBytes: options.maxBatchBytes }),
             onWrite: (info) => {
               written++
               options.onWrite?.(info)
