@@ -39,6 +39,8 @@ export class MemoryChain {
   /** chain-sync sessions opened so far (one per relay session) */
   sessions = 0
   private branch = 0
+  /** the most blocks the chain ever held */
+  private highest = 0
   private readonly live = new Set<Session>()
   private readonly k: number
 
@@ -58,12 +60,17 @@ export class MemoryChain {
       const parent = this.blocks.at(-1)
       this.blocks.push(testBlock(this.branch, this.blocks.length, parent === undefined ? "genesis" : parent.id))
     }
+    this.highest = Math.max(this.highest, this.blocks.length)
     this.wake()
   }
 
-  /** Drops the newest `depth` blocks and adds `length` blocks of a new branch in their place. */
+  /**
+   * Drops the newest `depth` blocks and adds `length` blocks of a new branch in their place. As on
+   * a real chain, a fork never reaches below the immutable tip (k below the highest block there
+   * ever was): `depth` is capped there.
+   */
   fork(depth: number, length: number): void {
-    this.blocks.length = Math.max(0, this.blocks.length - depth)
+    this.blocks.length = Math.max(0, this.blocks.length - depth, this.highest - this.k)
     this.branch++
     this.extend(length)
   }
