@@ -1,8 +1,11 @@
 /**
- * The realtime relay: `chainSync$` (credit-based, reconnecting, endpoint rotation) → `reorg`
- * (1:1 batches of apply / undo / final) → `relaySink` (one atomic RelayStore write per input, or
- * per group of inputs queued behind a write when the relay is behind the tip) → `request(1)`. A credit goes back to Ogmios only once the input's write is committed and the
- * consumers are within the backpressure limits, so memory holds at most `inFlight` inputs.
+ * The realtime relay: its chain-sync source (`RelayOptions.source`; `ogmiosRelaySource`, i.e.
+ * `chainSync$` over Ogmios: credit-based, reconnecting, endpoint rotation) → `reorgBatches` (1:1
+ * batches of apply / undo / final, each event with its block's point) → `relaySink` (one atomic
+ * RelayStore write per input at the tip, or per group of inputs queued behind the writes in
+ * flight when the relay is behind the tip) → `request(1)`. A credit goes back to the source only
+ * once the input's write is committed and the consumers are within the backpressure limits, so
+ * memory holds at most `inFlight` inputs.
  *
  * Start and restart: the relay claims the prefix (fencing token), reads the cursor, resumes the
  * reorg operator from the stored window and intersects with the cursor's points (the window,
@@ -204,8 +207,10 @@ export interface RelaySinkOptions {
 }
 
 /**
- * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (sent in order,
- * up to `pipeline` in flight), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
+ * The Redis relay sink as an RxJS operator over `reorgBatches`: one atomic write per reorg batch,
+ * or per group of batches queued behind the writes in flight (sent in order, up to `pipeline` in
+ * flight), its ops built from the batch alone (`batchOps`: the points come with the events, so the
+ * sink keeps no window of its own), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
  * which is when the caller grants the source one more credit. Redis failures are retried forever;
  * RelayFenced / RelayResync error the Observable. Runs its effects on `context`.
  */
