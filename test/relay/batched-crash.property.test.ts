@@ -9,35 +9,19 @@
  * undos mirror their applies, and `final` holds every block at least `depth` deep once, in order:
  * no gap and no duplicate.
  */
-import { randomBytes } from "node:crypto"
 import { fc } from "@fast-check/vitest"
-import { Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
-import { Redis as IORedis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeConnection } from "../../src/layers/RedisLive.js"
+import { Effect, Fiber, Layer } from "effect"
+import { describe, expect, it } from "vitest"
 import { relay } from "../../src/relay/relay.js"
 import { makeRelayStore, RelayStore, type RelayStoreShape } from "../../src/relay/RelayStore.js"
-import type { RedisConnection } from "../../src/services/Redis.js"
 import { MemoryChain } from "../../src/testing/memory-chain.js"
 import { propertyRuns } from "../../src/testing/index.js"
-import { TEST_REDIS_URL, deleteByPrefix } from "../backfill/redis-helpers.js"
+import { deleteByPrefix } from "../backfill/redis-helpers.js"
 import { sleep } from "./harness.js"
+import { relayRedis } from "./redis-connection.js"
 import { foldEntries, relayState } from "./support.js"
 
-let client: IORedis
-let conn: RedisConnection
-const prefixes: Array<string> = []
-const scope = Effect.runSync(Scope.make())
-
-beforeAll(async () => {
-  client = new IORedis(TEST_REDIS_URL)
-  conn = await Effect.runPromise(makeConnection({ url: Redacted.make(TEST_REDIS_URL), connectionName: "hecate-test-batched-crash" }).pipe(Scope.provide(scope)))
-})
-afterAll(async () => {
-  for (const p of prefixes) await deleteByPrefix(client, p)
-  client.disconnect()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-})
+const redis = relayRedis("hecate-test-batched-crash")
 
 interface Crash {
   /** the write call of the incarnation at which the process dies */
@@ -45,7 +29,7 @@ interface Crash {
   /** true: Redis committed the write, the reply was lost; false: it never reached Redis */
   readonly committed: boolean
   /** a fork while the relay is down: blocks dropped and blocks of the new branch */
-  readonly forkWhileDown?: { readonly depth: number; readonly length: number }
+  readonly forkWhileDown: { readonly depth: number; readonly length: number } | undefined
 }
 
 interface Plan {
@@ -84,10 +68,10 @@ const planArbitrary: fc.Arbitrary<Plan> = fc.integer({ min: 2, max: 6 }).chain((
 const seen = { grouped: 0, rollbackInGroup: 0, crashes: 0 }
 
 const runPlan = async (plan: Plan) => {
-  const prefix = `hecate-test:${randomBytes(6).toString("hex")}:`
-  prefixes.push(prefix)
+  const prefix = redis.prefix()
+  const client = redis.client()
   const chain = new MemoryChain({ length: plan.start, k: plan.depth })
-  const base = makeRelayStore(conn, { prefix })
+  const base = makeRelayStore(redis.conn(), { prefix })
   let calls = 0 // write calls of the whole run, for the forks
   const forks = [...plan.forks]
   const tipReached = async () => (await client.lindex(`${prefix}window`, -1))?.split(" ")[2] === chain.blocks.at(-1)!.id
