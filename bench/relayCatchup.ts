@@ -46,6 +46,7 @@ export interface RelayCatchupRound {
   readonly perMessageWrites: number
   readonly messages: number
   readonly cliPeakRssMb: number
+  readonly cliWrites: number
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
@@ -106,7 +107,8 @@ const cliRelay = async (url: string, redisUrl: string, redis: Redis, target: num
       if (top !== null && Number(top.split(" ")[0]) >= target && started > 0) break
       await new Promise((r) => setTimeout(r, 20))
     }
-    return { rate: (target + 1) / ((performance.now() - started) / 1000), peakRssMb: rss.peakMb() }
+    const rate = (target + 1) / ((performance.now() - started) / 1000)
+    return { rate, peakRssMb: rss.peakMb(), writes: Number(await redis.hget(`${prefix}metrics`, "writes")) }
   } finally {
     rss.stop()
     child.kill("SIGTERM")
@@ -150,6 +152,7 @@ export const runRelayCatchupBench = async (options: RelayCatchupOptions = {}): P
       let perMessageWrites = 0
       let messages = 0
       let cliPeakRssMb = 0
+      let cliWrites = 0
       const passes: Array<() => Promise<void>> = [
         async () => {
           const b = await backfillRun(info, 1, cachePath, redis, redisUrl)
@@ -170,6 +173,7 @@ export const runRelayCatchupBench = async (options: RelayCatchupOptions = {}): P
           const c = await cliRelay(info.url, redisUrl, redis, tip)
           figures.cli = c.rate
           cliPeakRssMb = c.peakRssMb
+          cliWrites = c.writes
         }
       ]
       for (let i = 0; i < passes.length; i++) await passes[(i + r) % passes.length]!()
@@ -181,14 +185,15 @@ export const runRelayCatchupBench = async (options: RelayCatchupOptions = {}): P
         groupedWrites,
         perMessageWrites,
         messages,
-        cliPeakRssMb
+        cliPeakRssMb,
+        cliWrites
       }
       out.push(row)
       console.log(
         `  round ${r + 1}: backfill c=1 ${row.backfill.toFixed(0)} b/s | relay grouped ${row.grouped.toFixed(0)} b/s (${(row.grouped / row.backfill).toFixed(2)}×, ` +
           `${row.groupedWrites} writes for ${row.messages} messages) | one message per write ${row.perMessage.toFixed(0)} b/s ` +
           `(${(row.perMessage / row.backfill).toFixed(2)}×, ${row.perMessageWrites} writes) | CLI relay --from origin ${row.cli.toFixed(0)} b/s ` +
-          `(${(row.cli / row.backfill).toFixed(2)}×, peak RSS ${row.cliPeakRssMb.toFixed(0)} MiB)`
+          `(${(row.cli / row.backfill).toFixed(2)}×, ${row.cliWrites} writes, peak RSS ${row.cliPeakRssMb.toFixed(0)} MiB)`
       )
     }
     const ratio = (f: (r: RelayCatchupRound) => number) => median(out.map((r) => f(r) / r.backfill)).toFixed(2)
