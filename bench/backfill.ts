@@ -87,7 +87,7 @@ export interface BackfillBenchRow {
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-const MAIN = here("../src/main.js")
+export const MAIN = here("../src/main.js")
 const REPO = here("../..")
 
 /**
@@ -121,7 +121,7 @@ export const buildBaseline = (ref: string): { main: string; dispose: () => void 
   return handle
 }
 
-const firstLine = (child: ChildProcess): Promise<string> =>
+export const firstLine = (child: ChildProcess): Promise<string> =>
   new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! })
     rl.once("line", (line) => {
@@ -132,7 +132,7 @@ const firstLine = (child: ChildProcess): Promise<string> =>
   })
 
 /** Peak RSS of a live process from /proc (VmHWM), sampled until it exits. */
-const watchRss = (pid: number) => {
+export const watchRss = (pid: number) => {
   let peakKb = 0
   let nowKb = 0
   const sample = () => {
@@ -161,7 +161,7 @@ const watchRss = (pid: number) => {
   }
 }
 
-interface ServerInfo {
+export interface ServerInfo {
   readonly url: string
   readonly network: string
   readonly target: number
@@ -176,7 +176,7 @@ const syncOnly = async (url: string, concurrency: number, rowsFile: string) => {
   return JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
 }
 
-const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "", main = MAIN) => {
+export const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "", main = MAIN) => {
   const prefix = `hecate-bench:${randomBytes(4).toString("hex")}:`
   const memory: Array<number> = []
   let peakUsed = 0

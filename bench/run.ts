@@ -16,6 +16,7 @@ import { formatConsumerBench, runConsumerBench } from "./consumer.js"
 import { runDistributedBench } from "./distributed.js"
 import { runEncodeBench } from "./encode.js"
 import { formatRelayLatency, runRelayLatencyBench } from "./relay.js"
+import { runRelayCatchupBench } from "./relayCatchup.js"
 import { formatRelayMemory, runRelayMemoryBench } from "./relayMemory.js"
 import { main as runSimulatorBench } from "./simulator.js"
 
@@ -34,6 +35,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
     }
   },
   { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
+  { name: "relayCatchup", run: () => runRelayCatchupBench() },
   { name: "relayMemory", run: async () => console.log(formatRelayMemory(await runRelayMemoryBench())) },
   { name: "encode", run: async () => runEncodeBench() },
   {
@@ -53,7 +55,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
 ]
 
 /** Scripts spawned by the benches above, and helpers they share: not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "redis-keys"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "relayCatchupChild", "redis-keys"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))

@@ -24,6 +24,8 @@ export {
   reorg,
   type ReorgBatch,
   reorgBatches,
+  stepBatch,
+  type BatchStepOutput,
   reorgEvents,
   reorgStream,
   type ReorgOptions,

@@ -23,6 +23,7 @@ import { reconnectCause } from "../ogmios/errors.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
+import { ogmiosRelaySource } from "../relay/source.js"
 import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { type HecateConfigOverrides, InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
@@ -189,9 +190,7 @@ const run = (flags: Flags) =>
     )
     const connection = ogmiosOptions(settings, "forever")
     return yield* relay({
-      endpoints: settings.ogmiosEndpoints,
-      requestTimeout: connection.requestTimeout,
-      reconnect: connection.reconnect,
+      source: ogmiosRelaySource({ endpoints: settings.ogmiosEndpoints, requestTimeout: connection.requestTimeout, reconnect: connection.reconnect }),
       from,
       depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),

@@ -18,10 +18,8 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { runScript } from "../backfill/store/scripts.js"
-import { blockSlot } from "../domain/block.js"
 import type { Point, PointOrOrigin, TipOrOrigin } from "../domain/point.js"
-import type { Apply, ReorgEvent } from "../domain/reorg-event.js"
-import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
+import type { WireFormat } from "../domain/wire-format.js"
 import { Redis, type RedisConnection, type RedisError } from "../services/Redis.js"
 import { RelayCursorInvalid, RelayFenced, RelayPrefixTaken, RelayResync } from "./errors.js"
 import { DEFAULT_RELAY_PREFIX, type RelayKeys, relayKeys } from "./keys.js"
@@ -125,33 +123,6 @@ export class RelayStore extends Context.Service<RelayStore, RelayStoreShape>()("
         return makeRelayStore(yield* Redis, options)
       })
     )
-}
-
-/** The op of an Apply: the entry fields, the block encoded in `format`. */
-export const toOp = (event: Apply, slot: number, format: WireFormat): RelayOp => ({
-  _tag: "A",
-  slot,
-  height: event.block.height,
-  hash: event.block.id,
-  era: event.block.era,
-  block: encodeBlock(event.block, format)
-})
-
-/** The ops of one reorg batch (slots of EBBs from the previous block, as `blockSlot` does). */
-export const toOps = (batch: ReadonlyArray<ReorgEvent>, format: WireFormat): Array<RelayOp> => {
-  let previous = -1
-  return batch.map((event): RelayOp => {
-    switch (event._tag) {
-      case "Apply": {
-        previous = blockSlot(event.block, previous)
-        return toOp(event, previous, format)
-      }
-      case "Undo":
-        return { _tag: "U", hash: event.block.id }
-      case "Final":
-        return { _tag: "F", hash: event.block.id }
-    }
-  })
 }
 
 /** The op that moves a provisional start point back to `point`. */

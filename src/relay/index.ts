@@ -15,6 +15,8 @@ export {
   relayStart,
   retryRedis
 } from "./relay.js"
+export { type BatchOps, batchOps } from "./ops.js"
+export { ogmiosRelaySource, type OgmiosRelaySourceOptions, type RelaySource, type RelaySourceRequest } from "./source.js"
 export {
   makeRelayStore,
   type RelayCursor,
@@ -22,8 +24,6 @@ export {
   RelayStore,
   type RelayStoreOptions,
   type RelayStoreShape,
-  toOp,
-  toOps,
   type WindowEntry,
   type WriteResult
 } from "./RelayStore.js"

@@ -1,8 +1,11 @@
 /**
- * The realtime relay: `chainSync$` (credit-based, reconnecting, endpoint rotation) → `reorg`
- * (1:1 batches of apply / undo / final) → `relaySink` (one atomic RelayStore write per input, or
- * per group of inputs queued behind a write when the relay is behind the tip) → `request(1)`. A credit goes back to Ogmios only once the input's write is committed and the
- * consumers are within the backpressure limits, so memory holds at most `inFlight` inputs.
+ * The realtime relay: its chain-sync source (`RelayOptions.source`; `ogmiosRelaySource`, i.e.
+ * `chainSync$` over Ogmios: credit-based, reconnecting, endpoint rotation) → `reorgBatches` (1:1
+ * batches of apply / undo / final, each event with its block's point) → `relaySink` (one atomic
+ * RelayStore write per input at the tip, or per group of inputs queued behind the writes in
+ * flight when the relay is behind the tip) → `request(1)`. A credit goes back to the source only
+ * once the input's write is committed and the consumers are within the backpressure limits, so
+ * memory holds at most `inFlight` inputs.
  *
  * Start and restart: the relay claims the prefix (fencing token), reads the cursor, resumes the
  * reorg operator from the stored window and intersects with the cursor's points (the window,
@@ -14,7 +17,7 @@
  */
 import { Cause, Duration, Effect, Exit, Predicate, Schedule } from "effect"
 import { Observable as Rx, type OperatorFunction } from "rxjs"
-import { type Block, blockSlot } from "../domain/block.js"
+import type { Block } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
 import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
@@ -22,7 +25,6 @@ import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/f
 import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
 import { RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
-import { chainSync$ } from "../streams/chainSync.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
 import {
   RelayChainBroken,
@@ -34,14 +36,21 @@ import {
   RelayStartLost,
   RelayStartNotOnChain
 } from "./errors.js"
-import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, toOp, type WriteResult } from "./RelayStore.js"
+import { type BatchOps, batchOps } from "./ops.js"
+import { ogmiosRelaySource, type RelaySource } from "./source.js"
+import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, type WriteResult } from "./RelayStore.js"
 import { errorMessage } from "../domain/error-message.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
 
 export interface RelayOptions {
-  /** Ogmios endpoints, dialled in rotation on every (re)connect. */
-  readonly endpoints: ReadonlyArray<string>
+  /**
+   * The chain-sync source the relay follows (the CLI and serve pass `ogmiosRelaySource`; a test an
+   * in-memory one). Without it, `endpoints` name the Ogmios servers of the live source.
+   */
+  readonly source?: RelaySource
+  /** Ogmios endpoints of the live source, dialled in rotation on every (re)connect (when no `source` is given). */
+  readonly endpoints?: ReadonlyArray<string>
   /**
    * Where a fresh relay starts (events begin with the block after it). "cursor" (default):
    * resume the stored cursor, or start at the tip when there is none. Any other value refuses
@@ -67,14 +76,22 @@ export interface RelayOptions {
   readonly format?: WireFormat
   /** nextBlock requests in flight (default 100). */
   readonly inFlight?: number
+  /**
+   * Most ops (applies, undos, finals) one write groups from the chain-sync messages queued behind
+   * the writes in flight (default 256; 1 = one message per write).
+   */
+  readonly maxBatchOps?: number
+  /** Most block bytes one write groups from queued messages (default 8 MiB). */
+  readonly maxBatchBytes?: number
   /** Pause while a consumer group of `events`/`final` lags more entries than this (0 = off; default 10 000). */
   readonly maxLag?: number
   /** Pause while XLEN events exceeds this (0 = off, the default). */
   readonly maxLength?: number
   /** Backpressure poll interval (default 200 ms). */
   readonly pollInterval?: Duration.Input
+  /** Ogmios request timeout of the live source (when no `source` is given). */
   readonly requestTimeout?: number
-  /** Ogmios reconnect policy (default: never give up, 100 ms .. 5 s). */
+  /** Ogmios reconnect policy of the live source (default: never give up, 100 ms .. 5 s). */
   readonly reconnect?: ReconnectOptions
   /** How often the relay stamps its status hash as alive (default 2 s): a reader takes a stale stamp for a dead relay. */
   readonly heartbeatInterval?: Duration.Input
@@ -178,10 +195,6 @@ export interface RelaySinkOptions {
   /** the cursor's seq: the first write of this session is seq + 1 */
   readonly seq: number
   readonly format: WireFormat
-  /** slot of the final point and of the window blocks, oldest first (for EBBs, which carry no slot) */
-  readonly slots?: { readonly anchor: number; readonly window: ReadonlyArray<number> }
-  /** slots per Byron epoch, for the points of EBBs (default 21600, mainnet's) */
-  readonly byronEpochLength?: number
   readonly maxLag?: number
   readonly maxLength?: number
   readonly pollInterval?: Duration.Input
@@ -194,18 +207,18 @@ export interface RelaySinkOptions {
   readonly maxBatchBytes?: number
 }
 
-const isEventArray = (input: ReorgBatch | ReadonlyArray<ReorgEvent>): input is ReadonlyArray<ReorgEvent> => Array.isArray(input)
-
 /**
- * The Redis relay sink as an RxJS operator: one atomic write per reorg batch (sent in order,
- * up to `pipeline` in flight), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
+ * The Redis relay sink as an RxJS operator over `reorgBatches`: one atomic write per reorg batch,
+ * or per group of batches queued behind the writes in flight (sent in order, up to `pipeline` in
+ * flight), its ops built from the batch alone (`batchOps`: the points come with the events, so the
+ * sink keeps no window of its own), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
  * which is when the caller grants the source one more credit. Redis failures are retried forever;
  * RelayFenced / RelayResync error the Observable. Runs its effects on `context`.
  */
 export const relaySink = (
   options: RelaySinkOptions,
   context: Parameters<typeof Effect.runForkWith<never>>[0]
-): OperatorFunction<ReorgBatch | ReadonlyArray<ReorgEvent>, WriteResult | undefined> => {
+): OperatorFunction<ReorgBatch, WriteResult | undefined> => {
   const run = Effect.runForkWith(context)
   const { store } = options
   const maxLag = options.maxLag ?? 10_000
@@ -214,9 +227,6 @@ export const relaySink = (
   let seq = options.seq
   let previous: Promise<void> = Promise.resolve()
   const writes = new RedisStreak()
-  // slots of the window, mirroring it (EBBs carry no slot: theirs follows from the previous block)
-  const slots = [...(options.slots?.window ?? [])]
-  let anchorSlot = options.slots?.anchor ?? -1
   const over = (r: { lag: number; length: number }) => (maxLag > 0 && r.lag > maxLag) || (maxLength > 0 && r.length > maxLength)
   const backpressure = (result: WriteResult): Effect.Effect<void, RedisError> =>
     !over(result) ? Effect.void : Effect.gen(function*() {
@@ -235,41 +245,10 @@ export const relaySink = (
       yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
     })
 
-  /** One input's ops, mirroring the window's slots in input order (EBBs take the previous slot). */
-  const opsOf = (input: ReorgBatch | ReadonlyArray<ReorgEvent>) => {
-    const batch = isEventArray(input) ? input : input.events
-    const restart = isEventArray(input) ? undefined : input.restart
-    let tip: TipOrOrigin | undefined
-    // an apply batch is the apply then its finals; a rollback batch is undos only
-    const ops = batch.map((event): RelayOp => {
-      switch (event._tag) {
-        case "Apply": {
-          tip = event.tip
-          const slot = blockSlot(event.block, slots.at(-1) ?? anchorSlot, options.byronEpochLength)
-          slots.push(slot)
-          return toOp(event, slot, options.format)
-        }
-        case "Undo":
-          slots.pop()
-          return { _tag: "U", hash: event.block.id }
-        case "Final":
-          anchorSlot = slots.shift() ?? anchorSlot
-          return { _tag: "F", hash: event.block.id }
-      }
-    })
-    if (restart !== undefined) {
-      // every held block was undone above: the start point moves back to the rollback point
-      ops.push(restartOp(restart))
-      slots.length = 0
-      anchorSlot = restart === "origin" ? -1 : restart.slot
-    }
-    return { batch, ops, tip }
-  }
-
   const pipeline = Math.max(1, options.pipeline ?? 2)
   const maxOps = Math.max(1, options.maxBatchOps ?? 256)
   const maxBytes = Math.max(1, options.maxBatchBytes ?? 8 * 1024 * 1024)
-  type Pending = ReturnType<typeof opsOf> & { readonly bytes: number }
+  type Pending = BatchOps & { readonly batch: ReadonlyArray<ReorgEvent> }
 
   // One atomic write per group of inputs: an input that arrives while `pipeline` writes are in
   // flight waits, and joins the inputs queued with it in the next write (behind the tip that is
@@ -347,11 +326,9 @@ export const relaySink = (
       const subscription = source.subscribe({
         next: (input) => {
           try {
-            const pending = opsOf(input)
+            const pending = batchOps(input, options.format)
             if (pending.ops.length === 0) return void subscriber.next(undefined)
-            let bytes = 0
-            for (const op of pending.ops) if (op._tag === "A") bytes += op.block.length
-            queue.push({ ...pending, bytes })
+            queue.push({ ...pending, batch: input.events })
             pump()
           } catch (error) {
             subscriber.error(error)
@@ -387,6 +364,13 @@ export const relay = (options: RelayOptions) =>
     const from = options.from ?? "cursor"
     const log = (effect: Effect.Effect<void>) => void run(effect)
     const depthSetting = options.depthSetting ?? DEFAULT_DEPTH_SETTING
+    const follow: RelaySource = options.source ?? (options.endpoints !== undefined
+      ? ogmiosRelaySource({
+        endpoints: options.endpoints,
+        ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
+        ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect })
+      })
+      : yield* Effect.die(new Error("relay(): pass a chain-sync source (options.source) or the Ogmios endpoints of the live one")))
 
     // once this process created or resumed the cursor, a new session (after a resync, a broken
     // block, a lost start) resumes it whatever `from` said
@@ -463,13 +447,10 @@ export const relay = (options: RelayOptions) =>
       const byronEpochLength = (yield* ogmios.queryLedgerStateEraSummaries())[0]?.parameters.epochLength
       yield* store.setStatus({ state: "connecting", since_ms: Date.now(), prefix: store.keys.prefix }).pipe(Effect.ignore)
       return yield* Effect.callback<never, SessionError>((resume) => {
-        const source = chainSync$({
-          endpoints: options.endpoints,
+        const source = follow({
           points: start.points,
           inFlight: options.inFlight ?? 100,
-          ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),
-          reconnect: options.reconnect ?? { initialDelay: 100, maxDelay: 5_000 },
-          ...(byronEpochLength === undefined ? {} : { resumePoints: { byronEpochLength } }),
+          ...(byronEpochLength === undefined ? {} : { byronEpochLength }),
           onReconnect: (info: ReconnectInfo) =>
             log(Effect.logWarning(
               `${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms (retry ${info.attempt})`
@@ -494,11 +475,11 @@ export const relay = (options: RelayOptions) =>
             producer: cursor.producer,
             seq: cursor.seq,
             format: cursor.format,
-            slots: { anchor: cursor.final.point === "origin" ? -1 : cursor.final.point.slot, window: cursor.window.map((e) => e.slot) },
-            ...(byronEpochLength === undefined ? {} : { byronEpochLength }),
             ...(options.maxLag === undefined ? {} : { maxLag: options.maxLag }),
             ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
             ...(options.pollInterval === undefined ? {} : { pollInterval: options.pollInterval }),
+            ...(options.maxBatchOps === undefined ? {} : { maxBatchOps: options.maxBatchOps }),
+            ...(options.maxBatchBytes === undefined ? {} : { maxBatchBytes: options.maxBatchBytes }),
             onWrite: (info) => {
               written++
               options.onWrite?.(info)

@@ -20,8 +20,8 @@ import { relay, type RelayOptions } from "./relay.js"
 import { RelayStore } from "./RelayStore.js"
 
 export interface SyncOptions {
-  /** The relay's options; `from`, `fromHeight` and `initFields` are decided here. */
-  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "fromFinal" | "initFields">
+  /** The relay's options (its endpoints are also the backfill's); `from`, `fromHeight` and `initFields` are decided here. */
+  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "fromFinal" | "initFields"> & { readonly endpoints: ReadonlyArray<string> }
   readonly historyPrefix: string
   readonly epochCachePath: string
   readonly backfill: {

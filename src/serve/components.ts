@@ -34,6 +34,7 @@ import { makeRefreshScheduler, type RefreshScheduler } from "../refresh/schedule
 import { refreshTrigger } from "../refresh/service.js"
 import { relayKeys } from "../relay/keys.js"
 import { relay } from "../relay/relay.js"
+import { ogmiosRelaySource } from "../relay/source.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { Redis, type RedisError } from "../services/Redis.js"
@@ -78,8 +79,7 @@ export const relayComponent = (options: ServeOptions, runs: RunHistory, live: Li
     const connection = ogmiosOptions(settings, "forever")
     const relayOptions = {
       endpoints: settings.ogmiosEndpoints,
-      requestTimeout: connection.requestTimeout,
-      reconnect: connection.reconnect,
+      source: ogmiosRelaySource({ endpoints: settings.ogmiosEndpoints, requestTimeout: connection.requestTimeout, reconnect: connection.reconnect }),
       ...(depth === undefined ? {} : { depth }),
       ...(file.relay?.format === undefined ? {} : { format: file.relay.format }),
       inFlight: settings.inFlight,

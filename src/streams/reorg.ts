@@ -184,7 +184,10 @@ const advance = (state: ReorgState, core: Core, out: ReadonlyArray<ReorgEvent>):
 const tipHeight = (core: Core): number | null => core.ring.newest()?.block.height ?? core.anchor.height
 
 /** One input event. O(1) amortised for forwards, O(d) for a rollback of d blocks. */
-export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<StepOutput, ReorgError> => {
+export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<StepOutput, ReorgError> => stepWith(state, event, undefined)
+
+/** `step`, also pushing the point of each output event's block onto `points` when given. */
+const stepWith = (state: ReorgState, event: ChainSyncEvent, points: Array<Point> | undefined): Result.Result<StepOutput, ReorgError> => {
   const core = takeCore(state)
   const ring = core.ring
   if (event._tag === "RollForward") {
@@ -215,9 +218,11 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
     const point = blockPoint(block, newest !== undefined ? newest.point.slot : anchorSlot(core.anchor), core.byronEpochLength)
     ring.pushNewest({ block, point })
     const out: Array<ReorgEvent> = [Apply(block, event.tip)]
+    points?.push(point)
     while (ring.size > state.depth) {
       const oldest = ring.popOldest()!
       out.push(Final(oldest.block))
+      points?.push(oldest.point)
       core.anchor = { point: oldest.point, height: oldest.block.height, final: true }
     }
     return advance(state, core, out)
@@ -247,7 +252,7 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
       // yet: every block held left the chain. Undo them all; the rollback point, which the node
       // reported, is the new start.
       const out: Array<ReorgEvent> = []
-      while (ring.size > 0) out.push(Undo(ring.popNewest()!.block))
+      while (ring.size > 0) out.push(undo(ring.popNewest()!, points))
       core.anchor = { point: target, height: null, final: false }
       return advance(state, core, out)
     } else if (target === "origin" || (anchor.point !== "origin" && target.slot < anchor.point.slot)) {
@@ -265,8 +270,13 @@ export const step = (state: ReorgState, event: ChainSyncEvent): Result.Result<St
     }
   }
   const out: Array<ReorgEvent> = []
-  while (ring.size > keep) out.push(Undo(ring.popNewest()!.block))
+  while (ring.size > keep) out.push(undo(ring.popNewest()!, points))
   return advance(state, core, out)
+}
+
+const undo = (entry: Entry, points: Array<Point> | undefined): ReorgEvent => {
+  points?.push(entry.point)
+  return Undo(entry.block)
 }
 
 /** `step` that throws the typed error instead of returning it (for imperative callers). */
@@ -341,17 +351,37 @@ export const reorg = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEve
   operator<ReadonlyArray<ReorgEvent>>(options, (next, out) => next(out))
 
 /**
- * One output of `reorgBatches`: the input's events, and `restart` when the input moved a
- * provisional start point back (a rollback below the point a session started at, before anything
- * was final; `events` then undoes everything applied since). A sink that persists the operator's
- * position records `restart` as its new start point, so a restart intersects where the node is.
+ * One output of `reorgBatches`: the input's events, the point of each event's block (`points[i]`
+ * is `events[i]`'s, as the operator computed it: an EBB's slot follows from the block before it,
+ * which a sink seeing one batch cannot know), and `restart` when the input moved a provisional
+ * start point back (a rollback below the point a session started at, before anything was final;
+ * `events` then undoes everything applied since). A sink that persists the operator's position
+ * records `restart` as its new start point, so a restart intersects where the node is.
  */
 export interface ReorgBatch {
   readonly events: ReadonlyArray<ReorgEvent>
+  readonly points: ReadonlyArray<Point>
   readonly restart?: PointOrOrigin
 }
 
-/** `reorg` with the start point's moves: 1:1, one `ReorgBatch` per input event. */
+export interface BatchStepOutput {
+  readonly state: ReorgState
+  readonly batch: ReorgBatch
+}
+
+/** `step` with the points of the events' blocks and the start point's moves: one `ReorgBatch` per input. */
+export const stepBatch = (state: ReorgState, event: ChainSyncEvent): Result.Result<BatchStepOutput, ReorgError> => {
+  const before = takeCore(state).anchor
+  const points: Array<Point> = []
+  const result = stepWith(state, event, points)
+  if (Result.isFailure(result)) return Result.fail(result.failure)
+  const { out, state: next } = result.success
+  const after = next.core.anchor
+  const moved = event._tag === "RollBackward" && after !== before && !after.final
+  return Result.succeed({ state: next, batch: moved ? { events: out, points, restart: after.point } : { events: out, points } })
+}
+
+/** `reorg` with the blocks' points and the start point's moves: 1:1, one `ReorgBatch` per input event. */
 export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgBatch> => (source) =>
   new Observable<ReorgBatch>((subscriber) => {
     let state: ReorgState
@@ -364,16 +394,13 @@ export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<Chain
     return source.subscribe({
       next: (event) => {
         try {
-          const before = state.core.anchor
-          const result = step(state, event)
+          const result = stepBatch(state, event)
           if (Result.isFailure(result)) {
             subscriber.error(result.failure)
             return
           }
           state = result.success.state
-          const after = state.core.anchor
-          const moved = event._tag === "RollBackward" && after !== before && !after.final
-          subscriber.next(moved ? { events: result.success.out, restart: after.point } : { events: result.success.out })
+          subscriber.next(result.success.batch)
         } catch (error) {
           subscriber.error(error) // as in `reorg`: a malformed event errors the Observable
         }

@@ -56,3 +56,5 @@ export {
   type MemoryStreamState,
   makeMemoryEpochStore
 } from "../backfill/store/MemoryEpochStore.js"
+// an in-memory chain and chain-sync source, for the relay with no Ogmios socket
+export { MemoryChain, type MemoryChainOptions } from "./memory-chain.js"

@@ -17,10 +17,11 @@ import { OgmiosLive } from "../../src/layers/OgmiosLive.js"
 import { makeConnection } from "../../src/layers/RedisLive.js"
 import { makeMemoryRelayStore, type MemoryRelayState, type MemoryRelayStore } from "../../src/relay/MemoryRelayStore.js"
 import { relay, relayStart } from "../../src/relay/relay.js"
-import { makeRelayStore, RelayStore, type RelayStoreShape, toOps } from "../../src/relay/RelayStore.js"
+import { makeRelayStore, RelayStore, type RelayStoreShape } from "../../src/relay/RelayStore.js"
+import { batchOps } from "../../src/relay/ops.js"
 import type { RedisConnection } from "../../src/services/Redis.js"
 import { startSimulator } from "../../src/simulator/index.js"
-import { initialState, type ReorgState, step } from "../../src/streams/reorg.js"
+import { initialState, type ReorgState, stepBatch } from "../../src/streams/reorg.js"
 import { checkConsumer, propertyRuns } from "../../src/testing/index.js"
 import { TEST_REDIS_URL, deleteByPrefix } from "../backfill/redis-helpers.js"
 import { sleep } from "./harness.js"
@@ -118,14 +119,13 @@ const compareStores = async (client: IORedis, conn: RedisConnection, retain: num
         let seenFinal = memory.state().final.at(-1)?.[0] ?? "0-0"
         return {
           push: async (event) => {
-            const r = step(state, event)
+            // the relay sink's own op-building, from the operator's batch (points included)
+            const r = stepBatch(state, event)
             if (Result.isFailure(r)) throw r.failure
             state = r.success.state
-            const out: ReadonlyArray<ReorgEvent> = r.success.out
+            const out: ReadonlyArray<ReorgEvent> = r.success.batch.events
             if (out.length === 0) return []
-            const ops = toOps(out, "ogmios")
-            const first = out[0]!
-            const tip = first._tag === "Apply" ? first.tip : undefined
+            const { ops, tip } = batchOps(r.success.batch, "ogmios")
             seq++
             if (!staleChecked) {
               await both((s) => s.write(seq, cursor.producer - 1, ops, tip), "stale producer") // both fenced

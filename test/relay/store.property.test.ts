@@ -14,9 +14,10 @@ import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ReorgEvent } from "../../src/domain/reorg-event.js"
 import { makeConnection } from "../../src/layers/RedisLive.js"
-import { makeRelayStore, type RelayStoreShape, toOps } from "../../src/relay/RelayStore.js"
+import { makeRelayStore, type RelayStoreShape } from "../../src/relay/RelayStore.js"
+import { batchOps } from "../../src/relay/ops.js"
 import { relayStart } from "../../src/relay/relay.js"
-import { initialState, type ReorgState, step } from "../../src/streams/reorg.js"
+import { initialState, type ReorgState, stepBatch } from "../../src/streams/reorg.js"
 import { type ConsumerFactory, checkConsumer, propertyRuns } from "../../src/testing/index.js"
 import type { RedisConnection } from "../../src/services/Redis.js"
 import { TEST_REDIS_URL, deleteByPrefix } from "../backfill/redis-helpers.js"
@@ -61,14 +62,13 @@ const relayConsumer = (prefix: string, counters: { dups: number; fenced: number 
     let fencedChecked = resume === undefined
     return {
       push: async (event) => {
-        const r = step(state, event)
+        // the relay sink's own op-building, from the operator's batch (points included)
+        const r = stepBatch(state, event)
         if (Result.isFailure(r)) throw r.failure
         state = r.success.state
-        const out: ReadonlyArray<ReorgEvent> = r.success.out
+        const out: ReadonlyArray<ReorgEvent> = r.success.batch.events
         if (out.length === 0) return []
-        const ops = toOps(out, "ogmios")
-        const first = out[0]!
-        const tip = first._tag === "Apply" ? first.tip : undefined
+        const { ops, tip } = batchOps(r.success.batch, "ogmios")
         seq++
         if (!fencedChecked) {
           // the producer that was running before the restart is fenced off
