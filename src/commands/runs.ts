@@ -6,9 +6,9 @@
 import { Console, Effect, Option, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
-import { reportExpectedFailures } from "../cli/report.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { runCommand } from "../cli/command.js"
 import { makeRunHistory, type RunEpoch, type RunHistory, type RunRecord, shownState } from "../observability/runs.js"
+import { HecateConfig } from "../services/HecateConfig.js"
 import { RedisError, redactUrl } from "../services/Redis.js"
 
 /** `runs show ID` of an id the history does not hold: the user's to fix (a typo, another prefix). */
@@ -28,9 +28,9 @@ const common = {
   config: configFlag
 }
 
-const withHistory = <A>(runsPrefix: Option.Option<string>, config: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
+const withHistory = <A>(runsPrefix: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(config) })
+    const settings = yield* HecateConfig
     const url = Redacted.value(settings.redisUrl)
     return yield* Effect.acquireUseRelease(
       Effect.sync(() => makeRunHistory({ url, prefix: Option.getOrElse(runsPrefix, () => settings.runsPrefix), keep: settings.runsKeep, failFast: true })),
@@ -65,7 +65,7 @@ const table = (runs: ReadonlyArray<RunRecord>): string => {
 
 const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const found = yield* withHistory(runsPrefix, config, async (h) => {
+    const found = yield* withHistory(runsPrefix, async (h) => {
       const run = await h.get(id)
       return run === undefined ? { prefix: h.prefix, run } : { prefix: h.prefix, run, log: await h.readLog(id), timeline: await h.readEpochs(id) }
     })
@@ -100,7 +100,7 @@ const show = Command.make("show", { id: Argument.String("id").pipe(Argument.with
     const dropped = log.total - log.entries.length
     yield* Console.log(`\nlog (${log.entries.length} lines${dropped > 0 ? `, ${dropped} older dropped` : ""})`)
     for (const l of log.entries) yield* Console.log(`  ${l.at.replace("T", " ").slice(0, 23)} ${l.level.padEnd(5)} [${l.process}] ${l.message}`)
-  }).pipe(reportExpectedFailures("runs"))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error, its epochs and its log"))
+  }).pipe(runCommand({ overrides: { configFile: Option.getOrUndefined(config) }, failure: "runs" }))).pipe(Command.withDescription("Show one run: parameters, state, start / end, blocks, error, its epochs and its log"))
 
 export const runsCommand = Command.make("runs", {
   limit: intFlag("limit").pipe(Flag.withDescription("How many runs (newest first)"), Flag.withDefault(20)),
@@ -112,11 +112,11 @@ export const runsCommand = Command.make("runs", {
 }, ({ limit, prefix, runsPrefix, json, config }) =>
   Effect.gen(function*() {
     // the history is capped (HECATE_RUNS_KEEP): filtering reads all of it, then keeps the newest `limit`
-    const runs = yield* withHistory(runsPrefix, config, async (h) =>
+    const runs = yield* withHistory(runsPrefix, async (h) =>
       Option.isNone(prefix) ? h.list(limit) : (await h.list(Number.MAX_SAFE_INTEGER)).filter((r) => r.prefix === prefix.value).slice(0, limit))
     if (json) return yield* Console.log(JSON.stringify(runs.map((r) => ({ ...r, shownState: shownState(r) }))))
     yield* Console.log(runs.length > 0 ? table(runs) : Option.isSome(prefix) ? `no runs recorded under the prefix ${prefix.value}` : "no runs recorded")
-  }).pipe(reportExpectedFailures("runs"))).pipe(
+  }).pipe(runCommand({ overrides: { configFile: Option.getOrUndefined(config) }, failure: "runs" }))).pipe(
     Command.withDescription("The run history: every backfill / relay / refresh run (state, start / end, blocks, error); `runs show ID` for one"),
     Command.withSubcommands([show])
   )

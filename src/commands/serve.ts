@@ -24,12 +24,9 @@ import { resolve } from "node:path"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { historyPrefixFlag, intFlag } from "../config/flags.js"
-import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
+import { runCommand } from "../cli/command.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
-import { reportExpectedFailures } from "../cli/report.js"
-import type { ConfigFile } from "../config/file.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
+import { type ConfigFile, HecateConfigFile } from "../config/file.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { describeFailure, instrumentRelayStore, live, makeHealthChecker, makeRunHistory, observabilityServer, RunRecorder, withRunLog } from "../observability/index.js"
 import { syncThenRelay } from "../relay/sync.js"
@@ -42,7 +39,8 @@ import { describeCommit, type RefreshReport, runRefreshJob } from "../refresh/jo
 import { describeRefresh } from "../refresh/refresh.js"
 import { makeRefreshScheduler, type RefreshSchedulerStatus } from "../refresh/schedule.js"
 import { parseInterval, refreshTrigger } from "../refresh/service.js"
-import { InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { HecateConfig, InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 import { Redis } from "../services/Redis.js"
 
 export const serveFlags = {
@@ -78,6 +76,7 @@ const TRANSIENT = new Set(["RedisError", "ConnectionLost", "RequestTimeout"])
 
 const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, settings: HecateSettings) =>
   Effect.gen(function*() {
+    const connector = yield* OgmiosConnector
     const intervalText = Option.getOrUndefined(flags.refreshInterval) ?? fc.refresh?.interval
     const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
     if (intervalText !== undefined && interval === undefined) {
@@ -106,13 +105,11 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       })
       recorder.start()
       return runRefreshJob({
-        endpoints: settings.ogmiosEndpoints,
         dataDir: fc.refresh?.dataDir === undefined ? undefined : resolve(fc.refresh.dataDir),
         cachePath: resolve(settings.epochCachePath),
-        commit: fc.refresh?.commit,
-        inFlight: settings.inFlight,
-        ogmios: ogmiosOptions(settings, "bounded")
+        commit: fc.refresh?.commit
       }).pipe(
+        Effect.provideService(OgmiosConnector, connector),
         withRunLog(recorder),
         Effect.annotateLogs({ run: recorder.id }),
         Effect.onExit((exit) =>
@@ -137,7 +134,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     // ---- relay (fresh prefix: relayStart; else resume the cursor), instrumented for the metrics
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
     const relayLayers = Layer.mergeAll(
-      OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints),
+      connector.layer("forever"),
       instrumentRelayStore(RelayStore.layer({ prefix, ...(fc.relay?.retain === undefined ? {} : { retain: fc.relay.retain }) }))
         .pipe(Layer.provideMerge(redisLayer))
     )
@@ -145,14 +142,10 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
       const redis = yield* Redis
       const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
       const depth = Option.getOrUndefined(settings.relayDepth)
-      const connection = ogmiosOptions(settings, "forever")
       const relayOptions = {
-        endpoints: settings.ogmiosEndpoints,
-        requestTimeout: connection.requestTimeout,
-        reconnect: connection.reconnect,
+        ...connector.follower("forever"),
         ...(depth === undefined ? {} : { depth }),
         ...(fc.relay?.format === undefined ? {} : { format: fc.relay.format }),
-        inFlight: settings.inFlight,
         ...(fc.relay?.maxLag === undefined ? {} : { maxLag: fc.relay.maxLag })
       }
       if (hasCursor || relayStart !== undefined) return yield* relay({ ...relayOptions, from: hasCursor ? "cursor" : relayStart! })
@@ -166,10 +159,9 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
           batchSize: settings.batchSize,
           retries: 3,
           retryDelay: "10 seconds",
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
-          ogmios: ogmiosOptions(settings, "bounded")
+          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
         }
-      })
+      }).pipe(Effect.provideService(OgmiosConnector, connector))
     }).pipe(Effect.provide(relayLayers))
     // Redis / Ogmios not reachable (yet): log, wait, start over; /health says 503 meanwhile
     const relayForever = (attempt: number): Effect.Effect<never, unknown> =>
@@ -241,9 +233,7 @@ const serveWith = (flags: Flags, fc: ConfigFile, filePath: string | undefined, s
     yield* Effect.all([relayRun, refreshRun], { concurrency: "unbounded", discard: true })
   })
 
-const run = (flags: Flags) =>
-  Effect.gen(function*() {
-    const { file, settings } = yield* HecateConfigLive.loadWithFile({
+const overrides = (flags: Flags) => ({
       configFile: Option.getOrUndefined(flags.config),
       ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
       relayPrefix: Option.getOrUndefined(flags.redisPrefix),
@@ -252,18 +242,18 @@ const run = (flags: Flags) =>
       refreshCron: Option.getOrUndefined(flags.refreshCron),
       logFormat: Option.getOrUndefined(flags.logFormat)
     })
-    const fc: ConfigFile = file.config
-    // the file's / environment's log settings apply from here on
-    return yield* serveWith(flags, fc, file.path, settings).pipe(withSettingsLogging(settings))
-  }).pipe(
-    Effect.scoped,
-    reportExpectedFailures("Serve stopped")
-  )
+
+const run = (flags: Flags) =>
+  Effect.gen(function*() {
+    const settings = yield* HecateConfig
+    const file = yield* HecateConfigFile
+    return yield* serveWith(flags, file.config, file.path, settings)
+  }).pipe(Effect.scoped)
 
 export const serveCommand = Command.make("serve", serveFlags, (flags) =>
   run(flags).pipe(
     exitZeroOnSigterm("serve: stopped on SIGTERM (cursor persisted, connections closed)"),
-    withCommandLogging(flags)
+    runCommand({ overrides: overrides(flags), failure: "Serve stopped" })
   )).pipe(
     Command.withDescription("The long-running service: the realtime relay into Redis, the scheduled epoch refresh, and /health + /metrics")
   )

@@ -8,9 +8,9 @@
 import { Console, Effect, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
-import { reportExpectedFailures } from "../cli/report.js"
+import { runCommand } from "../cli/command.js"
 import { configFlag } from "../config/flags.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
+import { HecateConfig } from "../services/HecateConfig.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { type GroupInfo, type Overview, readOverview, type RelayOverview } from "../observability/overview.js"
 import { makeRunHistory, type RunRecord, settle } from "../observability/runs.js"
@@ -85,7 +85,7 @@ export const groupRows = (o: Overview): Array<Array<string>> => {
 
 export const statusCommand = Command.make("status", flags, ({ redisPrefix, relayPrefix, json, config }) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(config) })
+    const settings = yield* HecateConfig
     const prefix = Option.getOrElse(redisPrefix, () => settings.historyPrefix)
     const relay = Option.getOrElse(relayPrefix, () => settings.relayPrefix)
     const { status, overview } = yield* Effect.gen(function*() {
@@ -153,5 +153,5 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
         yield* Console.log(`  ${line}`)
       }
     }
-  }).pipe(reportExpectedFailures("Status unavailable"))
+  }).pipe(runCommand({ overrides: { configFile: Option.getOrUndefined(config) }, failure: "Status unavailable" }))
 ).pipe(Command.withDescription("Show the backfill's progress, consumer groups and their lag, the relay and Redis (read-only)"))
