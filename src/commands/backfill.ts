@@ -7,8 +7,8 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
-import type { RangedFlag } from "../config/settings.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag } from "../config/flags.js"
+import { defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { backfill } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
@@ -37,10 +37,7 @@ export const backfillFlags = {
   concurrency: optionalInt("concurrency", "Epochs synced in parallel (default: half the CPUs, at least 1)"),
   batchSize: optionalInt("batch-size", "Blocks per sink batch (default BATCH_SIZE, 500; 0 = BATCH_SIZE)"),
   sink: Flag.Literals("sink", SINK_KINDS).pipe(Flag.withDescription("Where blocks go"), Flag.withDefault<SinkKind>("redis")),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag(),
   redisPrefix: Flag.String("redis-prefix").pipe(
     Flag.withDescription("Key prefix (default hecate:history: for redis, hecate: for redis-list)"),
     Flag.optional
@@ -59,13 +56,13 @@ export const backfillFlags = {
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per epoch session (default HECATE_IN_FLIGHT, 100)"),
-  retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
-  retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between attempts"), Flag.withDefault(10)),
+  retries: retriesFlag,
+  retryDelay: retryDelayFlag(),
   simulator: Flag.Boolean("simulator").pipe(
     Flag.withDescription("Run against an embedded simulator (a short custom chain) instead of OGMIOS_ENDPOINTS"),
     Flag.withDefault(false)
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   config: configFlag,
   ...observabilityFlags,
   ...distributedFlags
@@ -148,7 +145,7 @@ const program = (flags: Flags) =>
         return yield* run(sink, {
           startEpoch: Option.getOrUndefined(flags.startEpoch),
           endEpoch: Option.getOrUndefined(flags.endEpoch),
-          concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
+          concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
           batchSize: settings.batchSize,
           inFlight: settings.inFlight,
           endpoints,

@@ -20,7 +20,7 @@ import { Console, Effect, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import { handleStdoutErrors, isOutputClosed } from "../cli/process.js"
 import { runCommand } from "../cli/command.js"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import type { SettingKey } from "../config/settings.js"
 import { isAcknowledged } from "../consumer/acknowledged.js"
 import { type ChainItem, consumeStream, registerGroup } from "../consumer/consume.js"
@@ -99,7 +99,7 @@ const flags = {
     Flag.withDefault(false)
   ),
   config: configFlag,
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   ...observabilityFlags
 }
 

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
 import { runCommand } from "../cli/command.js"
 import { describeCommit, runRefreshJob } from "../refresh/job.js"
@@ -30,11 +30,8 @@ export const refreshFlags = {
     Flag.withDescription("Folder of epoch_boundaries.csv / epoch_blocks.csv (mainnet; default: the package's data/)"),
     Flag.optional
   ),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  endpoint: endpointFlag(),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 

@@ -8,8 +8,8 @@
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HecateConfigFile } from "../config/file.js"
-import { configFlag, intFlag } from "../config/flags.js"
-import type { RangedFlag } from "../config/settings.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
+import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
 import { isOutputClosed } from "../cli/process.js"
 import { parsePoint } from "../domain/point.js"
@@ -26,9 +26,6 @@ import { OgmiosConnector } from "../services/OgmiosConnector.js"
 
 const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
-/** The relay's backpressure and trimming when neither a flag nor the config file sets them. */
-export const DEFAULT_MAX_LAG = 10_000
-export const DEFAULT_RETAIN = 100_000
 
 export const RELAY_SINKS = ["redis", "cli", "jsonl"] as const
 export type RelaySinkKind = (typeof RELAY_SINKS)[number]
@@ -45,10 +42,7 @@ export const relayFlags = {
     Flag.withDescription("Block format: hecate (prepare_block) or ogmios (untouched); default: the cursor's, else hecate"),
     Flag.optional
   ),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable, failover in rotation; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag("Ogmios endpoint ws://host:port (repeatable, failover in rotation; default OGMIOS_ENDPOINTS)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight (default HECATE_IN_FLIGHT, 100)"),
   maxLag: intFlag("max-lag").pipe(
     Flag.withDescription("Pause while a consumer group of events/final lags more entries than this (0 = off; default relay.maxLag of the config file, else 10000)"),
@@ -60,7 +54,7 @@ export const relayFlags = {
     Flag.optional
   ),
   config: configFlag,
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   noRefresh: Flag.Boolean("no-refresh").pipe(Flag.withDescription("Do not run the scheduled epoch refresh alongside the relay"), Flag.withDefault(false)),
   refreshInterval: Flag.String("refresh-interval").pipe(
     Flag.withDescription("Run the epoch refresh at a fixed interval (e.g. \"6 hours\") instead of HECATE_REFRESH_CRON"),

@@ -14,8 +14,8 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, historyPrefixFlag, intFlag } from "../config/flags.js"
-import type { RangedFlag } from "../config/settings.js"
+import { configFlag, endpointFlag, historyPrefixFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag } from "../config/flags.js"
+import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { RedisLive } from "../layers/RedisLive.js"
@@ -35,18 +35,15 @@ export const syncFlags = {
     Flag.withDefault<"hecate" | "ogmios">("hecate")
   ),
   depth: optionalInt("depth", "Relay finality depth (default HECATE_RELAY_DEPTH, else the network's k)"),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag(),
   concurrency: optionalInt("concurrency", "Epochs backfilled in parallel (default: half the CPUs)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per session (default HECATE_IN_FLIGHT)"),
-  retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
-  retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between epoch attempts"), Flag.withDefault(10)),
-  maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(10_000)),
+  retries: retriesFlag,
+  retryDelay: retryDelayFlag("Seconds between epoch attempts"),
+  maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(DEFAULT_MAX_LAG)),
   maxLength: intFlag("max-length").pipe(Flag.withDescription("Relay backpressure: max XLEN events (0 = off)"), Flag.withDefault(0)),
-  retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(100_000)),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(DEFAULT_RETAIN)),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 
@@ -77,7 +74,7 @@ const program = (flags: Flags) =>
       historyPrefix: settings.historyPrefix,
       epochCachePath: settings.epochCachePath,
       backfill: {
-        concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
+        concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
         batchSize: settings.batchSize,
         retries: flags.retries,
         retryDelay: `${flags.retryDelay} seconds`,

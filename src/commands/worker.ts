@@ -8,7 +8,7 @@
 import { hostname } from "node:os"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
 import { runCommand } from "../cli/command.js"
 import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
@@ -19,10 +19,7 @@ import { OgmiosConnector } from "../services/OgmiosConnector.js"
 
 const flags = {
   concurrency: intFlag("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
   queue: Flag.String("queue").pipe(Flag.withDescription("Job queue name (default hecate-backfill; key prefix HECATE_QUEUE_PREFIX)"), Flag.optional),
   name: Flag.String("name").pipe(Flag.withDescription("Worker name recorded on its jobs (default host:pid)"), Flag.optional),
   lockDuration: intFlag("lock-duration").pipe(
@@ -33,7 +30,7 @@ const flags = {
     Flag.withDescription("How often to look for stalled jobs, ms (default HECATE_WORKER_STALLED_MS, 30000)"),
     Flag.optional
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 
