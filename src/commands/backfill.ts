@@ -7,7 +7,7 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, endpointFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag, sharedOverrides } from "../config/flags.js"
 import { defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { backfill } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
@@ -85,12 +85,10 @@ export const DEMO_SIMULATOR = {
 
 /** The flags that override settings. */
 const overrides = (flags: Flags) => ({
-  configFile: Option.getOrUndefined(flags.config),
-  ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+  ...sharedOverrides(flags),
   // 0 = BATCH_SIZE
   batchSize: Option.getOrUndefined(flags.batchSize) || undefined,
-  inFlight: Option.getOrUndefined(flags.inFlight),
-  logFormat: Option.getOrUndefined(flags.logFormat)
+  inFlight: Option.getOrUndefined(flags.inFlight)
 })
 
 /** An embedded simulator for the run's lifetime, when `--simulator` asks for one. */

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
 import { runCommand } from "../cli/command.js"
 import { describeCommit, runRefreshJob } from "../refresh/job.js"
@@ -53,11 +53,7 @@ const program = (flags: Flags) =>
 
 const run = (flags: Flags) =>
   program(flags).pipe(runCommand({
-    overrides: {
-      configFile: Option.getOrUndefined(flags.config),
-      ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
-      logFormat: Option.getOrUndefined(flags.logFormat)
-    },
+    overrides: sharedOverrides(flags),
     failure: "Refresh incomplete"
   }))
 

@@ -8,7 +8,7 @@
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HecateConfigFile } from "../config/file.js"
-import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
 import { isOutputClosed } from "../cli/process.js"
@@ -85,10 +85,8 @@ export const relayOverrides = (
   extra: HecateConfigOverrides = {}
 ): HecateConfigOverrides => ({
   ...extra,
-  configFile: Option.getOrUndefined(flags.config),
-  ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+  ...sharedOverrides(flags),
   inFlight: Option.getOrUndefined(flags.inFlight),
-  logFormat: Option.getOrUndefined(flags.logFormat),
   relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
 })
 

@@ -8,7 +8,7 @@
 import { hostname } from "node:os"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, endpointFlag, intFlag, logFormatFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
 import { runCommand } from "../cli/command.js"
 import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
@@ -75,11 +75,7 @@ const program = (f: Flags) =>
 
 export const workerCommand = Command.make("worker", flags, (f) =>
   program(f).pipe(runCommand({
-    overrides: {
-      configFile: Option.getOrUndefined(f.config),
-      ogmiosEndpoints: f.endpoint.length > 0 ? f.endpoint : undefined,
-      logFormat: Option.getOrUndefined(f.logFormat)
-    },
+    overrides: sharedOverrides(f),
     failure: "Worker stopped"
   }))
 ).pipe(Command.withDescription("Sync epoch jobs queued by `backfill --distributed` (run any number, on any machines)"))

@@ -3,7 +3,9 @@
  * (`flagRanges` in ./settings.ts) while the command line is parsed: a value out of range is a
  * usage error (exit 2) naming the flag and showing an example, before the command does anything.
  */
+import { Option } from "effect"
 import { Flag } from "effect/cli"
+import type { HecateConfigOverrides } from "../services/HecateConfig.js"
 import { flagProblem, type RangedFlag } from "./settings.js"
 
 const ranged = (name: RangedFlag, flag: Flag.Flag<number>): Flag.Flag<number> =>
@@ -49,3 +51,14 @@ export const retriesFlag = intFlag("retries").pipe(Flag.withDescription("Further
 /** `--retry-delay S`: seconds between an epoch's attempts. */
 export const retryDelayFlag = (description = "Seconds between attempts") =>
   intFlag("retry-delay").pipe(Flag.withDescription(description), Flag.withDefault(DEFAULT_EPOCH_RETRY_DELAY_S))
+
+/** The values of the flags most commands share (`--config`, `--endpoint`, `--log-format`) as setting overrides. */
+export const sharedOverrides = (flags: {
+  readonly config: Option.Option<string>
+  readonly endpoint: ReadonlyArray<string>
+  readonly logFormat: Option.Option<"pretty" | "json">
+}): HecateConfigOverrides => ({
+  configFile: Option.getOrUndefined(flags.config),
+  ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+  logFormat: Option.getOrUndefined(flags.logFormat)
+})
