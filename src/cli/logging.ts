@@ -17,7 +17,6 @@ import { Cause, Console, Effect, Layer, Logger, Option, References } from "effec
 import type { LogLevel } from "effect"
 import { GlobalFlag } from "effect/cli"
 import { redactCredentials } from "../domain/redacted-url.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { stderr, type Terminal } from "./terminal.js"
 
 const redactArgs = (args: ReadonlyArray<unknown>): Array<unknown> =>
@@ -97,24 +96,10 @@ export const withStartupLogging = (format: "pretty" | "json" | undefined) =>
 /**
  * The logger the settings ask for, once they are read: their format (`--log-format` over
  * HECATE_LOG_FORMAT over the config file's `log.format`) at `--log-level` over HECATE_LOG_LEVEL
- * over the file's `log.level`. Every command's lines after its settings load go through it.
+ * over the file's `log.level`. A command's root (src/cli/command.ts) runs the whole command under
+ * it, its run-history lines and failure report included.
  */
 export const withSettingsLogging = (settings: { readonly logFormat: "pretty" | "json"; readonly logLevel: LogLevel.LogLevel }) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(flagLogLevel, (level) =>
       Effect.provide(self, loggingLayer(settings.logFormat, Option.getOrElse(level, () => settings.logLevel))))
-
-/**
- * A command's logger for its whole run, its run-history lines and failure report included: the
- * settings' log format and level (see `withSettingsLogging`) read before the command starts. When
- * the settings do not load, the command's own load reports why; until then the `--log-format` /
- * `--log-level` flags' logger stands in.
- */
-export const withCommandLogging = (flags: { readonly logFormat: Option.Option<"pretty" | "json">; readonly config: Option.Option<string> }) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    HecateConfigLive.load({ configFile: Option.getOrUndefined(flags.config), logFormat: Option.getOrUndefined(flags.logFormat) }).pipe(
-      Effect.matchEffect({
-        onFailure: () => withStartupLogging(Option.getOrUndefined(flags.logFormat))(self),
-        onSuccess: (settings) => withSettingsLogging(settings)(self)
-      })
-    )

@@ -19,9 +19,8 @@ import { hostname } from "node:os"
 import { Console, Effect, Option, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import { handleStdoutErrors, isOutputClosed } from "../cli/process.js"
-import { withSettingsLogging, withStartupLogging } from "../cli/logging.js"
-import { reportExpectedFailures } from "../cli/report.js"
-import { configFlag, intFlag } from "../config/flags.js"
+import { runCommand } from "../cli/command.js"
+import { configFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import type { SettingKey } from "../config/settings.js"
 import { isAcknowledged } from "../consumer/acknowledged.js"
 import { type ChainItem, consumeStream, registerGroup } from "../consumer/consume.js"
@@ -30,11 +29,10 @@ import { groupPosition } from "../consumer/group-position.js"
 import { nameProblem } from "../consumer/names.js"
 import { unregisterGroup } from "../consumer/unregister.js"
 import { stringify } from "../json/lossless.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { makeConnection } from "../layers/RedisLive.js"
 import { observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
 import { SinkError } from "../backfill/sinks/BlockSink.js"
-import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { HecateConfig, InvalidConfiguration } from "../services/HecateConfig.js"
 import { type FileSink, OutFileProblem, openFileSink } from "./consume-file.js"
 
 export const CONSUME_SINKS = ["jsonl", "cli"] as const
@@ -101,7 +99,7 @@ const flags = {
     Flag.withDefault(false)
   ),
   config: configFlag,
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   ...observabilityFlags
 }
 
@@ -147,7 +145,7 @@ type Flags = Command.Command.Config.Infer<typeof flags>
 
 const run = (f: Flags) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(f.config) }, { only: CONSUME_SETTINGS })
+    const settings = yield* HecateConfig
     if (Option.isSome(f.out) && f.sink === "cli") {
       return yield* new InvalidConfiguration({ variable: "--out", message: "--out writes jsonl lines (its exactly-once resume reads them back): drop --sink cli" })
     }
@@ -294,13 +292,15 @@ const run = (f: Flags) =>
       parameters: runParameters(f),
       http: { port: f.httpPort, host: f.httpHost },
       relayPrefix: f.source === "history" ? undefined : Option.getOrUndefined(f.redisPrefix),
-      historyPrefix: f.source === "relay" ? undefined : Option.getOrUndefined(f.historyPrefix),
-      config: Option.getOrUndefined(f.config),
-      settings: CONSUME_SETTINGS
+      historyPrefix: f.source === "relay" ? undefined : Option.getOrUndefined(f.historyPrefix)
     }),
     Effect.provide(Telemetry.layer),
-    reportExpectedFailures("Consume failed", "stderr"),
-    withConsumeLogging(f)
+    runCommand({
+      overrides: { configFile: Option.getOrUndefined(f.config), logFormat: Option.getOrUndefined(f.logFormat) },
+      only: CONSUME_SETTINGS,
+      failure: "Consume failed",
+      failuresTo: "stderr"
+    })
   )
 
 /**
@@ -339,15 +339,6 @@ const checkFileHoldsGroup = (
       message: `${problem}. Restore the file that holds them, or start a new file with a new group (--group); --accept-gap continues with the hole`
     })
   })
-
-/** The logger of the settings consume reads (format and level), else the flags' until they load. */
-const withConsumeLogging = (f: Flags) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  HecateConfigLive.load({ configFile: Option.getOrUndefined(f.config), logFormat: Option.getOrUndefined(f.logFormat) }, { only: CONSUME_SETTINGS }).pipe(
-    Effect.matchEffect({
-      onFailure: () => withStartupLogging(Option.getOrUndefined(f.logFormat))(self),
-      onSuccess: (settings) => withSettingsLogging(settings)(self)
-    })
-  )
 
 export const consumeCommand = Command.make("consume", flags, run).pipe(
   Command.withDescription(

@@ -10,15 +10,12 @@
 import { join, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { DEFAULT_DATA_DIR } from "../backfill/epoch-index.js"
-import { withCommandLogging } from "../cli/logging.js"
-import { reportExpectedFailures } from "../cli/report.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { ogmiosOptions } from "../layers/OgmiosLive.js"
+import { runCommand } from "../cli/command.js"
 import { describeCommit, runRefreshJob } from "../refresh/job.js"
 import { describeRefresh } from "../refresh/refresh.js"
-import { defaults } from "../services/HecateConfig.js"
+import { defaults, HecateConfig } from "../services/HecateConfig.js"
 
 export const refreshFlags = {
   untilEpoch: intFlag("until-epoch").pipe(
@@ -33,11 +30,8 @@ export const refreshFlags = {
     Flag.withDescription("Folder of epoch_boundaries.csv / epoch_blocks.csv (mainnet; default: the package's data/)"),
     Flag.optional
   ),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  endpoint: endpointFlag(),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 
@@ -45,32 +39,23 @@ type Flags = {
   readonly [K in keyof typeof refreshFlags]: (typeof refreshFlags)[K] extends Flag.Flag<infer A> ? A : never
 }
 
-const run = (flags: Flags) =>
+const program = (flags: Flags) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({
-      configFile: Option.getOrUndefined(flags.config),
-      ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
-      logFormat: Option.getOrUndefined(flags.logFormat)
-    })
+    const settings = yield* HecateConfig
     const dataDir = Option.match(flags.dataDir, { onNone: () => DEFAULT_DATA_DIR, onSome: (d) => resolve(d) })
     const cacheSet = settings.epochCachePath !== defaults.epochCachePath
     const cachePath = Option.isSome(flags.dataDir) && !cacheSet ? join(dataDir, "epoch_cache.json") : resolve(settings.epochCachePath)
-    const report = yield* runRefreshJob({
-      endpoints: settings.ogmiosEndpoints,
-      dataDir,
-      cachePath,
-      untilEpoch: Option.getOrUndefined(flags.untilEpoch),
-      commit: flags.commit,
-      inFlight: settings.inFlight,
-      ogmios: ogmiosOptions(settings, "bounded")
-    })
+    const report = yield* runRefreshJob({ dataDir, cachePath, untilEpoch: Option.getOrUndefined(flags.untilEpoch), commit: flags.commit })
     yield* Console.log(describeRefresh(report.result))
     if (report.commit !== undefined) yield* Console.log(describeCommit(report.commit))
     if (report.result.refused !== undefined) return yield* Effect.fail(report.result.refused)
-  }).pipe(
-    reportExpectedFailures("Refresh incomplete"),
-    withCommandLogging(flags)
-  )
+  })
+
+const run = (flags: Flags) =>
+  program(flags).pipe(runCommand({
+    overrides: sharedOverrides(flags),
+    failure: "Refresh incomplete"
+  }))
 
 export const refreshCommand = Command.make("refresh", refreshFlags, run).pipe(
   Command.withDescription(

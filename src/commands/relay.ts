@@ -2,40 +2,31 @@
  * `hecate relay`: follows the chain through the reorg operator into a sink. With the redis sink
  * (the default) it is the exactly-once relay of docs/relay.md: `events` (apply/undo), `final`, an
  * atomic cursor, restart with re-intersection, backpressure, and reconnects that never give up.
- * The cli and jsonl sinks print the same events (no cursor: they start at --from every time).
+ * The cli and jsonl sinks print the same events (no cursor: they start at --from every time;
+ * src/relay/print.ts). The command is its flags, the settings they override and one program.
  */
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
-import type { RangedFlag } from "../config/settings.js"
-import { concatMap, Observable } from "rxjs"
-import { withCommandLogging } from "../cli/logging.js"
-import { reportExpectedFailures } from "../cli/report.js"
+import { HecateConfigFile } from "../config/file.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
+import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, type RangedFlag } from "../config/settings.js"
+import { runCommand } from "../cli/command.js"
 import { isOutputClosed } from "../cli/process.js"
-import { blockSlot } from "../domain/block.js"
-import { redactCredentials } from "../domain/redacted-url.js"
-import { formatPoint, parsePoint, type PointOrOrigin } from "../domain/point.js"
-import type { ReorgEvent } from "../domain/reorg-event.js"
-import { encodeBlock, WIRE_FORMATS, type WireFormat } from "../domain/wire-format.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
-import { reconnectCause } from "../ogmios/errors.js"
-import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
+import { parsePoint } from "../domain/point.js"
+import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { RedisLive } from "../layers/RedisLive.js"
+import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
+import { printRelay } from "../relay/print.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { ogmiosRelaySource } from "../relay/source.js"
-import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { type HecateConfigOverrides, InvalidConfiguration, type HecateSettings } from "../services/HecateConfig.js"
+import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
+import { HecateConfig, type HecateConfigOverrides, InvalidConfiguration } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
-import { chainSync$ } from "../streams/chainSync.js"
-import { reorg } from "../streams/reorg.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 
 const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
-/** The relay's backpressure and trimming when neither a flag nor the config file sets them. */
-export const DEFAULT_MAX_LAG = 10_000
-export const DEFAULT_RETAIN = 100_000
 
 export const RELAY_SINKS = ["redis", "cli", "jsonl"] as const
 export type RelaySinkKind = (typeof RELAY_SINKS)[number]
@@ -52,10 +43,7 @@ export const relayFlags = {
     Flag.withDescription("Block format: hecate (prepare_block) or ogmios (untouched); default: the cursor's, else hecate"),
     Flag.optional
   ),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable, failover in rotation; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag("Ogmios endpoint ws://host:port (repeatable, failover in rotation; default OGMIOS_ENDPOINTS)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight (default HECATE_IN_FLIGHT, 100)"),
   maxLag: intFlag("max-lag").pipe(
     Flag.withDescription("Pause while a consumer group of events/final lags more entries than this (0 = off; default relay.maxLag of the config file, else 10000)"),
@@ -67,7 +55,7 @@ export const relayFlags = {
     Flag.optional
   ),
   config: configFlag,
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   noRefresh: Flag.Boolean("no-refresh").pipe(Flag.withDescription("Do not run the scheduled epoch refresh alongside the relay"), Flag.withDefault(false)),
   refreshInterval: Flag.String("refresh-interval").pipe(
     Flag.withDescription("Run the epoch refresh at a fixed interval (e.g. \"6 hours\") instead of HECATE_REFRESH_CRON"),
@@ -86,124 +74,82 @@ export const parseFrom = (text: string): Effect.Effect<RelayFrom, InvalidConfigu
     : Effect.succeed(point)
 }
 
-/** The settings and layers shared by relay and sync. */
-export const relaySettings = (flags: { readonly config: Option.Option<string>; readonly endpoint: ReadonlyArray<string>; readonly inFlight: Option.Option<number>; readonly logFormat: Option.Option<"pretty" | "json">; readonly depth: Option.Option<number> }, extra: HecateConfigOverrides = {}) =>
-  HecateConfigLive.loadWithFile({
-    ...extra,
-    configFile: Option.getOrUndefined(flags.config),
-    ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
-    inFlight: Option.getOrUndefined(flags.inFlight),
-    logFormat: Option.getOrUndefined(flags.logFormat),
-    relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
-  })
+/** The flags relay and sync share that override settings. */
+export const relayOverrides = (
+  flags: {
+    readonly config: Option.Option<string>
+    readonly endpoint: ReadonlyArray<string>
+    readonly inFlight: Option.Option<number>
+    readonly logFormat: Option.Option<"pretty" | "json">
+    readonly depth: Option.Option<number>
+  },
+  extra: HecateConfigOverrides = {}
+): HecateConfigOverrides => ({
+  ...extra,
+  ...sharedOverrides(flags),
+  inFlight: Option.getOrUndefined(flags.inFlight),
+  relayDepth: Option.isSome(flags.depth) ? flags.depth : undefined
+})
 
-export const ogmiosQueries = (settings: HecateSettings) => OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints)
+/** How the relay's depth is set, named in its messages. */
+export const DEPTH_SETTING = "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file"
 
-/** A relay-event line for the cli / jsonl sinks. */
-const printEvents = (sink: "cli" | "jsonl", format: WireFormat, events: ReadonlyArray<ReorgEvent>): string => {
-  let out = ""
-  for (const e of events) {
-    const type = e._tag === "Apply" ? "apply" : e._tag === "Undo" ? "undo" : "final"
-    const slot = blockSlot(e.block)
-    if (sink === "jsonl") {
-      out += `{"type":"${type}","slot":${slot},"height":${e.block.height},"hash":"${e.block.id}","era":"${e.block.era}","block":${encodeBlock(e.block, format)}}\n`
-    } else {
-      out += `${type.padEnd(5)} ${String(e.block.height).padStart(9)} ${String(slot).padStart(10)} ${e.block.id} ${e.block.era}\n`
-    }
-  }
-  return out
-}
-
-/** The cli / jsonl relay: the same source and operator, printed; a credit per input once stdout took it. */
-const printRelay = (flags: Flags, settings: HecateSettings, from: RelayFrom, depth: number, format: WireFormat) =>
+/** The epoch refresh on its Effect schedule, for the relay's lifetime (a failed run never stops the relay). */
+const scheduledRefresh = (intervalText: string | undefined) =>
   Effect.gen(function*() {
-    const ogmios = yield* Ogmios
-    let start: PointOrOrigin
-    if (from === "cursor" || from === "tip") {
-      const tip = yield* ogmios.queryNetworkTip()
-      start = tip
-    } else start = from
-    const sink = flags.sink as "cli" | "jsonl"
-    yield* Effect.logInfo(`relaying to ${sink} after ${formatPoint(start)} (depth ${depth})`)
-    return yield* Effect.callback<never, unknown>((resume) => {
-      const source = chainSync$({
-        ...ogmiosOptions(settings, "forever"),
-        endpoints: settings.ogmiosEndpoints,
-        points: [start],
-        onReconnect: (info) =>
-          process.stderr.write(redactCredentials(`${reconnectCause(info.error)}; reconnecting to ${info.endpoint} in ${info.delayMs} ms\n`))
+    const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
+    if (intervalText !== undefined && interval === undefined) {
+      return yield* new InvalidConfiguration({
+        variable: "--refresh-interval",
+        message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}`
       })
-      const sub = source.pipe(
-        reorg({ depth }),
-        concatMap((batch) =>
-          new Observable<void>((s) => {
-            const text = printEvents(sink, format, batch)
-            if (text === "") {
-              s.next()
-              s.complete()
-            } else {
-              process.stdout.write(text, () => {
-                s.next()
-                s.complete()
-              })
-            }
-          })
-        )
-      ).subscribe({ next: () => source.request(1), error: (e: unknown) => resume(Effect.fail(e)) })
-      return Effect.sync(() => sub.unsubscribe())
-    })
+    }
+    const scheduler = yield* makeScheduledRefresh(yield* HecateConfig, { intervalDuration: interval })
+    yield* Effect.forkScoped(scheduler.run)
+    yield* Effect.logInfo(`epoch refresh on schedule: ${(yield* scheduler.status).trigger}`)
   })
 
-const run = (flags: Flags) =>
+const program = (flags: Flags) =>
   Effect.gen(function*() {
-    const { settings, file } = yield* relaySettings(flags)
+    const settings = yield* HecateConfig
+    const { config: file } = yield* HecateConfigFile
+    const connector = yield* OgmiosConnector
     const from = yield* parseFrom(flags.from)
-    const maxLag = Option.getOrElse(flags.maxLag, () => file.config.relay?.maxLag ?? DEFAULT_MAX_LAG)
-    const retain = Option.getOrElse(flags.retain, () => file.config.relay?.retain ?? DEFAULT_RETAIN)
-    const format = Option.orElse(flags.format, () => Option.fromUndefinedOr(file.config.relay?.format))
-    const queries = ogmiosQueries(settings)
+    const format = Option.orElse(flags.format, () => Option.fromUndefinedOr(file.relay?.format))
+    const queries = connector.layer("forever")
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
     if (flags.sink !== "redis") {
       const depth = configuredDepth ?? (yield* Effect.flatMap(Ogmios, (o) => o.queryNetworkGenesisConfiguration("shelley")).pipe(
         Effect.provide(queries)
       )).securityParameter
-      return yield* printRelay(flags, settings, from, depth, Option.getOrElse(format, () => "hecate" as const)).pipe(Effect.provide(queries))
+      return yield* printRelay({ sink: flags.sink, from, depth, format: Option.getOrElse(format, () => "hecate" as const) }).pipe(Effect.provide(queries))
     }
     const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
-    if (!flags.noRefresh) {
-      // the epoch refresh on its Effect schedule, for the relay's lifetime (a failed run never stops the relay)
-      const intervalText = Option.getOrUndefined(flags.refreshInterval)
-      const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
-      if (intervalText !== undefined && interval === undefined) {
-        return yield* new InvalidConfiguration({
-          variable: "--refresh-interval",
-          message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}`
-        })
-      }
-      const scheduler = yield* makeScheduledRefresh(settings, { intervalDuration: interval })
-      yield* Effect.forkScoped(scheduler.run)
-      yield* Effect.logInfo(`epoch refresh on schedule: ${(yield* scheduler.status).trigger}`)
-    }
+    if (!flags.noRefresh) yield* scheduledRefresh(Option.getOrUndefined(flags.refreshInterval))
+    const retain = Option.getOrElse(flags.retain, () => file.relay?.retain ?? DEFAULT_RETAIN)
     const layers = Layer.mergeAll(
       queries,
       instrumentRelayStore(RelayStore.layer({ prefix, retain })).pipe(Layer.provide(RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-relay" })))
     )
-    const connection = ogmiosOptions(settings, "forever")
+    const connection = connector.follower("forever")
     return yield* relay({
-      source: ogmiosRelaySource({ endpoints: settings.ogmiosEndpoints, requestTimeout: connection.requestTimeout, reconnect: connection.reconnect }),
+      ...connection,
+      source: ogmiosRelaySource(connection),
       from,
-      depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
+      depthSetting: DEPTH_SETTING,
       ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
       ...(Option.isSome(format) ? { format: format.value } : {}),
-      inFlight: settings.inFlight,
-      maxLag,
+      maxLag: Option.getOrElse(flags.maxLag, () => file.relay?.maxLag ?? DEFAULT_MAX_LAG),
       maxLength: flags.maxLength
     }).pipe(
       Effect.provide(layers),
-      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: settings.ogmiosEndpoints, relayPrefix: prefix, writes: "relay", config: Option.getOrUndefined(flags.config) }),
+      observeRun({ command: "relay", parameters: runParameters(flags), http: { port: flags.httpPort, host: flags.httpHost }, endpoints: connector.endpoints, relayPrefix: prefix, writes: "relay" }),
       Effect.provide(Telemetry.layer)
     )
-  }).pipe(
+  })
+
+const run = (flags: Flags) =>
+  program(flags).pipe(
     Effect.scoped,
     // only the redis sink keeps a cursor to resume from; a closed pipe (`| head`) ends quietly
     Effect.onInterrupt(() =>
@@ -211,8 +157,7 @@ const run = (flags: Flags) =>
         ? Effect.void
         : Console.error(flags.sink === "redis" ? "Interrupted. Rerun to resume from the cursor." : "Interrupted.")
     ),
-    reportExpectedFailures("Relay stopped"),
-    withCommandLogging(flags)
+    runCommand({ overrides: relayOverrides(flags), failure: "Relay stopped" })
   )
 
 export const relayCommand = Command.make("relay", relayFlags, run).pipe(

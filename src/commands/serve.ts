@@ -22,14 +22,14 @@
  */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { historyPrefixFlag, intFlag } from "../config/flags.js"
-import { withCommandLogging, withSettingsLogging } from "../cli/logging.js"
+import { runCommand } from "../cli/command.js"
+import { HecateConfigFile } from "../config/file.js"
+import { historyPrefixFlag, intFlag, sharedOverrides } from "../config/flags.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
-import { reportExpectedFailures } from "../cli/report.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { serveOptions } from "../serve/options.js"
 import { serve } from "../serve/serve.js"
+import { HecateConfig } from "../services/HecateConfig.js"
 
 export const serveFlags = {
   config: Flag.String("config").pipe(Flag.withDescription("Config file (default HECATE_CONFIG, else ./hecate.config.json if present)"), Flag.optional),
@@ -60,40 +60,35 @@ export const serveFlags = {
 type Flags = { readonly [K in keyof typeof serveFlags]: (typeof serveFlags)[K] extends Flag.Flag<infer A> ? A : never }
 
 // flags -> config overrides -> the serve program (src/serve)
-const run = (flags: Flags) =>
+const overrides = (flags: Flags) => ({
+  ...sharedOverrides(flags),
+  relayPrefix: Option.getOrUndefined(flags.redisPrefix),
+  historyPrefix: Option.getOrUndefined(flags.historyPrefix),
+  httpPort: Option.getOrUndefined(flags.httpPort),
+  httpHost: Option.getOrUndefined(flags.httpHost),
+  healthMaxDistance: Option.getOrUndefined(flags.healthMaxDistance),
+  refreshCron: Option.getOrUndefined(flags.refreshCron)
+})
+
+const program = (flags: Flags) =>
   Effect.gen(function*() {
-    const { file, settings } = yield* HecateConfigLive.loadWithFile({
-      configFile: Option.getOrUndefined(flags.config),
-      ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
-      relayPrefix: Option.getOrUndefined(flags.redisPrefix),
-      historyPrefix: Option.getOrUndefined(flags.historyPrefix),
-      httpPort: Option.getOrUndefined(flags.httpPort),
-      httpHost: Option.getOrUndefined(flags.httpHost),
-      healthMaxDistance: Option.getOrUndefined(flags.healthMaxDistance),
-      refreshCron: Option.getOrUndefined(flags.refreshCron),
-      logFormat: Option.getOrUndefined(flags.logFormat)
+    const settings = yield* HecateConfig
+    const file = yield* HecateConfigFile
+    if (file.path !== undefined) yield* Effect.logInfo(`config file ${file.path}`)
+    const options = yield* serveOptions(settings, file.config, {
+      relayStart: Option.getOrUndefined(flags.relayStart),
+      noHttp: flags.noHttp,
+      noRefresh: flags.noRefresh,
+      refreshInterval: Option.getOrUndefined(flags.refreshInterval),
+      refreshCluster: flags.refreshCluster
     })
-    // the file's / environment's log settings apply from here on
-    return yield* Effect.gen(function*() {
-      if (file.path !== undefined) yield* Effect.logInfo(`config file ${file.path}`)
-      const options = yield* serveOptions(settings, file.config, {
-        relayStart: Option.getOrUndefined(flags.relayStart),
-        noHttp: flags.noHttp,
-        noRefresh: flags.noRefresh,
-        refreshInterval: Option.getOrUndefined(flags.refreshInterval),
-        refreshCluster: flags.refreshCluster
-      })
-      return yield* serve(options).pipe(Effect.provide(Telemetry.layer))
-    }).pipe(withSettingsLogging(settings))
-  }).pipe(
-    Effect.scoped,
-    reportExpectedFailures("Serve stopped")
-  )
+    return yield* serve(options).pipe(Effect.provide(Telemetry.layer))
+  }).pipe(Effect.scoped)
 
 export const serveCommand = Command.make("serve", serveFlags, (flags) =>
-  run(flags).pipe(
+  program(flags).pipe(
     exitZeroOnSigterm("serve: stopped on SIGTERM (cursor persisted, connections closed)"),
-    withCommandLogging(flags)
+    runCommand({ overrides: overrides(flags), failure: "Serve stopped" })
   )).pipe(
     Command.withDescription("The long-running service: the realtime relay into Redis, the scheduled epoch refresh, and /health + /metrics")
   )

@@ -11,19 +11,10 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { intFlag, numberFlag } from "../config/flags.js"
 import { reportExpectedFailures } from "../cli/report.js"
-import { epochRangeProblem } from "../config/settings.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { exitZeroOnSigterm } from "../cli/process.js"
-import { MAINNET, startSimulator, type SimulatorOptions } from "../simulator/index.js"
-
-/** "a..b" or "a" */
-export const parseEpochRange = (text: string): { from: number; to: number } | undefined => {
-  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim())
-  if (!m) return undefined
-  const from = Number(m[1])
-  const to = m[2] === undefined ? from : Number(m[2])
-  return to >= from ? { from, to } : undefined
-}
+import { startSimulator, type SimulatorOptions } from "../simulator/index.js"
+import { networkOptions } from "../simulator/network-options.js"
 
 const flags = {
   port: intFlag("port").pipe(Flag.withDescription("port for WebSocket + HTTP (0 = ephemeral)"), Flag.withDefault(1337)),
@@ -43,88 +34,6 @@ const flags = {
   epochLength: intFlag("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f; byron: 10k, the only length)"), Flag.optional),
   slotLength: intFlag("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
   k: intFlag("k").pipe(Flag.withDescription("security parameter (custom; default 100, byron: --epoch-length / 10 when only that is given)"), Flag.optional)
-}
-
-type Flags = {
-  readonly network: "custom" | "mainnet-shaped"
-  readonly epochs: Option.Option<string>
-  readonly era: Option.Option<SimulatorOptions["era"] & string>
-  readonly epochLength: Option.Option<number>
-  readonly slotLength: Option.Option<number>
-  readonly k: Option.Option<number>
-  readonly maxRollback: number
-}
-
-/** A flag the user gave that does not fit the others: the flag and a one-line message with an example. */
-export interface FlagProblem {
-  readonly variable: string
-  readonly message: string
-}
-
-/**
- * The network-shaping options the flags ask for, or the first flag that does not fit: flags of
- * the other network kind, a bad --epochs range, a Byron epoch length that is not 10·k, a
- * --max-rollback deeper than k.
- */
-export const networkOptions = (f: Flags): FlagProblem | Pick<SimulatorOptions, "network" | "epochs" | "era" | "epochLength" | "securityParameter"> => {
-  if (f.network === "custom") {
-    if (Option.isSome(f.epochs)) {
-      return {
-        variable: "--epochs",
-        message: `--epochs applies to --network mainnet-shaped only (a custom network starts at epoch 0) — drop it, or e.g. --network mainnet-shaped --epochs ${f.epochs.value}`
-      }
-    }
-    const era = Option.getOrElse(f.era, () => "conway" as const)
-    let k = Option.getOrUndefined(f.k)
-    let epochLength = Option.getOrUndefined(f.epochLength)
-    if (era === "byron") {
-      // a Byron epoch is 10·k slots (the genesis gives k; clients derive the epoch length from it)
-      if (epochLength !== undefined && k !== undefined && epochLength !== 10 * k) {
-        return {
-          variable: "--epoch-length",
-          message: `--epoch-length ${epochLength} does not fit --k ${k}: a Byron epoch is 10·k slots — use --epoch-length ${10 * k}, e.g. --era byron --k ${k} --epoch-length ${10 * k} (or --k ${Math.max(1, Math.round(epochLength / 10))} with --epoch-length ${10 * Math.max(1, Math.round(epochLength / 10))})`
-        }
-      }
-      if (epochLength !== undefined && k === undefined) {
-        if (epochLength % 10 !== 0) {
-          return {
-            variable: "--epoch-length",
-            message: `--epoch-length ${epochLength} is not a Byron epoch: a Byron epoch is 10·k slots — use a multiple of 10, e.g. --epoch-length 1000 (k = 100, the default)`
-          }
-        }
-        k = epochLength / 10
-      }
-      k ??= 100
-      epochLength ??= 10 * k
-    }
-    k ??= 100
-    if (f.maxRollback > k) {
-      // the node never rolls back more than k blocks; a deeper fork is not a chain Cardano makes
-      return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than --k ${k}: forks are at most k blocks deep — e.g. --max-rollback ${k} --k ${k}` }
-    }
-    return { network: "custom", era, securityParameter: k, ...(epochLength !== undefined ? { epochLength } : {}) }
-  }
-  const customOnly: ReadonlyArray<readonly [string, Option.Option<unknown>]> = [
-    ["--era", f.era],
-    ["--epoch-length", f.epochLength],
-    ["--slot-length", f.slotLength],
-    ["--k", f.k]
-  ]
-  for (const [flag, value] of customOnly) {
-    if (Option.isSome(value)) {
-      return { variable: flag, message: `${flag} applies to --network custom only (a mainnet-shaped network has mainnet's eras, epochs and k) — drop it, or e.g. --network custom ${flag} ${String(value.value)}` }
-    }
-  }
-  const text = Option.getOrElse(f.epochs, () => "507..507")
-  const problem = epochRangeProblem(text)
-  const epochs = parseEpochRange(text)
-  if (problem !== undefined || epochs === undefined) {
-    return { variable: "--epochs", message: problem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(text)} — e.g. --epochs 208..210` }
-  }
-  if (f.maxRollback > MAINNET.securityParameter) {
-    return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than mainnet's k ${MAINNET.securityParameter}: forks are at most k blocks deep — e.g. --max-rollback 10` }
-  }
-  return { network: "mainnet-shaped", epochs }
 }
 
 export const simulateCommand = Command.make("simulate", flags, (f) =>

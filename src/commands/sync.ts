@@ -14,16 +14,16 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, historyPrefixFlag, intFlag } from "../config/flags.js"
-import type { RangedFlag } from "../config/settings.js"
-import { withCommandLogging } from "../cli/logging.js"
-import { reportExpectedFailures } from "../cli/report.js"
+import { configFlag, endpointFlag, historyPrefixFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag } from "../config/flags.js"
+import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, defaultConcurrency, type RangedFlag } from "../config/settings.js"
+import { runCommand } from "../cli/command.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
-import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { syncThenRelay } from "../relay/sync.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { relaySettings } from "./relay.js"
+import { HecateConfig } from "../services/HecateConfig.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
+import { DEPTH_SETTING, relayOverrides } from "./relay.js"
 
 const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
@@ -35,18 +35,15 @@ export const syncFlags = {
     Flag.withDefault<"hecate" | "ogmios">("hecate")
   ),
   depth: optionalInt("depth", "Relay finality depth (default HECATE_RELAY_DEPTH, else the network's k)"),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag(),
   concurrency: optionalInt("concurrency", "Epochs backfilled in parallel (default: half the CPUs)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per session (default HECATE_IN_FLIGHT)"),
-  retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
-  retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between epoch attempts"), Flag.withDefault(10)),
-  maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(10_000)),
+  retries: retriesFlag,
+  retryDelay: retryDelayFlag("Seconds between epoch attempts"),
+  maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(DEFAULT_MAX_LAG)),
   maxLength: intFlag("max-length").pipe(Flag.withDescription("Relay backpressure: max XLEN events (0 = off)"), Flag.withDefault(0)),
-  retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(100_000)),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(DEFAULT_RETAIN)),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 
@@ -55,55 +52,47 @@ type Flags = { readonly [K in keyof typeof syncFlags]: (typeof syncFlags)[K] ext
 /** "1/20", "0.05" → 0.05 */
 export { lastStableEpoch } from "../relay/sync.js"
 
-const run = (flags: Flags) =>
+const program = (flags: Flags) =>
   Effect.gen(function*() {
-    const { settings } = yield* relaySettings(flags, { historyPrefix: Option.getOrUndefined(flags.historyPrefix) })
-    const endpoints = settings.ogmiosEndpoints
+    const settings = yield* HecateConfig
+    const connector = yield* OgmiosConnector
     const relayPrefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
-    const historyPrefix = settings.historyPrefix
     // sync starts with a backfill: its queries give up like the backfill's (exit 10), the relay phase follows forever
-    const queries = OgmiosLive.fromSettings(settings, "bounded", settings.ogmiosEndpoints)
+    const queries = connector.layer("bounded")
     const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-sync" })
     const storeLayer = RelayStore.layer({ prefix: relayPrefix, retain: flags.retain }).pipe(Layer.provide(redisLayer))
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
-
-    return yield* Effect.gen(function*() {
-      const logFork = Effect.runForkWith(yield* Effect.context<never>())
-      const connection = ogmiosOptions(settings, "forever")
-      return yield* syncThenRelay({
-        relay: {
-          endpoints,
-          requestTimeout: connection.requestTimeout,
-          reconnect: connection.reconnect,
-          depthSetting: "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file",
-          ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
-          format: flags.format,
-          inFlight: settings.inFlight,
-          maxLag: flags.maxLag,
-          maxLength: flags.maxLength
-        },
-        historyPrefix,
-        epochCachePath: settings.epochCachePath,
-        backfill: {
-          concurrency: Option.getOrElse(flags.concurrency, () => Math.max(1, Math.floor(availableParallelism() / 2))),
-          batchSize: settings.batchSize,
-          retries: flags.retries,
-          retryDelay: `${flags.retryDelay} seconds`,
-          maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
-          ogmios: ogmiosOptions(settings, "bounded")
-        },
-        onBackfillProgress: (event) => {
-          if (event._tag === "BackpressurePaused") {
-            logFork(Effect.logWarning(`consumers lag ${event.lag} epochs (REDIS_MAX_UNCONSUMED_EPOCHS): the backfill waits for them`))
-          } else if (event._tag === "Committed") logFork(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
-        }
-      })
+    const logFork = Effect.runForkWith(yield* Effect.context<never>())
+    return yield* syncThenRelay({
+      relay: {
+        depthSetting: DEPTH_SETTING,
+        ...(configuredDepth === undefined ? {} : { depth: configuredDepth }),
+        format: flags.format,
+        maxLag: flags.maxLag,
+        maxLength: flags.maxLength
+      },
+      historyPrefix: settings.historyPrefix,
+      epochCachePath: settings.epochCachePath,
+      backfill: {
+        concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
+        batchSize: settings.batchSize,
+        retries: flags.retries,
+        retryDelay: `${flags.retryDelay} seconds`,
+        maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
+      },
+      onBackfillProgress: (event) => {
+        if (event._tag === "BackpressurePaused") {
+          logFork(Effect.logWarning(`consumers lag ${event.lag} epochs (REDIS_MAX_UNCONSUMED_EPOCHS): the backfill waits for them`))
+        } else if (event._tag === "Committed") logFork(Effect.logInfo(`committed: last_synced_epoch = ${event.lastSyncedEpoch}`))
+      }
     }).pipe(Effect.provide(Layer.mergeAll(queries, storeLayer, redisLayer)))
-  }).pipe(
+  })
+
+const run = (flags: Flags) =>
+  program(flags).pipe(
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume.")),
-    reportExpectedFailures("Sync stopped"),
-    withCommandLogging(flags)
+    runCommand({ overrides: relayOverrides(flags, { historyPrefix: Option.getOrUndefined(flags.historyPrefix) }), failure: "Sync stopped" })
   )
 
 export const syncCommand = Command.make("sync", syncFlags, run).pipe(

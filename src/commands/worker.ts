@@ -8,22 +8,18 @@
 import { hostname } from "node:os"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, intFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { detectNetwork } from "../backfill/network.js"
-import { withCommandLogging } from "../cli/logging.js"
-import { reportExpectedFailures } from "../cli/report.js"
+import { runCommand } from "../cli/command.js"
 import { effectWorkerLayer, processEpochJob, queueSettings, workerLockSettings } from "../distributed/index.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { OgmiosLive } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { intoRunLog } from "../observability/run.js"
+import { HecateConfig } from "../services/HecateConfig.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 
 const flags = {
   concurrency: intFlag("concurrency").pipe(Flag.withDescription("Epochs this worker syncs at once (default 1)"), Flag.withDefault(1)),
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withDescription("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
-    Flag.atLeast(0)
-  ),
+  endpoint: endpointFlag("Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS); epochs rotate over them, retries fail over"),
   queue: Flag.String("queue").pipe(Flag.withDescription("Job queue name (default hecate-backfill; key prefix HECATE_QUEUE_PREFIX)"), Flag.optional),
   name: Flag.String("name").pipe(Flag.withDescription("Worker name recorded on its jobs (default host:pid)"), Flag.optional),
   lockDuration: intFlag("lock-duration").pipe(
@@ -34,22 +30,21 @@ const flags = {
     Flag.withDescription("How often to look for stalled jobs, ms (default HECATE_WORKER_STALLED_MS, 30000)"),
     Flag.optional
   ),
-  logFormat: Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional),
+  logFormat: logFormatFlag,
   config: configFlag
 }
 
-export const workerCommand = Command.make("worker", flags, (f) =>
+type Flags = { readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never }
+
+const program = (f: Flags) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({
-      configFile: Option.getOrUndefined(f.config),
-      ogmiosEndpoints: f.endpoint.length > 0 ? f.endpoint : undefined,
-      logFormat: Option.getOrUndefined(f.logFormat)
-    })
+    const settings = yield* HecateConfig
+    const connector = yield* OgmiosConnector
     const url = Redacted.value(settings.redisUrl)
     const queue = yield* queueSettings(Option.getOrUndefined(f.queue), settings.queuePrefix, { url })
     const locks = workerLockSettings(settings)
-    const endpoints = settings.ogmiosEndpoints
-    const ogmiosLayer = (eps: ReadonlyArray<string>) => OgmiosLive.fromSettings(settings, "bounded", eps)
+    const endpoints = connector.endpoints
+    const ogmiosLayer = (eps: ReadonlyArray<string>) => connector.layer("bounded", eps)
     const network = yield* detectNetwork.pipe(Effect.provide(ogmiosLayer(endpoints)))
     const name = Option.getOrElse(f.name, () => `${hostname()}:${process.pid}`)
     const concurrency = f.concurrency
@@ -76,8 +71,11 @@ export const workerCommand = Command.make("worker", flags, (f) =>
       `worker ${name}: queue ${queue.prefix}:${queue.name}, ${endpoints.length} endpoint(s) on ${network}, concurrency ${concurrency}`
     )
     return yield* Layer.launch(worker)
-  }).pipe(
-    reportExpectedFailures("Worker stopped"),
-    withCommandLogging(f)
-  )
+  })
+
+export const workerCommand = Command.make("worker", flags, (f) =>
+  program(f).pipe(runCommand({
+    overrides: sharedOverrides(f),
+    failure: "Worker stopped"
+  }))
 ).pipe(Command.withDescription("Sync epoch jobs queued by `backfill --distributed` (run any number, on any machines)"))

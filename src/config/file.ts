@@ -13,7 +13,7 @@
  */
 import { readFile } from "node:fs/promises"
 import { resolve } from "node:path"
-import { ConfigProvider, Effect, Schema } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Schema } from "effect"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -149,3 +149,13 @@ export const withConfigFile = <A, E, R>(file: ConfigFile, effect: Effect.Effect<
     const provider = ConfigProvider.orElse(env, ConfigProvider.fromUnknown(fileVariables(file)))
     return yield* Effect.provideService(effect, ConfigProvider.ConfigProvider, provider)
   })
+
+/**
+ * The config file of the run, as its composition root read it with the settings: the keys that
+ * have no environment variable (relay trimming, refresh interval …) are read from here by the
+ * commands that have them.
+ */
+export class HecateConfigFile extends Context.Service<HecateConfigFile, LoadedConfigFile>()("hecate/HecateConfigFile") {
+  /** No config file (every file-only key at its default). */
+  static readonly layerNone: Layer.Layer<HecateConfigFile> = Layer.succeed(HecateConfigFile, { path: undefined, config: {} })
+}

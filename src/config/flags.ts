@@ -3,7 +3,9 @@
  * (`flagRanges` in ./settings.ts) while the command line is parsed: a value out of range is a
  * usage error (exit 2) naming the flag and showing an example, before the command does anything.
  */
+import { Option } from "effect"
 import { Flag } from "effect/cli"
+import type { HecateConfigOverrides } from "../services/HecateConfig.js"
 import { flagProblem, type RangedFlag } from "./settings.js"
 
 const ranged = (name: RangedFlag, flag: Flag.Flag<number>): Flag.Flag<number> =>
@@ -30,3 +32,33 @@ export const historyPrefixFlag = Flag.String("history-prefix").pipe(
   Flag.withDescription("Epoch-stream key prefix of the backfill (default HECATE_HISTORY_PREFIX, hecate:history:)"),
   Flag.optional
 )
+
+/** `--log-format pretty|json`: overrides HECATE_LOG_FORMAT / `log.format` (every command that logs). */
+export const logFormatFlag = Flag.Literals("log-format", ["pretty", "json"] as const).pipe(Flag.optional)
+
+/** `--endpoint URL` (repeatable): overrides OGMIOS_ENDPOINTS; `description` says what this command does with them. */
+export const endpointFlag = (description = "Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)") =>
+  Flag.String("endpoint").pipe(Flag.withDescription(description), Flag.atLeast(0))
+
+/** The further attempts of an epoch that fails (backfill, sync, serve's backfill). */
+export const DEFAULT_EPOCH_RETRIES = 3
+/** Seconds between an epoch's attempts. */
+export const DEFAULT_EPOCH_RETRY_DELAY_S = 10
+
+/** `--retries N`: further attempts per epoch. */
+export const retriesFlag = intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(DEFAULT_EPOCH_RETRIES))
+
+/** `--retry-delay S`: seconds between an epoch's attempts. */
+export const retryDelayFlag = (description = "Seconds between attempts") =>
+  intFlag("retry-delay").pipe(Flag.withDescription(description), Flag.withDefault(DEFAULT_EPOCH_RETRY_DELAY_S))
+
+/** The values of the flags most commands share (`--config`, `--endpoint`, `--log-format`) as setting overrides. */
+export const sharedOverrides = (flags: {
+  readonly config: Option.Option<string>
+  readonly endpoint: ReadonlyArray<string>
+  readonly logFormat: Option.Option<"pretty" | "json">
+}): HecateConfigOverrides => ({
+  configFile: Option.getOrUndefined(flags.config),
+  ogmiosEndpoints: flags.endpoint.length > 0 ? flags.endpoint : undefined,
+  logFormat: Option.getOrUndefined(flags.logFormat)
+})

@@ -268,6 +268,14 @@ const flagInt = (min: number, max: number, example: string): FlagRange => ({ min
  */
 export const MAX_CONCURRENCY = 64
 
+/** Epochs synced at once when `--concurrency` is not given: half the CPUs, at least 1. */
+export const defaultConcurrency = (cpus: number): number => Math.max(1, Math.floor(cpus / 2))
+
+/** The relay's backpressure (`--max-lag`, `relay.maxLag`) when neither a flag nor the config file sets it. */
+export const DEFAULT_MAX_LAG = 10_000
+/** The relay's trimming (`--retain`, `relay.retain`) when neither a flag nor the config file sets it. */
+export const DEFAULT_RETAIN = 100_000
+
 /** Every numeric flag of every command, by flag name (one range per name, whichever command has it). */
 export const flagRanges = {
   "start-epoch": flagInt(0, 1_000_000, "--start-epoch 208"),

@@ -26,8 +26,7 @@ import { type BackfillOptions, type BackfillResult, openRun, ORIGIN_ANCHOR, prod
 import { EpochIndex } from "../backfill/epoch-index.js"
 import { EpochsFailed, OrderingStalled } from "../backfill/errors.js"
 import type { BlockSink } from "../backfill/sinks/BlockSink.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import { InvalidConfiguration } from "../services/HecateConfig.js"
+import { HecateConfig, InvalidConfiguration } from "../services/HecateConfig.js"
 import { type EpochQueueShape, makeEpochQueue, type QueueSettings } from "./EpochQueue.js"
 import { decodeEpochJobResult, type EpochJob, jobIdFor } from "./job.js"
 import { queueSettings } from "./settings.js"
@@ -232,18 +231,16 @@ export interface DistributedFlagValues {
   readonly queue: Option.Option<string>
   readonly concurrency: Option.Option<number>
   readonly format: WireFormat
-  /** the command's --config file, so the coordinator reads the same settings */
-  readonly config?: Option.Option<string>
 }
 
 /**
  * For the backfill command: `(flags.distributed ? runDistributedBackfill(flags) : backfill)(sink, options)`.
- * Reads the queue's location (--queue, HECATE_QUEUE_PREFIX) and the Redis URL (REDIS_URL / .env, as
- * the command did); `--concurrency` becomes the number of epochs queued or running at once.
+ * Takes the queue's location (--queue, HECATE_QUEUE_PREFIX) and the Redis URL from the run's
+ * settings (HecateConfig); `--concurrency` becomes the number of epochs queued or running at once.
  */
 export const runDistributedBackfill = (flags: DistributedFlagValues) => (sink: BlockSink, options: BackfillOptions) =>
   Effect.gen(function*() {
-    const settings = yield* HecateConfigLive.load({ configFile: Option.getOrUndefined(flags.config ?? Option.none()) })
+    const settings = yield* HecateConfig
     const queue = yield* queueSettings(Option.getOrUndefined(flags.queue), settings.queuePrefix, { url: Redacted.value(settings.redisUrl) })
     // the run this backfill is recorded as (its log lines carry its id)
     const runId = (yield* Effect.service(References.CurrentLogAnnotations))["run"]

@@ -14,11 +14,12 @@
  */
 import type { ConnectionOptions } from "bullmq"
 import { Effect } from "effect"
-import { type HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
+import { defaults, type HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
 import type { QueueSettings } from "./EpochQueue.js"
 
 export const DEFAULT_QUEUE_NAME = "hecate-backfill"
-export const DEFAULT_QUEUE_PREFIX = "bull"
+/** HECATE_QUEUE_PREFIX's default (the settings table holds it). */
+export const DEFAULT_QUEUE_PREFIX = defaults.queuePrefix
 
 /** HECATE_QUEUE_PREFIX as BullMQ joins it (`<prefix>:<queue>`): without trailing colons. */
 export const bullPrefix = (prefix: string): string => prefix.replace(/:+$/, "") || prefix

@@ -8,7 +8,7 @@
  * socket per stream, because Ogmios keeps one chain-sync cursor per connection and the stream
  * must be free to reconnect and resume on its own.
  */
-import { Cause, Duration, Effect, Layer, Queue, Schema, Stream } from "effect"
+import { Cause, Effect, Layer, Queue, Schema, Stream } from "effect"
 import type { ChainSyncEvent } from "../domain/chain-event.js"
 import type { PointOrOrigin } from "../domain/point.js"
 import { OgmiosConnection, type ConnectionOptions } from "../ogmios/connection.js"
@@ -35,7 +35,6 @@ import {
   ShelleyGenesisConfiguration,
   StartTime
 } from "../ogmios/schemas.js"
-import type { HecateSettings } from "../services/HecateConfig.js"
 import { Ogmios, type ChainSyncStreamOptions } from "../services/Ogmios.js"
 
 export interface OgmiosLiveOptions extends ConnectionOptions {
@@ -48,45 +47,6 @@ export interface OgmiosLiveOptions extends ConnectionOptions {
   /** called before each chain-sync reconnect; without it each is logged at WARN with its cause */
   readonly onReconnect?: (info: ReconnectInfo) => void
   readonly onConnected?: (info: ConnectedInfo) => void
-}
-
-/**
- * How a command treats a lost Ogmios connection: `bounded` gives up after a few consecutive failed
- * reconnects (the backfill, the worker and the refresh retry the whole epoch or run themselves);
- * `forever` never gives up (the relay follows the tip for as long as it runs).
- */
-export type ReconnectPolicy = "bounded" | "forever"
-
-/** Consecutive failed reconnects before a `bounded` command gives the epoch / run back to its retry. */
-export const BOUNDED_RECONNECT_ATTEMPTS = 3
-/** First reconnect delay (the backoff doubles up to HECATE_RECONNECT_MAX_DELAY_MS). */
-export const INITIAL_RECONNECT_DELAY_MS = 100
-
-/** The Ogmios connection options of every command (all but the endpoints), from the settings. */
-export type OgmiosConnectionOptions = Omit<OgmiosLiveOptions, "endpoints"> & {
-  readonly requestTimeout: number
-  readonly reconnect: ReconnectOptions
-}
-
-/**
- * The one place Ogmios connection options are built: HECATE_REQUEST_TIMEOUT_MS (every request,
- * and a chain-sync session that gets no reply for that long), HECATE_RECONNECT_MAX_DELAY_MS (the
- * cap of the reconnect backoff) and HECATE_IN_FLIGHT, so every command honours them alike.
- */
-export const ogmiosOptions = (
-  settings: Pick<HecateSettings, "requestTimeout" | "reconnectMaxDelay" | "inFlight">,
-  policy: ReconnectPolicy
-): OgmiosConnectionOptions => {
-  const maxDelay = Duration.toMillis(settings.reconnectMaxDelay)
-  return {
-    requestTimeout: Duration.toMillis(settings.requestTimeout),
-    inFlight: settings.inFlight,
-    reconnect: {
-      initialDelay: Math.min(INITIAL_RECONNECT_DELAY_MS, maxDelay),
-      maxDelay,
-      ...(policy === "bounded" ? { maxAttempts: BOUNDED_RECONNECT_ATTEMPTS } : {})
-    }
-  }
 }
 
 /** Promise -> Effect: typed Ogmios rejections fail, anything else is a defect. */
@@ -261,11 +221,5 @@ const make = (options: OgmiosLiveOptions) =>
 
 export const OgmiosLive = {
   /** Acquires the query connection (failing with ConnectionLost if no endpoint answers). */
-  layer: (options: OgmiosLiveOptions): Layer.Layer<Ogmios, OgmiosError> => Layer.effect(Ogmios, make(options)),
-  /** The layer of a command: `endpoints`, with the connection options built from its settings. */
-  fromSettings: (
-    settings: Pick<HecateSettings, "requestTimeout" | "reconnectMaxDelay" | "inFlight">,
-    policy: ReconnectPolicy,
-    endpoints: ReadonlyArray<string>
-  ): Layer.Layer<Ogmios, OgmiosError> => Layer.effect(Ogmios, make({ ...ogmiosOptions(settings, policy), endpoints }))
+  layer: (options: OgmiosLiveOptions): Layer.Layer<Ogmios, OgmiosError> => Layer.effect(Ogmios, make(options))
 }

@@ -11,9 +11,7 @@
 import { Cause, Effect, Exit, Logger, Option, Redacted, References, type Scope } from "effect"
 import { Flag } from "effect/cli"
 import { intFlag } from "../config/flags.js"
-import type { SettingKey } from "../config/settings.js"
-import { HecateConfigLive } from "../layers/HecateConfigLive.js"
-import type { InvalidConfiguration } from "../services/HecateConfig.js"
+import { HecateConfig, type InvalidConfiguration } from "../services/HecateConfig.js"
 import type { CommandName } from "./metrics.js"
 import { Telemetry } from "./Telemetry.js"
 import { makeProgressReporter } from "./progress.js"
@@ -52,15 +50,11 @@ export interface ObserveRunSpec {
    * `relayPrefix`, a string as is, undefined for none.
    */
   readonly writes?: "history" | "relay" | { readonly prefix: string } | undefined
-  /** the command's `--config` file, when given */
-  readonly config?: string | undefined
   /**
    * false when the run itself needs no Redis (backfill into jsonl / cli): without a Redis, its run
    * history is off (said once) rather than retried in the background and waited for at the end.
    */
   readonly usesRedis?: boolean | undefined
-  /** the settings the command uses, when not all: the others are not validated again here */
-  readonly settings?: ReadonlyArray<SettingKey> | undefined
   /** `backfill --distributed`: the page shows the queue's workers and jobs (`--queue`, if given) */
   readonly distributed?: { readonly queue: string | undefined } | undefined
 }
@@ -158,13 +152,13 @@ export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgr
 }
 
 export const observeRun = (spec: ObserveRunSpec) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope> | Telemetry> =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope> | Telemetry | HecateConfig> =>
   Effect.scoped(Effect.gen(function*() {
     const telemetry = yield* Telemetry
     const { live } = telemetry
     yield* telemetry.command(spec.command)
-    // the command validated the same settings; an invalid one stops the run here too (exit 2)
-    const settings = yield* HecateConfigLive.load(spec.config === undefined ? {} : { configFile: spec.config }, { only: spec.settings })
+    // the run's settings, as its command's root loaded them
+    const settings = yield* HecateConfig
     const redisUrl = Redacted.value(settings.redisUrl)
     const endpoints = spec.endpoints ?? settings.ogmiosEndpoints
     const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })

@@ -24,9 +24,11 @@ import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { Redis as IORedis } from "ioredis"
 import { redactCredentials } from "../domain/redacted-url.js"
+import { defaults } from "../services/HecateConfig.js"
 
-export const DEFAULT_RUNS_PREFIX = "hecate:runs:"
-export const DEFAULT_RUNS_KEEP = 200
+/** HECATE_RUNS_PREFIX's and HECATE_RUNS_KEEP's defaults (the settings table holds them). */
+export const DEFAULT_RUNS_PREFIX = defaults.runsPrefix
+export const DEFAULT_RUNS_KEEP = defaults.runsKeep
 /** Lines kept per run log: enough for every epoch of a mainnet backfill and its warnings. */
 export const DEFAULT_RUN_LOG_CAP = 2_000
 /**

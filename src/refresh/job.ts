@@ -1,20 +1,19 @@
 /**
  * The refresh as one self-contained run, as the `refresh` command and the schedule use it: open
  * Ogmios, detect the network, load its epoch index (shipped CSVs + cache), refresh, optionally
- * commit. Every run builds its own connection and index (re-reading the cache), so a long-running
- * service never works from a stale copy.
+ * commit. Every run opens its own connection (the run's OgmiosConnector, giving up like a backfill)
+ * and index (re-reading the cache), so a long-running service never works from a stale copy.
  */
 import { join } from "node:path"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { DEFAULT_DATA_DIR, EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
-import { OgmiosLive, type OgmiosLiveOptions } from "../layers/OgmiosLive.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 import type { GitCommitFailed } from "./errors.js"
 import { commitDataFiles, commitMessage, type CommitOutcome } from "./git.js"
 import { refreshEpochs, type RefreshError, type RefreshResult } from "./refresh.js"
 
 export interface RefreshJobOptions {
-  readonly endpoints: ReadonlyArray<string>
   /** Where the mainnet CSVs live (default: the package's data/). */
   readonly dataDir?: string | undefined
   /** The epoch cache (default: <dataDir>/epoch_cache.json). */
@@ -22,10 +21,6 @@ export interface RefreshJobOptions {
   readonly untilEpoch?: number | undefined
   /** Commit the changed data files to their git repository (default false). */
   readonly commit?: boolean | undefined
-  readonly inFlight?: number | undefined
-  readonly requestTimeoutMs?: number | undefined
-  /** Ogmios options for the run (reconnect etc.); endpoints come from `endpoints`. */
-  readonly ogmios?: Omit<OgmiosLiveOptions, "endpoints"> | undefined
 }
 
 export interface RefreshReport {
@@ -36,19 +31,15 @@ export interface RefreshReport {
   readonly changedFiles: ReadonlyArray<string>
 }
 
-export const runRefreshJob = (options: RefreshJobOptions): Effect.Effect<RefreshReport, RefreshError | GitCommitFailed> =>
+export const runRefreshJob = (options: RefreshJobOptions): Effect.Effect<RefreshReport, RefreshError | GitCommitFailed, OgmiosConnector> =>
   Effect.gen(function*() {
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR
     const cachePath = options.cachePath ?? join(dataDir, "epoch_cache.json")
-    const ogmiosLayer = OgmiosLive.layer({
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      reconnect: { maxAttempts: 3, maxDelay: 2_000 },
-      ...options.ogmios,
-      endpoints: options.endpoints
-    })
+    const connector = yield* OgmiosConnector
+    const { inFlight } = connector.follower("bounded")
     return yield* Effect.gen(function*() {
       const network = yield* detectNetwork
-      const result = yield* refreshEpochs({ untilEpoch: options.untilEpoch, csvDir: dataDir, inFlight: options.inFlight }).pipe(
+      const result = yield* refreshEpochs({ untilEpoch: options.untilEpoch, csvDir: dataDir, inFlight }).pipe(
         Effect.provide(EpochIndex.layer({ network, dataDir, cachePath }))
       )
       const changedFiles = [
@@ -63,7 +54,7 @@ export const runRefreshJob = (options: RefreshJobOptions): Effect.Effect<Refresh
           : yield* commitDataFiles(changedFiles, commitMessage(network, epochs))
       }
       return { result, commit, changedFiles }
-    }).pipe(Effect.provide(ogmiosLayer), Effect.scoped)
+    }).pipe(Effect.provide(connector.layer("bounded")), Effect.scoped)
   })
 
 /** One line for the commit outcome. */

@@ -1,11 +1,11 @@
 /**
  * The scheduled refresh as the long-running commands wire it: the trigger from the settings
- * (HECATE_REFRESH_CRON, or a fixed interval), the self-contained refresh job per run, and a log
- * line per run. `relay` and `serve` fork `scheduler.run` next to their main work.
+ * (HECATE_REFRESH_CRON, or a fixed interval), the self-contained refresh job per run (over the
+ * run's OgmiosConnector), and a log line per run. `relay` and `serve` fork `scheduler.run` next to their main work.
  */
-import { ogmiosOptions } from "../layers/OgmiosLive.js"
-import { Duration, type Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { HecateSettings } from "../services/HecateConfig.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 import { runRefreshJob, type RefreshReport, describeCommit } from "./job.js"
 import { describeRefresh } from "./refresh.js"
 import { makeRefreshScheduler, type RefreshScheduler, type RefreshTrigger } from "./schedule.js"
@@ -27,14 +27,10 @@ export const refreshTrigger = (settings: HecateSettings, interval?: Duration.Dur
 export const makeScheduledRefresh = (
   settings: HecateSettings,
   options: ScheduledRefreshOptions = {}
-): Effect.Effect<RefreshScheduler> =>
+): Effect.Effect<RefreshScheduler, never, OgmiosConnector> =>
+  Effect.flatMap(Effect.service(OgmiosConnector), (connector) =>
   makeRefreshScheduler(
-    runRefreshJob({
-      endpoints: settings.ogmiosEndpoints,
-      cachePath: settings.epochCachePath,
-      inFlight: settings.inFlight,
-      ogmios: ogmiosOptions(settings, "bounded")
-    }),
+    runRefreshJob({ cachePath: settings.epochCachePath }).pipe(Effect.provideService(OgmiosConnector, connector)),
     {
       trigger: refreshTrigger(settings, options.intervalDuration),
       describe: (r) => {
@@ -42,4 +38,4 @@ export const makeScheduledRefresh = (
         return describeRefresh(report.result) + (report.commit !== undefined ? ` ${describeCommit(report.commit)}` : "")
       }
     }
-  )
+  ))

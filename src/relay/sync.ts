@@ -3,7 +3,8 @@
  * into the epoch streams, then relay from exactly the block after the last backfilled one — no gap
  * and no overlap between the epoch streams and the relay stream. The seam is recorded in the relay
  * cursor; when a cursor exists, the backfill is done and the relay resumes from it.
- * Used by the `sync` command and by `serve`.
+ * Used by the `sync` command and by `serve`. Its Ogmios sessions come from the run's
+ * OgmiosConnector: the backfill's give up like the backfill's (bounded), the relay's never do.
  */
 import { type Duration, Effect, Layer } from "effect"
 import { backfill, type BackfillProgress } from "../backfill/backfill.js"
@@ -13,15 +14,21 @@ import { detectNetwork } from "../backfill/network.js"
 import { makeRedisSink } from "../backfill/sinks/index.js"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { formatPoint } from "../domain/point.js"
-import { OgmiosLive, type OgmiosLiveOptions } from "../layers/OgmiosLive.js"
 import { Ogmios } from "../services/Ogmios.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 import { Redis } from "../services/Redis.js"
 import { relay, type RelayOptions } from "./relay.js"
 import { RelayStore } from "./RelayStore.js"
+import { ogmiosRelaySource } from "./source.js"
+
+type ConnectionKeys = "endpoints" | "requestTimeout" | "reconnect" | "inFlight"
 
 export interface SyncOptions {
-  /** The relay's options (its endpoints are also the backfill's); `from`, `fromHeight` and `initFields` are decided here. */
-  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "fromFinal" | "initFields"> & { readonly endpoints: ReadonlyArray<string> }
+  /**
+   * The relay's options; `from`, `fromHeight` and `initFields` are decided here, the connection
+   * (endpoints, timeouts, reconnects, in-flight) is the OgmiosConnector's.
+   */
+  readonly relay: Omit<RelayOptions, "from" | "fromHeight" | "fromFinal" | "initFields" | ConnectionKeys>
   readonly historyPrefix: string
   readonly epochCachePath: string
   readonly backfill: {
@@ -30,8 +37,6 @@ export interface SyncOptions {
     readonly retries: number
     readonly retryDelay: Duration.Input
     readonly maxUnconsumedEpochs: number
-    /** the backfill's Ogmios connection options (timeouts, reconnect policy), from the settings */
-    readonly ogmios?: Omit<OgmiosLiveOptions, "endpoints">
   }
   readonly onBackfillProgress?: (event: BackfillProgress) => void
 }
@@ -65,13 +70,16 @@ export const lastStableEpoch = Effect.gen(function*() {
 export const syncThenRelay = (options: SyncOptions) =>
   Effect.gen(function*() {
     const store = yield* RelayStore
+    const connector = yield* OgmiosConnector
+    const connection = connector.follower("forever")
+    const relayOptions = { ...connection, source: ogmiosRelaySource(connection), ...options.relay }
     const existing = yield* store.read()
     if (existing !== undefined) {
       const seam = existing.fields["seam_epoch"]
       yield* Effect.logInfo(
         `relay cursor exists${seam === undefined ? "" : ` (seam after epoch ${seam})`}: the backfill is done, resuming the relay`
       )
-      return yield* relay({ ...options.relay, from: "cursor" })
+      return yield* relay({ ...relayOptions, from: "cursor" })
     }
 
     const network = yield* detectNetwork
@@ -86,9 +94,9 @@ export const syncThenRelay = (options: SyncOptions) =>
           endEpoch: stable.epoch,
           concurrency: options.backfill.concurrency,
           batchSize: options.backfill.batchSize,
-          inFlight: options.relay.inFlight ?? 100,
-          endpoints: options.relay.endpoints,
-          ogmiosLayer: (eps) => OgmiosLive.layer({ requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 2_000 }, ...options.backfill.ogmios, endpoints: eps }),
+          inFlight: relayOptions.inFlight,
+          endpoints: connector.endpoints,
+          ogmiosLayer: (eps) => connector.layer("bounded", eps),
           retries: options.backfill.retries,
           retryDelay: options.backfill.retryDelay,
           maxUnconsumedEpochs: options.backfill.maxUnconsumedEpochs,
@@ -103,12 +111,12 @@ export const syncThenRelay = (options: SyncOptions) =>
 
     if (seam === undefined) {
       yield* Effect.logInfo("no epoch was backfilled: relaying from origin")
-      return yield* relay({ ...options.relay, from: "origin", initFields: { history_prefix: options.historyPrefix } })
+      return yield* relay({ ...relayOptions, from: "origin", initFields: { history_prefix: options.historyPrefix } })
     }
     const point = { slot: seam.endSlot, id: seam.endHash }
     yield* Effect.logInfo(`epoch streams end with epoch ${seam.epoch} at ${formatPoint(point)} (height ${seam.endHeight}): the relay starts after it`)
     return yield* relay({
-      ...options.relay,
+      ...relayOptions,
       from: point,
       fromHeight: seam.endHeight,
       // the last block of a backfilled epoch is final: no rollback may go below the seam

@@ -15,7 +15,6 @@ import { Cause, type Cron, Duration, Effect, Exit, Layer, Option, Redacted, Sche
 import type { QueueError } from "../distributed/EpochQueue.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
-import { OgmiosLive, ogmiosOptions } from "../layers/OgmiosLive.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import {
   describeFailure,
@@ -37,10 +36,18 @@ import { relay } from "../relay/relay.js"
 import { ogmiosRelaySource } from "../relay/source.js"
 import { RelayStore } from "../relay/RelayStore.js"
 import { syncThenRelay } from "../relay/sync.js"
+import { OgmiosConnector, type OgmiosConnectorShape } from "../services/OgmiosConnector.js"
 import { Redis, type RedisError } from "../services/Redis.js"
 import type { ServeOptions } from "./options.js"
 import * as RestartPolicy from "./restart-policy.js"
 import { component } from "./supervisor.js"
+
+/** What every component of one serve process shares: its run history, live state and Ogmios connection. */
+export interface ServeEnv {
+  readonly runs: RunHistory
+  readonly live: LiveState
+  readonly connector: OgmiosConnectorShape
+}
 
 /** Redis or Ogmios not reachable (yet), or gone: what the relay starts over after. */
 export type Unreachable = RedisError | ConnectionLost | RequestTimeout
@@ -63,12 +70,12 @@ export const relayRestart = <E extends { readonly _tag: string }>(live: LiveStat
   })
 
 /** The relay (fresh prefix: sync, or `relayStart`; else the stored cursor), instrumented for the metrics. */
-export const relayComponent = (options: ServeOptions, runs: RunHistory, live: LiveState) => {
+export const relayComponent = (options: ServeOptions, { runs, live, connector }: ServeEnv) => {
   const { settings, file } = options
   const prefix = settings.relayPrefix
   const redisLayer = RedisLive.layer({ url: settings.redisUrl, connectionName: "hecate-serve" })
   const layers = Layer.mergeAll(
-    OgmiosLive.fromSettings(settings, "forever", settings.ogmiosEndpoints),
+    connector.layer("forever"),
     instrumentRelayStore(RelayStore.layer({ prefix, ...(file.relay?.retain === undefined ? {} : { retain: file.relay.retain }) }))
       .pipe(Layer.provideMerge(redisLayer))
   )
@@ -76,13 +83,12 @@ export const relayComponent = (options: ServeOptions, runs: RunHistory, live: Li
     const redis = yield* Redis
     const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
     const depth = Option.getOrUndefined(settings.relayDepth)
-    const connection = ogmiosOptions(settings, "forever")
+    const connection = connector.follower("forever")
     const relayOptions = {
-      endpoints: settings.ogmiosEndpoints,
-      source: ogmiosRelaySource({ endpoints: settings.ogmiosEndpoints, requestTimeout: connection.requestTimeout, reconnect: connection.reconnect }),
+      ...connection,
+      source: ogmiosRelaySource(connection),
       ...(depth === undefined ? {} : { depth }),
       ...(file.relay?.format === undefined ? {} : { format: file.relay.format }),
-      inFlight: settings.inFlight,
       ...(file.relay?.maxLag === undefined ? {} : { maxLag: file.relay.maxLag })
     }
     if (hasCursor || options.relayStart !== undefined) {
@@ -98,10 +104,9 @@ export const relayComponent = (options: ServeOptions, runs: RunHistory, live: Li
         batchSize: settings.batchSize,
         retries: 3,
         retryDelay: "10 seconds",
-        maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,
-        ogmios: ogmiosOptions(settings, "bounded")
+        maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
       }
-    })
+    }).pipe(Effect.provideService(OgmiosConnector, connector))
   }).pipe(Effect.provide(layers))
 
   const recorder = new RunRecorder(runs, {
@@ -133,7 +138,7 @@ export const relayComponent = (options: ServeOptions, runs: RunHistory, live: Li
 }
 
 /** One refresh run, recorded in the run history. */
-const refreshJob = (options: ServeOptions, runs: RunHistory) =>
+const refreshJob = (options: ServeOptions, { runs, connector }: ServeEnv) =>
   Effect.suspend(() => {
     const { settings, file } = options
     const recorder = new RunRecorder(runs, {
@@ -146,13 +151,11 @@ const refreshJob = (options: ServeOptions, runs: RunHistory) =>
     })
     recorder.start()
     return runRefreshJob({
-      endpoints: settings.ogmiosEndpoints,
       dataDir: file.refresh?.dataDir === undefined ? undefined : resolve(file.refresh.dataDir),
       cachePath: resolve(settings.epochCachePath),
-      commit: file.refresh?.commit,
-      inFlight: settings.inFlight,
-      ogmios: ogmiosOptions(settings, "bounded")
+      commit: file.refresh?.commit
     }).pipe(
+      Effect.provideService(OgmiosConnector, connector),
       withRunLog(recorder),
       Effect.annotateLogs({ run: recorder.id }),
       Effect.onExit((exit) =>
@@ -166,8 +169,8 @@ const refreshJob = (options: ServeOptions, runs: RunHistory) =>
   })
 
 /** This instance's refresh schedule (overlap skipped, backoff retries); its status feeds /health. */
-export const makeServeRefreshScheduler = (options: ServeOptions, runs: RunHistory): Effect.Effect<RefreshScheduler> =>
-  makeRefreshScheduler(refreshJob(options, runs), {
+export const makeServeRefreshScheduler = (options: ServeOptions, env: ServeEnv): Effect.Effect<RefreshScheduler> =>
+  makeRefreshScheduler(refreshJob(options, env), {
     trigger: refreshTrigger(options.settings, options.refreshInterval?.every),
     runOnStart: options.file.refresh?.runOnStart,
     retry: options.file.refresh?.retries === undefined ? undefined : { times: options.file.refresh.retries },
@@ -181,7 +184,7 @@ export const makeServeRefreshScheduler = (options: ServeOptions, runs: RunHistor
  * The refresh: this instance's schedule, or with `refreshCluster` one run per tick across every
  * instance on the same Redis (a BullMQ job scheduler), each run retried with backoff.
  */
-export const refreshComponent = (options: ServeOptions, runs: RunHistory, scheduler: RefreshScheduler) => {
+export const refreshComponent = (options: ServeOptions, env: ServeEnv, scheduler: RefreshScheduler) => {
   const { settings } = options
   const interval = options.refreshInterval?.every
   const cluster = clusterSchedule(
@@ -191,7 +194,7 @@ export const refreshComponent = (options: ServeOptions, runs: RunHistory, schedu
       connection: { url: Redacted.value(settings.redisUrl) },
       prefix: bullPrefix(settings.queuePrefix)
     },
-    () => refreshJob(options, runs).pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
+    () => refreshJob(options, env).pipe(Effect.retry(Schedule.exponential("10 seconds").pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))))
   ).pipe(Effect.andThen(Effect.never))
   const run: Effect.Effect<never, QueueError | Cron.CronParseError, Scope.Scope> = options.refreshCluster ? cluster : scheduler.run
   return component({
@@ -202,7 +205,7 @@ export const refreshComponent = (options: ServeOptions, runs: RunHistory, schedu
 }
 
 /** HTTP: the dashboard, /health (with the refresh's status), /metrics, /api/state; closed with its scope. */
-export const httpComponent = (options: ServeOptions, runs: RunHistory, scheduler: RefreshScheduler, live: LiveState) => {
+export const httpComponent = (options: ServeOptions, { runs, live }: ServeEnv, scheduler: RefreshScheduler) => {
   const { settings } = options
   return component({
     name: "http",

@@ -6,6 +6,7 @@
 import { Effect, Redacted } from "effect"
 import { makeRunHistory, Telemetry } from "../observability/index.js"
 import { httpComponent, makeServeRefreshScheduler, refreshComponent, relayComponent } from "./components.js"
+import { OgmiosConnector } from "../services/OgmiosConnector.js"
 import type { ServeOptions } from "./options.js"
 import { supervise } from "./supervisor.js"
 
@@ -16,9 +17,10 @@ export const serve = (options: ServeOptions) =>
     yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
     const telemetry = yield* Telemetry
     yield* telemetry.command("serve")
+    const env = { runs, live: telemetry.live, connector: yield* OgmiosConnector }
 
-    const scheduler = yield* makeServeRefreshScheduler(options, runs)
-    const relay = relayComponent(options, runs, telemetry.live)
+    const scheduler = yield* makeServeRefreshScheduler(options, env)
+    const relay = relayComponent(options, env)
     const refresh = options.refresh
       ? `${(yield* scheduler.status).trigger}${options.refreshCluster ? " (once per tick across instances)" : ""}`
       : "off"
@@ -27,7 +29,7 @@ export const serve = (options: ServeOptions) =>
     )
     return yield* supervise([
       relay.component,
-      ...(options.refresh ? [refreshComponent(options, runs, scheduler)] : []),
-      ...(options.http ? [httpComponent(options, runs, scheduler, telemetry.live)] : [])
+      ...(options.refresh ? [refreshComponent(options, env, scheduler)] : []),
+      ...(options.http ? [httpComponent(options, env, scheduler)] : [])
     ])
   })

@@ -2,13 +2,17 @@
  * HECATE_REQUEST_TIMEOUT_MS and HECATE_RECONNECT_MAX_DELAY_MS are honoured by every command that
  * talks to Ogmios, through the CLI as a user runs it:
  *
- * - against a server that accepts the WebSocket and never answers, backfill, sync, worker and
- *   relay report a timeout of the configured 500 ms within a few seconds (not the default 30 s);
+ * - against a server that accepts the WebSocket and never answers, backfill, sync, worker, refresh
+ *   and relay (into Redis, or printed) report a timeout of the configured 500 ms within a few
+ *   seconds (not the default 30 s), set in the environment or in the config file;
  * - a relay whose Ogmios is down reconnects with the backoff capped at the configured 300 ms
  *   (plus the ±20 % jitter), however many attempts fail in a row.
  */
 import type { ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { WebSocketServer } from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
@@ -37,7 +41,9 @@ describe("HECATE_REQUEST_TIMEOUT_MS", () => {
   const commands: ReadonlyArray<ReadonlyArray<string>> = [
     ["backfill", "--retries", "0"],
     ["sync"],
-    ["worker"]
+    ["worker"],
+    // its session is opened by the refresh job, from the run's connector; it fails before writing
+    ["refresh"]
   ]
   for (const args of commands) {
     it(`${args[0]} gives up on a silent Ogmios after the configured 500 ms`, async () => {
@@ -52,12 +58,12 @@ describe("HECATE_REQUEST_TIMEOUT_MS", () => {
     })
   }
 
-  it("relay reports the configured 500 ms timeout and keeps retrying", async () => {
-    const prefix = newPrefix()
+  /** Runs a relay until it has reported two timeouts of 500 ms, then stops it with Ctrl-C. */
+  const relayTimesOut = async (args: ReadonlyArray<string>, extraEnv: Record<string, string>) => {
     let child: ChildProcess | undefined
     let text = ""
-    const done = runCli(["relay", "--endpoint", url, "--from", "origin", "--depth", "10", "--no-refresh", "--redis-prefix", prefix], {
-      env: { ...env, HECATE_REQUEST_TIMEOUT_MS: "500" },
+    const done = runCli(["relay", ...args, "--from", "origin", "--depth", "10", "--no-refresh"], {
+      env: { ...env, ...extraEnv },
       timeoutMs: 25_000,
       onSpawn: (c) => {
         child = c
@@ -69,9 +75,25 @@ describe("HECATE_REQUEST_TIMEOUT_MS", () => {
     child?.kill("SIGINT")
     const r = await done
     expect(r.code, output(r)).toBe(130)
+  }
+
+  it("relay reports the configured 500 ms timeout and keeps retrying", async () => {
+    const prefix = newPrefix()
+    await relayTimesOut(["--endpoint", url, "--redis-prefix", prefix], { HECATE_REQUEST_TIMEOUT_MS: "500" })
     const client = new IORedis(TEST_REDIS_URL)
     await cleanup(client, [prefix])
     client.disconnect()
+  })
+
+  it("relay --sink jsonl reports the config file's 500 ms timeout (ogmios.requestTimeoutMs) and keeps retrying", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hecate-timeouts-"))
+    const config = join(dir, "hecate.config.json")
+    writeFileSync(config, JSON.stringify({ ogmios: { endpoints: [url], requestTimeoutMs: 500 } }))
+    try {
+      await relayTimesOut(["--sink", "jsonl", "--config", config], {})
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

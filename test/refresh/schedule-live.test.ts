@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { runRefreshJob, type RefreshReport } from "../../src/refresh/job.js"
+import { OgmiosConnector } from "../../src/services/OgmiosConnector.js"
 import { describeRefresh } from "../../src/refresh/refresh.js"
 import { makeRefreshScheduler } from "../../src/refresh/schedule.js"
 import { expectedLastFinal, expectedRow, SHORT_EPOCHS, simulator, tempDir, textOf } from "./support.js"
@@ -14,7 +15,7 @@ describe("refresh schedule (real time, simulator)", () => {
       const sim = yield* simulator({ ...SHORT_EPOCHS, blockIntervalMs: 5 })
       const dir = yield* tempDir()
       const cachePath = join(dir, "cache.json")
-      const job = runRefreshJob({ endpoints: [sim.url], dataDir: dir, cachePath })
+      const job = runRefreshJob({ dataDir: dir, cachePath }).pipe(Effect.provide(OgmiosConnector.layerSettings({ ogmiosEndpoints: [sim.url] })))
       const scheduler = yield* makeRefreshScheduler(job, {
         trigger: { _tag: "Interval", every: "200 millis" },
         runOnStart: true,
