@@ -37,8 +37,35 @@ const isLongEscapedControl = (code: number) => code < 0x20 && code !== 8 && code
 
 const lowerHex = (c: number): number => (c >= ZERO && c <= NINE ? c - ZERO : c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1)
 
-/** Index past the canonical string starting at `i` (a quote), or -1. */
+/** A control character or a surrogate somewhere in the text: strings are then read char by char. */
+const CAREFUL = /[\u0000-\u001f\ud800-\udfff]/
+let careful = true
+/** The first backslash at or after the scan position (Infinity: none). */
+let nextBackslash = Number.POSITIVE_INFINITY
+
+const begin = (text: string) => {
+  careful = CAREFUL.test(text)
+  const b = text.indexOf("\\")
+  nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b
+}
+
+/**
+ * Index past the canonical string starting at `i` (a quote), or -1. Most strings (hashes, keys)
+ * hold no backslash, control character or surrogate: their end is the next quote, found natively.
+ */
 const scanString = (s: string, i: number): number => {
+  const q = s.indexOf('"', i + 1)
+  if (q < 0) return -1
+  if (!careful && q < nextBackslash) return q + 1
+  const end = scanStringSlowly(s, i)
+  if (end > nextBackslash) {
+    const b = s.indexOf("\\", end)
+    nextBackslash = b < 0 ? Number.POSITIVE_INFINITY : b
+  }
+  return end
+}
+
+const scanStringSlowly = (s: string, i: number): number => {
   const n = s.length
   let j = i + 1
   while (j < n) {
@@ -203,6 +230,7 @@ export const scanCanonicalObject = (
   nestedOut?: Array<number>
 ): number => {
   if (text.charCodeAt(start) !== OPEN_BRACE) return -1
+  begin(text)
   try {
     return scanObject(text, start, 0, members, nested, nestedOut)
   } catch {
@@ -212,6 +240,7 @@ export const scanCanonicalObject = (
 
 /** True when `text` is exactly one canonical JSON value. */
 export const isCanonical = (text: string): boolean => {
+  begin(text)
   try {
     return scanValue(text, 0, 0) === text.length
   } catch {
