@@ -24,7 +24,7 @@
  * the range. "start RSS" is the process's RSS when the relay starts (modules loaded, window
  * planned): the floor under the peak, before any block.
  *
- *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/backfill.js [blocks] [meanBlockBytes] [concurrencies e.g. 1,2,4] [baseline ref|none]
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/backfill.js [blocks] [meanBlockBytes] [concurrencies e.g. 1,2,4] [baseline ref|none] [hecate|ogmios]
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -55,6 +55,8 @@ export interface BackfillBenchOptions {
    * BASELINE_REF, the commit before the backfill's memory work; "none" = no baseline).
    */
   readonly baseline?: string
+  /** The CLI's --format (default hecate, the CLI's default). */
+  readonly format?: "hecate" | "ogmios"
   /** Keep the baseline build for a later call (the caller disposes of it with buildBaseline(ref).dispose()). */
   readonly keepBaseline?: boolean
 }
@@ -176,7 +178,7 @@ const syncOnly = async (url: string, concurrency: number, rowsFile: string) => {
   return JSON.parse(await firstLine(child)) as { blocks: number; seconds: number; maxRssMb: number }
 }
 
-export const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "", main = MAIN) => {
+export const backfillRun = async (info: ServerInfo, concurrency: number, cachePath: string, redis: Redis, redisUrl: string, nodeOptions = "", main = MAIN, format = "hecate") => {
   const prefix = `hecate-bench:${randomBytes(4).toString("hex")}:`
   const memory: Array<number> = []
   let peakUsed = 0
@@ -202,7 +204,7 @@ export const backfillRun = async (info: ServerInfo, concurrency: number, cachePa
   const spawned = performance.now()
   const child = spawn(
     process.execPath,
-    [main, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1"],
+    [main, "backfill", "--endpoint", info.url, "--redis-prefix", prefix, "--concurrency", String(concurrency), "--retry-delay", "1", "--format", format],
     {
       // REDIS_MAX_UNCONSUMED_EPOCHS: the consumer stand-in registers each epoch a few ms after it is
       // published, but a run that meets the limit first sleeps a whole 10 s backpressure poll; the
@@ -259,6 +261,7 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
   const epochLength = options.epochLength ?? 10_000
   const concurrencies = options.concurrencies ?? [1, 2, 4]
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
+  const format = options.format ?? "hecate"
   const dir = mkdtempSync(join(tmpdir(), "hecate-bench-backfill-"))
   const cachePath = join(dir, "epoch_cache.json")
   const rowsFile = join(dir, "rows.json")
@@ -285,9 +288,9 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
       if (s.blocks !== info.blocks) throw new Error(`sync-only pass: ${s.blocks} blocks, expected ${info.blocks}`)
       const syncRate = s.blocks / s.seconds
       // alternate which build goes first, so neither always runs on the warmer machine
-      const runBaseline = () => (baseline === undefined ? Promise.resolve(undefined) : backfillRun(info, c, cachePath, redis, redisUrl, "", baseline.main))
+      const runBaseline = () => (baseline === undefined ? Promise.resolve(undefined) : backfillRun(info, c, cachePath, redis, redisUrl, "", baseline.main, format))
       const base = k % 2 === 0 ? await runBaseline() : undefined
-      const b = await backfillRun(info, c, cachePath, redis, redisUrl)
+      const b = await backfillRun(info, c, cachePath, redis, redisUrl, "", MAIN, format)
       const baseRun = base ?? (await runBaseline())
       const rate = info.blocks / b.seconds
       rows.push({
@@ -331,7 +334,7 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
     const meanEpoch = info.bytes / info.epochs.length
     const pct = (r: number) => `${(100 * r).toFixed(0)} %`
     const label = baseline === undefined ? "" : ` (baseline: ${baselineRef})`
-    console.log(`backfill vs sync-only and peak RSS${label}, ${(info.bytes / info.blocks / 1024).toFixed(1)} KB blocks`)
+    console.log(`backfill (--format ${format}) vs sync-only and peak RSS${label}, ${(info.bytes / info.blocks / 1024).toFixed(1)} KB blocks`)
     console.log(
       "conc   sync-only b/s | baseline b/s  vs sync  peak RSS MiB  start RSS | backfill b/s  vs sync  peak RSS MiB  start RSS |  MB/s  Redis MB/epoch  Redis peak MB"
     )
@@ -363,8 +366,9 @@ export const runBackfillBench = async (options: BackfillBenchOptions = {}): Prom
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [blocks, mean, conc, baseline] = process.argv.slice(2)
+  const [blocks, mean, conc, baseline, format] = process.argv.slice(2)
   await runBackfillBench({
+    ...(format === "ogmios" || format === "hecate" ? { format } : {}),
     ...(blocks ? { blocks: Number(blocks) } : {}),
     ...(mean ? { meanBlockBytes: Number(mean) } : {}),
     ...(conc ? { concurrencies: conc.split(",").map(Number) } : {}),

@@ -20,6 +20,9 @@ import { runRelayCatchupBench } from "./relayCatchup.js"
 import { formatRelayMemory, runRelayMemoryBench } from "./relayMemory.js"
 import { main as runSimulatorBench } from "./simulator.js"
 
+/** The last commit that parsed every block and wrote it out again (the throughput bench's baseline). */
+const TEXT_FORWARDING_BASELINE_REF = "900a4f5"
+
 interface Bench {
   readonly name: string
   readonly run: () => Promise<unknown>
@@ -45,6 +48,20 @@ export const BENCHES: ReadonlyArray<Bench> = [
       try {
         await runBackfillBench({ keepBaseline: true })
         await runBackfillBench({ blocks: 30_000, meanBlockBytes: 61_440, keepBaseline: true })
+      } finally {
+        disposeBaselines()
+      }
+    }
+  },
+  {
+    // backfill vs sync-only in both wire formats, beside the build before blocks were forwarded
+    // from their frame text (docs/backfill.md, "Blocks forwarded from their frame text")
+    name: "throughput",
+    run: async () => {
+      try {
+        for (const format of ["hecate", "ogmios"] as const) {
+          await runBackfillBench({ blocks: 40_000, concurrencies: [1, 2], baseline: TEXT_FORWARDING_BASELINE_REF, format, keepBaseline: true })
+        }
       } finally {
         disposeBaselines()
       }

@@ -20,6 +20,11 @@ export interface Batcher<B> {
   readonly take: () => B
   /** The write of a batch that `take` returned has finished (its memory may be reused). */
   readonly written: (batch: B) => void
+  /**
+   * The batcher only encodes the blocks it is given (`encodeBlock`), so the session may hand it
+   * header-only blocks kept as their frame text (src/domain/block-text.ts): no parse at all.
+   */
+  readonly blockText?: boolean
 }
 
 /** The plain batcher: arrays of the parsed blocks (the sinks' `writeBatch`). */
@@ -76,6 +81,7 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20): Ba
   }
 
   return {
+    blockText: true,
     add: (block) => {
       const text = encodeBlock(block, format)
       // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]"

@@ -139,7 +139,7 @@ export function syncEpoch<B, E, R>(
     }
 
     let bytes = 0
-    yield* ogmios.chainSync([start], { inFlight }).pipe(
+    yield* ogmios.chainSync([start], { inFlight, blockText: batcher.blockText === true }).pipe(
       Stream.takeUntil((event) => event._tag === "RollForward" && event.block.height >= expected.endHeight),
       Stream.runForEach((event) => {
         if (event._tag === "RollForward" && typeof event.block.size?.bytes === "number") bytes += event.block.size.bytes

@@ -18,8 +18,9 @@
  * `transactions` as [], and Byron-only fields (delegate, operationalCertificates, issuer) are
  * dropped.
  */
-import { stringify, withRawBigInts } from "../json/lossless.js"
+import { parse, stringify, withRawBigInts } from "../json/lossless.js"
 import type { Block } from "./block.js"
+import { blockText, type BlockText } from "./block-text.js"
 
 /** The value `prepare_block` injects (a fresh object per certificate here, never shared). */
 export const STAKE_CREDENTIAL_DEPOSIT = { ada: { lovelace: 2_000_000 } } as const
@@ -41,6 +42,8 @@ export interface WireBlock {
   readonly transactions: ReadonlyArray<unknown>
 }
 
+const isRawJSON = (JSON as unknown as { isRawJSON: (u: unknown) => boolean }).isRawJSON
+
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const needsDeposit = (cert: unknown): boolean =>
@@ -53,7 +56,8 @@ const withDeposit = (cert: Record<string, unknown>): Record<string, unknown> => 
 
 /** One transaction minus datums/scripts/redeemers, with deposit injection; input untouched. */
 export const prepareTransaction = (tx: unknown): unknown => {
-  if (!isRecord(tx)) return tx
+  // a bigint the encoder swapped for its JSON.rawJSON (src/json/lossless.ts) is a value, not a record
+  if (!isRecord(tx) || isRawJSON(tx)) return tx
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(tx)) {
     if (DROPPED_TX_KEYS.has(key)) continue
@@ -89,13 +93,91 @@ export type WireFormat = "hecate" | "ogmios"
 
 export const WIRE_FORMATS: ReadonlyArray<WireFormat> = ["hecate", "ogmios"]
 
+/** The parsed block behind a header-only block kept as text (or the block itself). */
+export const fullBlock = (block: Block): Block => {
+  const kept = blockText(block)
+  return kept === undefined ? block : (parse(kept.text.slice(kept.start, kept.end)) as Block)
+}
+
+const encodeParsed = (block: Block, format: WireFormat): string =>
+  withRawBigInts(block, () => stringify(format === "hecate" ? prepareBlock(block) : block))
+
+const HECATE_HEAD = ["slot", "hash", "blocktype", "era", "ancestor", "nonce", "height", "size", "protocol", "transactions"] as const
+const OGMIOS_SOURCE: Record<(typeof HECATE_HEAD)[number], string> = {
+  slot: "slot", hash: "id", blocktype: "type", era: "era", ancestor: "ancestor", nonce: "nonce", height: "height", size: "size",
+  protocol: "protocol", transactions: "transactions"
+}
+/** Written as null when Ogmios omits them (or sends null) — `?? null` in prepareBlock. */
+const NULL_WHEN_ABSENT = new Set(["nonce", "size", "protocol"])
+const DEPOSIT_TYPES = /"stakeCredential(?:Registration|Deregistration)"/
+
+/**
+ * One transaction of a kept block in the hecate format, from its members' text: the dropped keys
+ * left out. A transaction that may need a deposit injected is parsed and prepared as a value.
+ */
+const hecateTransaction = (kept: BlockText, from: number, to: number, elementStart: number, elementEnd: number): string => {
+  const text = kept.text
+  if (from === to) return text.slice(elementStart, elementEnd) // not an object (or {}): as it is
+  let out = "{"
+  for (let i = from; i < to; i += 3) {
+    const keyStart = kept.transactions[i]!
+    const valueStart = kept.transactions[i + 1]!
+    const name = text.slice(keyStart + 1, valueStart - 2)
+    if (DROPPED_TX_KEYS.has(name)) continue
+    if (name === "certificates" && DEPOSIT_TYPES.test(text.slice(valueStart, kept.transactions[i + 2]!))) {
+      const tx = parse(text.slice(elementStart, elementEnd)) as object
+      return withRawBigInts(tx, () => stringify(prepareTransaction(tx)))
+    }
+    out += `${out.length > 1 ? "," : ""}${text.slice(keyStart, kept.transactions[i + 2]!)}`
+  }
+  return `${out}}`
+}
+
+/** `prepareBlock` + stringify, spliced from a kept block's text; undefined where that is not certain. */
+const hecateFromText = (block: Block, kept: BlockText): string | undefined => {
+  const text = kept.text
+  const value = new Map<string, string>()
+  for (let i = 0; i < kept.members.length; i += 3) {
+    value.set(text.slice(kept.members[i]! + 1, kept.members[i + 1]! - 2), text.slice(kept.members[i + 1]!, kept.members[i + 2]!))
+  }
+  // the header fields were checked by the frame decoder; a slot that is not a plain number is null
+  if (!value.has("id") || !value.has("type") || !value.has("era") || !value.has("ancestor") || !value.has("height")) return undefined
+  let out = "{"
+  for (const field of HECATE_HEAD) {
+    const source = OGMIOS_SOURCE[field]
+    let v = value.get(source)
+    if (field === "slot") v = typeof block.slot === "number" ? v : "null"
+    else if (NULL_WHEN_ABSENT.has(field)) v ??= "null"
+    else if (field === "transactions") {
+      if (v === undefined || !v.startsWith("[")) v = "[]"
+      else {
+        const txs: Array<string> = []
+        let from = 0
+        for (let i = 0; i < kept.transactions.length; i += 3) {
+          if (kept.transactions[i] !== -1) continue
+          txs.push(hecateTransaction(kept, from, i, kept.transactions[i + 1]!, kept.transactions[i + 2]!))
+          from = i + 3
+        }
+        v = `[${txs.join(",")}]`
+      }
+    }
+    out += `${field === "slot" ? "" : ","}"${field}":${v}`
+  }
+  return `${out}}`
+}
+
 /**
  * One block's JSON text in `format` (redis-list elements, jsonl lines, and the pieces of a stream
  * entry). The bigints the parser restored are written through JSON.rawJSON, so the block stays on
- * the native JSON.stringify path (the replacer fallback is for bigints from elsewhere).
+ * the native JSON.stringify path (the replacer fallback is for bigints from elsewhere). A block
+ * kept as text (src/domain/block-text.ts) is written from its text: the same bytes, no parse.
  */
-export const encodeBlock = (block: Block, format: WireFormat = "hecate"): string =>
-  withRawBigInts(block, () => stringify(format === "hecate" ? prepareBlock(block) : block))
+export const encodeBlock = (block: Block, format: WireFormat = "hecate"): string => {
+  const kept = blockText(block)
+  if (kept === undefined) return encodeParsed(block, format)
+  if (format === "ogmios") return kept.text.slice(kept.start, kept.end)
+  return hecateFromText(block, kept) ?? encodeParsed(fullBlock(block), format)
+}
 
 /**
  * The stream entry `data`: compact JSON text of the array of blocks in `format`, bigint-exact.

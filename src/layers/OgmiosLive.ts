@@ -185,7 +185,7 @@ const make = (options: OgmiosLiveOptions) =>
         })
         const follower = yield* Effect.acquireRelease(
           Effect.sync(() =>
-            follow({ ...options, points, inFlight, onReconnect }, {
+            follow({ ...options, points, inFlight, onReconnect, blockText: streamOptions.blockText === true }, {
               event: (event) => {
                 if (!Queue.offerUnsafe(queue, event)) {
                   Queue.failCauseUnsafe(queue, Cause.die(new Error("chain-sync credit overflow (bug)")))

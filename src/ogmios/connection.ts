@@ -9,7 +9,7 @@ import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
 import { connectionLost, ConnectionLost, couldNotConnect, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
-import { decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
+import { decodeForwardText, decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
 import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 
 export interface ConnectionOptions {
@@ -85,6 +85,11 @@ const midFrame = (ws: WebSocket): string | undefined => {
 export class OgmiosConnection {
   /** Receives every chain-sync reply (frames with a null id), in order. */
   onChainSync: ((frame: ResponseFrame, text: string) => void) | undefined = undefined
+  /**
+   * Chain-sync blocks as their text, with only the header parsed (src/domain/block-text.ts), when
+   * the frame allows it; set by a consumer that only writes blocks out again (the backfill).
+   */
+  blockText = false
   /** Called once when the connection ends for any reason other than `close()`. */
   onEnd: ((error: ConnectionEnd) => void) | undefined = undefined
 
@@ -217,6 +222,9 @@ export class OgmiosConnection {
   private readonly onMessage = (data: WebSocket.RawData) => {
     this.alive = true
     const text = data.toString()
+    // a forward frame is a chain-sync reply (id null): the text path needs none of the checks below
+    const forward = this.blockText ? decodeForwardText(text) : undefined
+    if (forward !== undefined) return this.onChainSync?.(forward, text)
     const frame = decodeFrame(text)
     if (frame instanceof MalformedFrame) return this.terminate(frame)
     const id = frame.id

@@ -97,6 +97,11 @@ export interface FollowerOptions extends ConnectionOptions {
   readonly inFlight?: number
   readonly reconnect?: ReconnectOptions
   readonly resumePoints?: ResumePointsOptions
+  /**
+   * Deliver forward blocks as header-only Blocks that keep their frame text (src/domain/block-text.ts),
+   * for a consumer that only verifies headers and writes blocks out with `encodeBlock` (default false).
+   */
+  readonly blockText?: boolean
   /** called before each reconnect delay */
   readonly onReconnect?: (info: ReconnectInfo) => void
   /** called after each successful findIntersection */
@@ -239,6 +244,7 @@ export const follow = (options: FollowerOptions, sink: FollowerSink): Follower =
       (c) => {
         if (phase === "closed") return c.close()
         conn = c
+        c.blockText = options.blockText === true
         connections++
         c.onEnd = drop
         c.onChainSync = onChainSync

@@ -7,6 +7,8 @@
 import { RollBackward, RollForward, type ChainSyncEvent } from "../domain/chain-event.js"
 import type { Block } from "../domain/block.js"
 import type { PointOrOrigin, TipOrOrigin } from "../domain/point.js"
+import { keepBlockText } from "../domain/block-text.js"
+import { scanCanonicalObject } from "../json/canonical.js"
 import { adoptBigIntSites, bigIntSites, parse } from "../json/lossless.js"
 import { MalformedFrame } from "./errors.js"
 import type { RpcErrorObject, RpcId } from "./protocol.js"
@@ -60,6 +62,42 @@ export const decodeFrame = (text: string): ResponseFrame | MalformedFrame => {
     return value as unknown as ErrorFrame
   }
   return malformed("neither result nor error", text)
+}
+
+const FORWARD_HEAD = `{"jsonrpc":"2.0","method":"nextBlock","result":{"direction":"forward","block":`
+/** What follows the block in a forward frame; the tip is a flat object. */
+const FORWARD_TAIL = /^,"tip":(\{[^{}]*\})\},"id":null\}$/
+/** The header fields a session reads (src/ogmios/frame.ts isBlockHeader, the backfill's checks). */
+const HEADER_FIELDS = new Set(["type", "era", "id", "ancestor", "height", "slot", "size"])
+
+/**
+ * A `nextBlock` forward frame with the block left as text (src/domain/block-text.ts): the block
+ * is scanned, not parsed, and only its header fields are parsed. Undefined when the frame is not
+ * laid out as Ogmios writes it or the block's text is not canonical: the caller then decodes it
+ * as any other frame (decodeFrame), which reaches the same verdict on what it holds.
+ */
+export const decodeForwardText = (text: string): ResultFrame | undefined => {
+  if (!text.startsWith(FORWARD_HEAD)) return undefined
+  const start = FORWARD_HEAD.length
+  const members: Array<number> = []
+  const transactions: Array<number> = []
+  const end = scanCanonicalObject(text, start, members, "transactions", transactions)
+  if (end < 0) return undefined
+  const tail = FORWARD_TAIL.exec(text.slice(end))
+  if (tail === null) return undefined
+  let tip: unknown
+  const header: Record<string, unknown> = {}
+  try {
+    tip = parse(tail[1]!)
+    for (let i = 0; i < members.length; i += 3) {
+      const name = text.slice(members[i]! + 1, members[i + 1]! - 2)
+      if (HEADER_FIELDS.has(name)) header[name] = parse(text.slice(members[i + 1]!, members[i + 2]!))
+    }
+  } catch {
+    return undefined
+  }
+  const block = keepBlockText(header as unknown as Block, { text, start, end, members, transactions })
+  return { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block, tip }, id: null }
 }
 
 const isPoint = (u: unknown): u is PointOrOrigin =>

@@ -20,6 +20,11 @@ import type {
 export interface ChainSyncStreamOptions {
   /** most nextBlock requests outstanding = elements buffered ahead of the consumer (default: the layer's, 100) */
   readonly inFlight?: number
+  /**
+   * Forward blocks as header-only Blocks keeping their frame text (src/domain/block-text.ts): for a
+   * consumer that verifies headers and writes blocks out with `encodeBlock` only (default false).
+   */
+  readonly blockText?: boolean
 }
 
 export class Ogmios extends Context.Service<Ogmios, {
