@@ -316,7 +316,8 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
           ? syncEpoch(request, (blocks: ReadonlyArray<Block>) => sink.writeBatch(epoch, blocks).pipe(Effect.tap(() => wrote(blocks.length))))
           : syncEpoch(
             request,
-            (batch: EncodedBlocks) => encoded.writeEncoded(epoch, batch).pipe(Effect.tap(() => wrote(batch.blockCount))),
+            // a part of a batch is not a batch written: the blocks count once, with the batch's last part
+            (batch: EncodedBlocks) => encoded.writeEncoded(epoch, batch).pipe(Effect.tap(() => batch.complete ? wrote(batch.blockCount) : Effect.void)),
             encoded.batcher()
           )
         return yield* session.pipe(Effect.provide(options.ogmiosLayer(endpoints)))
