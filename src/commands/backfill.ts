@@ -57,7 +57,7 @@ export const backfillFlags = {
     Flag.withDefault<"hecate" | "ogmios">("hecate")
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
-  inFlight: optionalInt("in-flight", "nextBlock requests in flight per epoch session (default HECATE_IN_FLIGHT, 100)"),
+  inFlight: optionalInt("in-flight", "nextBlock requests in flight, shared by the epochs synced at once (default HECATE_IN_FLIGHT, 100)"),
   retries: intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(3)),
   retryDelay: intFlag("retry-delay").pipe(Flag.withDescription("Seconds between attempts"), Flag.withDefault(10)),
   simulator: Flag.Boolean("simulator").pipe(
