@@ -413,8 +413,9 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
       if (staged > 0) space.del(keys.staging(epoch))
       return Effect.sync(() => {
         const bytes = batch.byteLength ?? staged + Buffer.byteLength(batch.data, "utf8")
-        const tail = typeof batch.data === "string" ? batch.data : batch.data.toString("utf8")
-        const data = staged === 0 ? tail : Buffer.from(have, "latin1").toString("utf8") + tail
+        const tail = typeof batch.data === "string" ? Buffer.from(batch.data, "utf8") : batch.data
+        // decoded as one: a part may end inside a character
+        const data = (staged === 0 ? tail : Buffer.concat([Buffer.from(have, "latin1"), tail])).toString("utf8")
         space.xadd(keys.stream(epoch), ["type", "batch", "epoch", String(epoch), "data", data], t)
         space.hset(keys.resumeMap, String(epoch), String(batch.lastHeight))
         space.hincrby(keys.metrics, "blocks_total", batch.blockCount)
