@@ -328,7 +328,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
             request,
             // a part of a batch is not a batch written: the blocks count once, with the batch's last part
             (batch: EncodedBlocks) => encoded.writeEncoded(epoch, batch).pipe(Effect.tap(() => batch.complete ? wrote(batch.blockCount) : Effect.void)),
-            encoded.batcher()
+            encoded.batcher(concurrency)
           )
         return yield* session.pipe(Effect.provide(options.ogmiosLayer(endpoints)))
       })

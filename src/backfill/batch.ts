@@ -67,8 +67,17 @@ export interface EncodedBlocks {
   readonly complete: boolean
 }
 
-/** The part size of the batchers of the backfill's epoch sessions. */
+/** The smallest part of the backfill's epoch sessions. */
 export const PART_BYTES = 1 << 20
+
+/**
+ * The parts' bytes shared by the epoch sessions running at once: each part is a round trip the
+ * session waits for, so a lone session takes big parts (a 14.7 KB-block batch in one) and four
+ * take 2 MiB each; never under PART_BYTES.
+ */
+export const PART_BUDGET_BYTES = 8 << 20
+
+export const partBytesFor = (sessions: number): number => Math.max(PART_BYTES, Math.floor(PART_BUDGET_BYTES / Math.max(1, sessions)))
 
 const OPEN = 0x5b // [
 const COMMA = 0x2c // ,

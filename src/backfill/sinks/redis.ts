@@ -6,14 +6,14 @@
  */
 import { Effect } from "effect"
 import type { WireFormat } from "../../domain/wire-format.js"
-import { jsonArrayBatcher, PART_BYTES } from "../batch.js"
+import { jsonArrayBatcher, partBytesFor } from "../batch.js"
 import { encodeBatch, type EpochStoreShape } from "../store/EpochStore.js"
 import type { BlockSink } from "./BlockSink.js"
 
 export interface RedisSinkOptions {
   /** Default "hecate" (the Python Hecate's wire format). */
   readonly format?: WireFormat
-  /** Bytes from which a batch is staged in parts (default PART_BYTES; Infinity: one write per batch). */
+  /** Bytes from which a batch is staged in parts (default `partBytesFor` the sessions; Infinity: one write per batch). */
   readonly partBytes?: number
 }
 
@@ -26,8 +26,8 @@ export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions 
     blocks.length === 0 ? Effect.void : store.appendBatch(epoch, encodeBatch(blocks, options.format ?? "hecate")),
   encoded: {
     // parts of a batch are staged in Redis as they come (src/backfill/batch.ts): a session holds a part, not a batch
-    batcher: () => {
-      const partBytes = options.partBytes ?? PART_BYTES
+    batcher: (sessions = 1) => {
+      const partBytes = options.partBytes ?? partBytesFor(sessions)
       return jsonArrayBatcher(options.format ?? "hecate", Number.isFinite(partBytes) ? partBytes + (partBytes >> 2) : 1 << 20, partBytes)
     },
     writeEncoded: (epoch, batch) =>
