@@ -61,8 +61,11 @@ export interface BackfillBenchOptions {
   readonly keepBaseline?: boolean
 }
 
-/** The last commit before the CLI loaded one command lazily and restarted the batch commands with their memory settings (the figures of 081e6bc, before the encode work, are in docs/backfill.md). */
-export const BASELINE_REF = "5cfb675"
+/**
+ * main before batches were staged in parts and the in-flight window shared by the epoch sessions
+ * (the figures of 5cfb675 and 081e6bc, the earlier memory work, are in docs/backfill.md).
+ */
+export const BASELINE_REF = "900a4f5"
 
 export interface BackfillFigures {
   readonly blocksPerSecond: number

@@ -7,6 +7,12 @@
  * command string, then its UTF-8 buffer). `jsonArrayBatcher` encodes each block as soon as it
  * arrives, straight into a reused UTF-8 buffer, so the parsed block dies young and a batch costs
  * its bytes once, outside the JS heap; the sink hands that buffer to Redis (one copy in ioredis).
+ *
+ * A whole batch in memory is still 7–30 MB, two per epoch session (the one collected, the one
+ * written): at concurrency 4 that was ~90 MiB of the process. So the batcher hands a batch over in
+ * parts of about `partBytes` (1 MiB): the redis sink stages each part in Redis as it comes and
+ * the last part's write turns the staged bytes into the stream entry. The entry is the same; the
+ * process holds two parts per session, whatever the batch size or the block size.
  */
 import type { Block } from "../domain/block.js"
 import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
@@ -16,8 +22,14 @@ export interface Batcher<B> {
   readonly add: (block: Block) => void
   /** Blocks in the batch being collected. */
   readonly size: number
-  /** The batch collected so far (at least one block); the next `add` starts a new one. */
-  readonly take: () => B
+  /**
+   * The batch collected so far (at least one block); the next `add` starts a new one. With
+   * `complete` false (only when `partReady`), the bytes collected so far are handed over as a part
+   * of the batch, which goes on collecting.
+   */
+  readonly take: (complete?: boolean) => B
+  /** The bytes collected since the last `take` reached the part size: hand them over as a part. */
+  readonly partReady?: boolean
   /** The write of a batch that `take` returned has finished (its memory may be reused). */
   readonly written: (batch: B) => void
   /**
@@ -44,30 +56,52 @@ export const blockBatcher = (): Batcher<ReadonlyArray<Block>> => {
   }
 }
 
-/** One encoded batch: the UTF-8 bytes of the JSON array of its blocks, and what bookkeeping needs. */
+/**
+ * One encoded batch, or one part of it: UTF-8 bytes of the JSON array of its blocks, and what
+ * bookkeeping needs. The parts of a batch, concatenated, are the bytes of the whole batch.
+ */
 export interface EncodedBlocks {
-  /** `[block,block,…]` in the wire format, the same bytes as the JSON text of the array. */
+  /** `[block,block,…]` in the wire format (the same bytes as the JSON text of the array), or a part of it. */
   readonly data: Buffer
+  /** Blocks of the batch so far (for the last part: the whole batch). */
   readonly blockCount: number
   readonly lastHeight: number
+  /** Bytes of the batch handed over in earlier parts (0: `data` starts the batch). */
+  readonly staged: number
+  /** `data` ends the batch (its "]" included); false for a part that more parts follow. */
+  readonly complete: boolean
 }
+
+/** The smallest part of the backfill's epoch sessions. */
+export const PART_BYTES = 1 << 20
+
+/**
+ * The parts' bytes shared by the epoch sessions running at once: each part is a round trip the
+ * session waits for, so a lone session takes big parts (a 14.7 KB-block batch in one) and four
+ * take 2 MiB each; never under PART_BYTES.
+ */
+export const PART_BUDGET_BYTES = 8 << 20
+
+export const partBytesFor = (sessions: number): number => Math.max(PART_BYTES, Math.floor(PART_BUDGET_BYTES / Math.max(1, sessions)))
 
 const OPEN = 0x5b // [
 const COMMA = 0x2c // ,
 const CLOSE = 0x5d // ]
 
 /**
- * Encodes blocks into JSON-array bytes as they arrive. Two buffers alternate: the batch being
- * collected, and the one being written (the session collects the next batch meanwhile). A buffer
- * is reused only once its write reported `written`; a batch whose write failed keeps its buffer
- * (whatever still references it sees it unchanged) and a fresh one is allocated.
+ * Encodes blocks into JSON-array bytes as they arrive. Two buffers alternate: the part being
+ * collected, and the one being written (the session collects the next part meanwhile). A buffer
+ * is reused only once its write reported `written`; a part whose write failed keeps its buffer
+ * (whatever still references it sees it unchanged) and a fresh one is allocated. `partBytes`
+ * (default: no parts) is the size from which `partReady` says to hand the bytes over.
  */
-export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20): Batcher<EncodedBlocks> => {
+export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, partBytes = Infinity): Batcher<EncodedBlocks> => {
   const spare: Array<Buffer> = []
   let buf: Buffer | undefined
   let length = 0
   let count = 0
   let lastHeight = -1
+  let staged = 0
 
   const reserve = (bytes: number): Buffer => {
     // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool, so it can be reused
@@ -94,13 +128,17 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20): Ba
     get size() {
       return count
     },
-    take: () => {
+    get partReady() {
+      return length >= partBytes
+    },
+    take: (complete = true) => {
       const b = reserve(1)
-      b[length++] = CLOSE
-      const out: EncodedBlocks = { data: b.subarray(0, length), blockCount: count, lastHeight }
+      if (complete) b[length++] = CLOSE
+      const out: EncodedBlocks = { data: b.subarray(0, length), blockCount: count, lastHeight, staged, complete }
       buf = undefined
+      staged = complete ? 0 : staged + length
       length = 0
-      count = 0
+      if (complete) count = 0
       return out
     },
     written: (batch) => {

@@ -51,7 +51,8 @@ const broken = (epoch: number, check: string, expected: string | number, actual:
  * encodes blocks as they arrive passes its own, see src/backfill/batch.ts). Writes are
  * sequential — a batch is written only after the previous one completed, and then reported to
  * the batcher as written — but one write may run while the session collects the next batch, so the sink's I/O
- * (a 7–20 MB XADD) overlaps the chain sync instead of idling the socket. A slow sink still slows
+ * (a 7–20 MB XADD) overlaps the chain sync instead of idling the socket. A batcher with a part
+ * size hands a batch over in parts as its bytes reach it (`partReady`), each written the same way. A slow sink still slows
  * the session: the next batch waits for the write in flight, with at most `inFlight` blocks
  * buffered beyond the two batches. A failed write fails the attempt (at the next flush or at the end).
  */
@@ -89,15 +90,19 @@ export function syncEpoch<B, E, R>(
       return previous === undefined ? Effect.void : Fiber.join(previous)
     })
 
-    const flush = Effect.suspend(() => {
+    // `complete` false: a part of the batch (the batcher's bytes reached its part size), so a
+    // session holds a part in memory, not the whole batch
+    const flushPart = (complete: boolean) => Effect.suspend(() => {
       if (batcher.size === 0) return Effect.void
-      const out = batcher.take()
+      const out = batcher.take(complete)
       return settle.pipe(
         Effect.andThen(Effect.forkChild(write(out).pipe(Effect.tap(() => Effect.sync(() => batcher.written(out)))))),
         Effect.tap((fiber) => Effect.sync(() => (writing = fiber))),
         Effect.asVoid
       )
     })
+    const flush = flushPart(true)
+    const flushBytes = flushPart(false)
 
     const onEvent = (event: ChainSyncEvent): Effect.Effect<void, EpochVerificationFailed | E, R> => {
       if (event._tag === "RollBackward") {
@@ -135,7 +140,7 @@ export function syncEpoch<B, E, R>(
         if (count !== expected.blocks) return fail(epoch, "count", expected.blocks, count)
       }
       batcher.add(block)
-      return batcher.size >= request.batchSize ? flush : Effect.void
+      return batcher.size >= request.batchSize ? flush : batcher.partReady === true ? flushBytes : Effect.void
     }
 
     let bytes = 0

@@ -56,7 +56,7 @@ export const backfillFlags = {
     Flag.withDefault<"hecate" | "ogmios">("hecate")
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
-  inFlight: optionalInt("in-flight", "nextBlock requests in flight per epoch session (default HECATE_IN_FLIGHT, 100)"),
+  inFlight: optionalInt("in-flight", "nextBlock requests in flight, shared by the epochs synced at once (default HECATE_IN_FLIGHT, 100)"),
   retries: retriesFlag,
   retryDelay: retryDelayFlag(),
   simulator: Flag.Boolean("simulator").pipe(

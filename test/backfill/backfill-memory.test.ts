@@ -39,10 +39,10 @@ afterAll(async () => {
 const ogmiosLayer = (endpoints: ReadonlyArray<string>) => OgmiosLive.layer({ endpoints, requestTimeout: 30_000, reconnect: { maxAttempts: 3, maxDelay: 500 } })
 
 /** `backfill()` over the memory store: the Ogmios and epoch-index layers only, no Redis service. */
-const run = (store: MemoryEpochStore, options: Partial<BackfillOptions> & { readonly cache: string }, progress: Array<BackfillProgress> = []) => {
+const run = (store: MemoryEpochStore, options: Partial<BackfillOptions> & { readonly cache: string; readonly partBytes?: number }, progress: Array<BackfillProgress> = []) => {
   const query = ogmiosLayer([sim.url])
   const index = Layer.unwrap(Effect.map(detectNetwork, (network) => EpochIndex.layer({ network, cachePath: join(dir, options.cache) }))).pipe(Layer.provide(query))
-  return backfill(makeRedisSink(store), {
+  return backfill(makeRedisSink(store, options.partBytes === undefined ? {} : { partBytes: options.partBytes }), {
     concurrency: 3,
     batchSize: 7,
     endpoints: [sim.url],
@@ -83,6 +83,30 @@ describe("backfill() over the in-memory EpochStore (no Redis)", () => {
     // a rerun resumes after last_synced_epoch and finds nothing to do
     const again = await Effect.runPromise(run(store, { cache: "a.json", maxUnconsumedEpochs: 1000 }))
     expect(again).toEqual({ target: undefined, epochs: 0, blocks: 0 })
+  }, 60_000)
+
+  it("batches staged in parts of a few blocks write the same entries as whole batches, count each block once, and leave nothing staged", async () => {
+    const target = lastFinalized(sim)
+    const entriesOf = async (partBytes: number) => {
+      const store = makeMemoryEpochStore({ prefix: "memory:" })
+      const progress: Array<BackfillProgress> = []
+      await Effect.runPromise(run(store, { cache: "p.json", maxUnconsumedEpochs: 1000, batchSize: 23, partBytes }, progress))
+      const state = store.state()
+      const batched = progress.reduce((n, e) => n + (e._tag === "EpochBatch" ? e.blocks : 0), 0)
+      return {
+        data: Array.from({ length: target + 1 }, (_, e) => state.streams[String(e)]!.entries.map(([, f]) => f)),
+        meta: Object.values(state.meta).map((m) => [m["bytes_total"], m["blocks_total"]]),
+        staging: state.staging,
+        batched
+      }
+    }
+    const whole = await entriesOf(Infinity)
+    // the simulator's blocks are 2 KiB: parts of 3 000 bytes are one or two blocks, so every batch is staged
+    const parted = await entriesOf(3_000)
+    expect(parted).toEqual(whole)
+    expect(parted.staging).toBeUndefined()
+    expect(parted.batched).toBe(sim.chain.epochInfo(target)!.lastHeight + 1)
+    for (let e = 0; e <= target; e++) expect(parted.data[e]!.length).toBe(Math.ceil(expectedEpoch(sim, e).length / 23))
   }, 60_000)
 
   it("the ordering base across runs: a rerun narrows, an unreachable start is refused with nothing written, a rebase purges and moves on", async () => {

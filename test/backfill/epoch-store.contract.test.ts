@@ -146,6 +146,8 @@ const redisSide = (prefix: string, options: { eventStreamMaxLen?: number } = {})
     dump: async () => {
       const streams: Record<string, MemoryStreamState> = {}
       const meta: Record<string, Record<string, string>> = {}
+      const stagingPrefix = keys.staging(0).slice(0, -1)
+      const staging: Record<string, number> = {}
       const known = new Set([keys.lastSyncedEpoch, keys.lowWatermark, keys.readySet, keys.resumeMap, keys.eventStream, keys.metrics, keys.producerLock])
       let cursor = "0"
       do {
@@ -155,12 +157,14 @@ const redisSide = (prefix: string, options: { eventStreamMaxLen?: number } = {})
           const rest = key.slice(keys.epochPrefix.length)
           if (key.startsWith(keys.epochPrefix) && /^-?\d+$/.test(rest)) streams[rest] = await streamState(key)
           else if (key.startsWith(keys.epochPrefix) && rest.endsWith(":meta")) meta[rest.slice(0, -5)] = await client.hgetall(key)
+          else if (key.startsWith(stagingPrefix)) staging[key.slice(stagingPrefix.length)] = await client.strlen(key)
           else expect(known.has(key), `Redis holds ${key}, which the memory store does not model`).toBe(true)
         }
       } while (cursor !== "0")
       const ttl = await client.pttl(keys.producerLock)
       const holder = await client.get(keys.producerLock)
       return {
+        ...(Object.keys(staging).length > 0 ? { staging } : {}),
         lastSyncedEpoch: await client.get(keys.lastSyncedEpoch),
         lowWatermark: await client.get(keys.lowWatermark),
         readySet: (await client.smembers(keys.readySet)).sort((a, b) => Number(a) - Number(b)),
@@ -640,16 +644,70 @@ describe("EpochStore in memory = EpochStore on Redis (contract)", () => {
         yield* Effect.promise(() => side.setLock("X", 10_000))
         const error = yield* Fiber.join(lost).pipe(Effect.timeout(Duration.seconds(5)))
         const write = yield* Effect.promise(() => outcome(s.appendBatch(1, batchOf(1, 1, 1, false))))
-        return { held, lost: failureOf(error), write }
+        // a part of a batch is fenced like a whole one
+        const stage = yield* Effect.promise(() => outcome(s.stageBatchPart(1, Buffer.from("[1,"), 0)))
+        return { held, lost: failureOf(error), write, stage }
       })))
       results.push(out)
       await side.setLock(undefined)
     }
     expect(results[1]).toEqual(results[0])
     expect(results[0]).toMatchObject({ held: "A", lost: { _tag: "ProducerLockLost" }, write: { ok: false, error: { _tag: "ProducerLockLost" } } })
+    expect(results[0]).toMatchObject({ stage: { ok: false, error: { _tag: "ProducerLockLost" } } })
     expect(results[0]!.lost.message).toContain("now held by X")
     await deleteByPrefix(client, prefix)
   })
+
+  it("a batch staged in parts (split anywhere, even inside a character) is the entry one appendBatch writes; a missing part is refused", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 2_000 }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (blocks, cuts, hole) => {
+          const whole = batchOf(1, blocks, blocks, true)
+          const bytes = whole.data as Buffer
+          const at = [0, ...cuts.filter((c) => c < bytes.length).sort((a, b) => a - b), bytes.length]
+          const parts = at.slice(1).map((end, i) => bytes.subarray(at[i]!, end))
+          const prefix = newPrefix()
+          const sides = [redisSide(prefix), memorySide(makeMemoryEpochStore({ prefix }))]
+          const results = []
+          for (const side of sides) {
+            const s = side.store
+            await Effect.runPromise(s.ensureOrderingBase(0))
+            let staged = 0
+            for (const part of parts.slice(0, -1)) {
+              expect(await outcome(s.stageBatchPart(1, part, staged))).toEqual({ ok: true, value: undefined })
+              staged += part.length
+            }
+            const last = parts[parts.length - 1]!
+            const appended = await outcome(s.appendBatch(1, { data: last, blockCount: blocks, lastHeight: blocks, byteLength: bytes.length, staged }))
+            // epoch 2: the same parts with one part's bytes short, at the stage or at the last part
+            await outcome(s.stageBatchPart(2, parts[0]!, 0))
+            const short = await outcome(s.appendBatch(2, { data: last, blockCount: blocks, lastHeight: blocks, staged: parts[0]!.length + hole }))
+            const shortStage = await outcome(s.stageBatchPart(2, last, parts[0]!.length + hole))
+            const state = await side.dump()
+            // the STAGED reply as both stores word it (Redis's message adds the operation and server)
+            const reply = (o: typeof short) => (o.ok ? undefined : /STAGED .*/.exec(o.error.message)?.[0])
+            const entries = Object.fromEntries(Object.entries(state.streams).map(([e, st]) => [e, st.entries.map(([, f]) => f)]))
+            results.push({ appended, short: reply(short), shortStage: reply(shortStage), entries, meta: state.meta, staging: state.staging })
+            await deleteByPrefix(client, prefix)
+          }
+          expect(results[1]).toEqual(results[0])
+          const r = results[0]!
+          expect(r.appended.ok).toBe(true)
+          expect(r.entries["1"]).toEqual([["type", "batch", "epoch", "1", "data", bytes.toString("utf8")]])
+          expect(r.meta["1"]).toMatchObject({ bytes_total: String(bytes.length), blocks_total: String(blocks) })
+          expect(r.short).toBe(`STAGED ${prefix}staging:2 holds ${parts[0]!.length} bytes of the batch, not ${parts[0]!.length + hole}`)
+          expect(r.shortStage).toBe(r.short)
+          expect(r.entries["2"]).toBeUndefined()
+          // the staged batch became the entry (nothing left staged); epoch 2's part waits for its rest
+          expect(r.staging).toEqual({ "2": parts[0]!.length })
+        }
+      ),
+      { numRuns: propertyRuns(25) }
+    )
+  }, 120_000)
 
   it("waitForBackpressure: pauses while lag ≥ max, flags the edges, resumes once a consumer drains and the cleanup reclaims", async () => {
     const prefix = newPrefix()

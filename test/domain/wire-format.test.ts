@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Block } from "../../src/domain/block.js"
 import { jsonArrayBatcher } from "../../src/backfill/batch.js"
@@ -7,6 +8,7 @@ import { encodeBlock, encodeBlocks, prepareBlock, STAKE_CREDENTIAL_DEPOSIT, WIRE
 import { bigIntSites, parse, stringify } from "../../src/json/lossless.js"
 import { decodeFrame } from "../../src/ogmios/frame.js"
 import { Chain } from "../../src/simulator/index.js"
+import { propertyRuns } from "../../src/testing/index.js"
 
 const DIR = "/work/shared/fixtures/ogmios/vectors/NextBlockResponse"
 
@@ -218,6 +220,46 @@ describe("per-block encode = one-shot encode of the batch", () => {
       expect(decoded.reduce((n, b) => n + countBigInts(b), 0)).toBeGreaterThan(20)
     })
   }
+
+  it("hands a batch over in parts whose bytes, concatenated, are the whole batch's (any part size, any batch size)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...WIRE_FORMATS),
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 1, max: 90 }),
+        fc.integer({ min: 0, max: decoded.length - 1 }),
+        fc.integer({ min: 1, max: 200 }),
+        (format, partBytes, batchSize, from, count) => {
+          const blocks = decoded.slice(from, from + count)
+          const batcher = jsonArrayBatcher(format, 512, partBytes)
+          const entries: Array<{ data: Buffer; blockCount: number; lastHeight: number }> = []
+          let parts: Array<Buffer> = []
+          const hand = (complete: boolean) => {
+            const part = batcher.take(complete)
+            // staged: the bytes handed over before this part, of the same batch
+            expect(part.staged).toBe(parts.reduce((n, p) => n + p.length, 0))
+            expect(part.complete).toBe(complete)
+            parts.push(Buffer.from(part.data))
+            batcher.written(part)
+            if (complete) {
+              entries.push({ data: Buffer.concat(parts), blockCount: part.blockCount, lastHeight: part.lastHeight })
+              parts = []
+            }
+          }
+          for (const b of blocks) {
+            batcher.add(b)
+            if (batcher.size >= batchSize) hand(true)
+            else if (batcher.partReady === true) hand(false)
+          }
+          if (batcher.size > 0) hand(true)
+          const expected = Array.from({ length: Math.ceil(blocks.length / batchSize) }, (_, k) => blocks.slice(k * batchSize, (k + 1) * batchSize))
+          expect(entries.map((e) => e.data.toString("utf8"))).toEqual(expected.map((bs) => oneShot(bs, format)))
+          expect(entries.map((e) => [e.blockCount, e.lastHeight])).toEqual(expected.map((bs) => [bs.length, bs[bs.length - 1]!.height]))
+        }
+      ),
+      { numRuns: propertyRuns(60) }
+    )
+  })
 
   it("falls back exactly for bigints the parser did not place (built in code, or a reviver parse)", () => {
     const block = { ...decoded[0]!, extra: { q: 18_446_744_073_709_551_615n } } as Block

@@ -45,7 +45,8 @@ export interface BlockSink {
    * its bytes, not parsed blocks. `batcher` gives a fresh batcher per epoch attempt.
    */
   readonly encoded?: {
-    readonly batcher: () => Batcher<EncodedBlocks>
+    /** `sessions`: the epoch sessions running at once, which share the memory of their batches. */
+    readonly batcher: (sessions?: number) => Batcher<EncodedBlocks>
     readonly writeEncoded: (epoch: number, batch: EncodedBlocks) => Effect.Effect<void, SinkFailure>
   }
   /**

@@ -6,13 +6,15 @@
  */
 import { Effect } from "effect"
 import type { WireFormat } from "../../domain/wire-format.js"
-import { jsonArrayBatcher } from "../batch.js"
+import { jsonArrayBatcher, partBytesFor } from "../batch.js"
 import { encodeBatch, type EpochStoreShape } from "../store/EpochStore.js"
 import type { BlockSink } from "./BlockSink.js"
 
 export interface RedisSinkOptions {
   /** Default "hecate" (the Python Hecate's wire format). */
   readonly format?: WireFormat
+  /** Bytes from which a batch is staged in parts (default `partBytesFor` the sessions; Infinity: one write per batch). */
+  readonly partBytes?: number
 }
 
 export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions = {}): BlockSink => ({
@@ -23,9 +25,21 @@ export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions 
   writeBatch: (epoch, blocks) =>
     blocks.length === 0 ? Effect.void : store.appendBatch(epoch, encodeBatch(blocks, options.format ?? "hecate")),
   encoded: {
-    batcher: () => jsonArrayBatcher(options.format ?? "hecate"),
+    // parts of a batch are staged in Redis as they come (src/backfill/batch.ts): a session holds a part, not a batch
+    batcher: (sessions = 1) => {
+      const partBytes = options.partBytes ?? partBytesFor(sessions)
+      return jsonArrayBatcher(options.format ?? "hecate", Number.isFinite(partBytes) ? partBytes + (partBytes >> 2) : 1 << 20, partBytes)
+    },
     writeEncoded: (epoch, batch) =>
-      store.appendBatch(epoch, { data: batch.data, blockCount: batch.blockCount, lastHeight: batch.lastHeight, byteLength: batch.data.length })
+      batch.complete
+        ? store.appendBatch(epoch, {
+          data: batch.data,
+          blockCount: batch.blockCount,
+          lastHeight: batch.lastHeight,
+          byteLength: batch.staged + batch.data.length,
+          staged: batch.staged
+        })
+        : store.stageBatchPart(epoch, batch.data, batch.staged)
   },
   endEpoch: () => Effect.void,
   close: () => Effect.void,

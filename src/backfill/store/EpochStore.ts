@@ -30,6 +30,7 @@ import { makeProducerLockClient } from "./producer-lock.js"
 import {
   ADVANCE_SCRIPT,
   APPEND_SCRIPT,
+  APPEND_STAGED_SCRIPT,
   CLASSIFY_SCRIPT,
   CLEANUP_SCRIPT,
   ENSURE_BASE_SCRIPT,
@@ -42,7 +43,8 @@ import {
   runScript,
   type Script,
   type ScriptArg,
-  SET_BASE_SCRIPT
+  SET_BASE_SCRIPT,
+  STAGE_SCRIPT
 } from "./scripts.js"
 
 /** One sink batch, already encoded: the entry's `data` and what the bookkeeping needs. */
@@ -54,7 +56,15 @@ export interface EncodedBatch {
   readonly lastHeight: number
   /** UTF-8 byte length of `data`; computed when absent. */
   readonly byteLength?: number
+  /**
+   * Bytes of the batch staged before `data` with `stageBatchPart` (default 0: `data` is the whole
+   * batch); `byteLength` is then the whole batch's.
+   */
+  readonly staged?: number
 }
+
+/** How long a staged part outlives its last write: a run that died mid-batch leaves nothing for long. */
+export const STAGING_TTL_MS = 60 * 60 * 1000
 
 /** Encodes blocks (ascending height) into an EncodedBatch. */
 export const encodeBatch = (blocks: ReadonlyArray<Block>, format: WireFormat = "hecate"): EncodedBatch => {
@@ -124,8 +134,17 @@ export interface EpochStoreShape {
 
   /** Start of an attempt: clears the epoch's stream, :meta, resume entry, ready entry, metric blocks. */
   readonly resetEpochState: (epoch: number) => Effect.Effect<void, RedisError | StoreContractViolation | ProducerLockLost>
-  /** MULTI: XADD the batch entry, HSET resume_map, HINCRBY metrics.blocks_total and :meta counters. */
+  /**
+   * MULTI: XADD the batch entry, HSET resume_map, HINCRBY metrics.blocks_total and :meta counters.
+   * With `batch.staged` > 0, the entry's data is the staged parts followed by `batch.data`.
+   */
   readonly appendBatch: (epoch: number, batch: EncodedBatch) => Effect.Effect<void, RedisError | ProducerLockLost>
+  /**
+   * Stages a part of epoch `epoch`'s next batch (`staged` bytes of it staged before; 0 starts a
+   * batch), so the producer holds a part of a batch in memory, not all of it. Fails when the
+   * staged length is not `staged` (a part is missing): the attempt fails and is retried.
+   */
+  readonly stageBatchPart: (epoch: number, data: Buffer, staged: number) => Effect.Effect<void, RedisError | ProducerLockLost>
   /**
    * Phase 2: the epoch is complete with last block `lastHeight`; atomically ready it and advance
    * last_synced_epoch over every contiguous ready epoch (one epoch_complete event each). Returns
@@ -243,14 +262,26 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   })
 
   const appendBatch = Effect.fn("EpochStore.appendBatch")(function*(epoch: number, batch: EncodedBatch) {
-    const bytes = batch.byteLength ?? Buffer.byteLength(batch.data, "utf8")
+    const staged = batch.staged ?? 0
+    const bytes = batch.byteLength ?? staged + Buffer.byteLength(batch.data, "utf8")
     const stream = keys.stream(epoch)
-    yield* write(
-      APPEND_SCRIPT,
-      [stream, keys.resumeMap, keys.metrics, keys.meta(epoch)],
-      [epoch, batch.data, batch.lastHeight, batch.blockCount, bytes],
-      `XADD ${stream}`
-    )
+    yield* staged === 0
+      ? write(
+        APPEND_SCRIPT,
+        [stream, keys.resumeMap, keys.metrics, keys.meta(epoch)],
+        [epoch, batch.data, batch.lastHeight, batch.blockCount, bytes],
+        `XADD ${stream}`
+      )
+      : write(
+        APPEND_STAGED_SCRIPT,
+        [stream, keys.resumeMap, keys.metrics, keys.meta(epoch), keys.staging(epoch)],
+        [epoch, batch.data, batch.lastHeight, batch.blockCount, bytes, staged],
+        `XADD ${stream} (staged)`
+      )
+  })
+
+  const stageBatchPart = Effect.fn("EpochStore.stageBatchPart")(function*(epoch: number, data: Buffer, staged: number) {
+    yield* write(STAGE_SCRIPT, [keys.staging(epoch)], [data, staged, STAGING_TTL_MS], `APPEND ${keys.staging(epoch)}`)
   })
 
   const markEpochComplete = Effect.fn("EpochStore.markEpochComplete")(function*(epoch: number, lastHeight: number) {
@@ -397,6 +428,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
       Effect.map(redis.use((c) => c.hget(keys.resumeMap, String(epoch)), `HGET ${keys.resumeMap}`), toInt),
     resetEpochState,
     appendBatch,
+    stageBatchPart,
     markEpochComplete,
     classifyStream,
     purgeStaleStreams,

@@ -30,11 +30,13 @@ import {
   type EpochStoreStatus,
   type PurgeResult,
   reportPurge,
+  STAGING_TTL_MS,
   type StreamClassification,
   type StreamState
 } from "./EpochStore.js"
 import { DEFAULT_PREFIX, isoTimestamp, type StoreKeys, storeKeys } from "./keys.js"
 import { makeProducerLockClient } from "./producer-lock.js"
+import { RedisError } from "../../services/Redis.js"
 
 export type { MemoryEntry } from "../../relay/MemoryRelayStore.js"
 
@@ -82,6 +84,8 @@ export interface MemoryEpochState {
   readonly metrics: Readonly<Record<string, string>>
   /** The lock as stored: an expired lock is shown until the next operation that looks at it. */
   readonly producerLock: { readonly holder: string; readonly expiresAtMs: number | undefined } | null
+  /** The bytes staged of each epoch's batch being written (absent when nothing is staged). */
+  readonly staging?: Readonly<Record<string, number>>
 }
 
 export interface MemoryEpochStore extends EpochStoreShape {
@@ -382,18 +386,43 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
       return Effect.void
     }).pipe(Effect.withSpan("EpochStore.resetEpochState"))
 
+  /** The staged length is not what the writer expects: the STAGED error reply of the scripts. */
+  const stagedMismatch = (epoch: number, have: number, staged: number) =>
+    Effect.fail(new RedisError({
+      operation: `APPEND ${keys.staging(epoch)}`,
+      url: "memory",
+      cause: undefined,
+      detail: `STAGED ${keys.staging(epoch)} holds ${have} bytes of the batch, not ${staged}`
+    }))
+
+  // staged parts are kept as latin1 strings: one character per byte, so the length is the byte count
+  const stageBatchPart: EpochStoreShape["stageBatchPart"] = (epoch, data, staged) =>
+    write((t) => {
+      const key = keys.staging(epoch)
+      const have = staged === 0 ? "" : space.get(key, t) ?? ""
+      if (have.length !== staged) return stagedMismatch(epoch, have.length, staged)
+      space.set(key, have + data.toString("latin1"), t + STAGING_TTL_MS)
+      return Effect.void
+    }).pipe(Effect.withSpan("EpochStore.stageBatchPart"))
+
   const appendBatch = (epoch: number, batch: EncodedBatch) =>
-    write((t) =>
-      Effect.sync(() => {
-        const bytes = batch.byteLength ?? Buffer.byteLength(batch.data, "utf8")
-        const data = typeof batch.data === "string" ? batch.data : batch.data.toString("utf8")
+    write((t) => {
+      const staged = batch.staged ?? 0
+      const have = staged === 0 ? "" : space.get(keys.staging(epoch), t) ?? ""
+      if (have.length !== staged) return stagedMismatch(epoch, have.length, staged)
+      if (staged > 0) space.del(keys.staging(epoch))
+      return Effect.sync(() => {
+        const bytes = batch.byteLength ?? staged + Buffer.byteLength(batch.data, "utf8")
+        const tail = typeof batch.data === "string" ? Buffer.from(batch.data, "utf8") : batch.data
+        // decoded as one: a part may end inside a character
+        const data = (staged === 0 ? tail : Buffer.concat([Buffer.from(have, "latin1"), tail])).toString("utf8")
         space.xadd(keys.stream(epoch), ["type", "batch", "epoch", String(epoch), "data", data], t)
         space.hset(keys.resumeMap, String(epoch), String(batch.lastHeight))
         space.hincrby(keys.metrics, "blocks_total", batch.blockCount)
         space.hincrby(keys.meta(epoch), "bytes_total", bytes)
         space.hincrby(keys.meta(epoch), "blocks_total", batch.blockCount)
       })
-    ).pipe(Effect.withSpan("EpochStore.appendBatch"))
+    }).pipe(Effect.withSpan("EpochStore.appendBatch"))
 
   const markEpochComplete: EpochStoreShape["markEpochComplete"] = (epoch, lastHeight) =>
     write((t) => {
@@ -650,6 +679,7 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
     getEpochResumeHeight: (epoch) => Effect.sync(() => toInt(space.hget(keys.resumeMap, String(epoch)))),
     resetEpochState,
     appendBatch,
+    stageBatchPart,
     markEpochComplete,
     classifyStream,
     purgeStaleStreams,
@@ -684,7 +714,13 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
         return v?.type === "string" ? v : undefined
       }
       const lockValue = str(keys.producerLock)
+      const stagingPrefix = keys.staging(0).slice(0, -1)
+      const staging: Record<string, number> = {}
+      for (const [key, v] of space.keys) {
+        if (key.startsWith(stagingPrefix) && v.type === "string") staging[key.slice(stagingPrefix.length)] = v.value.length
+      }
       return {
+        ...(Object.keys(staging).length > 0 ? { staging } : {}),
         lastSyncedEpoch: str(keys.lastSyncedEpoch)?.value ?? null,
         lowWatermark: str(keys.lowWatermark)?.value ?? null,
         readySet: space.smembers(keys.readySet).sort((a, b) => Number(a) - Number(b)),

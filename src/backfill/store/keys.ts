@@ -21,6 +21,11 @@ export interface StoreKeys {
   readonly metrics: string
   /** STRING: the single-producer lock (Hecate's addition to the Python Hecate's keys). */
   readonly producerLock: string
+  /**
+   * STRING: the parts of epoch N's batch being written, until its last part makes them the
+   * stream entry (Hecate's own, outside `epoch:`: no consumer sees it; it expires if a run dies).
+   */
+  readonly staging: (epoch: number) => string
 }
 
 export const storeKeys = (prefix: string = DEFAULT_PREFIX): StoreKeys => {
@@ -36,7 +41,8 @@ export const storeKeys = (prefix: string = DEFAULT_PREFIX): StoreKeys => {
     lowWatermark: `${prefix}low_watermark`,
     eventStream: `${prefix}event_stream`,
     metrics: `${prefix}metrics`,
-    producerLock: `${prefix}producer_lock`
+    producerLock: `${prefix}producer_lock`,
+    staging: (epoch) => `${prefix}staging:${epoch}`
   }
 }
 

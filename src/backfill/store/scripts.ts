@@ -314,6 +314,41 @@ redis.call('HINCRBY', KEYS[4], 'blocks_total', ARGV[4])
 return 1
 `)
 
+/**
+ * One part of a batch, staged until its last part arrives. KEYS: [staging]; ARGV: [part, staged,
+ * ttlMs], `staged` the bytes of the batch before this part (0: the part starts the batch and
+ * replaces whatever a failed attempt left). The staged length must be `staged`, or a part went
+ * missing: refused (error reply `STAGED …`), so a batch with a hole is never written.
+ */
+export const STAGE_SCRIPT = script("stage", `
+if ARGV[2] == '0' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return 1
+end
+local have = redis.call('STRLEN', KEYS[1])
+if have ~= tonumber(ARGV[2]) then
+  return redis.error_reply('STAGED ' .. KEYS[1] .. ' holds ' .. have .. ' bytes of the batch, not ' .. ARGV[2])
+end
+redis.call('APPEND', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
+/**
+ * The last part of a staged batch: the staged parts and this one become the entry, as
+ * APPEND_SCRIPT writes it. KEYS: [stream, resume_map, metrics, meta, staging]; ARGV: [N, last
+ * part, lastHeight, blockCount, bytes, staged].
+ */
+export const APPEND_STAGED_SCRIPT = script("append-staged", `
+local have = redis.call('STRLEN', KEYS[5])
+if have ~= tonumber(ARGV[6]) then
+  return redis.error_reply('STAGED ' .. KEYS[5] .. ' holds ' .. have .. ' bytes of the batch, not ' .. ARGV[6])
+end
+redis.call('APPEND', KEYS[5], ARGV[2])
+ARGV[2] = redis.call('GET', KEYS[5])
+redis.call('DEL', KEYS[5])
+` + APPEND_SCRIPT.lua)
+
 /** KEYS: [last_synced_epoch, low_watermark]; ARGV: [base]. SETNX both; returns {seeded 0/1, base in force}. */
 export const ENSURE_BASE_SCRIPT = script("ensure-base", `
 local seeded = redis.call('SETNX', KEYS[1], ARGV[1])
