@@ -308,37 +308,45 @@ export const tipPoint = (state: ReorgState): PointOrOrigin => {
   return core.ring.newest()?.point ?? core.anchor.point
 }
 
-const operator =
-  <B>(options: ReorgOptions, emit: (next: (b: B) => void, out: ReadonlyArray<ReorgEvent>) => void): OperatorFunction<ChainSyncEvent, B> =>
-  (source) =>
-    new Observable<B>((subscriber) => {
-      let state: ReorgState
-      try {
-        state = initialState(options) // one state per subscription
-      } catch (error) {
-        subscriber.error(error)
-        return
-      }
-      return source.subscribe({
-        // A throw here (a malformed event) errors this Observable, instead of escaping to RxJS's
-        // global unhandled-error hook while the source keeps going.
-        next: (event) => {
-          try {
-            const result = step(state, event)
-            if (Result.isFailure(result)) {
-              subscriber.error(result.failure)
-              return
-            }
-            state = result.success.state // before emitting: a synchronous ack may re-enter next()
-            emit((b) => subscriber.next(b), result.success.out)
-          } catch (error) {
-            subscriber.error(error)
+/** One input's step: the next state and the step's output, which `emit` turns into emissions. */
+type Advance<O> = (state: ReorgState, event: ChainSyncEvent) => Result.Result<{ readonly state: ReorgState; readonly output: O }, ReorgError>
+
+const advanceEvents: Advance<ReadonlyArray<ReorgEvent>> = (state, event) =>
+  Result.map(step(state, event), ({ out, state: next }) => ({ state: next, output: out }))
+
+const operator = <O, B>(
+  options: ReorgOptions,
+  advance: Advance<O>,
+  emit: (next: (b: B) => void, output: O) => void
+): OperatorFunction<ChainSyncEvent, B> => (source) =>
+  new Observable<B>((subscriber) => {
+    let state: ReorgState
+    try {
+      state = initialState(options) // one state per subscription
+    } catch (error) {
+      subscriber.error(error)
+      return
+    }
+    return source.subscribe({
+      // A throw here (a malformed event) errors this Observable, instead of escaping to RxJS's
+      // global unhandled-error hook while the source keeps going.
+      next: (event) => {
+        try {
+          const result = advance(state, event)
+          if (Result.isFailure(result)) {
+            subscriber.error(result.failure)
+            return
           }
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete()
-      })
+          state = result.success.state // before emitting: a synchronous ack may re-enter next()
+          emit((b) => subscriber.next(b), result.success.output)
+        } catch (error) {
+          subscriber.error(error)
+        }
+      },
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete()
     })
+  })
 
 /**
  * RxJS operator, 1:1: one `ReadonlyArray<ReorgEvent>` per input event (empty when the event
@@ -348,7 +356,7 @@ const operator =
  * Observable errors. Each subscription has its own state.
  */
 export const reorg = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReadonlyArray<ReorgEvent>> =>
-  operator<ReadonlyArray<ReorgEvent>>(options, (next, out) => next(out))
+  operator(options, advanceEvents, (next, out: ReadonlyArray<ReorgEvent>) => next(out))
 
 /**
  * One output of `reorgBatches`: the input's events, the point of each event's block (`points[i]`
@@ -382,37 +390,16 @@ export const stepBatch = (state: ReorgState, event: ChainSyncEvent): Result.Resu
 }
 
 /** `reorg` with the blocks' points and the start point's moves: 1:1, one `ReorgBatch` per input event. */
-export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgBatch> => (source) =>
-  new Observable<ReorgBatch>((subscriber) => {
-    let state: ReorgState
-    try {
-      state = initialState(options)
-    } catch (error) {
-      subscriber.error(error)
-      return
-    }
-    return source.subscribe({
-      next: (event) => {
-        try {
-          const result = stepBatch(state, event)
-          if (Result.isFailure(result)) {
-            subscriber.error(result.failure)
-            return
-          }
-          state = result.success.state
-          subscriber.next(result.success.batch)
-        } catch (error) {
-          subscriber.error(error) // as in `reorg`: a malformed event errors the Observable
-        }
-      },
-      error: (error) => subscriber.error(error),
-      complete: () => subscriber.complete()
-    })
-  })
+export const reorgBatches = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgBatch> =>
+  operator(
+    options,
+    (state, event) => Result.map(stepBatch(state, event), ({ batch, state: next }) => ({ state: next, output: batch })),
+    (next, batch: ReorgBatch) => next(batch)
+  )
 
 /** Flattened form of `reorg`: one ReorgEvent per emission. Not 1:1, so not for per-input credit. */
 export const reorgEvents = (options: ReorgOptions = {}): OperatorFunction<ChainSyncEvent, ReorgEvent> =>
-  operator<ReorgEvent>(options, (next, out) => {
+  operator<ReadonlyArray<ReorgEvent>, ReorgEvent>(options, advanceEvents, (next, out) => {
     for (const event of out) next(event)
   })
 
