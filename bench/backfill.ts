@@ -31,10 +31,10 @@ import { randomBytes } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redis } from "ioredis"
 import { deleteByPrefix } from "./redis-keys.js"
+import { firstLine } from "./first-line.js"
 
 export interface BackfillBenchOptions {
   /** Blocks in the relayed (finalized) epochs, at least (default 100 000). */
@@ -125,16 +125,6 @@ export const buildBaseline = (ref: string): { main: string; dispose: () => void 
   built.set(ref, handle)
   return handle
 }
-
-export const firstLine = (child: ChildProcess): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! })
-    rl.once("line", (line) => {
-      rl.close()
-      resolve(line)
-    })
-    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)))
-  })
 
 /** Peak RSS of a live process from /proc (VmHWM), sampled until it exits. */
 export const watchRss = (pid: number) => {

@@ -9,10 +9,10 @@
  *   npx tsc -p tsconfig.bench.json && npx node dist-bench/bench/chainsync.js [blocks] [inFlight] [runs] [simulator|frames]
  */
 import { spawn } from "node:child_process"
-import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { parse } from "../src/json/lossless.js"
 import { blockBody } from "./chainsyncServer.js"
+import { firstLine } from "./first-line.js"
 
 export type ChainSyncVariant = "bare" | "hecate-rx" | "hecate-stream" | "official"
 
@@ -37,16 +37,6 @@ export interface ChainSyncBenchRow {
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-
-const firstLine = (child: ReturnType<typeof spawn>): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! })
-    rl.once("line", (line) => {
-      rl.close()
-      resolve(line)
-    })
-    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)))
-  })
 
 export const runChainSyncBench = async (options: ChainSyncBenchOptions = {}): Promise<Array<ChainSyncBenchRow>> => {
   const blocks = options.blocks ?? 20_000

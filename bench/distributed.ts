@@ -20,7 +20,6 @@ import { randomBytes } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Effect, Exit, Layer, Redacted, References } from "effect"
 import { Queue } from "bullmq"
@@ -34,6 +33,7 @@ import { OgmiosLive } from "../src/layers/OgmiosLive.js"
 import { RedisLive } from "../src/layers/RedisLive.js"
 import { Redis } from "../src/services/Redis.js"
 import { deleteByPrefix } from "./redis-keys.js"
+import { firstLine } from "./first-line.js"
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const MAIN = here("../src/main.js")
@@ -59,16 +59,6 @@ export interface DistributedBenchRow {
   /** Redis server time in the append scripts / commands per MB of block JSON, ms */
   readonly redisMsPerMb: number
 }
-
-const firstLine = (child: ChildProcess): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! })
-    rl.once("line", (line) => {
-      rl.close()
-      resolve(line)
-    })
-    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)))
-  })
 
 const cpuSeconds = (pid: number): number => {
   try {

@@ -24,7 +24,8 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redis } from "ioredis"
-import { backfillRun, firstLine, MAIN, type ServerInfo, watchRss } from "./backfill.js"
+import { backfillRun, MAIN, type ServerInfo, watchRss } from "./backfill.js"
+import { firstLine } from "./first-line.js"
 import { deleteByPrefix } from "./redis-keys.js"
 
 export interface RelayCatchupOptions {

@@ -72,7 +72,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
 ]
 
 /** Scripts spawned by the benches above, and helpers they share: not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "relayCatchupChild", "redis-keys"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "relayCatchupChild", "redis-keys", "first-line"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))
