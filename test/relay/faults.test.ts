@@ -15,21 +15,10 @@ import { type CliResult, runCli } from "../support/cli.js"
 import { caughtUp, expectCanonical, newPrefix, sleep, waitFor } from "./harness.js"
 import { relayState } from "./support.js"
 import { type PrivateRedis, startPrivateRedis } from "./private-redis.js"
+import { seededRandom } from "../support/seeded-random.js"
 
 const TRIALS = Number(process.env["HECATE_RELAY_FAULT_TRIALS"] ?? 30)
 const SEED = Number(process.env["HECATE_RELAY_FAULT_SEED"] ?? 1)
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 let redis: PrivateRedis
 let sim: SimulatorHandle
@@ -55,7 +44,7 @@ afterAll(async () => {
 
 describe("relay under faults (built CLI, SIGKILL, dropped connections, Redis restarts)", () => {
   it(`${TRIALS} random SIGKILLs later, events fold to the canonical chain exactly once`, async () => {
-    const rnd = prng(SEED)
+    const rnd = seededRandom(SEED)
     const prefix = newPrefix()
     const env = { REDIS_URL: redis.url, HECATE_ENV_FILE: "/dev/null" }
     const relay = (from: string) => {

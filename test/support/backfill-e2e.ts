@@ -18,6 +18,7 @@ import { type SimulatorHandle, type SimulatorOptions, startSimulator } from "../
 import { deleteByPrefix, TEST_REDIS_URL as REDIS_URL } from "../backfill/redis-helpers.js"
 import { type PrivateRedis, startPrivateRedis } from "../relay/private-redis.js"
 import { type CliOptions, type CliResult, runCli } from "./cli.js"
+export { seededRandom } from "./seeded-random.js"
 
 export { deleteByPrefix, TEST_REDIS_URL as REDIS_URL } from "../backfill/redis-helpers.js"
 
@@ -301,18 +302,6 @@ export const readOneWithoutAck = async (redis: Redis, prefix: string, epoch: num
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** A seeded PRNG (mulberry32) for reproducible random kill moments. */
-export const seededRandom = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A custom chain of ~7–8 epochs of ~60 blocks of ~2–3 KB (epochLength 120, f 0.5, k 10). */
 export const EPOCHS_CHAIN = (initialBlocks: number, meanBlockBytes = 2048) =>
