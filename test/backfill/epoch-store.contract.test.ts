@@ -646,7 +646,11 @@ describe("EpochStore in memory = EpochStore on Redis (contract)", () => {
         const write = yield* Effect.promise(() => outcome(s.appendBatch(1, batchOf(1, 1, 1, false))))
         // a part of a batch is fenced like a whole one
         const stage = yield* Effect.promise(() => outcome(s.stageBatchPart(1, Buffer.from("[1,"), 0)))
-        return { held, lost: failureOf(error), write, stage }
+        // and so are the run's own metrics: its heartbeat cannot stamp over the new holder's
+        const heartbeat = yield* Effect.promise(() => outcome(s.heartbeat()))
+        const paused = yield* Effect.promise(() => outcome(s.setBackpressurePaused(true)))
+        const workers = yield* Effect.promise(() => outcome(s.noteBatchStarted(1, 2)))
+        return { held, lost: failureOf(error), write, stage, heartbeat, paused, workers }
       })))
       results.push(out)
       await side.setLock(undefined)
@@ -654,6 +658,10 @@ describe("EpochStore in memory = EpochStore on Redis (contract)", () => {
     expect(results[1]).toEqual(results[0])
     expect(results[0]).toMatchObject({ held: "A", lost: { _tag: "ProducerLockLost" }, write: { ok: false, error: { _tag: "ProducerLockLost" } } })
     expect(results[0]).toMatchObject({ stage: { ok: false, error: { _tag: "ProducerLockLost" } } })
+    for (const metric of ["heartbeat", "paused", "workers"] as const) {
+      expect(results[0]![metric], metric).toMatchObject({ ok: false, error: { _tag: "ProducerLockLost" } })
+    }
+    expect(await client.hgetall(`${prefix}metrics`), "nothing of the fenced run's metrics landed").toEqual({})
     expect(results[0]!.lost.message).toContain("now held by X")
     await deleteByPrefix(client, prefix)
   })

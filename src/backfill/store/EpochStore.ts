@@ -38,6 +38,7 @@ import {
   LOCK_ACQUIRE_SCRIPT,
   LOCK_REFRESH_SCRIPT,
   LOCK_RELEASE_SCRIPT,
+  METRICS_SET_SCRIPT,
   PURGE_SCRIPT,
   RESET_SCRIPT,
   runScript,
@@ -164,9 +165,9 @@ export interface EpochStoreShape {
   /** last_synced_epoch − low_watermark, 0 if either is unset. */
   readonly unconsumedLag: () => Effect.Effect<number, RedisError>
   /** HSET backpressure_paused "1" + since ISO, or "0" + "". */
-  readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError>
+  readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError | ProducerLockLost>
   /** Sleeps while lag ≥ max, flagging the pause on its edges. */
-  readonly waitForBackpressure: (options?: BackpressureOptions) => Effect.Effect<void, RedisError>
+  readonly waitForBackpressure: (options?: BackpressureOptions) => Effect.Effect<void, RedisError | ProducerLockLost>
 
   readonly status: () => Effect.Effect<EpochStoreStatus, RedisError>
 
@@ -186,12 +187,12 @@ export interface EpochStoreShape {
   /** Fails with ProducerLockLost when this store's lock is lost after the call (never completes otherwise). */
   readonly producerLockLost: () => Effect.Effect<never, ProducerLockLost>
 
-  /** HSET metrics last_heartbeat_ts. */
-  readonly heartbeat: () => Effect.Effect<void, RedisError>
+  /** HSET metrics last_heartbeat_ts (fenced, like every write of a lock holder). */
+  readonly heartbeat: () => Effect.Effect<void, RedisError | ProducerLockLost>
   /** HSET workers_active / workers_max at batch start. */
-  readonly noteBatchStarted: (active: number, maximum: number) => Effect.Effect<void, RedisError>
+  readonly noteBatchStarted: (active: number, maximum: number) => Effect.Effect<void, RedisError | ProducerLockLost>
   /** HSET workers_active "0". */
-  readonly noteBatchFinished: () => Effect.Effect<void, RedisError>
+  readonly noteBatchFinished: () => Effect.Effect<void, RedisError | ProducerLockLost>
 }
 
 const toInt = (v: unknown): number | undefined => {
@@ -229,6 +230,9 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
       })
     )
   }
+
+  /** The run's own metrics fields: fenced too, so a run that lost the lock cannot stamp over its successor's. */
+  const setMetrics = (pairs: ReadonlyArray<string>, what: string) => write(METRICS_SET_SCRIPT, [keys.metrics], [pairs.length / 2, ...pairs], what)
 
   const getInt = (key: string) => Effect.map(redis.use((c) => c.get(key), `GET ${key}`), toInt)
 
@@ -363,10 +367,7 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   })
 
   const setBackpressurePaused = Effect.fn("EpochStore.setBackpressurePaused")(function*(paused: boolean) {
-    yield* redis.use(
-      (c) => c.hset(keys.metrics, "backpressure_paused", paused ? "1" : "0", "backpressure_paused_since", paused ? isoTimestamp() : ""),
-      "HSET backpressure_paused"
-    )
+    yield* setMetrics(["backpressure_paused", paused ? "1" : "0", "backpressure_paused_since", paused ? isoTimestamp() : ""], "HSET backpressure_paused")
   })
 
   const status = Effect.fn("EpochStore.status")(function*() {
@@ -406,15 +407,15 @@ export const makeEpochStore = (redis: RedisConnection, options: EpochStoreOption
   })
 
   const heartbeat = Effect.fn("EpochStore.heartbeat")(function*() {
-    yield* redis.use((c) => c.hset(keys.metrics, "last_heartbeat_ts", isoTimestamp()), "HSET last_heartbeat_ts")
+    yield* setMetrics(["last_heartbeat_ts", isoTimestamp()], "HSET last_heartbeat_ts")
   })
 
   const noteBatchStarted = Effect.fn("EpochStore.noteBatchStarted")(function*(active: number, maximum: number) {
-    yield* redis.use((c) => c.hset(keys.metrics, "workers_active", String(active), "workers_max", String(maximum)), "HSET workers_active")
+    yield* setMetrics(["workers_active", String(active), "workers_max", String(maximum)], "HSET workers_active")
   })
 
   const noteBatchFinished = Effect.fn("EpochStore.noteBatchFinished")(function*() {
-    yield* redis.use((c) => c.hset(keys.metrics, "workers_active", "0"), "HSET workers_active")
+    yield* setMetrics(["workers_active", "0"], "HSET workers_active")
   })
 
   return {

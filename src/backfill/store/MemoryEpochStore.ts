@@ -541,7 +541,7 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
     })
 
   const setBackpressurePaused = (paused: boolean) =>
-    script((t) =>
+    write((t) =>
       Effect.sync(() =>
         space.hset(keys.metrics, "backpressure_paused", paused ? "1" : "0", "backpressure_paused_since", paused ? isoTimestamp(new Date(t)) : "")
       )
@@ -693,9 +693,9 @@ const client = (space: KeySpace, options: MemoryEpochStoreOptions): MemoryEpochS
     releaseProducerLock: lock.release,
     holdProducerLock: lock.hold,
     producerLockLost: lock.lost,
-    heartbeat: () => script((t) => hset("last_heartbeat_ts", isoTimestamp(new Date(t)))).pipe(Effect.withSpan("EpochStore.heartbeat")),
-    noteBatchStarted: (active, maximum) => hset("workers_active", String(active), "workers_max", String(maximum)),
-    noteBatchFinished: () => hset("workers_active", "0"),
+    heartbeat: () => write((t) => hset("last_heartbeat_ts", isoTimestamp(new Date(t)))).pipe(Effect.withSpan("EpochStore.heartbeat")),
+    noteBatchStarted: (active, maximum) => write(() => hset("workers_active", String(active), "workers_max", String(maximum))),
+    noteBatchFinished: () => write(() => hset("workers_active", "0")),
 
     state: () => {
       const streams: Record<string, MemoryStreamState> = {}

@@ -6,6 +6,7 @@
  */
 import { Duration, Effect } from "effect"
 import type { RedisError } from "../../services/Redis.js"
+import type { ProducerLockLost } from "../errors.js"
 
 export interface BackpressureOptions {
   /** REDIS_MAX_UNCONSUMED_EPOCHS (default 5). */
@@ -16,10 +17,10 @@ export interface BackpressureOptions {
 
 export interface BackpressureOps {
   readonly unconsumedLag: () => Effect.Effect<number, RedisError>
-  readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError>
+  readonly setBackpressurePaused: (paused: boolean) => Effect.Effect<void, RedisError | ProducerLockLost>
 }
 
-export const waitForBackpressureWith = (store: BackpressureOps, opts?: BackpressureOptions): Effect.Effect<void, RedisError> => {
+export const waitForBackpressureWith = (store: BackpressureOps, opts?: BackpressureOptions): Effect.Effect<void, RedisError | ProducerLockLost> => {
   const max = opts?.maxUnconsumedEpochs ?? 5
   const interval = opts?.pollInterval ?? Duration.seconds(10)
   return Effect.gen(function*() {

@@ -349,6 +349,14 @@ ARGV[2] = redis.call('GET', KEYS[5])
 redis.call('DEL', KEYS[5])
 ` + APPEND_SCRIPT.lua)
 
+/** KEYS: [metrics]; ARGV: [n, field1, value1, … fieldN, valueN]. HSET the n pairs (a run's own metrics, fenced like its data). */
+export const METRICS_SET_SCRIPT = script("metrics-set", `
+for i = 1, tonumber(ARGV[1]) do
+  redis.call('HSET', KEYS[1], ARGV[2 * i], ARGV[2 * i + 1])
+end
+return 1
+`)
+
 /** KEYS: [last_synced_epoch, low_watermark]; ARGV: [base]. SETNX both; returns {seeded 0/1, base in force}. */
 export const ENSURE_BASE_SCRIPT = script("ensure-base", `
 local seeded = redis.call('SETNX', KEYS[1], ARGV[1])
