@@ -7,8 +7,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
-import { Command } from "effect/cli"
+import { Console, Effect } from "effect"
+import { CliOutput, Command } from "effect/cli"
 import { teardown } from "./exit-codes.js"
 import { untilOutputCloses } from "./process.js"
 import { loadCommands } from "../commands/index.js"
@@ -21,9 +21,25 @@ const hecate = Command.make("hecate").pipe(
   Command.withSubcommands(await loadCommands(process.argv.slice(2)))
 )
 
+/**
+ * A mistyped flag gets its error and where to look, on stderr: the whole help page (some 60 lines
+ * on stdout) would bury the one line that names the problem.
+ */
+const invalidInvocationPresenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function*() {
+        const formatter = yield* CliOutput.Formatter
+        yield* Console.error(formatter.formatErrors(event.errors))
+        yield* Console.error(`Run \`hecate ${event.commandPath.slice(1).concat("--help").join(" ")}\` for the flags and their defaults.`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+})
+
 hecate.pipe(
   Command.run({ version: "0.1.0" }),
   untilOutputCloses,
+  Effect.provide(invalidInvocationPresenter),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown, disableErrorReporting: false })
 )

@@ -24,6 +24,8 @@ const expectRefused = (r: CliResult, setting: string) => {
   // no stack trace, no raw JS error class
   expect(out).not.toMatch(/^\s+at /m)
   expect(out).not.toMatch(/TypeError|RangeError|ReplyError|UnknownError/)
+  // the error, not the whole help page it would drown in
+  expect(r.stdout).not.toContain("USAGE")
 }
 
 interface Case {
@@ -130,5 +132,16 @@ describe("examples show what to type", () => {
     expectRefused(r, "REDIS_URL")
     expect(r.stdout + r.stderr).toContain("e.g. REDIS_URL=redis://127.0.0.1:6379/0")
     expect(r.stdout + r.stderr).not.toContain("***")
+  })
+})
+
+describe("a mistyped invocation", () => {
+  it("names the flag and points at the command's help instead of printing it", async () => {
+    const r = await runCli(["relay", "--endpoint", DEAD, "--max-lagg", "5"], { env, timeoutMs: 20_000 })
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain("Unrecognized flag: --max-lagg")
+    expect(r.stderr).toContain("Run `hecate relay --help`")
+    expect(r.stderr.split("\n").filter((l) => l.trim() !== "").length).toBeLessThan(6)
   })
 })
