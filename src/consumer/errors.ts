@@ -1,4 +1,5 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
+import type { RedisClient, RedisConnection } from "../services/Redis.js"
 
 /**
  * The consumer cannot continue without losing or repeating part of the chain:
@@ -32,3 +33,16 @@ export class ConsumerError extends Schema.TaggedError<ConsumerError>()("Consumer
     return `consumer: ${this.reason}: ${this.detail}`
   }
 }
+
+/**
+ * A Redis call through the `Redis` service, failing as the consumer's own error: a ConsumerError
+ * the call raised stays as it is, a failed command is `Redis` with the driver's message.
+ */
+export const consumerCall = <A>(redis: RedisConnection, f: (client: RedisClient) => Promise<A>): Effect.Effect<A, ConsumerError> =>
+  redis.use(f).pipe(
+    Effect.mapError((error) =>
+      error.cause instanceof ConsumerError
+        ? error.cause
+        : new ConsumerError({ reason: "Redis", detail: error.cause instanceof Error ? error.cause.message : String(error.cause) })
+    )
+  )

@@ -1,5 +1,5 @@
 /**
- * The `--out FILE` start-up (src/commands/consume-file.ts), property-based on real files: lines
+ * The `--out FILE` start-up (src/consumer/file-sink.ts), property-based on real files: lines
  * of random sizes (many across the 64 KiB read chunks), a random number of them at the end whose
  * items are unacknowledged, and maybe an incomplete last line. The sink must find exactly the
  * unacknowledged tail, cut exactly the incomplete line, and leave every complete line as it was.
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
-import { openFileSink, OutFileProblem } from "../../src/commands/consume-file.js"
+import { openFileSink, OutFileProblem } from "../../src/consumer/file-sink.js"
 import { propertyRuns } from "../../src/config/property-runs.js"
 
 const dir = mkdtempSync(join(tmpdir(), "hecate-out-file-"))

@@ -8,14 +8,12 @@
  * not acknowledged either, and is written again in full.
  */
 import { open, type FileHandle } from "node:fs/promises"
-import { type HandedItem } from "../consumer/acknowledged.js"
+import type { HandedItem } from "./acknowledged.js"
+import { itemOfLine } from "./lines.js"
 
 /** At most this many lines can be unacknowledged at the end of the file (`--in-flight`'s maximum). */
 const MAX_TAIL = 10_000
 const CHUNK = 64 * 1024
-
-/** The head of a `--sink jsonl` line, up to its id (formatItem writes these fields first, in this order). */
-const LINE_HEAD = /^\{"type":"(?:apply|undo|final)","slot":-?\d+,"height":-?\d+,"hash":"[^"]*","source":"(history|events|final)","id":"([^"]*)","position":"([^"]*)"/
 
 export class OutFileProblem extends Error {}
 
@@ -89,13 +87,12 @@ export const openFileSink = async (path: string, acknowledged: (item: HandedItem
     let lastPosition: string | undefined
     let n = 0
     for await (const line of linesBackwards(fh, size)) {
-      const m = LINE_HEAD.exec(line)
-      if (m === null) {
+      const item = itemOfLine(line)
+      if (item === undefined) {
         throw new OutFileProblem(
           `--out ${path}: line ${n + 1} from the end is not a line of hecate consume: give a file only hecate consume --out writes (one per group), or a new one`
         )
       }
-      const item: HandedItem = { source: m[1] as HandedItem["source"], id: m[2]!, position: m[3]! }
       lastPosition ??= item.position
       if (await acknowledged(item)) break
       written.add(item.id)
