@@ -15,14 +15,14 @@ import { Cause, type Cron, Duration, Effect, Exit, Layer, Option, Redacted, Sche
 import type { QueueError } from "../distributed/EpochQueue.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
-import { RedisLive } from "../layers/RedisLive.js"
+import { makeLazy, RedisLive } from "../layers/RedisLive.js"
 import {
   describeFailure,
   instrumentRelayStore,
   type LiveState,
   makeHealthChecker,
   observabilityServer,
-  type RunHistory,
+  type RunHistoryShape,
   RunRecorder,
   withRunLog
 } from "../observability/index.js"
@@ -44,7 +44,7 @@ import { component } from "./supervisor.js"
 
 /** What every component of one serve process shares: its run history, live state and Ogmios connection. */
 export interface ServeEnv {
-  readonly runs: RunHistory
+  readonly runs: RunHistoryShape
   readonly live: LiveState
   readonly connector: OgmiosConnectorShape
 }
@@ -210,14 +210,14 @@ export const httpComponent = (options: ServeOptions, { runs, live }: ServeEnv, s
   return component({
     name: "http",
     run: Effect.gen(function*() {
-      const health = makeHealthChecker({
-        redisUrl: Redacted.value(settings.redisUrl),
+      // a lazy connection of its own: /health answers 503 while Redis is down (at start too) and
+      // 200 again once it is back, never waiting behind the relay's writes
+      const health = yield* makeHealthChecker({
         live,
         endpoints: settings.ogmiosEndpoints,
         relayPrefix: settings.relayPrefix,
         maxDistance: settings.healthMaxDistance
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
+      }).pipe(Effect.provideServiceEffect(Redis, makeLazy({ url: settings.redisUrl, connectionName: "hecate-health", timeoutMs: 1_000 })))
       const context = yield* Effect.context<never>()
       const server = yield* observabilityServer({
         host: settings.httpHost,
