@@ -17,6 +17,8 @@ export interface Setting<K extends keyof HecateSettings> {
   readonly parse: (raw: string) => Check<HecateSettings[K]>
   /** semantic check of an already-typed value (flag overrides go through this only) */
   readonly check: (value: HecateSettings[K]) => Check<HecateSettings[K]>
+  /** the command-line flag that overrides it, when there is one flag for it: a bad flag value names both */
+  readonly flag?: string
 }
 
 /** The settings that come from one environment variable each (all but the files read). */
@@ -230,7 +232,7 @@ export const settings = [
   millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "5000"),
   logLevel,
   logFormat,
-  nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"),
+  { ...nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"), flag: "--http-host" },
   int("httpPort", "HECATE_HTTP_PORT", "9464", 0, 65535),
   refreshCron,
   relayDepth,
@@ -247,6 +249,19 @@ export const settings = [
   int("workerMaxStalled", "HECATE_WORKER_MAX_STALLED", "5", 0, 1_000),
   int("distributedPollMs", "HECATE_DISTRIBUTED_POLL_MS", "1000", 0, 600_000)
 ] as const satisfies ReadonlyArray<AnySetting>
+
+/**
+ * The message of a bad value: the variable's name, or for a value given by the setting's flag the
+ * flag and the variable it overrides, with the example written as the flag.
+ */
+export const settingProblem = (setting: Pick<Setting<SettingKey>, "variable" | "flag">, problem: string, fromFlag: boolean): string => {
+  if (!fromFlag) return `${setting.variable} ${problem}`
+  if (setting.flag === undefined) return `${setting.variable} (set by a command-line flag) ${problem}`
+  return `${setting.flag} (overrides ${setting.variable}) ${problem.split(`e.g. ${setting.variable}=`).join(`e.g. ${setting.flag} `)}`
+}
+
+/** The setting of `key` in the table. */
+export const settingOf = <K extends SettingKey>(key: K): Setting<K> => settings.find((s) => s.key === key) as unknown as Setting<K>
 
 // ---------------------------------------------------------------------------- command-line flags ---
 
