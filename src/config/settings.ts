@@ -210,6 +210,16 @@ const relayDepth: Setting<"relayDepth"> = {
 const runsPrefix = nonEmpty("runsPrefix", "HECATE_RUNS_PREFIX", "hecate:runs:")
 const queuePrefix = nonEmpty("queuePrefix", "HECATE_QUEUE_PREFIX", "bull")
 
+const optionalInt = <K extends "backfillConcurrency">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
+  const i = integer(`${variable}=${example}`, min, max)
+  return {
+    key,
+    variable,
+    parse: (raw) => Result.map(i.parse(raw), Option.some),
+    check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
+  } as Setting<K>
+}
+
 const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
   const i = integer(`${variable}=${example}`, min, max)
   return {
@@ -219,6 +229,13 @@ const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: 
     check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
   } as Setting<K>
 }
+
+/**
+ * The most epochs synced at once by one process. Each epoch in flight holds its blocks and an
+ * Ogmios session; past a few dozen the process only grows (a billion grew to 3 GB and made no
+ * progress). More throughput comes from `backfill --distributed` and more workers.
+ */
+export const MAX_CONCURRENCY = 64
 
 /** Every setting read from the environment, in the order they are validated. */
 export const settings = [
@@ -243,6 +260,10 @@ export const settings = [
   int("progressIntervalMs", "HECATE_PROGRESS_INTERVAL_MS", "10000", 100, 86_400_000),
   optionalMillis("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
   int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000),
+  // the backfill of sync / serve; the same ranges as --concurrency / --retries / --retry-delay
+  { ...optionalInt("backfillConcurrency", "HECATE_BACKFILL_CONCURRENCY", "4", 1, MAX_CONCURRENCY), flag: "--concurrency" },
+  { ...int("epochRetries", "HECATE_EPOCH_RETRIES", "3", 0, 1_000), flag: "--retries" },
+  { ...int("epochRetryDelaySeconds", "HECATE_EPOCH_RETRY_DELAY_S", "10", 0, 86_400), flag: "--retry-delay" },
   queuePrefix,
   int("workerLockMs", "HECATE_WORKER_LOCK_MS", "30000", 500, 3_600_000),
   int("workerStalledMs", "HECATE_WORKER_STALLED_MS", "30000", 200, 3_600_000),
@@ -275,13 +296,6 @@ export interface FlagRange {
 }
 
 const flagInt = (min: number, max: number, example: string): FlagRange => ({ min, max, integer: true, example })
-
-/**
- * The most epochs synced at once by one process. Each epoch in flight holds its blocks and an
- * Ogmios session; past a few dozen the process only grows (a billion grew to 3 GB and made no
- * progress). More throughput comes from `backfill --distributed` and more workers.
- */
-export const MAX_CONCURRENCY = 64
 
 /** Epochs synced at once when `--concurrency` is not given: half the CPUs, at least 1. */
 export const defaultConcurrency = (cpus: number): number => Math.max(1, Math.floor(cpus / 2))

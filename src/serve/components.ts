@@ -13,6 +13,7 @@ import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Cause, type Cron, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, type Scope } from "effect"
 import type { QueueError } from "../distributed/EpochQueue.js"
+import { defaultConcurrency } from "../config/settings.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
 import { makeLazy, RedisLive } from "../layers/RedisLive.js"
@@ -79,6 +80,12 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
     instrumentRelayStore(RelayStore.layer({ prefix, ...(file.relay?.retain === undefined ? {} : { retain: file.relay.retain }) }))
       .pipe(Layer.provideMerge(redisLayer))
   )
+  // the same settings as sync's backfill (HECATE_BACKFILL_CONCURRENCY, HECATE_EPOCH_RETRIES, …)
+  const backfill = {
+    concurrency: Option.getOrElse(settings.backfillConcurrency, () => defaultConcurrency(availableParallelism())),
+    retries: settings.epochRetries,
+    retryDelaySeconds: settings.epochRetryDelaySeconds
+  }
   const session = Effect.gen(function*() {
     const redis = yield* Redis
     const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
@@ -100,10 +107,9 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
       historyPrefix: settings.historyPrefix,
       epochCachePath: settings.epochCachePath,
       backfill: {
-        concurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+        ...backfill,
         batchSize: settings.batchSize,
-        retries: 3,
-        retryDelay: "10 seconds",
+        retryDelay: `${backfill.retryDelaySeconds} seconds`,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
       }
     }).pipe(Effect.provideService(OgmiosConnector, connector))
@@ -112,7 +118,14 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
   const recorder = new RunRecorder(runs, {
     command: "relay",
     prefix,
-    parameters: { via: "serve", prefix, relayStart: options.relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
+    parameters: {
+      via: "serve",
+      prefix,
+      relayStart: options.relayStart ?? "sync",
+      endpoints: settings.ogmiosEndpoints,
+      // a fresh prefix starts with this backfill: recorded with the run, as sync's flags are
+      ...(options.relayStart === undefined ? { backfill } : {})
+    }
   }, () => live.blocks)
   recorder.start()
   return {
