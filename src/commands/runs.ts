@@ -3,11 +3,12 @@
  * with its command, parameters, state, start / end, blocks and error. `runs` lists the newest
  * first; `runs show ID` prints one.
  */
-import { Console, Effect, Option, Redacted, Schema } from "effect"
+import { Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { configFlag, intFlag } from "../config/flags.js"
 import { runCommand } from "../cli/command.js"
-import { makeRunHistory, type RunHistory, shownState } from "../observability/runs.js"
+import { RedisLive } from "../layers/RedisLive.js"
+import { RunHistory, type RunHistoryShape, shownState } from "../observability/runs.js"
 import { runDetail, runJson, runTable } from "../observability/runs-view.js"
 import { HecateConfig } from "../services/HecateConfig.js"
 import { RedisError, redactUrl } from "../services/Redis.js"
@@ -29,33 +30,35 @@ const common = {
   config: configFlag
 }
 
-const withHistory = <A>(runsPrefix: Option.Option<string>, f: (history: RunHistory) => Promise<A>) =>
+/** `f` over the run history; a Redis that cannot be read fails fast with one line naming it. */
+const withHistory = <A>(runsPrefix: Option.Option<string>, f: (history: RunHistoryShape) => Effect.Effect<A, RedisError>) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfig
-    const url = Redacted.value(settings.redisUrl)
-    return yield* Effect.acquireUseRelease(
-      Effect.sync(() => makeRunHistory({ url, prefix: Option.getOrElse(runsPrefix, () => settings.runsPrefix), keep: settings.runsKeep, failFast: true })),
-      (history) =>
-        Effect.tryPromise({
-          try: () => f(history),
-          catch: (cause) =>
-            new RedisError({
-              operation: "reading the run history",
-              url: redactUrl(url),
-              detail: `cannot read the run history from Redis at ${redactUrl(url)} (${cause instanceof Error ? cause.message : String(cause)}): is REDIS_URL right?`,
-              cause
-            })
-        }),
-      (history) => Effect.sync(() => history.close())
+    const url = redactUrl(Redacted.value(settings.redisUrl))
+    return yield* Effect.flatMap(RunHistory, f).pipe(
+      Effect.mapError((error) =>
+        new RedisError({
+          operation: "reading the run history",
+          url,
+          detail: `cannot read the run history from Redis at ${url} (${error.cause instanceof Error ? error.cause.message : error.detail}): is REDIS_URL right?`,
+          cause: error.cause
+        })
+      ),
+      Effect.provide(
+        RunHistory.layer({ prefix: Option.getOrElse(runsPrefix, () => settings.runsPrefix), keep: settings.runsKeep }).pipe(
+          Layer.provide(RedisLive.lazy({ url: settings.redisUrl, connectionName: "hecate-runs" }))
+        )
+      )
     )
   })
 
 const show = Command.make("show", { id: Argument.String("id").pipe(Argument.withDescription("The run id (first column of `runs`)")), ...common }, ({ id, runsPrefix, json, config }) =>
   Effect.gen(function*() {
-    const found = yield* withHistory(runsPrefix, async (h) => {
-      const run = await h.get(id)
-      return run === undefined ? { prefix: h.prefix, run } : { prefix: h.prefix, run, log: await h.readLog(id), timeline: await h.readEpochs(id) }
-    })
+    const found = yield* withHistory(runsPrefix, (h) =>
+      Effect.gen(function*() {
+        const run = yield* h.get(id)
+        return run === undefined ? { prefix: h.prefix, run } : { prefix: h.prefix, run, log: yield* h.readLog(id), timeline: yield* h.readEpochs(id) }
+      }))
     const record = found?.run
     if (found === undefined || record === undefined) return yield* new RunNotFound({ id, prefix: found?.prefix ?? "" })
     const { log, timeline } = found as Required<typeof found>
@@ -72,8 +75,10 @@ export const runsCommand = Command.make("runs", {
 }, ({ limit, prefix, runsPrefix, json, config }) =>
   Effect.gen(function*() {
     // the history is capped (HECATE_RUNS_KEEP): filtering reads all of it, then keeps the newest `limit`
-    const runs = yield* withHistory(runsPrefix, async (h) =>
-      Option.isNone(prefix) ? h.list(limit) : (await h.list(Number.MAX_SAFE_INTEGER)).filter((r) => r.prefix === prefix.value).slice(0, limit))
+    const runs = yield* withHistory(runsPrefix, (h) =>
+      Option.isNone(prefix)
+        ? h.list(limit)
+        : Effect.map(h.list(Number.MAX_SAFE_INTEGER), (all) => all.filter((r) => r.prefix === prefix.value).slice(0, limit)))
     if (json) return yield* Console.log(JSON.stringify(runs.map((r) => ({ ...r, shownState: shownState(r) }))))
     yield* Console.log(runs.length > 0 ? runTable(runs) : Option.isSome(prefix) ? `no runs recorded under the prefix ${prefix.value}` : "no runs recorded")
   }).pipe(runCommand({ overrides: { configFile: Option.getOrUndefined(config) }, failure: "runs" }))).pipe(

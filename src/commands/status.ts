@@ -5,7 +5,7 @@
  * relay's state and distance to the tip, Redis, and the latest runs. `--json` prints the same as
  * one object (the Python Hecate's fields at the top level, as before).
  */
-import { Console, Effect, Option, Redacted } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { makeEpochStore } from "../backfill/store/EpochStore.js"
 import { runCommand } from "../cli/command.js"
@@ -29,14 +29,14 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
     const settings = yield* HecateConfig
     const prefix = Option.getOrElse(redisPrefix, () => settings.historyPrefix)
     const relay = Option.getOrElse(relayPrefix, () => settings.relayPrefix)
-    const { status, overview } = yield* Effect.gen(function*() {
+    const { status, overview, runs } = yield* Effect.gen(function*() {
       const redis = yield* Redis
       const status = yield* makeEpochStore(redis, { prefix }).status()
       const overview = yield* redis.use((c) => readOverview(c, { historyPrefix: prefix, relayPrefix: relay }), "reading the overview")
-      return { status, overview }
+      // the latest runs are extra: a history that cannot be read leaves them out
+      const runs: Array<RunRecord> = yield* makeRunHistory(redis, { prefix: settings.runsPrefix }).list(5).pipe(Effect.orElseSucceed(() => []))
+      return { status, overview, runs }
     }).pipe(Effect.provide(RedisLive.layer({ url: settings.redisUrl })))
-    const history = makeRunHistory({ url: Redacted.value(settings.redisUrl), prefix: settings.runsPrefix, failFast: true })
-    const runs: Array<RunRecord> = yield* Effect.promise(() => history.list(5).catch(() => [])).pipe(Effect.ensuring(Effect.sync(() => history.close())))
     const relayUsed = overview.relay !== undefined && (overview.relay.state !== undefined || overview.relay.streams.some((s) => s.length > 0))
     if (json) {
       return yield* Console.log(JSON.stringify({

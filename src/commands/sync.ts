@@ -14,7 +14,7 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, endpointFlag, historyPrefixFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag } from "../config/flags.js"
+import { configFlag, endpointFlag, historyPrefixFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
@@ -36,10 +36,10 @@ export const syncFlags = {
   ),
   depth: optionalInt("depth", "Relay finality depth (default HECATE_RELAY_DEPTH, else the network's k)"),
   endpoint: endpointFlag(),
-  concurrency: optionalInt("concurrency", "Epochs backfilled in parallel (default: half the CPUs)"),
+  concurrency: optionalInt("concurrency", "Epochs backfilled in parallel (default HECATE_BACKFILL_CONCURRENCY, else half the CPUs)"),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight per session (default HECATE_IN_FLIGHT)"),
-  retries: retriesFlag,
-  retryDelay: retryDelayFlag("Seconds between epoch attempts"),
+  retries: optionalInt("retries", "Further attempts per epoch (default HECATE_EPOCH_RETRIES, 3)"),
+  retryDelay: optionalInt("retry-delay", "Seconds between epoch attempts (default HECATE_EPOCH_RETRY_DELAY_S, 10)"),
   maxLag: intFlag("max-lag").pipe(Flag.withDescription("Relay backpressure: max consumer-group lag (0 = off)"), Flag.withDefault(DEFAULT_MAX_LAG)),
   maxLength: intFlag("max-length").pipe(Flag.withDescription("Relay backpressure: max XLEN events (0 = off)"), Flag.withDefault(0)),
   retain: intFlag("retain").pipe(Flag.withDescription("Relay writes kept beyond the window (0 = never trim)"), Flag.withDefault(DEFAULT_RETAIN)),
@@ -74,10 +74,11 @@ const program = (flags: Flags) =>
       historyPrefix: settings.historyPrefix,
       epochCachePath: settings.epochCachePath,
       backfill: {
-        concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
+        // the flags reach here as overrides of these settings (serve's backfill reads the same ones)
+        concurrency: Option.getOrElse(settings.backfillConcurrency, () => defaultConcurrency(availableParallelism())),
         batchSize: settings.batchSize,
-        retries: flags.retries,
-        retryDelay: `${flags.retryDelay} seconds`,
+        retries: settings.epochRetries,
+        retryDelay: `${settings.epochRetryDelaySeconds} seconds`,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
       },
       onBackfillProgress: (event) => {
@@ -92,7 +93,15 @@ const run = (flags: Flags) =>
   program(flags).pipe(
     Effect.scoped,
     Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume.")),
-    runCommand({ overrides: relayOverrides(flags, { historyPrefix: Option.getOrUndefined(flags.historyPrefix) }), failure: "Sync stopped" })
+    runCommand({
+      overrides: relayOverrides(flags, {
+        historyPrefix: Option.getOrUndefined(flags.historyPrefix),
+        backfillConcurrency: Option.isSome(flags.concurrency) ? flags.concurrency : undefined,
+        epochRetries: Option.getOrUndefined(flags.retries),
+        epochRetryDelaySeconds: Option.getOrUndefined(flags.retryDelay)
+      }),
+      failure: "Sync stopped"
+    })
   )
 
 export const syncCommand = Command.make("sync", syncFlags, run).pipe(

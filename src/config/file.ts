@@ -30,8 +30,13 @@ export const ConfigFile = Schema.Struct({
   redis: opt(Schema.Struct({ url: opt(Schema.String) })),
   /** HECATE_EPOCH_CACHE */
   epochCache: opt(Schema.String),
-  /** the backfill's epoch streams */
-  history: opt(Schema.Struct({ prefix: opt(Schema.String) })),
+  /** the backfill's epoch streams, and the backfill of `sync` / `serve` */
+  history: opt(Schema.Struct({
+    prefix: opt(Schema.String),
+    concurrency: opt(PositiveInt),
+    retries: opt(NonNegativeInt),
+    retryDelaySeconds: opt(NonNegativeInt)
+  })),
   log: opt(Schema.Struct({
     level: opt(Schema.String),
     format: opt(Schema.Literals(["pretty", "json"]))
@@ -136,6 +141,9 @@ export const fileVariables = (c: ConfigFile): Record<string, string> => {
   set("HECATE_RELAY_PREFIX", c.relay?.prefix)
   set("HECATE_RECONNECT_MAX_DELAY_MS", c.ogmios?.reconnectMaxDelayMs)
   set("HECATE_HISTORY_PREFIX", c.history?.prefix)
+  set("HECATE_BACKFILL_CONCURRENCY", c.history?.concurrency)
+  set("HECATE_EPOCH_RETRIES", c.history?.retries)
+  set("HECATE_EPOCH_RETRY_DELAY_S", c.history?.retryDelaySeconds)
   return out
 }
 

@@ -17,6 +17,8 @@ export interface Setting<K extends keyof HecateSettings> {
   readonly parse: (raw: string) => Check<HecateSettings[K]>
   /** semantic check of an already-typed value (flag overrides go through this only) */
   readonly check: (value: HecateSettings[K]) => Check<HecateSettings[K]>
+  /** the command-line flag that overrides it, when there is one flag for it: a bad flag value names both */
+  readonly flag?: string
 }
 
 /** The settings that come from one environment variable each (all but the files read). */
@@ -208,6 +210,16 @@ const relayDepth: Setting<"relayDepth"> = {
 const runsPrefix = nonEmpty("runsPrefix", "HECATE_RUNS_PREFIX", "hecate:runs:")
 const queuePrefix = nonEmpty("queuePrefix", "HECATE_QUEUE_PREFIX", "bull")
 
+const optionalInt = <K extends "backfillConcurrency">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
+  const i = integer(`${variable}=${example}`, min, max)
+  return {
+    key,
+    variable,
+    parse: (raw) => Result.map(i.parse(raw), Option.some),
+    check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
+  } as Setting<K>
+}
+
 const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
   const i = integer(`${variable}=${example}`, min, max)
   return {
@@ -217,6 +229,13 @@ const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: 
     check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
   } as Setting<K>
 }
+
+/**
+ * The most epochs synced at once by one process. Each epoch in flight holds its blocks and an
+ * Ogmios session; past a few dozen the process only grows (a billion grew to 3 GB and made no
+ * progress). More throughput comes from `backfill --distributed` and more workers.
+ */
+export const MAX_CONCURRENCY = 64
 
 /** Every setting read from the environment, in the order they are validated. */
 export const settings = [
@@ -230,7 +249,7 @@ export const settings = [
   millis("reconnectMaxDelay", "HECATE_RECONNECT_MAX_DELAY_MS", "5000"),
   logLevel,
   logFormat,
-  nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"),
+  { ...nonEmpty("httpHost", "HECATE_HTTP_HOST", "0.0.0.0"), flag: "--http-host" },
   int("httpPort", "HECATE_HTTP_PORT", "9464", 0, 65535),
   refreshCron,
   relayDepth,
@@ -241,12 +260,29 @@ export const settings = [
   int("progressIntervalMs", "HECATE_PROGRESS_INTERVAL_MS", "10000", 100, 86_400_000),
   optionalMillis("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
   int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000),
+  // the backfill of sync / serve; the same ranges as --concurrency / --retries / --retry-delay
+  { ...optionalInt("backfillConcurrency", "HECATE_BACKFILL_CONCURRENCY", "4", 1, MAX_CONCURRENCY), flag: "--concurrency" },
+  { ...int("epochRetries", "HECATE_EPOCH_RETRIES", "3", 0, 1_000), flag: "--retries" },
+  { ...int("epochRetryDelaySeconds", "HECATE_EPOCH_RETRY_DELAY_S", "10", 0, 86_400), flag: "--retry-delay" },
   queuePrefix,
   int("workerLockMs", "HECATE_WORKER_LOCK_MS", "30000", 500, 3_600_000),
   int("workerStalledMs", "HECATE_WORKER_STALLED_MS", "30000", 200, 3_600_000),
   int("workerMaxStalled", "HECATE_WORKER_MAX_STALLED", "5", 0, 1_000),
   int("distributedPollMs", "HECATE_DISTRIBUTED_POLL_MS", "1000", 0, 600_000)
 ] as const satisfies ReadonlyArray<AnySetting>
+
+/**
+ * The message of a bad value: the variable's name, or for a value given by the setting's flag the
+ * flag and the variable it overrides, with the example written as the flag.
+ */
+export const settingProblem = (setting: Pick<Setting<SettingKey>, "variable" | "flag">, problem: string, fromFlag: boolean): string => {
+  if (!fromFlag) return `${setting.variable} ${problem}`
+  if (setting.flag === undefined) return `${setting.variable} (set by a command-line flag) ${problem}`
+  return `${setting.flag} (overrides ${setting.variable}) ${problem.split(`e.g. ${setting.variable}=`).join(`e.g. ${setting.flag} `)}`
+}
+
+/** The setting of `key` in the table. */
+export const settingOf = <K extends SettingKey>(key: K): Setting<K> => settings.find((s) => s.key === key) as unknown as Setting<K>
 
 // ---------------------------------------------------------------------------- command-line flags ---
 
@@ -260,13 +296,6 @@ export interface FlagRange {
 }
 
 const flagInt = (min: number, max: number, example: string): FlagRange => ({ min, max, integer: true, example })
-
-/**
- * The most epochs synced at once by one process. Each epoch in flight holds its blocks and an
- * Ogmios session; past a few dozen the process only grows (a billion grew to 3 GB and made no
- * progress). More throughput comes from `backfill --distributed` and more workers.
- */
-export const MAX_CONCURRENCY = 64
 
 /** Epochs synced at once when `--concurrency` is not given: half the CPUs, at least 1. */
 export const defaultConcurrency = (cpus: number): number => Math.max(1, Math.floor(cpus / 2))

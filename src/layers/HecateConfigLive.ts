@@ -18,7 +18,7 @@ import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Config, ConfigProvider, Effect, Layer, Option, Result } from "effect"
 import { CONFIG_VARIABLE, fileVariables, type LoadedConfigFile, loadConfigFile } from "../config/file.js"
-import { type AnySetting, ENV_FILE_VARIABLE, type Setting, type SettingKey, settings } from "../config/settings.js"
+import { type AnySetting, ENV_FILE_VARIABLE, type Setting, type SettingKey, settingProblem, settings } from "../config/settings.js"
 import {
   defaults,
   HecateConfig,
@@ -67,7 +67,7 @@ const resolveOne = <K extends SettingKey>(
   const fail = (problem: string, fromFlag: boolean) =>
     new InvalidConfiguration({
       variable: setting.variable,
-      message: `${setting.variable}${fromFlag ? " (set by a command-line flag)" : ""} ${problem}`
+      message: settingProblem(setting, problem, fromFlag)
     })
   if (override !== undefined) return Result.mapError(setting.check(override), (p) => fail(p, true))
   if (Option.isNone(raw)) return Result.succeed(defaults[setting.key])

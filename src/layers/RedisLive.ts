@@ -160,7 +160,109 @@ export const make = (options: RedisLiveOptions): Effect.Effect<Redis["Service"],
     })
   )
 
+export interface RedisLazyOptions {
+  readonly url: Redacted.Redacted<string>
+  /** CLIENT SETNAME, visible in `redis-cli client list`. Default "hecate". */
+  readonly connectionName?: string
+  /** Limit of a connect and of each command, in ms (default 2000). */
+  readonly timeoutMs?: number
+}
+
+/**
+ * A connection for probes and best-effort writers (/health, the run history): nothing happens
+ * until the first `use`, which connects; while Redis is unreachable every `use` fails at once
+ * with a RedisError (no queued commands, no background reconnects), and the next `use` after a
+ * failure connects afresh, so it recovers when Redis returns. Closed (QUIT) with its scope.
+ */
+export const makeLazyConnection = (options: RedisLazyOptions): Effect.Effect<RedisConnection, never, Scope.Scope> => {
+  const rawUrl = Redacted.value(options.url)
+  const url = redactUrl(rawUrl)
+  const secret = urlPassword(rawUrl)
+  const timeoutMs = options.timeoutMs ?? 2_000
+  let client: IORedis | undefined
+  let connecting: Promise<IORedis> | undefined
+  let closed = false
+  // a fresh client per connection: an ended ioredis client keeps state ("Connection is already
+  // connecting", a stale SELECT) that would leak into the next attempt's error
+  const open = async (): Promise<IORedis> => {
+    const next = new IORedis(rawUrl, {
+      lazyConnect: true,
+      connectionName: options.connectionName ?? "hecate",
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      // a socket that never opened would otherwise hold the process this long at its end
+      disconnectTimeout: 50,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null
+    })
+    // the socket's error (ECONNREFUSED …) says more than connect()'s "Connection is closed."; a
+    // refused SELECT (a database the server does not have) is only an error event, after which
+    // ioredis would carry on in database 0
+    let socketError: unknown
+    next.on("error", (error: unknown) => (socketError ??= error))
+    try {
+      await next.connect()
+    } catch (error) {
+      next.disconnect()
+      throw socketError ?? error
+    }
+    if (socketError !== undefined) {
+      next.disconnect()
+      throw socketError
+    }
+    return next
+  }
+  const ready = (): Promise<IORedis> => {
+    if (closed) return Promise.reject(new Error("Connection is closed."))
+    if (client?.status === "ready") return Promise.resolve(client)
+    connecting ??= open().then(
+      (next) => {
+        client?.disconnect()
+        client = next
+        if (closed) next.disconnect()
+        return next
+      }
+    ).finally(() => (connecting = undefined))
+    return connecting
+  }
+  return Effect.acquireRelease(
+    Effect.succeed<RedisConnection>({
+      url,
+      use: <A>(f: (client: RedisClient) => Promise<A>, operation?: string) =>
+        Effect.tryPromise({
+          try: () => ready().then(f),
+          catch: (cause) => toRedisError(operation ?? operationOf(cause), url, cause, secret)
+        })
+    }),
+    () =>
+      Effect.promise(async () => {
+        closed = true
+        const last = client
+        client = undefined
+        if (last === undefined) return
+        await last.quit().then(() => undefined, () => last.disconnect())
+      })
+  )
+}
+
+/** Builds the lazy Redis service for the current scope (see `makeLazyConnection`). */
+export const makeLazy = (options: RedisLazyOptions): Effect.Effect<Redis["Service"], never, Scope.Scope> =>
+  Effect.map(makeLazyConnection(options), ({ url, use }) =>
+    Redis.of({
+      url,
+      use,
+      duplicate: (name) =>
+        makeLazyConnection({ ...options, connectionName: name ?? `${options.connectionName ?? "hecate"}:dedicated` })
+    })
+  )
+
 export const RedisLive = {
   /** `RedisLive.layer({ url })`: the Redis service over one connection for the layer's lifetime. */
   layer: (options: RedisLiveOptions): Layer.Layer<Redis, RedisError> => Layer.effect(Redis, make(options)),
+  /**
+   * `RedisLive.lazy({ url })`: never fails to build; connects on first use, fails each command
+   * fast while Redis is unreachable and reconnects on a later use (see `makeLazyConnection`).
+   */
+  lazy: (options: RedisLazyOptions): Layer.Layer<Redis> => Layer.effect(Redis, makeLazy(options))
 } as const

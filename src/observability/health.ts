@@ -12,9 +12,10 @@
  * (so a resumed relay on a quiet chain is "ok" without a new block); the node's tip is the newest
  * of the Ogmios health's `lastKnownTip` and the tip carried by the last write.
  */
-import { Redis as IORedis } from "ioredis"
+import { Context, Effect, Layer } from "effect"
 import { redactCredentials, splitCredentials } from "../domain/redacted-url.js"
 import { relayKeys } from "../relay/keys.js"
+import { connectionProblem, Redis, type RedisError, toRedisError } from "../services/Redis.js"
 import type { LiveState } from "./metrics.js"
 import { type Overview, readOverview } from "./overview.js"
 
@@ -48,7 +49,6 @@ export interface Health {
 }
 
 export interface HealthCheckerOptions {
-  readonly redisUrl: string
   /** the run's live state (its Telemetry's): what this process relayed */
   readonly live: LiveState
   readonly endpoints: ReadonlyArray<string>
@@ -62,18 +62,6 @@ export interface HealthCheckerOptions {
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
-
-const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
-  new Promise<A>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)
-    p.then((a) => {
-      clearTimeout(timer)
-      resolve(a)
-    }, (e: unknown) => {
-      clearTimeout(timer)
-      reject(e instanceof Error ? e : new Error(String(e)))
-    })
-  })
 
 /** ws://host:port[/path] → http://host:port/health (credentials kept: see `ogmiosHealthRequest`) */
 export const ogmiosHealthUrl = (endpoint: string): string => {
@@ -93,54 +81,60 @@ export const ogmiosHealthRequest = (endpoint: string): { readonly url: string; r
   return { url, headers: authorization === undefined ? {} : { authorization } }
 }
 
-export interface HealthChecker {
-  readonly check: () => Promise<Health>
-  /** `last_synced_epoch` and the metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
-  readonly history: (prefix: string) => Promise<{ readonly lastSyncedEpoch: number | undefined; readonly epochsTotal: number | undefined; readonly blocksTotal: number | undefined }>
-  /** what Redis says about the epoch streams (`historyPrefix`), the relay and the server (overview.ts) */
-  readonly overview: (historyPrefix: string | undefined) => Promise<Overview>
-  readonly close: () => void
+/**
+ * Why Redis cannot be used, as one sentence: where it is and what the connection said
+ * ("Redis at redis://127.0.0.1:6390 is unreachable: connect ECONNREFUSED 127.0.0.1:6390"), not
+ * the driver's internal state; `brief` is the same without the leading words, for the reasons.
+ */
+export const redisUnreachable = (error: RedisError): { readonly sentence: string; readonly brief: string } => {
+  const why = connectionProblem(error)
+  return why === undefined
+    ? { sentence: error.detail, brief: error.detail }
+    : { sentence: `Redis at ${error.url} is unreachable: ${why}`, brief: `${error.url}: ${why}` }
 }
 
-export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker => {
+export interface HealthCheckerShape {
+  readonly check: Effect.Effect<Health>
+  /** `last_synced_epoch` and the metrics hash (`epochs_total`, `blocks_total`) of an epoch-stream prefix */
+  readonly history: (prefix: string) => Effect.Effect<{ readonly lastSyncedEpoch: number | undefined; readonly epochsTotal: number | undefined; readonly blocksTotal: number | undefined }>
+  /** what Redis says about the epoch streams (`historyPrefix`), the relay and the server (overview.ts) */
+  readonly overview: (historyPrefix: string | undefined) => Effect.Effect<Overview>
+}
+
+/**
+ * The checks over the `Redis` service. Meant for a lazy one (`RedisLive.lazy`): while Redis is
+ * down each check fails fast and says so, and the next one connects again.
+ */
+export const makeHealthChecker = Effect.fn("HealthChecker.make")(function*(options: HealthCheckerOptions) {
+  const redis = yield* Redis
   const live = options.live
   const timeoutMs = options.timeoutMs ?? 1_000
   const maxDistance = options.maxDistance ?? 5
-  const client = new IORedis(options.redisUrl, {
-    lazyConnect: true,
-    connectionName: "hecate-health",
-    connectTimeout: timeoutMs,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null
-  })
-  client.on("error", () => {})
+  // the lazy connection bounds each command; this bounds a round of them (connect, PING, the cursor)
+  const bounded = <A>(effect: Effect.Effect<A, RedisError>, operation: string): Effect.Effect<A, RedisError> =>
+    Effect.timeoutOrElse(effect, {
+      duration: 3 * timeoutMs,
+      orElse: () => Effect.fail(unanswered(redis.url, operation))
+    })
 
-  const redisProbe = async (): Promise<{ reachable: boolean; error?: string; height?: number; slot?: number }> => {
-    try {
-      if (client.status !== "ready") {
-        if (client.status !== "wait") client.disconnect()
-        await withTimeout(client.connect(), timeoutMs, "connect")
-      }
-      await withTimeout(client.ping(), timeoutMs, "PING")
+  const redisProbe: Effect.Effect<{ reachable: boolean; error?: string; brief?: string; height?: number; slot?: number }> = bounded(
+    redis.use(async (client) => {
+      await client.ping()
       if (options.relayPrefix === undefined) return { reachable: true }
       const keys = relayKeys(options.relayPrefix)
-      const [newest, cursor] = await withTimeout(
-        Promise.all([client.lindex(keys.window, -1), client.hmget(keys.cursor, "final_height", "final_slot")]),
-        timeoutMs,
-        "reading the relay cursor"
-      )
+      const [newest, cursor] = await Promise.all([client.lindex(keys.window, -1), client.hmget(keys.cursor, "final_height", "final_slot")])
       if (newest !== null) {
         const [height, slot] = newest.split(" ")
         return { reachable: true, height: Number(height), slot: Number(slot) }
       }
       const h = cursor[0]
       return h === null || h === undefined || h === "" ? { reachable: true } : { reachable: true, height: Number(h), slot: Number(cursor[1]) }
-    } catch (e) {
-      client.disconnect()
-      return { reachable: false, error: message(e) }
-    }
-  }
+    }, "PING"),
+    "PING"
+  ).pipe(Effect.catch((error) => {
+    const { sentence, brief } = redisUnreachable(error)
+    return Effect.succeed({ reachable: false, error: sentence, brief })
+  }))
 
   const ogmiosProbe = async (): Promise<HealthBody["ogmios"]> => {
     let error = "no endpoint configured"
@@ -168,10 +162,10 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
     return { reachable: false, error }
   }
 
-  const check = async (): Promise<Health> => {
-    const [redis, ogmios] = await Promise.all([redisProbe(), ogmiosProbe()])
+  const check = Effect.gen(function*() {
+    const [redis, ogmios] = yield* Effect.all([redisProbe, Effect.promise(ogmiosProbe)], { concurrency: 2 })
     const reasons: Array<string> = []
-    if (!redis.reachable) reasons.push(`Redis unreachable (${redis.error ?? "?"})`)
+    if (!redis.reachable) reasons.push(`Redis unreachable (${redis.brief ?? "?"})`)
     if (!ogmios.reachable) reasons.push(`Ogmios unreachable (${ogmios.error ?? "?"})`)
     const r = live.relay
     // position: the newer of what this process wrote and what the cursor holds
@@ -231,27 +225,34 @@ export const makeHealthChecker = (options: HealthCheckerOptions): HealthChecker 
       tipDistance: { blocks, slots, max: maxDistance, ...(waitingForNode === undefined ? {} : { waitingForNode }) },
       uptimeSeconds: Math.round((Date.now() - live.startedAt) / 1000)
     }
-    return { status, body }
-  }
-  const history: HealthChecker["history"] = async (prefix) => {
+    return { status, body } satisfies Health
+  })
+  const none = { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
+  const history: HealthCheckerShape["history"] = (prefix) => {
     const num = (v: string | null | undefined) => (v === null || v === undefined || v === "" ? undefined : Number(v))
-    try {
-      if (client.status !== "ready") return { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
-      const [last, totals] = await withTimeout(
-        Promise.all([client.get(`${prefix}last_synced_epoch`), client.hmget(`${prefix}metrics`, "epochs_total", "blocks_total")]),
-        timeoutMs,
-        "reading the epoch streams' metrics"
-      )
-      return { lastSyncedEpoch: num(last), epochsTotal: num(totals[0]), blocksTotal: num(totals[1]) }
-    } catch {
-      return { lastSyncedEpoch: undefined, epochsTotal: undefined, blocksTotal: undefined }
-    }
+    return bounded(
+      redis.use((client) => Promise.all([client.get(`${prefix}last_synced_epoch`), client.hmget(`${prefix}metrics`, "epochs_total", "blocks_total")]), "reading the epoch streams' metrics"),
+      "reading the epoch streams' metrics"
+    ).pipe(
+      Effect.map(([last, totals]) => ({ lastSyncedEpoch: num(last), epochsTotal: num(totals[0]), blocksTotal: num(totals[1]) })),
+      Effect.orElseSucceed(() => none)
+    )
   }
-  const overview: HealthChecker["overview"] = async (historyPrefix) => {
-    if (client.status !== "ready") return { redis: { reachable: false, error: `connection ${client.status}` } }
-    return withTimeout(readOverview(client, { historyPrefix, relayPrefix: options.relayPrefix }), 2 * timeoutMs, "reading the overview").catch((e: unknown) => ({
-      redis: { reachable: false, error: redactCredentials(message(e)) }
-    }))
-  }
-  return { check, history, overview, close: () => client.disconnect() }
+  const overview: HealthCheckerShape["overview"] = (historyPrefix) =>
+    Effect.timeoutOrElse(redis.use((client) => readOverview(client, { historyPrefix, relayPrefix: options.relayPrefix }), "reading the overview"), {
+      duration: 6 * timeoutMs,
+      orElse: () => Effect.fail(unanswered(redis.url, "reading the overview"))
+    }).pipe(
+      Effect.catch((error) => Effect.succeed<Overview>({ redis: { reachable: false, error: redisUnreachable(error).sentence } }))
+    )
+  return HealthChecker.of({ check, history, overview })
+})
+
+const unanswered = (url: string, operation: string): RedisError =>
+  toRedisError(operation, url, new Error(`${operation}: timed out`))
+
+/** The health checks as a service (`HealthChecker.layer(options)` over the `Redis` service). */
+export class HealthChecker extends Context.Service<HealthChecker, HealthCheckerShape>()("hecate/HealthChecker") {
+  static readonly layer = (options: HealthCheckerOptions): Layer.Layer<HealthChecker, never, Redis> =>
+    Layer.effect(HealthChecker, makeHealthChecker(options))
 }

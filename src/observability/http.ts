@@ -19,17 +19,18 @@ import { PrometheusMetrics } from "effect/observability"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
 import { DASHBOARD_HTML } from "./dashboard.js"
 import { redactCredentials } from "../domain/redacted-url.js"
-import type { Health, HealthChecker } from "./health.js"
+import type { Health, HealthCheckerShape } from "./health.js"
 import { Telemetry } from "./Telemetry.js"
-import { type RunHistory, shownState } from "./runs.js"
+import { type RunHistoryShape, shownState } from "./runs.js"
+import type { Overview } from "./overview.js"
 import type { QueueActivity } from "./workers.js"
 
 export interface ObservabilityServerOptions {
   readonly host: string
   /** 0 = any free port */
   readonly port: number
-  readonly health: HealthChecker
-  readonly runs?: RunHistory | undefined
+  readonly health: HealthCheckerShape
+  readonly runs?: RunHistoryShape | undefined
   /** epoch-stream prefix whose last_synced_epoch the dashboard shows */
   readonly historyPrefix?: string | undefined
   /** extra fields merged into the /health body (e.g. serve's refresh status) */
@@ -56,15 +57,15 @@ const NO_STORE = { "cache-control": "no-store" }
 const jsonResponse = (body: unknown) => HttpServerResponse.text(json(body), { contentType: "application/json", headers: NO_STORE })
 const plain = (status: number, body: string, headers: Record<string, string> = {}) => HttpServerResponse.text(body, { status, contentType: "text/plain", headers })
 
-/** A route's answer; a failure of its promise is a 500 with the error's text. */
-const answer = (respond: () => Promise<HttpServerResponse.HttpServerResponse>) =>
-  Effect.tryPromise(respond).pipe(Effect.catch((e) => Effect.succeed(plain(500, String(e.cause)))))
+/** A route's answer; a failure is a 500 with the error's text. */
+const answer = <E>(respond: Effect.Effect<HttpServerResponse.HttpServerResponse, E>) =>
+  respond.pipe(Effect.catch((e) => Effect.succeed(plain(500, e instanceof Error ? e.message : String(e)))))
 
 /** The server's routes: GET (and HEAD) only; anything else is 405, an unknown path 404. */
 const routes = (handlers: {
-  readonly state: () => Promise<unknown>
-  readonly runDetail: (id: string) => Promise<unknown>
-  readonly health: () => Promise<Health>
+  readonly state: Effect.Effect<unknown>
+  readonly runDetail: (id: string) => Effect.Effect<unknown, unknown>
+  readonly health: Effect.Effect<Health>
 }) => {
   const page = Effect.succeed(HttpServerResponse.text(DASHBOARD_HTML, { contentType: "text/html; charset=utf-8", headers: NO_STORE }))
   const get = (path: `/${string}` | "*", handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
@@ -75,12 +76,12 @@ const routes = (handlers: {
   return [
     get("/", () => page),
     get("/index.html", () => page),
-    get("/api/state", () => answer(() => handlers.state().then(jsonResponse))),
+    get("/api/state", () => answer(Effect.map(handlers.state, jsonResponse))),
     get("/api/run", (request) => {
       const id = new URL(request.url, "http://x").searchParams.get("id") ?? ""
-      return answer(() => handlers.runDetail(id).then((body) => body === undefined ? plain(404, `no run ${id}\n`) : jsonResponse(body)))
+      return answer(Effect.map(handlers.runDetail(id), (body) => body === undefined ? plain(404, `no run ${id}\n`) : jsonResponse(body)))
     }),
-    get("/health", () => answer(() => handlers.health().then((h) => HttpServerResponse.text(json(h.body), { status: h.status, contentType: "application/json", headers: NO_STORE })))),
+    get("/health", () => answer(Effect.map(handlers.health, (h) => HttpServerResponse.text(json(h.body), { status: h.status, contentType: "application/json", headers: NO_STORE })))),
     get("/metrics", () =>
       PrometheusMetrics.format().pipe(Effect.map((text) => HttpServerResponse.text(redactCredentials(text), { contentType: "text/plain; version=0.0.4" })))),
     get("*", () => Effect.succeed(plain(404, "not found: GET / (dashboard), /health, /metrics, /api/state, /api/run?id=\n")))
@@ -94,9 +95,9 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
     // one probe round at a time; concurrent requests share it (the dashboard and a scraper)
     let pending: Promise<Health> | undefined
     let cached: { at: number; health: Health } | undefined
-    const health = async (): Promise<Health> => {
+    const healthNow = async (): Promise<Health> => {
       if (cached !== undefined && Date.now() - cached.at < 250) return cached.health
-      pending ??= options.health.check().then(async (h) => {
+      pending ??= Effect.runPromise(options.health.check).then(async (h) => {
         const extra = options.extraHealth === undefined ? {} : await options.extraHealth()
         const result: Health = { status: h.status, body: { ...h.body, ...extra } }
         cached = { at: Date.now(), health: result }
@@ -106,18 +107,20 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
       return pending
     }
 
+    const health = Effect.promise(healthNow)
+
     /** Consumer groups on the relay's `events` / `final`; undefined when Redis holds no relay here. */
-    const relayGroups = (overview: Awaited<ReturnType<typeof options.health.overview>>): number | undefined =>
+    const relayGroups = (overview: Overview): number | undefined =>
       overview?.relay === undefined ? undefined : overview.relay.streams.reduce((n, st) => n + st.groups.length, 0)
 
-    const state = async () => {
-      const h = await health()
-      const [runs, history, overview, distributed] = await Promise.all([
-        options.runs === undefined ? Promise.resolve([]) : options.runs.list(15).catch(() => []),
-        options.historyPrefix === undefined ? Promise.resolve(undefined) : options.health.history(options.historyPrefix),
+    const state = Effect.gen(function*() {
+      const h = yield* health
+      const [runs, history, overview, distributed] = yield* Effect.all([
+        options.runs === undefined ? Effect.succeed([]) : options.runs.list(15).pipe(Effect.orElseSucceed(() => [])),
+        options.historyPrefix === undefined ? Effect.succeed(undefined) : options.health.history(options.historyPrefix),
         options.health.overview(options.historyPrefix),
-        options.queue === undefined ? Promise.resolve(undefined) : options.queue()
-      ])
+        options.queue === undefined ? Effect.succeed(undefined) : Effect.promise(options.queue)
+      ], { concurrency: "unbounded" })
       const b = live.backfill
       const now = Date.now()
       const remaining = b.plan === undefined ? undefined : Math.max(0, b.plan.blocks - b.blocks)
@@ -179,20 +182,22 @@ export const observabilityServer = (options: ObservabilityServerOptions) =>
         },
         runs: runs.map((r) => ({ ...r, shownState: shownState(r) }))
       }
-    }
+    })
 
     // a run's detail: its record, epoch timeline and log (the dashboard's run panel)
-    const runDetail = async (id: string) => {
-      if (options.runs === undefined) return undefined
-      const run = await options.runs.get(id)
-      if (run === undefined) return undefined
-      const [log, timeline] = await Promise.all([options.runs.readLog(id), options.runs.readEpochs(id)])
-      return { run: { ...run, shownState: shownState(run) }, timeline, log: log.entries, logDropped: log.total - log.entries.length }
-    }
+    const runDetail = (id: string) =>
+      Effect.gen(function*() {
+        const runs = options.runs
+        if (runs === undefined) return undefined
+        const run = yield* runs.get(id)
+        if (run === undefined) return undefined
+        const [log, timeline] = yield* Effect.all([runs.readLog(id), runs.readEpochs(id)], { concurrency: 2 })
+        return { run: { ...run, shownState: shownState(run) }, timeline, log: log.entries, logDropped: log.total - log.entries.length }
+      })
 
     // the tip chart is fed from the checks, also while nobody watches the page (stops with the scope)
     yield* Effect.sleep(TIP_SAMPLE_EVERY_MS).pipe(
-      Effect.andThen(Effect.promise(() => health().catch(() => undefined))),
+      Effect.andThen(Effect.promise(() => healthNow().catch(() => undefined))),
       Effect.forever,
       Effect.forkScoped
     )

@@ -3,15 +3,28 @@
  * for the run. Its own module so that a run without `--http-port` never loads the HTTP server, the
  * dashboard page, the health probes or the job queue's reader.
  */
-import { Effect, Option } from "effect"
+import { Effect, Option, Result } from "effect"
+import { settingOf, settingProblem } from "../config/settings.js"
 import { queueSettings } from "../distributed/settings.js"
-import type { HecateSettings } from "../services/HecateConfig.js"
+import { makeLazy } from "../layers/RedisLive.js"
+import { type HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
+import { Redis } from "../services/Redis.js"
 import { makeHealthChecker } from "./health.js"
 import { observabilityServer } from "./http.js"
 import { Telemetry } from "./Telemetry.js"
 import type { ObserveRunSpec } from "./run.js"
-import type { RunHistory } from "./runs.js"
+import type { RunHistoryShape } from "./runs.js"
 import { makeQueueReader, type QueueActivity } from "./workers.js"
+
+/** `--http-host`, checked like HECATE_HTTP_HOST (a bad value names both), else the setting. */
+const httpHost = (flag: Option.Option<string>, settings: HecateSettings): Effect.Effect<string, InvalidConfiguration> => {
+  if (Option.isNone(flag)) return Effect.succeed(settings.httpHost)
+  const setting = settingOf("httpHost")
+  const checked = setting.check(flag.value)
+  return Result.isSuccess(checked)
+    ? Effect.succeed(checked.success)
+    : Effect.fail(new InvalidConfiguration({ variable: setting.variable, message: settingProblem(setting, checked.failure, true) }))
+}
 
 export const serveRunHttp = (options: {
   readonly spec: ObserveRunSpec
@@ -19,14 +32,14 @@ export const serveRunHttp = (options: {
   readonly settings: HecateSettings
   readonly redisUrl: string
   readonly endpoints: ReadonlyArray<string>
-  readonly history: RunHistory
+  readonly history: RunHistoryShape
 }) =>
   Effect.gen(function*() {
     const { spec, port, settings, redisUrl, endpoints, history } = options
     const { live } = yield* Telemetry
-    const host = Option.getOrElse(spec.http!.host, () => settings.httpHost)
-    const health = makeHealthChecker({
-      redisUrl,
+    const host = yield* httpHost(spec.http!.host, settings)
+    // its own connection: a probe never waits behind the run history's writes
+    const health = yield* makeHealthChecker({
       live,
       endpoints,
       relayPrefix: spec.relayPrefix,
@@ -36,8 +49,7 @@ export const serveRunHttp = (options: {
           return b.plan === undefined ? "planning the backfill" : b.epochsDone < b.plan.epochs ? `backfilling: ${b.epochsDone}/${b.plan.epochs} epochs` : undefined
         }
         : undefined
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
+    }).pipe(Effect.provideServiceEffect(Redis, makeLazy({ url: settings.redisUrl, connectionName: "hecate-health", timeoutMs: 1_000 })))
     // a backfill's page shows its own epoch streams (the settings' prefix unless the run names one)
     const historyPrefix = spec.historyPrefix ?? (spec.command === "backfill" ? settings.historyPrefix : undefined)
     let queue: (() => Promise<QueueActivity>) | undefined

@@ -16,12 +16,13 @@ import type { CommandName } from "./metrics.js"
 import { Telemetry } from "./Telemetry.js"
 import { makeProgressReporter } from "./progress.js"
 import { stderr as terminal } from "../cli/terminal.js"
-import { redactCredentials, redactUrl, urlPassword } from "../domain/redacted-url.js"
+import { redactCredentials, redactUrl } from "../domain/redacted-url.js"
 import { hostname } from "node:os"
 import { inspect } from "node:util"
 import type { BackfillProgress } from "../backfill/backfill.js"
-import { toRedisError } from "../services/Redis.js"
-import { makeRunHistory, probeRedis, type RunLogEntry, RunRecorder } from "./runs.js"
+import { makeLazy } from "../layers/RedisLive.js"
+import { connectionProblem, type RedisError } from "../services/Redis.js"
+import { makeRunHistory, type RunLogEntry, RunRecorder } from "./runs.js"
 import { errorMessage } from "../domain/error-message.js"
 
 /** Flags of the commands that can serve /metrics, /health and the dashboard while they run. */
@@ -116,12 +117,11 @@ export const intoRunLog = (run: { readonly id: string; readonly prefix: string }
       Effect.annotateLogs({ run: run.id }),
       Effect.updateService(Logger.CurrentLoggers, (loggers) => new Set([...loggers, capture])),
       // best-effort, like the rest of the run history: the job's outcome never depends on it
-      Effect.ensuring(Effect.promise(async () => {
-        if (lines.length === 0) return
-        const history = makeRunHistory({ url: redisUrl, prefix: run.prefix, failFast: true })
-        await history.appendLog(run.id, lines).catch(() => undefined)
-        history.close()
-      }))
+      Effect.ensuring(Effect.suspend(() =>
+        lines.length === 0 ? Effect.void : Effect.scoped(
+          Effect.flatMap(makeLazy({ url: Redacted.make(redisUrl), connectionName: "hecate-runs" }), (redis) => makeRunHistory(redis, { prefix: run.prefix }).appendLog(run.id, lines))
+        ).pipe(Effect.ignore)
+      ))
     )
   })
 }
@@ -151,6 +151,13 @@ export const timelineListener = (recorder: RunRecorder) => (event: BackfillProgr
   }
 }
 
+/** Why the run's record did not reach Redis, in a few words. */
+const couldNotRecord = (url: string, cause: RedisError | undefined): string => {
+  if (cause === undefined) return `Redis at ${url} could not be reached`
+  const why = connectionProblem(cause)
+  return why === undefined ? cause.detail : `Redis at ${url} could not be reached: ${why}`
+}
+
 export const observeRun = (spec: ObserveRunSpec) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidConfiguration, Exclude<R, Scope.Scope> | Telemetry | HecateConfig> =>
   Effect.scoped(Effect.gen(function*() {
@@ -161,16 +168,20 @@ export const observeRun = (spec: ObserveRunSpec) =>
     const settings = yield* HecateConfig
     const redisUrl = Redacted.value(settings.redisUrl)
     const endpoints = spec.endpoints ?? settings.ogmiosEndpoints
-    const history = makeRunHistory({ url: redisUrl, prefix: settings.runsPrefix, keep: settings.runsKeep })
+    const redis = yield* makeLazy({ url: settings.redisUrl, connectionName: "hecate-runs" })
+    const history = makeRunHistory(redis, { prefix: settings.runsPrefix, keep: settings.runsKeep })
     const blocksAtStart = live.blocks
     const prefix = spec.writes === "history" ? spec.historyPrefix ?? settings.historyPrefix
       : spec.writes === "relay" ? spec.relayPrefix ?? settings.relayPrefix
       : spec.writes?.prefix
     const recorder = new RunRecorder(history, { command: spec.command, prefix, parameters: spec.parameters }, () => live.blocks - blocksAtStart)
-    const historyOff = spec.usesRedis === false ? yield* Effect.promise(() => probeRedis(redisUrl)) : undefined
+    // a run that needs no Redis asks once whether one answers; without one it keeps no history
+    // instead of retrying in the background and waiting for Redis at its end
+    const historyOff = spec.usesRedis === false
+      ? yield* redis.use((c) => c.ping(), "PING").pipe(Effect.as(undefined), Effect.catch((e: RedisError) => Effect.succeed(connectionProblem(e) ?? e.detail)))
+      : undefined
     if (historyOff === undefined) recorder.start()
     else yield* Effect.logInfo(`run history off: no Redis at ${redactUrl(redisUrl)} (${historyOff}); this run does not need one`)
-    yield* Effect.addFinalizer(() => Effect.sync(() => history.close()))
     const context = yield* Effect.context<never>()
     const log = (line: string) =>
       void Effect.runForkWith(context)(Effect.logInfo(line).pipe(Effect.annotateLogs({ run: recorder.id, command: spec.command })))
@@ -215,9 +226,7 @@ export const observeRun = (spec: ObserveRunSpec) =>
         }))).pipe(
           Effect.andThen(Effect.suspend(() =>
             recorder.persisted ? Effect.void : Effect.logWarning(
-              `run ${recorder.id} could not be recorded in Redis (${
-                recorder.lastCause === undefined ? "unreachable" : toRedisError("run history write", redactUrl(redisUrl), recorder.lastCause, urlPassword(redisUrl)).detail
-              })`
+              `run ${recorder.id} could not be recorded in Redis (${couldNotRecord(redactUrl(redisUrl), recorder.lastCause)})`
             )
           ))
         )

@@ -22,9 +22,10 @@
  */
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
-import { Redis as IORedis } from "ioredis"
+import { Context, Effect, Layer, Result } from "effect"
 import { redactCredentials } from "../domain/redacted-url.js"
 import { defaults } from "../services/HecateConfig.js"
+import { Redis, type RedisConnection, type RedisError } from "../services/Redis.js"
 
 /** HECATE_RUNS_PREFIX's and HECATE_RUNS_KEEP's defaults (the settings table holds them). */
 export const DEFAULT_RUNS_PREFIX = defaults.runsPrefix
@@ -145,159 +146,115 @@ end
 return n
 `
 
-export interface RunHistory {
+export interface RunHistoryShape {
   readonly prefix: string
-  readonly save: (record: RunRecord) => Promise<void>
-  readonly list: (limit?: number) => Promise<Array<RunRecord>>
-  readonly get: (id: string) => Promise<RunRecord | undefined>
+  readonly save: (record: RunRecord) => Effect.Effect<void, RedisError>
+  readonly list: (limit?: number) => Effect.Effect<Array<RunRecord>, RedisError>
+  readonly get: (id: string) => Effect.Effect<RunRecord | undefined, RedisError>
   /** Appends to the run's log, keeping the newest `logCap` lines (credentials redacted). */
-  readonly appendLog: (id: string, entries: ReadonlyArray<RunLogEntry>) => Promise<void>
+  readonly appendLog: (id: string, entries: ReadonlyArray<RunLogEntry>) => Effect.Effect<void, RedisError>
   /** The run's kept log, oldest first, and how many lines were ever appended. */
-  readonly readLog: (id: string) => Promise<{ readonly entries: Array<RunLogEntry>; readonly total: number }>
-  readonly recordEpochs: (id: string, epochs: ReadonlyArray<RunEpoch>) => Promise<void>
-  readonly readEpochs: (id: string) => Promise<Array<RunEpoch>>
-  readonly close: () => void
+  readonly readLog: (id: string) => Effect.Effect<{ readonly entries: Array<RunLogEntry>; readonly total: number }, RedisError>
+  readonly recordEpochs: (id: string, epochs: ReadonlyArray<RunEpoch>) => Effect.Effect<void, RedisError>
+  readonly readEpochs: (id: string) => Effect.Effect<Array<RunEpoch>, RedisError>
 }
 
 export interface RunHistoryOptions {
-  readonly url: string
   readonly prefix?: string | undefined
   readonly keep?: number | undefined
   readonly logCap?: number | undefined
-  /** fail fast (the `runs` command) instead of reconnecting in the background (the recorder) */
-  readonly failFast?: boolean
 }
 
-export const makeRunHistory = (options: RunHistoryOptions): RunHistory => {
+const parseLines = <A>(lines: ReadonlyArray<string>): Array<A> =>
+  lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as A]
+    } catch {
+      return []
+    }
+  })
+
+/**
+ * The run history over a Redis connection. Every method is one round trip (a script, a MULTI or a
+ * pipeline) and fails with a RedisError: callers decide whether that matters (the recorder retries,
+ * `runs` reports it).
+ */
+export const makeRunHistory = (redis: RedisConnection, options: RunHistoryOptions = {}): RunHistoryShape => {
   // HECATE_RUNS_PREFIX / HECATE_RUNS_KEEP reach here through the settings (src/config)
   const prefix = options.prefix ?? DEFAULT_RUNS_PREFIX
   const keep = options.keep ?? DEFAULT_RUNS_KEEP
   const logCap = options.logCap ?? DEFAULT_RUN_LOG_CAP
   const keys = runKeys(prefix)
-  const client = new IORedis(options.url, {
-    lazyConnect: true,
-    connectionName: "hecate-runs",
-    connectTimeout: 2_000,
-    enableOfflineQueue: options.failFast !== true,
-    maxRetriesPerRequest: options.failFast === true ? 0 : 1,
-    retryStrategy: options.failFast === true ? () => null : (times) => Math.min(times * 200, 2_000)
-  })
-  // ioredis reports a refused SELECT (REDIS_URL names a database the server does not have) only
-  // as an error event, then carries on in database 0: the history must never land there instead
-  let refusedDb: Error | undefined
-  client.on("error", (error: Error) => {
-    if (/DB index is out of range/i.test(error.message)) refusedDb = error
-  })
-  let connecting: Promise<void> | undefined
-  const ready = async () => {
-    if (refusedDb !== undefined) throw refusedDb
-    if (client.status === "ready") return
-    if (client.status === "wait" || client.status === "end") {
-      connecting ??= client.connect().finally(() => (connecting = undefined))
-    }
-    if (connecting !== undefined) await connecting
-    if (refusedDb !== undefined) {
-      client.disconnect()
-      throw refusedDb
-    }
-  }
   return {
     prefix,
-    save: async (record) => {
-      await ready()
+    save: Effect.fn("RunHistory.save")(function*(record: RunRecord) {
       const fields = Object.entries(toHash(record)).flat()
-      await client.eval(SAVE_SCRIPT, 2, keys.index, keys.run(record.id), String(Date.parse(record.startedAt) || Date.now()), record.id, String(keep), prefix, ...fields)
-    },
-    list: async (limit = 20) => {
-      await ready()
-      const ids = await client.zrevrange(keys.index, 0, Math.max(0, limit - 1))
-      const pipeline = client.pipeline()
-      for (const id of ids) pipeline.hgetall(keys.run(id))
-      const replies = (await pipeline.exec()) ?? []
+      yield* redis.use(
+        (c) => c.eval(SAVE_SCRIPT, 2, keys.index, keys.run(record.id), String(Date.parse(record.startedAt) || Date.now()), record.id, String(keep), prefix, ...fields),
+        `saving run ${record.id}`
+      )
+    }),
+    list: Effect.fn("RunHistory.list")(function*(limit: number = 20) {
+      const replies = yield* redis.use(async (c) => {
+        const ids = await c.zrevrange(keys.index, 0, Math.max(0, limit - 1))
+        if (ids.length === 0) return []
+        const pipeline = c.pipeline()
+        for (const id of ids) pipeline.hgetall(keys.run(id))
+        return (await pipeline.exec()) ?? []
+      }, "listing the runs")
       return replies.flatMap(([error, h]) => {
         if (error !== null) return []
         const r = fromHash(h as Record<string, string>)
         return r === undefined ? [] : [settle(r)]
       })
-    },
-    get: async (id) => {
-      await ready()
-      const r = fromHash(await client.hgetall(keys.run(id)))
+    }),
+    get: Effect.fn("RunHistory.get")(function*(id: string) {
+      const r = fromHash(yield* redis.use((c) => c.hgetall(keys.run(id)), `reading run ${id}`))
       return r === undefined ? undefined : settle(r)
-    },
-    appendLog: async (id, entries) => {
+    }),
+    appendLog: Effect.fn("RunHistory.appendLog")(function*(id: string, entries: ReadonlyArray<RunLogEntry>) {
       if (entries.length === 0) return
-      await ready()
-      await client.multi()
-        .rpush(keys.log(id), ...entries.map((e) => redactCredentials(JSON.stringify(e))))
-        .ltrim(keys.log(id), -logCap, -1)
-        .hincrby(keys.run(id), "log_total", entries.length)
-        .exec()
-    },
-    readLog: async (id) => {
-      await ready()
-      const [lines, total] = await Promise.all([client.lrange(keys.log(id), 0, -1), client.hget(keys.run(id), "log_total")])
-      const entries = lines.flatMap((line) => {
-        try {
-          return [JSON.parse(line) as RunLogEntry]
-        } catch {
-          return []
-        }
-      })
+      yield* redis.use(
+        (c) =>
+          c.multi()
+            .rpush(keys.log(id), ...entries.map((e) => redactCredentials(JSON.stringify(e))))
+            .ltrim(keys.log(id), -logCap, -1)
+            .hincrby(keys.run(id), "log_total", entries.length)
+            .exec(),
+        `appending to the log of run ${id}`
+      )
+    }),
+    readLog: Effect.fn("RunHistory.readLog")(function*(id: string) {
+      const [lines, total] = yield* redis.use(
+        (c) => Promise.all([c.lrange(keys.log(id), 0, -1), c.hget(keys.run(id), "log_total")]),
+        `reading the log of run ${id}`
+      )
+      const entries = parseLines<RunLogEntry>(lines)
       return { entries, total: Math.max(entries.length, Number(total ?? 0)) }
-    },
-    recordEpochs: async (id, epochs) => {
+    }),
+    recordEpochs: Effect.fn("RunHistory.recordEpochs")(function*(id: string, epochs: ReadonlyArray<RunEpoch>) {
       if (epochs.length === 0) return
-      await ready()
-      await client.hset(keys.epochs(id), ...epochs.flatMap((e) => [String(e.epoch), redactCredentials(JSON.stringify(e))]))
-    },
-    readEpochs: async (id) => {
-      await ready()
-      const h = await client.hgetall(keys.epochs(id))
-      return Object.values(h).flatMap((v) => {
-        try {
-          return [JSON.parse(v) as RunEpoch]
-        } catch {
-          return []
-        }
-      }).sort((a, b) => a.epoch - b.epoch)
-    },
-    close: () => {
-      client.disconnect()
-    }
+      yield* redis.use(
+        (c) => c.hset(keys.epochs(id), ...epochs.flatMap((e) => [String(e.epoch), redactCredentials(JSON.stringify(e))])),
+        `recording the epochs of run ${id}`
+      )
+    }),
+    readEpochs: Effect.fn("RunHistory.readEpochs")(function*(id: string) {
+      const h = yield* redis.use((c) => c.hgetall(keys.epochs(id)), `reading the epochs of run ${id}`)
+      return parseLines<RunEpoch>(Object.values(h)).sort((a, b) => a.epoch - b.epoch)
+    })
   }
 }
 
-/**
- * Whether a Redis answers at `url` within `timeoutMs`: undefined when it does, else why not. A run
- * that needs no Redis (the jsonl / cli sinks) asks once at its start and, without one, keeps no
- * history instead of retrying in the background and waiting for Redis at its end.
- */
-export const probeRedis = async (url: string, timeoutMs = 1_000): Promise<string | undefined> => {
-  const client = new IORedis(url, {
-    lazyConnect: true,
-    connectionName: "hecate-runs-probe",
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    // ioredis keeps a timer of disconnectTimeout (2 s) after disconnecting a socket that never
-    // opened, which would hold the process that long at its end
-    disconnectTimeout: 50,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null
-  })
-  // the socket's error (ECONNREFUSED …) says more than connect()'s "Connection is closed."
-  let socketError: string | undefined
-  client.on("error", (e: Error) => (socketError ??= e.message))
-  try {
-    await client.connect()
-    await client.ping()
-    return undefined
-  } catch (e) {
-    return socketError ?? (e instanceof Error && e.message !== "" ? e.message : String(e))
-  } finally {
-    client.disconnect()
-  }
+/** The run history as a service over the `Redis` service (a lazy one: see `RedisLive.lazy`). */
+export class RunHistory extends Context.Service<RunHistory, RunHistoryShape>()("hecate/RunHistory") {
+  static readonly layer = (options: RunHistoryOptions = {}): Layer.Layer<RunHistory, never, Redis> =>
+    Layer.effect(
+      RunHistory,
+      Effect.gen(function*() {
+        return RunHistory.of(makeRunHistory(yield* Redis, options))
+      })
+    )
 }
 
 /**
@@ -334,11 +291,11 @@ export class RunRecorder {
   private readonly epochBuffer = new Map<number, RunEpoch>()
   private readonly epochs = new Map<number, RunEpoch>()
   lastError: string | undefined
-  /** the last write's error as thrown (ioredis'), for a message in Hecate's words */
-  lastCause: unknown
+  /** the last write's error, in Hecate's words */
+  lastCause: RedisError | undefined
 
   constructor(
-    private readonly history: RunHistory,
+    private readonly history: RunHistoryShape,
     init: { readonly command: string; readonly prefix?: string | undefined; readonly parameters: Readonly<Record<string, unknown>>; readonly id?: string },
     private readonly blocks: () => number = () => 0
   ) {
@@ -417,25 +374,28 @@ export class RunRecorder {
     const lines = this.logBuffer.splice(0)
     const epochs = [...this.epochBuffer.values()]
     this.epochBuffer.clear()
-    this.writing = this.history.save(snapshot).then(async () => {
-      await this.history.appendLog(snapshot.id, lines)
-      await this.history.recordEpochs(snapshot.id, epochs)
-    }).then(
-      () => {
+    // the recorder lives outside any fiber (a timer): each write runs on its own
+    const write = this.history.save(snapshot).pipe(
+      Effect.andThen(this.history.appendLog(snapshot.id, lines)),
+      Effect.andThen(this.history.recordEpochs(snapshot.id, epochs)),
+      Effect.result
+    )
+    this.writing = Effect.runPromise(write).then((result) => {
+      if (Result.isSuccess(result)) {
         this.saved = true
         this.lastError = undefined
+        this.lastCause = undefined
         this.lastHeartbeat = now
-      },
-      (e: unknown) => {
-        this.dirty = true
-        this.lastError = e instanceof Error ? e.message : String(e)
-        // kept for the next try (bounded: the newest lines win, as in Redis)
-        this.logBuffer.unshift(...lines)
-        if (this.logBuffer.length > DEFAULT_RUN_LOG_CAP) this.logBuffer.splice(0, this.logBuffer.length - DEFAULT_RUN_LOG_CAP)
-        for (const e of epochs) if (!this.epochBuffer.has(e.epoch)) this.epochBuffer.set(e.epoch, e)
-        this.lastCause = e
+        return
       }
-    ).finally(() => (this.writing = undefined))
+      this.dirty = true
+      this.lastError = result.failure.message
+      this.lastCause = result.failure
+      // kept for the next try (bounded: the newest lines win, as in Redis)
+      this.logBuffer.unshift(...lines)
+      if (this.logBuffer.length > DEFAULT_RUN_LOG_CAP) this.logBuffer.splice(0, this.logBuffer.length - DEFAULT_RUN_LOG_CAP)
+      for (const e of epochs) if (!this.epochBuffer.has(e.epoch)) this.epochBuffer.set(e.epoch, e)
+    }).finally(() => (this.writing = undefined))
     return this.writing
   }
 

@@ -13,16 +13,17 @@ import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Cause, type Cron, Duration, Effect, Exit, Layer, Option, Redacted, Schedule, type Scope } from "effect"
 import type { QueueError } from "../distributed/EpochQueue.js"
+import { defaultConcurrency } from "../config/settings.js"
 import { clusterSchedule } from "../distributed/schedule.js"
 import { bullPrefix } from "../distributed/settings.js"
-import { RedisLive } from "../layers/RedisLive.js"
+import { makeLazy, RedisLive } from "../layers/RedisLive.js"
 import {
   describeFailure,
   instrumentRelayStore,
   type LiveState,
   makeHealthChecker,
   observabilityServer,
-  type RunHistory,
+  type RunHistoryShape,
   RunRecorder,
   withRunLog
 } from "../observability/index.js"
@@ -44,7 +45,7 @@ import { component } from "./supervisor.js"
 
 /** What every component of one serve process shares: its run history, live state and Ogmios connection. */
 export interface ServeEnv {
-  readonly runs: RunHistory
+  readonly runs: RunHistoryShape
   readonly live: LiveState
   readonly connector: OgmiosConnectorShape
 }
@@ -79,6 +80,12 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
     instrumentRelayStore(RelayStore.layer({ prefix, ...(file.relay?.retain === undefined ? {} : { retain: file.relay.retain }) }))
       .pipe(Layer.provideMerge(redisLayer))
   )
+  // the same settings as sync's backfill (HECATE_BACKFILL_CONCURRENCY, HECATE_EPOCH_RETRIES, …)
+  const backfill = {
+    concurrency: Option.getOrElse(settings.backfillConcurrency, () => defaultConcurrency(availableParallelism())),
+    retries: settings.epochRetries,
+    retryDelaySeconds: settings.epochRetryDelaySeconds
+  }
   const session = Effect.gen(function*() {
     const redis = yield* Redis
     const hasCursor = (yield* redis.use((c) => c.exists(relayKeys(prefix).cursor), "EXISTS cursor")) === 1
@@ -100,10 +107,9 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
       historyPrefix: settings.historyPrefix,
       epochCachePath: settings.epochCachePath,
       backfill: {
-        concurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+        ...backfill,
         batchSize: settings.batchSize,
-        retries: 3,
-        retryDelay: "10 seconds",
+        retryDelay: `${backfill.retryDelaySeconds} seconds`,
         maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs
       }
     }).pipe(Effect.provideService(OgmiosConnector, connector))
@@ -112,7 +118,14 @@ export const relayComponent = (options: ServeOptions, { runs, live, connector }:
   const recorder = new RunRecorder(runs, {
     command: "relay",
     prefix,
-    parameters: { via: "serve", prefix, relayStart: options.relayStart ?? "sync", endpoints: settings.ogmiosEndpoints }
+    parameters: {
+      via: "serve",
+      prefix,
+      relayStart: options.relayStart ?? "sync",
+      endpoints: settings.ogmiosEndpoints,
+      // a fresh prefix starts with this backfill: recorded with the run, as sync's flags are
+      ...(options.relayStart === undefined ? { backfill } : {})
+    }
   }, () => live.blocks)
   recorder.start()
   return {
@@ -210,14 +223,14 @@ export const httpComponent = (options: ServeOptions, { runs, live }: ServeEnv, s
   return component({
     name: "http",
     run: Effect.gen(function*() {
-      const health = makeHealthChecker({
-        redisUrl: Redacted.value(settings.redisUrl),
+      // a lazy connection of its own: /health answers 503 while Redis is down (at start too) and
+      // 200 again once it is back, never waiting behind the relay's writes
+      const health = yield* makeHealthChecker({
         live,
         endpoints: settings.ogmiosEndpoints,
         relayPrefix: settings.relayPrefix,
         maxDistance: settings.healthMaxDistance
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => health.close()))
+      }).pipe(Effect.provideServiceEffect(Redis, makeLazy({ url: settings.redisUrl, connectionName: "hecate-health", timeoutMs: 1_000 })))
       const context = yield* Effect.context<never>()
       const server = yield* observabilityServer({
         host: settings.httpHost,

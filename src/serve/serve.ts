@@ -3,7 +3,8 @@
  * and HTTP (src/serve/components.ts declares each one's restart policy). Runs until interrupted
  * (SIGTERM) or until a component escalates, with that component's error.
  */
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
+import { makeLazy } from "../layers/RedisLive.js"
 import { makeRunHistory, Telemetry } from "../observability/index.js"
 import { httpComponent, makeServeRefreshScheduler, refreshComponent, relayComponent } from "./components.js"
 import { OgmiosConnector } from "../services/OgmiosConnector.js"
@@ -13,8 +14,10 @@ import { supervise } from "./supervisor.js"
 export const serve = (options: ServeOptions) =>
   Effect.gen(function*() {
     const { settings } = options
-    const runs = makeRunHistory({ url: Redacted.value(settings.redisUrl), prefix: settings.runsPrefix, keep: settings.runsKeep })
-    yield* Effect.addFinalizer(() => Effect.sync(() => runs.close()))
+    // the run history must not stop serve: a lazy connection, so a Redis that is down at start or
+    // goes away only delays the records, which the recorders write once it is back
+    const runsRedis = yield* makeLazy({ url: settings.redisUrl, connectionName: "hecate-runs" })
+    const runs = makeRunHistory(runsRedis, { prefix: settings.runsPrefix, keep: settings.runsKeep })
     const telemetry = yield* Telemetry
     yield* telemetry.command("serve")
     const env = { runs, live: telemetry.live, connector: yield* OgmiosConnector }

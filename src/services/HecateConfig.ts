@@ -57,6 +57,12 @@ export interface HecateSettings {
   readonly lockTtl: Option.Option<number>
   /** `HECATE_HEALTH_MAX_DISTANCE`: blocks behind the tip /health still answers 200 */
   readonly healthMaxDistance: number
+  /** `HECATE_BACKFILL_CONCURRENCY`: epochs the backfill of `sync` / `serve` syncs at once; none = half the CPUs */
+  readonly backfillConcurrency: Option.Option<number>
+  /** `HECATE_EPOCH_RETRIES`: further attempts of a failing epoch in the backfill of `sync` / `serve` */
+  readonly epochRetries: number
+  /** `HECATE_EPOCH_RETRY_DELAY_S`: seconds between those attempts */
+  readonly epochRetryDelaySeconds: number
   /** `HECATE_QUEUE_PREFIX`: BullMQ key prefix of the distributed backfill's and the cluster refresh's queues */
   readonly queuePrefix: string
   /** `HECATE_WORKER_LOCK_MS`: a distributed epoch job's lock TTL */
@@ -119,6 +125,9 @@ export const describe = (s: HecateSettings): Record<string, unknown> => ({
   progressIntervalMs: s.progressIntervalMs,
   lockTtlMs: Option.getOrNull(s.lockTtl),
   healthMaxDistance: s.healthMaxDistance,
+  backfillConcurrency: Option.getOrNull(s.backfillConcurrency),
+  epochRetries: s.epochRetries,
+  epochRetryDelaySeconds: s.epochRetryDelaySeconds,
   queuePrefix: s.queuePrefix,
   workerLockMs: s.workerLockMs,
   workerStalledMs: s.workerStalledMs,
@@ -167,6 +176,9 @@ export const defaults: HecateSettings = makeSettings({
   progressIntervalMs: 10_000,
   lockTtl: Option.none(),
   healthMaxDistance: 5,
+  backfillConcurrency: Option.none(),
+  epochRetries: 3,
+  epochRetryDelaySeconds: 10,
   queuePrefix: "bull",
   workerLockMs: 30_000,
   workerStalledMs: 30_000,

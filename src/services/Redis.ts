@@ -50,6 +50,7 @@ export class Redis extends Context.Service<Redis, RedisShape>()("hecate/Redis") 
 // helpers shared by the live layer (and usable by tests)
 
 export { redactUrl, urlPassword } from "../domain/redacted-url.js"
+import { redactCredentials } from "../domain/redacted-url.js"
 
 const scrub = (text: string, secret: string | undefined): string =>
   secret === undefined || secret === "" ? text : text.split(secret).join("***")
@@ -111,4 +112,19 @@ const scrubCause = (cause: unknown, secret: string | undefined): unknown => {
 export const operationOf = (cause: unknown): string => {
   const command = (cause as { command?: { name?: unknown } } | null)?.command
   return typeof command?.name === "string" ? command.name.toUpperCase() : "command"
+}
+
+/**
+ * What went wrong with the connection itself, in a few words ("connect ECONNREFUSED
+ * 127.0.0.1:6390", "no answer in time", "the connection closed"); undefined when the server
+ * answered and refused (credentials, out of memory, a bad command).
+ */
+export const connectionProblem = (error: RedisError): string | undefined => {
+  const cause = error.cause as { message?: unknown; code?: unknown } | null | undefined
+  const text = typeof cause?.message === "string" ? cause.message : ""
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  if (/^E[A-Z]+$/.test(code) && text !== "") return redactCredentials(text)
+  if (/timed out|timeout/i.test(text)) return "no answer in time"
+  if (/Connection is closed|Stream isn't writeable|already connect|max retries per request/i.test(text)) return "the connection closed"
+  return undefined
 }

@@ -11,7 +11,7 @@ import { Effect, Exit, Redacted, Result, Scope } from "effect"
 import { type BrowserContext, chromium } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeConnection } from "../../src/layers/RedisLive.js"
-import { makeHealthChecker } from "../../src/observability/health.js"
+import { healthCheckerAt } from "../support/redis-services.js"
 import { observabilityServer } from "../../src/observability/http.js"
 import { wrapRelayStore } from "../../src/observability/instrument.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
@@ -39,7 +39,7 @@ describe("dashboard: Redis out of memory, then gone", () => {
       const conn = await Effect.runPromise(makeConnection({ url: Redacted.make(redis.url), connectionName: "hecate-test-oom" }).pipe(Scope.provide(scope)))
       const store = wrapRelayStore(makeRelayStore(conn, { prefix, retain: 0 }), telemetry.live)
       const cursor = await Effect.runPromise(store.init({ start: "origin", height: null, depth: 3, format: "ogmios" }))
-      const health = makeHealthChecker({ redisUrl: redis.url, live: telemetry.live, endpoints: [], relayPrefix: prefix, timeoutMs: 500 })
+      const health = healthCheckerAt({ redisUrl: redis.url, live: telemetry.live, endpoints: [], relayPrefix: prefix, timeoutMs: 500 })
       const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
 
       // out of memory: Redis answers, the relay's write is refused
@@ -70,7 +70,7 @@ describe("dashboard: Redis out of memory, then gone", () => {
       expect(await page.textContent("#relay-sub")).toContain("consumer lag unknown (Redis unreachable)")
       expect(await page.textContent("#relay-sub")).not.toContain("consumer lag 0")
       await page.screenshot({ path: join(artifacts, "dashboard-redis-down.png"), fullPage: true })
-      health.close()
+      await health.close()
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await redis.stop()

@@ -5,7 +5,8 @@
  * below the relay's position) and the test Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeHealthChecker } from "../../src/observability/health.js"
+import { Effect } from "effect"
+import { healthCheckerAt } from "../support/redis-services.js"
 import { LiveState } from "../../src/observability/metrics.js"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
@@ -22,11 +23,11 @@ afterAll(async () => {
 describe("/health with the node behind the relay", () => {
   it("reports waiting for the node with both heights (202), no distance of 0", async () => {
     const live = new LiveState()
-    const checker = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live, endpoints: [sim.url], relayPrefix: newPrefix(), timeoutMs: 3_000 })
+    const checker = healthCheckerAt({ redisUrl: TEST_REDIS_URL, live, endpoints: [sim.url], relayPrefix: newPrefix(), timeoutMs: 3_000 })
     const saved = { ...live.relay }
     try {
       Object.assign(live.relay, { connection: "waiting for the node", nodeTipHeight: 9, lastHeight: 40, lastSlot: 800, tipHeight: 40, tipSlot: 800 })
-      const h = await checker.check()
+      const h = await Effect.runPromise(checker.check)
       expect(h.body.ogmios.reachable).toBe(true)
       const nodeTip = h.body.ogmios.tipHeight!
       expect(nodeTip).toBeLessThan(40)
@@ -37,12 +38,12 @@ describe("/health with the node behind the relay", () => {
 
       // following again: a distance, no waiting
       Object.assign(live.relay, { connection: "following", lastHeight: nodeTip, tipHeight: nodeTip })
-      const ok = await checker.check()
+      const ok = await Effect.runPromise(checker.check)
       expect(ok.body.tipDistance.waitingForNode).toBeUndefined()
       expect(ok.body.tipDistance.blocks).toBe(0)
     } finally {
       Object.assign(live.relay, saved)
-      checker.close()
+      await checker.close()
     }
   })
 })

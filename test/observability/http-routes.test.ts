@@ -5,7 +5,7 @@
  */
 import { Effect, Exit, Result, Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeHealthChecker } from "../../src/observability/health.js"
+import { healthCheckerAt } from "../support/redis-services.js"
 import { observabilityServer } from "../../src/observability/http.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
@@ -15,7 +15,7 @@ describe("observability HTTP routes", () => {
   it("serves the dashboard, /health, /metrics, /api/state; 405 for other methods, 404 for other paths", async () => {
     const scope = Effect.runSync(Scope.make())
     const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [`ws://127.0.0.1:${await freePort()}`], timeoutMs: 300 })
+    const health = healthCheckerAt({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [`ws://127.0.0.1:${await freePort()}`], timeoutMs: 300 })
     try {
       const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const page = await fetch(`${server.url}/`)
@@ -58,14 +58,14 @@ describe("observability HTTP routes", () => {
       expect(await missing.text()).toBe("not found: GET / (dashboard), /health, /metrics, /api/state, /api/run?id=\n")
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
-      health.close()
+      await health.close()
     }
   }, 30_000)
 
   it("a port in use is an InvalidConfiguration naming the address, the code and what to do", async () => {
     const scope = Effect.runSync(Scope.make())
     const telemetry = Effect.runSync(Telemetry.make.pipe(Scope.provide(scope)))
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [], timeoutMs: 300 })
+    const health = healthCheckerAt({ redisUrl: TEST_REDIS_URL, live: telemetry.live, endpoints: [], timeoutMs: 300 })
     try {
       const first = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const second = await Effect.runPromise(
@@ -80,7 +80,7 @@ describe("observability HTTP routes", () => {
       }
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
-      health.close()
+      await health.close()
     }
   }, 30_000)
 })

@@ -4,7 +4,8 @@
 import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readOverview } from "../../src/observability/overview.js"
-import { makeRunHistory, type RunRecord } from "../../src/observability/runs.js"
+import { type RunRecord } from "../../src/observability/runs.js"
+import { runHistoryAt } from "../support/redis-services.js"
 import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from "../backfill/redis-helpers.js"
 
 let client: IORedis
@@ -94,7 +95,7 @@ describe("readOverview", () => {
 describe("the run log", () => {
   it("keeps the newest lines up to the cap, counts the dropped ones, redacts, and goes with its run", async () => {
     const prefix = fresh()
-    const history = makeRunHistory({ url: TEST_REDIS_URL, prefix, keep: 1, logCap: 5 })
+    const history = runHistoryAt(TEST_REDIS_URL, { prefix, keep: 1, logCap: 5 })
     const run = (id: string, at: string): RunRecord => ({
       id, command: "backfill", prefix: "hecate:history:", parameters: { endpoint: "ws://op:key@h:1" }, state: "Running", startedAt: at, endedAt: undefined,
       heartbeatAt: at, blocks: 0, error: undefined, host: "h", pid: 1
@@ -115,7 +116,7 @@ describe("the run log", () => {
       expect(await history.get("a")).toBeUndefined()
       expect(await client.exists(`${prefix}log:a`, `${prefix}epochs:a`, `${prefix}run:a`)).toBe(0)
     } finally {
-      history.close()
+      await history.close()
     }
   })
 })

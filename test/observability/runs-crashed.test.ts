@@ -2,7 +2,8 @@
 // heartbeat is older than CRASHED_AFTER_MS, `runs` and `runs show` read it back as Crashed.
 import { Redis as IORedis } from "ioredis"
 import { describe, expect, it } from "vitest"
-import { CRASHED_AFTER_MS, makeRunHistory, type RunRecord } from "../../src/observability/runs.js"
+import { CRASHED_AFTER_MS, type RunRecord } from "../../src/observability/runs.js"
+import { runHistoryAt } from "../support/redis-services.js"
 import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from "../backfill/redis-helpers.js"
 import { runCli } from "../support/cli.js"
 
@@ -25,7 +26,7 @@ describe("crashed runs", () => {
   it("a Running run whose heartbeat expired reads as Crashed, ended at its last heartbeat; a beating one stays Running", async () => {
     const prefix = uniquePrefix()
     const client = new IORedis(TEST_REDIS_URL)
-    const history = makeRunHistory({ url: TEST_REDIS_URL, prefix })
+    const history = runHistoryAt(TEST_REDIS_URL, { prefix })
     try {
       const now = Date.now()
       const dead = record("dead-000001", CRASHED_AFTER_MS + 30_000, now)
@@ -53,7 +54,7 @@ describe("crashed runs", () => {
       // the stored record is untouched: a run that comes back (Redis outage) rewrites it as Running
       expect(await client.hget(`${prefix}run:dead-000001`, "state")).toBe("Running")
     } finally {
-      history.close()
+      await history.close()
       await deleteByPrefix(client, prefix)
       client.disconnect()
     }

@@ -6,7 +6,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeHealthChecker } from "../../src/observability/health.js"
+import { healthCheckerAt } from "../support/redis-services.js"
 import { observabilityServer } from "../../src/observability/http.js"
 import { Telemetry } from "../../src/observability/Telemetry.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
@@ -21,7 +21,7 @@ describe("the tip chart's samples", () => {
     const saved = { ...live.relay }
     // the last write saw the relay at the node's tip: the old samples said 0 from then on
     Object.assign(live.relay, { connection: "reconnecting", lastHeight: 100, lastSlot: 2000, tipHeight: 100, tipSlot: 2000 })
-    const health = makeHealthChecker({ redisUrl: TEST_REDIS_URL, live, endpoints: [`ws://127.0.0.1:${await freePort()}`], relayPrefix: newPrefix(), timeoutMs: 300 })
+    const health = healthCheckerAt({ redisUrl: TEST_REDIS_URL, live, endpoints: [`ws://127.0.0.1:${await freePort()}`], relayPrefix: newPrefix(), timeoutMs: 300 })
     try {
       const server = await Effect.runPromise(observabilityServer({ host: "127.0.0.1", port: 0, health }).pipe(Effect.provideService(Telemetry, telemetry), Scope.provide(scope)))
       const started = Date.now()
@@ -36,7 +36,7 @@ describe("the tip chart's samples", () => {
       expect(samples.map((p) => p.tipBlocks)).toEqual(samples.map(() => undefined))
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
-      health.close()
+      await health.close()
       Object.assign(live.relay, saved)
     }
   })

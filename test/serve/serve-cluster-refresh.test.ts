@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { makeRunHistory } from "../../src/observability/runs.js"
+import { runHistoryAt } from "../support/redis-services.js"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
 import { SHORT_EPOCHS } from "../refresh/support.js"
@@ -69,9 +69,9 @@ it("refresh fires once per tick across two serve instances", async () => {
   const seconds = (Date.now() - started) / 1000
   for (const r of results) expect(r.code, r.stderr.slice(-2000)).toBe(0)
 
-  const history = makeRunHistory({ url: TEST_REDIS_URL, prefix: `${base}runs:` })
+  const history = runHistoryAt(TEST_REDIS_URL, { prefix: `${base}runs:` })
   const refreshes = (await history.list(200)).filter((r) => r.command === "refresh")
-  history.close()
+  await history.close()
   // once per tick: about `seconds` runs in all; once per instance would be about twice that
   expect(refreshes.length).toBeGreaterThanOrEqual(2)
   expect(refreshes.length).toBeLessThanOrEqual(Math.ceil(seconds) + 2)
