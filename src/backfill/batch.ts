@@ -79,9 +79,9 @@ export const PART_BYTES = 1 << 20
 /**
  * The parts' bytes shared by the epoch sessions running at once: each part is a round trip the
  * session waits for, so a lone session takes big parts (a 14.7 KB-block batch in one) and four
- * take 2 MiB each; never under PART_BYTES. (A 4 MiB budget held 10 MiB fewer buffer bytes at every
- * concurrency but left the peak RSS where it was, within 1–3 MiB, and made concurrency 1 and 2
- * 1–10 % slower in alternating pairs: not kept.)
+ * take 2 MiB each; never under PART_BYTES. (A 4 MiB budget held 10 MiB fewer buffer bytes but
+ * lowered the peak at concurrency 1 by only ~4 MiB, 148–151 against 150–156 MiB, and made
+ * concurrency 1 and 2 1–10 % slower in pairs run beside main: not kept.)
  */
 export const PART_BUDGET_BYTES = 8 << 20
 
