@@ -24,6 +24,7 @@ import { Ogmios } from "../services/Ogmios.js"
 import type { EncodedBlocks } from "./batch.js"
 import { ensureIndexedThrough } from "./epoch-derivation.js"
 import { tuneHeapForBackfill } from "./heap.js"
+import { releaseIdlePartBuffers } from "./part-buffers.js"
 import { EpochIndex, type EpochRow } from "./epoch-index.js"
 import { syncEpoch } from "./epoch-sync.js"
 import {
@@ -281,6 +282,8 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, epochs, rows, plannedBlocks } = opened
     tuneHeapForBackfill()
+    // the sessions' part buffers are kept for the next epoch's session (src/backfill/part-buffers.ts), not beyond the run
+    yield* Effect.addFinalizer(() => Effect.sync(releaseIdlePartBuffers))
     yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
     emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
 

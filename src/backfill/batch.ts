@@ -16,6 +16,7 @@
  */
 import type { Block } from "../domain/block.js"
 import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
+import { returnPartBuffer, takePartBuffer } from "./part-buffers.js"
 
 /** Collects one batch at a time: `add` the epoch's blocks in order, `take` hands the batch over. */
 export interface Batcher<B> {
@@ -78,7 +79,9 @@ export const PART_BYTES = 1 << 20
 /**
  * The parts' bytes shared by the epoch sessions running at once: each part is a round trip the
  * session waits for, so a lone session takes big parts (a 14.7 KB-block batch in one) and four
- * take 2 MiB each; never under PART_BYTES.
+ * take 2 MiB each; never under PART_BYTES. (A 4 MiB budget held 10 MiB fewer buffer bytes but
+ * lowered the peak at concurrency 1 by only ~4 MiB, 148–151 against 150–156 MiB, and made
+ * concurrency 1 and 2 1–10 % slower in pairs run beside main: not kept.)
  */
 export const PART_BUDGET_BYTES = 8 << 20
 
@@ -91,12 +94,12 @@ const CLOSE = 0x5d // ]
 /**
  * Encodes blocks into JSON-array bytes as they arrive. Two buffers alternate: the part being
  * collected, and the one being written (the session collects the next part meanwhile). A buffer
- * is reused only once its write reported `written`; a part whose write failed keeps its buffer
- * (whatever still references it sees it unchanged) and a fresh one is allocated. `partBytes`
- * (default: no parts) is the size from which `partReady` says to hand the bytes over.
+ * goes back to the process's pool (src/backfill/part-buffers.ts) once its write reported
+ * `written`, for this session's next part or the next epoch's session; a part whose write failed
+ * keeps its buffer (whatever still references it sees it unchanged) and a fresh one is taken.
+ * `partBytes` (default: no parts) is the size from which `partReady` says to hand the bytes over.
  */
 export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, partBytes = Infinity): Batcher<EncodedBlocks> => {
-  const spare: Array<Buffer> = []
   let buf: Buffer | undefined
   let length = 0
   let count = 0
@@ -104,8 +107,7 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, par
   let staged = 0
 
   const reserve = (bytes: number): Buffer => {
-    // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool, so it can be reused
-    if (buf === undefined) buf = spare.pop() ?? Buffer.allocUnsafeSlow(Math.max(initialBytes, bytes))
+    if (buf === undefined) buf = takePartBuffer(Math.max(initialBytes, bytes))
     if (buf.length - length >= bytes) return buf
     // grow by half again: a few copies while the first batch finds its size, none after that
     const grown = Buffer.allocUnsafeSlow(Math.max(length + bytes, Math.ceil(buf.length * 1.5)))
@@ -118,8 +120,10 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, par
     blockText: true,
     add: (block) => {
       const text = encodeBlock(block, format)
-      // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]"
-      const b = reserve(text.length * 3 + 2)
+      // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]". Near
+      // the end of the buffer the exact length decides, so a big block does not grow it for nothing
+      const bound = text.length * 3 + 2
+      const b = reserve(buf !== undefined && buf.length - length < bound ? Buffer.byteLength(text, "utf8") + 2 : bound)
       b[length++] = count === 0 ? OPEN : COMMA
       length += b.write(text, length, "utf8")
       count++
@@ -142,8 +146,8 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, par
       return out
     },
     written: (batch) => {
-      // the whole buffer behind the batch's view is the spare (two in use at most: this and the next)
-      if (spare.length === 0) spare.push(Buffer.from(batch.data.buffer))
+      // the whole buffer behind the batch's view: nothing reads it any more
+      returnPartBuffer(Buffer.from(batch.data.buffer))
     }
   }
 }
