@@ -31,7 +31,7 @@ import { unregisterGroup } from "../consumer/unregister.js"
 import { stringify } from "../json/lossless.js"
 import { makeConnection } from "../layers/RedisLive.js"
 import { observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
-import { SinkError } from "../backfill/sinks/BlockSink.js"
+import { SinkError } from "../sinks/Sink.js"
 import { HecateConfig, InvalidConfiguration } from "../services/HecateConfig.js"
 import { type FileSink, OutFileProblem, openFileSink } from "./consume-file.js"
 
