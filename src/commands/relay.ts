@@ -152,7 +152,7 @@ const program = (flags: Flags) =>
   })
 
 /** What Ctrl-C prints: a rerun resumes only a sink that keeps a cursor. */
-export const interruptedNotice = (sink: RelaySinkKind): string =>
+const interruptedNotice = (sink: RelaySinkKind): string =>
   RELAY_SINK_CAPABILITIES[sink].resumable ? "Interrupted. Rerun to resume from the cursor." : "Interrupted."
 
 const run = (flags: Flags) =>

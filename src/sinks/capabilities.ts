@@ -30,8 +30,9 @@ export const RELAY_SINK_CAPABILITIES = {
 export type SinkKind = keyof typeof BACKFILL_SINK_CAPABILITIES
 export type RelaySinkKind = keyof typeof RELAY_SINK_CAPABILITIES
 
-export const SINK_KINDS: ReadonlyArray<SinkKind> = ["redis", "redis-list", "cli", "jsonl"]
-export const RELAY_SINK_KINDS: ReadonlyArray<RelaySinkKind> = ["redis", "cli", "jsonl"]
+/** The `--sink` choices: the table's rows, in its order. */
+export const SINK_KINDS = Object.keys(BACKFILL_SINK_CAPABILITIES) as ReadonlyArray<SinkKind>
+export const RELAY_SINK_KINDS = Object.keys(RELAY_SINK_CAPABILITIES) as ReadonlyArray<RelaySinkKind>
 
 /** The backfill kinds whose capabilities say `K: true`. */
 type KindsWith<Table, K extends keyof SinkCapabilities> = { [S in keyof Table]: Table[S] extends Record<K, true> ? S : never }[keyof Table]
