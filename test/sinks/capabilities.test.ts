@@ -19,7 +19,7 @@ import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.
 import type { BlockSink } from "../../src/sinks/BlockSink.js"
 import { BACKFILL_SINK_CAPABILITIES } from "../../src/sinks/capabilities.js"
 import { TEST_REDIS_URL } from "../backfill/redis-helpers.js"
-import { caughtUp, cleanup, newPrefix, waitFor } from "../relay/harness.js"
+import { cleanup, newPrefix, waitFor } from "../relay/harness.js"
 import { SMALL_CHAIN } from "../support/backfill-e2e.js"
 import { runCli } from "../support/cli.js"
 
@@ -98,8 +98,9 @@ describe("sink capabilities drive the pipelines", () => {
     prefixes.push(p)
     const relayArgs = ["relay", "--endpoint", sim.url, "--redis-prefix", p, "--depth", "10", "--no-refresh"]
     let child: ChildProcess | undefined
-    const first = runCli([...relayArgs, "--from", "origin"], { env, timeoutMs: 40_000, onSpawn: (c) => (child = c) })
-    await caughtUp(client, p, sim)
+    const first = runCli([...relayArgs, "--from", "origin"], { env, timeoutMs: 90_000, onSpawn: (c) => (child = c) })
+    // stopped once it committed something: the cursor then holds a position to resume from
+    await waitFor("the first relay write", async () => Number(await client.hget(`${p}cursor`, "seq")) > 0, 60_000)
     child!.kill("SIGINT")
     const stopped = await first
     expect(stopped.code, stopped.stdout + stopped.stderr).toBe(130)
@@ -111,12 +112,12 @@ describe("sink capabilities drive the pipelines", () => {
     let output = ""
     const rerun = runCli(relayArgs, {
       env,
-      timeoutMs: 40_000,
+      timeoutMs: 90_000,
       onSpawn: (c) => {
         const take = (d: Buffer) => (output += d.toString())
         c.stdout?.on("data", take)
         c.stderr?.on("data", take)
-        void waitFor("the rerun to resume", () => output.includes(`resuming relay ${p} at write ${seq}`), 30_000).then(() => c.kill("SIGINT"), () => c.kill("SIGINT"))
+        void waitFor("the rerun to resume", () => output.includes(`resuming relay ${p} at write ${seq}`), 60_000).then(() => c.kill("SIGINT"), () => c.kill("SIGINT"))
       }
     })
     const resumed = await rerun
@@ -125,11 +126,11 @@ describe("sink capabilities drive the pipelines", () => {
 
     const printed = await runCli(["relay", "--endpoint", sim.url, "--sink", "jsonl", "--from", "origin", "--no-refresh"], {
       env: { HECATE_ENV_FILE: "/dev/null" },
-      timeoutMs: 40_000,
+      timeoutMs: 90_000,
       onSpawn: (c) => c.stdout?.once("data", () => setTimeout(() => c.kill("SIGINT"), 200))
     })
     expect(printed.code, printed.stderr).toBe(130)
     expect(printed.stderr).toContain("Interrupted.")
     expect(printed.stderr).not.toContain("Rerun")
-  }, 120_000)
+  }, 240_000)
 })
