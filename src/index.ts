@@ -56,5 +56,5 @@ export { syncEpoch, type EpochSyncRequest, type EpochSyncResult } from "./backfi
 export { deriveEpochRows, ensureIndexedThrough, epochOfSlot, epochStartSlot } from "./backfill/epoch-derivation.js"
 export { EpochIndex, type EpochRow } from "./backfill/epoch-index.js"
 export { EpochStore, makeEpochStore } from "./backfill/store/EpochStore.js"
-export * from "./backfill/sinks/index.js"
+export * from "./sinks/index.js"
 export * from "./backfill/errors.js"

@@ -32,7 +32,7 @@ import {
   EpochsFailed,
   OrderingStalled
 } from "./errors.js"
-import type { BlockSink, SinkFailure } from "./sinks/BlockSink.js"
+import type { BlockSink, SinkFailure } from "../sinks/BlockSink.js"
 import { decideOrderingBase } from "./store/ordering-base.js"
 import type { EpochStoreShape } from "./store/EpochStore.js"
 
@@ -290,7 +290,7 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     yield* sink.open({ startEpoch: start })
     yield* Effect.addFinalizer(() => sink.close().pipe(Effect.catchCause((c) => Effect.logWarning("closing the sink failed", c))))
 
-    const concurrency = sink.epochsInParallel === true ? Math.max(1, options.concurrency) : 1
+    const concurrency = sink.capabilities.epochsInParallel ? Math.max(1, options.concurrency) : 1
     if (concurrency < options.concurrency) {
       yield* Effect.logInfo(`the ${sink.name} sink writes one ordered stream: epochs are synced one at a time`)
     }

@@ -12,10 +12,10 @@ import { defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { backfill } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
 import { detectNetwork } from "../backfill/network.js"
-import { SINK_KINDS, type BlockSink, type SinkKind } from "../backfill/sinks/BlockSink.js"
-import { isRedisSink, makeRedisBackedSink, makeStreamSink, sinkPrefix, type StreamSinkKind } from "../backfill/sinks/choose.js"
-import { DEFAULT_LIST_PREFIX } from "../backfill/sinks/redis-list.js"
-import { makeEpochStore } from "../backfill/store/EpochStore.js"
+import type { BlockSink } from "../sinks/BlockSink.js"
+import { BACKFILL_SINK_CAPABILITIES, needsRedis, SINK_KINDS, type SinkKind } from "../sinks/capabilities.js"
+import { makeRedisBackedSink, makeStreamSink, sinkPrefix } from "../sinks/choose.js"
+import { DEFAULT_LIST_PREFIX } from "../sinks/redis-list.js"
 import { demoSummary, listSummary, progressLogger, streamSummary } from "../backfill/summary.js"
 import { runCommand } from "../cli/command.js"
 import { isOutputClosed } from "../cli/process.js"
@@ -27,7 +27,7 @@ import { observabilityFlags, observeRun, runParameters } from "../observability/
 import { RedisLive } from "../layers/RedisLive.js"
 import { HecateConfig, InvalidConfiguration } from "../services/HecateConfig.js"
 import { OgmiosConnector } from "../services/OgmiosConnector.js"
-import { Redis, redactUrl } from "../services/Redis.js"
+import { redactUrl } from "../services/Redis.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
   intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -128,21 +128,22 @@ const program = (flags: Flags) =>
     const lockTtlMs = Option.getOrUndefined(settings.lockTtl)
     const output = Option.getOrUndefined(flags.output)
     const toFile = output !== undefined && output !== "-"
-    const redisSink = isRedisSink(flags.sink) ? flags.sink : undefined
-    const prefix = redisSink === undefined ? undefined : sinkPrefix(redisSink, Option.getOrUndefined(flags.redisPrefix), settings.historyPrefix)
-    const writtenTo = flags.distributed || redisSink !== undefined ? undefined : flags.sink === "jsonl" && toFile ? output : "stdout"
+    const kind = flags.sink
+    const capabilities = BACKFILL_SINK_CAPABILITIES[kind]
+    const prefix = needsRedis(kind) ? sinkPrefix(kind, Option.getOrUndefined(flags.redisPrefix), settings.historyPrefix) : undefined
+    const writtenTo = flags.distributed || !capabilities.text ? undefined : kind === "jsonl" && toFile ? output : "stdout"
     // a newcomer's demo, or anyone at a terminal: end with what was written where and how to read it
     const summarize = flags.simulator || process.stderr.isTTY === true
     const started = performance.now()
     const runLog = Effect.runSyncWith(yield* Effect.context<never>())
 
-    const runInto = <R>(makeSink: Effect.Effect<BlockSink, never, R>) =>
+    const runInto = (sink: BlockSink) =>
       Effect.gen(function*() {
         const telemetry = yield* Telemetry
-        const sink = observeSink(yield* makeSink, telemetry.live)
+        const observed = observeSink(sink, telemetry.live)
         // the coordinator (and BullMQ with it) loads only for a --distributed run
         const run = flags.distributed ? (yield* Effect.promise(() => import("../distributed/coordinator.js"))).runDistributedBackfill(flags) : backfill
-        return yield* run(sink, {
+        return yield* run(observed, {
           startEpoch: Option.getOrUndefined(flags.startEpoch),
           endEpoch: Option.getOrUndefined(flags.endEpoch),
           concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
@@ -161,12 +162,14 @@ const program = (flags: Flags) =>
         })
       })
 
-    const [result, demoStatus] = yield* (redisSink === undefined
-      ? Effect.map(runInto(Effect.succeed(makeStreamSink(flags.sink as StreamSinkKind, flags.format, output))), (r) => [r, undefined] as const)
+    const [result, demoStatus] = yield* (!needsRedis(kind)
+      ? Effect.map(runInto(makeStreamSink(kind, flags.format, output)), (r) => [r, undefined] as const)
       : Effect.gen(function*() {
-        const result = yield* runInto(makeRedisBackedSink(redisSink, prefix!, flags.format))
-        const demo = summarize && redisSink === "redis"
-        return [result, demo ? yield* makeEpochStore(yield* Redis, { prefix: prefix! }).status() : undefined] as const
+        const sink = yield* makeRedisBackedSink(kind, prefix!, flags.format)
+        const result = yield* runInto(sink)
+        // the epoch streams' own status (what a consumer reads next) ends a demo
+        const store = summarize ? sink.coordinator : undefined
+        return [result, store === undefined ? undefined : yield* store.status()] as const
       }).pipe(Effect.provide(RedisLive.layer({ url: settings.redisUrl })))
     ).pipe(Effect.provide(Layer.mergeAll(indexLayer, queryLayer)))
 
@@ -183,11 +186,11 @@ const program = (flags: Flags) =>
         lowWatermark: demoStatus.low_watermark,
         lastSyncedEpoch: demoStatus.last_synced_epoch
       }))
-    } else if (summarize && redisSink === "redis-list") {
+    } else if (summarize && kind === "redis-list") {
       yield* Console.error(listSummary({ redisUrl, prefix: prefix!, target: result.target }))
-    } else if (summarize && (flags.sink === "jsonl" || flags.sink === "cli")) {
+    } else if (summarize && !needsRedis(kind)) {
       yield* Console.error(streamSummary({
-        sink: flags.sink,
+        sink: kind,
         output: toFile ? output : undefined,
         format: flags.format,
         epochs: result.epochs,
@@ -204,7 +207,7 @@ const run = (flags: Flags) =>
       command: "backfill",
       parameters: runParameters(flags),
       http: { port: flags.httpPort, host: flags.httpHost },
-      usesRedis: flags.distributed || isRedisSink(flags.sink),
+      usesRedis: flags.distributed || BACKFILL_SINK_CAPABILITIES[flags.sink].needsRedis,
       historyPrefix: Option.getOrUndefined(flags.redisPrefix),
       writes: flags.sink === "redis" || flags.distributed ? "history"
         : flags.sink === "redis-list" ? { prefix: Option.getOrElse(flags.redisPrefix, () => DEFAULT_LIST_PREFIX) }

@@ -2,8 +2,9 @@
  * `hecate relay`: follows the chain through the reorg operator into a sink. With the redis sink
  * (the default) it is the exactly-once relay of docs/relay.md: `events` (apply/undo), `final`, an
  * atomic cursor, restart with re-intersection, backpressure, and reconnects that never give up.
- * The cli and jsonl sinks print the same events (no cursor: they start at --from every time;
- * src/relay/print.ts). The command is its flags, the settings they override and one program.
+ * The cli and jsonl sinks print the same events (not resumable: they start at --from every time;
+ * src/sinks/print-relay.ts). Which path a sink takes is its capabilities (src/sinks/capabilities.ts).
+ * The command is its flags, the settings they override and one program.
  */
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -16,7 +17,6 @@ import { parsePoint } from "../domain/point.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Telemetry } from "../observability/index.js"
-import { printRelay } from "../relay/print.js"
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { ogmiosRelaySource } from "../relay/source.js"
 import { RelayStore } from "../relay/RelayStore.js"
@@ -24,12 +24,11 @@ import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
 import { HecateConfig, type HecateConfigOverrides, InvalidConfiguration } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { OgmiosConnector } from "../services/OgmiosConnector.js"
+import { printsEvents, RELAY_SINK_CAPABILITIES, RELAY_SINK_KINDS, type RelaySinkKind } from "../sinks/capabilities.js"
+import { printRelay } from "../sinks/print-relay.js"
 
 const optionalInt = (name: RangedFlag, description: string) => intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
 
-
-export const RELAY_SINKS = ["redis", "cli", "jsonl"] as const
-export type RelaySinkKind = (typeof RELAY_SINKS)[number]
 
 export const relayFlags = {
   from: Flag.String("from").pipe(
@@ -38,7 +37,7 @@ export const relayFlags = {
   ),
   depth: optionalInt("depth", "Blocks on top of a block before it is final (default HECATE_RELAY_DEPTH, else the network's k)"),
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Key prefix (default HECATE_RELAY_PREFIX, hecate:relay:)"), Flag.optional),
-  sink: Flag.Literals("sink", RELAY_SINKS).pipe(Flag.withDescription("Where events go"), Flag.withDefault<RelaySinkKind>("redis")),
+  sink: Flag.Literals("sink", RELAY_SINK_KINDS).pipe(Flag.withDescription("Where events go"), Flag.withDefault<RelaySinkKind>("redis")),
   format: Flag.Literals("format", WIRE_FORMATS).pipe(
     Flag.withDescription("Block format: hecate (prepare_block) or ogmios (untouched); default: the cursor's, else hecate"),
     Flag.optional
@@ -94,6 +93,9 @@ export const relayOverrides = (
 /** How the relay's depth is set, named in its messages. */
 export const DEPTH_SETTING = "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file"
 
+/** What else sets when the relay's epoch refresh runs, named in its messages (`--refresh-interval` replaces it). */
+export const REFRESH_SCHEDULE_SETTING = "HECATE_REFRESH_CRON (refresh.cron in the config file)"
+
 /** The epoch refresh on its Effect schedule, for the relay's lifetime (a failed run never stops the relay). */
 const scheduledRefresh = (intervalText: string | undefined) =>
   Effect.gen(function*() {
@@ -101,7 +103,8 @@ const scheduledRefresh = (intervalText: string | undefined) =>
     if (intervalText !== undefined && interval === undefined) {
       return yield* new InvalidConfiguration({
         variable: "--refresh-interval",
-        message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}`
+        message: `--refresh-interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}; ` +
+          `it replaces the refresh schedule of ${REFRESH_SCHEDULE_SETTING}: fix it, or leave it out to keep that schedule`
       })
     }
     const scheduler = yield* makeScheduledRefresh(yield* HecateConfig, { intervalDuration: interval })
@@ -118,7 +121,7 @@ const program = (flags: Flags) =>
     const format = Option.orElse(flags.format, () => Option.fromUndefinedOr(file.relay?.format))
     const queries = connector.layer("forever")
     const configuredDepth = Option.getOrUndefined(settings.relayDepth)
-    if (flags.sink !== "redis") {
+    if (printsEvents(flags.sink)) {
       const depth = configuredDepth ?? (yield* Effect.flatMap(Ogmios, (o) => o.queryNetworkGenesisConfiguration("shelley")).pipe(
         Effect.provide(queries)
       )).securityParameter
@@ -148,15 +151,15 @@ const program = (flags: Flags) =>
     )
   })
 
+/** What Ctrl-C prints: a rerun resumes only a sink that keeps a cursor. */
+const interruptedNotice = (sink: RelaySinkKind): string =>
+  RELAY_SINK_CAPABILITIES[sink].resumable ? "Interrupted. Rerun to resume from the cursor." : "Interrupted."
+
 const run = (flags: Flags) =>
   program(flags).pipe(
     Effect.scoped,
-    // only the redis sink keeps a cursor to resume from; a closed pipe (`| head`) ends quietly
-    Effect.onInterrupt(() =>
-      isOutputClosed()
-        ? Effect.void
-        : Console.error(flags.sink === "redis" ? "Interrupted. Rerun to resume from the cursor." : "Interrupted.")
-    ),
+    // a closed pipe (`| head`) ends quietly
+    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.error(interruptedNotice(flags.sink))),
     runCommand({ overrides: relayOverrides(flags), failure: "Relay stopped" })
   )
 

@@ -15,7 +15,7 @@
  * in `hecate_consumer_group_lag` (command `consume`).
  */
 import { Console, Effect, Stream } from "effect"
-import { SinkError } from "../backfill/sinks/BlockSink.js"
+import { SinkError } from "../sinks/Sink.js"
 import { Telemetry } from "../observability/Telemetry.js"
 import { relayKeys } from "../relay/keys.js"
 import type { InvalidConfiguration } from "../services/HecateConfig.js"

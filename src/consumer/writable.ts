@@ -4,7 +4,7 @@
  * reader slows the reads instead of filling memory.
  */
 import { Effect } from "effect"
-import { SinkError } from "../backfill/sinks/BlockSink.js"
+import { SinkError } from "../sinks/Sink.js"
 
 /**
  * Writes a line: true once written, false when the reader closed the pipe (EPIPE); any other

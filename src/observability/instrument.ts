@@ -10,7 +10,7 @@
  */
 import { Effect, Layer } from "effect"
 import type { BackfillProgress } from "../backfill/backfill.js"
-import type { BlockSink } from "../backfill/sinks/BlockSink.js"
+import type { BlockSink } from "../sinks/BlockSink.js"
 import { redactCredentials } from "../domain/redacted-url.js"
 import { RelayStore, type RelayStoreShape } from "../relay/RelayStore.js"
 import type { CommandName, LiveState } from "./metrics.js"

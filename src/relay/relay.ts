@@ -1,7 +1,7 @@
 /**
  * The realtime relay: its chain-sync source (`RelayOptions.source`; `ogmiosRelaySource`, i.e.
  * `chainSync$` over Ogmios: credit-based, reconnecting, endpoint rotation) → `reorgBatches` (1:1
- * batches of apply / undo / final, each event with its block's point) → `relaySink` (one atomic
+ * batches of apply / undo / final, each event with its block's point) → `relaySink` (src/sinks/relay-redis.ts: one atomic
  * RelayStore write per input at the tip, or per group of inputs queued behind the writes in
  * flight when the relay is behind the tip) → `request(1)`. A credit goes back to the source only
  * once the input's write is committed and the consumers are within the backpressure limits, so
@@ -15,11 +15,10 @@
  * stored cursor and the process disagree (RelayResync, e.g. Redis lost its last writes), the
  * session starts over from the stored cursor.
  */
-import { Cause, Duration, Effect, Exit, Predicate, Schedule } from "effect"
-import { Observable as Rx, type OperatorFunction } from "rxjs"
+import { Duration, Effect, Schedule } from "effect"
 import type { Block } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
-import { InvalidResumeWindow, NonContiguousBlock, type ReorgEvent, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
+import { InvalidResumeWindow, NonContiguousBlock, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
 import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
 import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
@@ -36,10 +35,10 @@ import {
   RelayStartLost,
   RelayStartNotOnChain
 } from "./errors.js"
-import { type BatchOps, batchOps } from "./ops.js"
 import { ogmiosRelaySource, type RelaySource } from "./source.js"
-import { type RelayCursor, type RelayOp, RelayStore, type RelayStoreShape, restartOp, type WriteResult } from "./RelayStore.js"
-import { errorMessage } from "../domain/error-message.js"
+import { type RelayCursor, type RelayOp, RelayStore, restartOp } from "./RelayStore.js"
+import { retryRedis } from "./retry-redis.js"
+import { makeRelayRedisSink, type RelayWriteObserver } from "../sinks/relay-redis.js"
 
 export type RelayFrom = "cursor" | "tip" | "origin" | Point
 
@@ -98,7 +97,7 @@ export interface RelayOptions {
   /** Extra cursor fields written when a fresh cursor is created (the seam of `sync`). */
   readonly initFields?: Readonly<Record<string, string>>
   /** Observes every committed write (after backpressure), e.g. for progress or tests. */
-  readonly onWrite?: (info: { readonly seq: number; readonly events: ReadonlyArray<ReorgEvent>; readonly result: WriteResult }) => void
+  readonly onWrite?: RelayWriteObserver
 }
 
 export type RelayError =
@@ -151,203 +150,6 @@ export const relayStart = (cursor: RelayCursor): RelayStart => {
     points,
     resume: { final: { point: finalPoint, height: cursor.final.height, provisional: cursor.final.provisional }, blocks }
   }
-}
-
-/**
- * Failures of one Redis path in a row, shared by the writes that take it (up to `pipeline` of the
- * relay's writes fail together in an outage): the first failure is a WARN, the rest DEBUG, and the
- * first success after them an INFO, so an outage is two lines, not one per write per attempt.
- */
-export class RedisStreak {
-  failures = 0
-  since = 0
-}
-
-/** The delay before each Redis retry: 50 ms, doubled per attempt, at most 2 s; forever. */
-const redisBackoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])
-
-/** Retries RedisErrors forever (capped backoff); logs a streak of failures once at each end. */
-export const retryRedis = <A, E>(effect: Effect.Effect<A, E>, what: string, streak: RedisStreak = new RedisStreak()): Effect.Effect<A, E> =>
-  effect.pipe(
-    Effect.retry(redisBackoff.pipe(
-      Schedule.setInputType<E>(),
-      // only Redis failures are retried: any other error is the caller's to handle
-      Schedule.while(({ input }) => Predicate.isTagged(input, "RedisError")),
-      Schedule.tap(({ attempt, duration, input }) => {
-        const first = streak.failures++ === 0
-        if (first) streak.since = Date.now()
-        const line = `${what} failed (${errorMessage(input)}); retrying in ${Duration.toMillis(duration)} ms (attempt ${attempt})`
-        return first ? Effect.logWarning(`${line}; further failures until Redis answers are logged at debug level`) : Effect.logDebug(line)
-      })
-    )),
-    Effect.tap(() => {
-      if (streak.failures === 0) return Effect.void
-      const failures = streak.failures
-      streak.failures = 0
-      return Effect.logInfo(`${what} succeeded after ${failures} failed Redis attempt(s) over ${((Date.now() - streak.since) / 1000).toFixed(1)} s`)
-    })
-  )
-
-export interface RelaySinkOptions {
-  readonly store: RelayStoreShape
-  /** the fencing token returned by claim/init */
-  readonly producer: number
-  /** the cursor's seq: the first write of this session is seq + 1 */
-  readonly seq: number
-  readonly format: WireFormat
-  readonly maxLag?: number
-  readonly maxLength?: number
-  readonly pollInterval?: Duration.Input
-  readonly onWrite?: RelayOptions["onWrite"]
-  /** writes in flight before the first reply (default 2) */
-  readonly pipeline?: number
-  /** most ops (applies, undos, finals) one write groups from queued inputs (default 256) */
-  readonly maxBatchOps?: number
-  /** most block bytes one write groups from queued inputs (default 8 MiB) */
-  readonly maxBatchBytes?: number
-}
-
-/**
- * The Redis relay sink as an RxJS operator over `reorgBatches`: one atomic write per reorg batch,
- * or per group of batches queued behind the writes in flight (sent in order, up to `pipeline` in
- * flight), its ops built from the batch alone (`batchOps`: the points come with the events, so the
- * sink keeps no window of its own), then the backpressure wait. Emits once per input batch (undefined for an empty batch),
- * which is when the caller grants the source one more credit. Redis failures are retried forever;
- * RelayFenced / RelayResync error the Observable. Runs its effects on `context`.
- */
-export const relaySink = (
-  options: RelaySinkOptions,
-  context: Parameters<typeof Effect.runForkWith<never>>[0]
-): OperatorFunction<ReorgBatch, WriteResult | undefined> => {
-  const run = Effect.runForkWith(context)
-  const { store } = options
-  const maxLag = options.maxLag ?? 10_000
-  const maxLength = options.maxLength ?? 0
-  const poll = options.pollInterval ?? "200 millis"
-  let seq = options.seq
-  let previous: Promise<void> = Promise.resolve()
-  const writes = new RedisStreak()
-  const over = (r: { lag: number; length: number }) => (maxLag > 0 && r.lag > maxLag) || (maxLength > 0 && r.length > maxLength)
-  const backpressure = (result: WriteResult): Effect.Effect<void, RedisError> =>
-    !over(result) ? Effect.void : Effect.gen(function*() {
-      yield* Effect.logWarning(
-        `consumers lag ${result.lag} entries (limit ${maxLag || "off"}), events holds ${result.length} (limit ${maxLength || "off"}): ` +
-          `pausing chain sync until they catch up`
-      )
-      yield* store.setStatus({ state: "paused", since_ms: Date.now() }).pipe(Effect.ignore)
-      yield* store.incrMetric("backpressure_pauses").pipe(Effect.ignore)
-      let current: { lag: number; length: number } = result
-      while (over(current)) {
-        yield* Effect.sleep(poll)
-        current = yield* retryRedis(store.lag(), "backpressure poll")
-      }
-      yield* Effect.logInfo(`consumers caught up (lag ${current.lag}, events ${current.length}): resuming chain sync`)
-      yield* store.setStatus({ state: "following", since_ms: Date.now() }).pipe(Effect.ignore)
-    })
-
-  const pipeline = Math.max(1, options.pipeline ?? 2)
-  const maxOps = Math.max(1, options.maxBatchOps ?? 256)
-  const maxBytes = Math.max(1, options.maxBatchBytes ?? 8 * 1024 * 1024)
-  type Pending = BatchOps & { readonly batch: ReadonlyArray<ReorgEvent> }
-
-  // One atomic write per group of inputs: an input that arrives while `pipeline` writes are in
-  // flight waits, and joins the inputs queued with it in the next write (behind the tip that is
-  // many chain-sync messages per round trip; at the tip, one). Every input of a group gets its
-  // credit once the group's write committed. Safety does not depend on the grouping: a write is
-  // one seq, committed whole or not at all.
-  return (source) =>
-    new Rx<WriteResult | undefined>((subscriber) => {
-      const queue: Array<Pending> = []
-      let inFlight = 0
-      let sourceDone = false
-      const fibers = new Set<() => void>()
-
-      // an error of the source (a block that does not verify, a lost connection) ends the sink
-      // only once what came before it is written: the stored cursor then holds every good block
-      let sourceError: { readonly error: unknown } | undefined
-      const finishIfDone = () => {
-        if (inFlight > 0 || queue.length > 0) return
-        if (sourceError !== undefined) subscriber.error(sourceError.error)
-        else if (sourceDone) subscriber.complete()
-      }
-
-      const writeGroup = (group: ReadonlyArray<Pending>) => {
-        const ops = group.flatMap((p) => p.ops)
-        const tip = group.findLast((p) => p.tip !== undefined)?.tip
-        const events = group.flatMap((p) => p.batch)
-        const mySeq = ++seq
-        // Pipelined writes can reach Redis out of order when one is re-sent (EVAL after NOSCRIPT,
-        // a retry after a dropped connection): the later one is refused (RESYNC: not seq + 1) and
-        // wrote nothing. It is tried once more after its predecessor committed; only then is
-        // RESYNC real.
-        const before = previous
-        let committed!: () => void
-        previous = new Promise<void>((resolve) => (committed = resolve))
-        const attempt = retryRedis(store.write(mySeq, options.producer, ops, tip), `relay write ${mySeq}`, writes)
-        const write = attempt.pipe(
-          Effect.catchTag("RelayResync", (error) =>
-            Effect.promise(() => before).pipe(
-              Effect.andThen(Effect.suspend(() => attempt)),
-              Effect.mapError((again) => (again._tag === "RelayResync" ? error : again))
-            )),
-          Effect.tap(() => Effect.sync(() => committed())),
-          Effect.tap((result) => backpressure(result)),
-          Effect.tap((result) => Effect.sync(() => options.onWrite?.({ seq: mySeq, events, result })))
-        )
-        inFlight++
-        const fiber = run(write)
-        const cancel = () => fiber.interruptUnsafe()
-        fibers.add(cancel)
-        fiber.addObserver((exit) => {
-          fibers.delete(cancel)
-          inFlight--
-          if (Exit.isSuccess(exit)) {
-            for (let i = 0; i < group.length; i++) subscriber.next(exit.value)
-            pump()
-            finishIfDone()
-          } else if (!Cause.hasInterruptsOnly(exit.cause)) subscriber.error(Cause.squash(exit.cause))
-        })
-      }
-
-      const pump = () => {
-        while (inFlight < pipeline && queue.length > 0) {
-          let n = 0
-          let ops = 0
-          let bytes = 0
-          while (n < queue.length && (n === 0 || (ops + queue[n]!.ops.length <= maxOps && bytes + queue[n]!.bytes <= maxBytes))) {
-            ops += queue[n]!.ops.length
-            bytes += queue[n]!.bytes
-            n++
-          }
-          writeGroup(queue.splice(0, n))
-        }
-      }
-
-      const subscription = source.subscribe({
-        next: (input) => {
-          try {
-            const pending = batchOps(input, options.format)
-            if (pending.ops.length === 0) return void subscriber.next(undefined)
-            queue.push({ ...pending, batch: input.events })
-            pump()
-          } catch (error) {
-            subscriber.error(error)
-          }
-        },
-        error: (error) => {
-          sourceError = { error }
-          finishIfDone()
-        },
-        complete: () => {
-          sourceDone = true
-          finishIfDone()
-        }
-      })
-      return () => {
-        subscription.unsubscribe()
-        for (const cancel of [...fibers]) cancel()
-      }
-    })
 }
 
 /**
@@ -470,7 +272,7 @@ export const relay = (options: RelayOptions) =>
         })
         const subscription = source.pipe(
           reorgBatches({ depth, resume: start.resume, ...(byronEpochLength === undefined ? {} : { byronEpochLength }) }),
-          relaySink({
+          makeRelayRedisSink({
             store,
             producer: cursor.producer,
             seq: cursor.seq,
@@ -484,7 +286,7 @@ export const relay = (options: RelayOptions) =>
               written++
               options.onWrite?.(info)
             }
-          }, context)
+          }, context).write
         ).subscribe({
           next: () => source.request(1),
           error: (error: unknown) => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { backfill, type BackfillOptions, type BackfillProgress } from "../../src/backfill/backfill.js"
 import { EpochIndex } from "../../src/backfill/epoch-index.js"
 import { detectNetwork } from "../../src/backfill/network.js"
-import { makeRedisSink } from "../../src/backfill/sinks/redis.js"
+import { makeRedisSink } from "../../src/sinks/redis.js"
 // as a user has it: from hecate/testing
 import { type MemoryEpochStore, makeMemoryEpochStore } from "../../src/testing/index.js"
 import type { MemoryEntry } from "../../src/backfill/store/MemoryEpochStore.js"

@@ -7,7 +7,7 @@ import type { Block } from "../../src/domain/block.js"
 import { encodeBlock, encodeBlocks } from "../../src/domain/wire-format.js"
 import { parse } from "../../src/json/lossless.js"
 import { makeEpochStore } from "../../src/backfill/store/EpochStore.js"
-import { listKeys, makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, renderBatch } from "../../src/backfill/sinks/index.js"
+import { listKeys, makeCliSink, makeJsonlSink, makeRedisListSink, makeRedisSink, renderBatch } from "../../src/sinks/index.js"
 import { keysUnder, testRedis } from "./redis-helpers.js"
 
 const hash = (n: number) => n.toString(16).padStart(64, "e")

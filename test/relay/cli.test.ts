@@ -79,6 +79,17 @@ describe("relay command", () => {
     expect(depth.stdout).toMatch(/volatile window holds \d+ blocks, more than the relay depth 1: use a depth of at least \d+ \(--depth/)
   })
 
+  it("a bad --refresh-interval is a configuration error naming the flag and the schedule it replaces", async () => {
+    const bad = await runCli(["relay", "--endpoint", sim.url, "--redis-prefix", newPrefix(), "--refresh-interval", "soonish"], { env })
+    expect(bad.code, bad.stdout + bad.stderr).toBe(2)
+    const line = bad.stdout.split("\n").find((l) => l.includes("--refresh-interval"))
+    expect(line).toBe(
+      `Relay stopped: --refresh-interval must be a positive duration like "6 hours" or "30 seconds", got "soonish"; ` +
+        `it replaces the refresh schedule of HECATE_REFRESH_CRON (refresh.cron in the config file): fix it, or leave it out to keep that schedule`
+    )
+    expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /)
+  })
+
   it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
     const p = newPrefix()
     prefixes.push(p)

@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Ref, References } from "effect"
 import { TestClock } from "effect/testing"
 import { RelayFenced } from "../../src/relay/errors.js"
-import { RedisStreak, retryRedis } from "../../src/relay/relay.js"
+import { RedisStreak, retryRedis } from "../../src/relay/retry-redis.js"
 import { RedisError } from "../../src/services/Redis.js"
 import { collectLogs } from "../support/logs.js"
 

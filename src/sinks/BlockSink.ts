@@ -1,26 +1,17 @@
 /**
- * The sink the backfill writes to. A third-party sink only needs `open` / `writeBatch` / `close`; `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
+ * The sink the backfill writes to. A third-party sink needs its `capabilities` (Sink.ts; e.g. those
+ * of a kind in capabilities.ts) and `open` / `writeBatch` / `close`; `beginEpoch` / `endEpoch` bracket one attempt at one epoch so a
  * sink can drop what a failed attempt wrote (the retry contract). A sink that coordinates the
  * ordered commit (the redis sink) exposes its EpochStore as `coordinator`; the orchestrator then drives the ordering base, purge, phase-2 completion,
  * backpressure and cleanup through it.
  */
-import { Effect, Schema } from "effect"
-import type { Block } from "../../domain/block.js"
-import type { Batcher, EncodedBlocks } from "../batch.js"
-import type { RedisError } from "../../services/Redis.js"
-import type { ProducerLockLost, StoreContractViolation } from "../errors.js"
-import type { EpochStoreShape } from "../store/EpochStore.js"
-
-export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
-  sink: Schema.String,
-  detail: Schema.String,
-  cause: Schema.Defect()
-}) {
-  readonly exitCode = 1
-  override get message(): string {
-    return `${this.sink} sink: ${this.detail}`
-  }
-}
+import type { Effect } from "effect"
+import type { Block } from "../domain/block.js"
+import type { Batcher, EncodedBlocks } from "../backfill/batch.js"
+import type { RedisError } from "../services/Redis.js"
+import type { ProducerLockLost, StoreContractViolation } from "../backfill/errors.js"
+import type { EpochStoreShape } from "../backfill/store/EpochStore.js"
+import type { Sink, SinkError } from "./Sink.js"
 
 export type SinkFailure = SinkError | RedisError | StoreContractViolation | ProducerLockLost
 
@@ -29,7 +20,7 @@ export interface SinkOpenContext {
   readonly startEpoch: number
 }
 
-export interface BlockSink {
+export interface BlockSink extends Sink {
   readonly name: "redis" | "redis-list" | "cli" | "jsonl" | (string & {})
   readonly open: (context: SinkOpenContext) => Effect.Effect<void, SinkFailure>
   /** An attempt at `epoch` starts: anything an earlier attempt at it wrote is discarded. */
@@ -49,15 +40,6 @@ export interface BlockSink {
     readonly batcher: (sessions?: number) => Batcher<EncodedBlocks>
     readonly writeEncoded: (epoch: number, batch: EncodedBlocks) => Effect.Effect<void, SinkFailure>
   }
-  /**
-   * The sink keeps concurrent epochs apart (a stream per epoch, or a staged list per attempt), so
-   * several epochs may be synced at once. A sink writing one ordered stream leaves it unset.
-   */
-  readonly epochsInParallel?: boolean
   /** Present when the sink is a coordinator (redis): the store behind it. */
   readonly coordinator?: EpochStoreShape
 }
-
-export type SinkKind = "redis" | "redis-list" | "cli" | "jsonl"
-
-export const SINK_KINDS: ReadonlyArray<SinkKind> = ["redis", "redis-list", "cli", "jsonl"]

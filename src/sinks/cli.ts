@@ -1,10 +1,15 @@
 /**
- * The `cli` sink: a readable table per batch on stdout (or any `write`). The header counts the
- * batch's blocks exactly (the Python Hecate's header counted one too many).
+ * The `cli` sinks, for a reader at a terminal. The backfill's: a readable table per batch on
+ * stdout (or any `write`); the header counts the batch's blocks exactly (the Python Hecate's
+ * header counted one too many). The relay's: one aligned line per event.
  */
 import { Effect } from "effect"
-import type { Block } from "../../domain/block.js"
+import { blockSlot, type Block } from "../domain/block.js"
+import type { ReorgEvent } from "../domain/reorg-event.js"
 import type { BlockSink } from "./BlockSink.js"
+import { BACKFILL_SINK_CAPABILITIES, RELAY_SINK_CAPABILITIES } from "./capabilities.js"
+import { eventType, printedEventSink, type TextWriter } from "./event-printer.js"
+import type { RelayEventSink } from "./Sink.js"
 
 export interface CliSinkOptions {
   /** Where lines go (default process.stdout). */
@@ -42,6 +47,7 @@ export const makeCliSink = (options: CliSinkOptions = {}): BlockSink => {
   const write = options.write ?? ((text: string) => void process.stdout.write(text))
   return {
     name: "cli",
+    capabilities: BACKFILL_SINK_CAPABILITIES.cli,
     open: () => Effect.void,
     beginEpoch: () => Effect.void,
     writeBatch: (epoch, blocks) => Effect.sync(() => write(renderBatch(epoch, blocks, options.maxRows ?? 10))),
@@ -49,3 +55,16 @@ export const makeCliSink = (options: CliSinkOptions = {}): BlockSink => {
     close: () => Effect.void
   }
 }
+
+/** Relay events as aligned lines: type, height, slot, hash, era. */
+export const cliEventLines = (events: ReadonlyArray<ReorgEvent>): string => {
+  let out = ""
+  for (const e of events) {
+    out += `${eventType(e).padEnd(5)} ${String(e.block.height).padStart(9)} ${String(blockSlot(e.block)).padStart(10)} ${e.block.id} ${e.block.era}\n`
+  }
+  return out
+}
+
+/** `relay --sink cli`: the events as lines on stdout (or any `write`). */
+export const makeCliEventSink = (write?: TextWriter): RelayEventSink<void> =>
+  printedEventSink("cli", RELAY_SINK_CAPABILITIES.cli, cliEventLines, write)

@@ -5,10 +5,11 @@
  * `coordinator.markEpochComplete(epoch, resume height)` for the epochs that succeeded.
  */
 import { Effect } from "effect"
-import type { WireFormat } from "../../domain/wire-format.js"
-import { jsonArrayBatcher, partBytesFor } from "../batch.js"
-import { encodeBatch, type EpochStoreShape } from "../store/EpochStore.js"
+import type { WireFormat } from "../domain/wire-format.js"
+import { jsonArrayBatcher, partBytesFor } from "../backfill/batch.js"
+import { encodeBatch, type EpochStoreShape } from "../backfill/store/EpochStore.js"
 import type { BlockSink } from "./BlockSink.js"
+import { BACKFILL_SINK_CAPABILITIES } from "./capabilities.js"
 
 export interface RedisSinkOptions {
   /** Default "hecate" (the Python Hecate's wire format). */
@@ -19,7 +20,7 @@ export interface RedisSinkOptions {
 
 export const makeRedisSink = (store: EpochStoreShape, options: RedisSinkOptions = {}): BlockSink => ({
   name: "redis",
-  epochsInParallel: true,
+  capabilities: BACKFILL_SINK_CAPABILITIES.redis,
   open: () => Effect.void, // writes nothing: `status` stays read-only
   beginEpoch: (epoch) => store.resetEpochState(epoch),
   writeBatch: (epoch, blocks) =>

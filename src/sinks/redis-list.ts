@@ -15,12 +15,13 @@
  * As in the Python Hecate, the list is not trimmed (its consumer pops it); its length is in getStatus.
  */
 import { Effect } from "effect"
-import type { Block } from "../../domain/block.js"
-import { encodeBlock, type WireFormat } from "../../domain/wire-format.js"
-import type { RedisConnection, RedisError } from "../../services/Redis.js"
-import { runScript, type Script } from "../store/scripts.js"
+import type { Block } from "../domain/block.js"
+import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
+import type { RedisConnection, RedisError } from "../services/Redis.js"
+import { runScript, type Script } from "../backfill/store/scripts.js"
 import { createHash } from "node:crypto"
 import type { BlockSink } from "./BlockSink.js"
+import { BACKFILL_SINK_CAPABILITIES } from "./capabilities.js"
 
 export const DEFAULT_LIST_PREFIX = "hecate:"
 
@@ -146,7 +147,7 @@ export const makeRedisListSink = (redis: RedisConnection, options: RedisListSink
 
   return {
     name: "redis-list",
-    epochsInParallel: true,
+    capabilities: BACKFILL_SINK_CAPABILITIES["redis-list"],
     open: ({ startEpoch }) =>
       Effect.asVoid(redis.use((c) => runScript(c, OPEN_SCRIPT, [keys.nextEpoch, keys.readyLast], [startEpoch, keys.readyPrefix]), "open redis-list sink")),
     beginEpoch: (epoch) =>

@@ -1,5 +1,0 @@
-export * from "./BlockSink.js"
-export * from "./cli.js"
-export * from "./jsonl.js"
-export * from "./redis.js"
-export * from "./redis-list.js"
