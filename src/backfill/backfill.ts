@@ -284,13 +284,13 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
     tuneHeapForBackfill()
     // the sessions' part buffers are kept for the next epoch's session (src/backfill/part-buffers.ts), not beyond the run
     yield* Effect.addFinalizer(() => Effect.sync(releaseIdlePartBuffers))
-    yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks)`)
+    const concurrency = sink.capabilities.epochsInParallel ? Math.max(1, options.concurrency) : 1
+    yield* Effect.logInfo(`Backfilling epochs ${start}..${target} (${epochs.length} epochs, ${plannedBlocks} blocks), ${Math.min(concurrency, epochs.length)} at a time`)
     emit({ _tag: "Planned", start, target, epochs: epochs.length, blocks: plannedBlocks })
 
     yield* sink.open({ startEpoch: start })
     yield* Effect.addFinalizer(() => sink.close().pipe(Effect.catchCause((c) => Effect.logWarning("closing the sink failed", c))))
 
-    const concurrency = sink.capabilities.epochsInParallel ? Math.max(1, options.concurrency) : 1
     if (concurrency < options.concurrency) {
       yield* Effect.logInfo(`the ${sink.name} sink writes one ordered stream: epochs are synced one at a time`)
     }

@@ -7,7 +7,7 @@
 import { availableParallelism } from "node:os"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { configFlag, endpointFlag, intFlag, logFormatFlag, retriesFlag, retryDelayFlag, sharedOverrides } from "../config/flags.js"
+import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { backfill } from "../backfill/backfill.js"
 import { EpochIndex } from "../backfill/epoch-index.js"
@@ -35,7 +35,7 @@ const optionalInt = (name: RangedFlag, description: string) =>
 export const backfillFlags = {
   startEpoch: optionalInt("start-epoch", "First epoch (default 208 on mainnet, the first epoch elsewhere)"),
   endEpoch: optionalInt("end-epoch", "Last epoch, inclusive (default and cap: the last finalized epoch)"),
-  concurrency: optionalInt("concurrency", "Epochs synced in parallel (default: half the CPUs, at least 1)"),
+  concurrency: optionalInt("concurrency", "Epochs synced in parallel (default HECATE_BACKFILL_CONCURRENCY, else half the CPUs, at least 1)"),
   batchSize: optionalInt("batch-size", "Blocks per sink batch (default BATCH_SIZE, 500; 0 = BATCH_SIZE)"),
   sink: Flag.Literals("sink", SINK_KINDS).pipe(Flag.withDescription("Where blocks go"), Flag.withDefault<SinkKind>("redis")),
   endpoint: endpointFlag(),
@@ -57,8 +57,8 @@ export const backfillFlags = {
   ),
   output: Flag.String("output").pipe(Flag.withDescription("jsonl sink: file to append to (default stdout)"), Flag.optional),
   inFlight: optionalInt("in-flight", "nextBlock requests in flight, shared by the epochs synced at once (default HECATE_IN_FLIGHT, 100)"),
-  retries: retriesFlag,
-  retryDelay: retryDelayFlag(),
+  retries: optionalInt("retries", "Further attempts per epoch (default HECATE_EPOCH_RETRIES, 3)"),
+  retryDelay: optionalInt("retry-delay", "Seconds between attempts (default HECATE_EPOCH_RETRY_DELAY_S, 10)"),
   simulator: Flag.Boolean("simulator").pipe(
     Flag.withDescription("Run against an embedded simulator (a short custom chain) instead of OGMIOS_ENDPOINTS"),
     Flag.withDefault(false)
@@ -89,7 +89,11 @@ const overrides = (flags: Flags) => ({
   ...sharedOverrides(flags),
   // 0 = BATCH_SIZE
   batchSize: Option.getOrUndefined(flags.batchSize) || undefined,
-  inFlight: Option.getOrUndefined(flags.inFlight)
+  inFlight: Option.getOrUndefined(flags.inFlight),
+  // the same settings as the backfill of sync and serve, so one variable sets all three
+  backfillConcurrency: Option.isSome(flags.concurrency) ? flags.concurrency : undefined,
+  epochRetries: Option.getOrUndefined(flags.retries),
+  epochRetryDelaySeconds: Option.getOrUndefined(flags.retryDelay)
 })
 
 /** An embedded simulator for the run's lifetime, when `--simulator` asks for one. */
@@ -142,17 +146,17 @@ const program = (flags: Flags) =>
         const telemetry = yield* Telemetry
         const observed = observeSink(sink, telemetry.live)
         // the coordinator (and BullMQ with it) loads only for a --distributed run
-        const run = flags.distributed ? (yield* Effect.promise(() => import("../distributed/coordinator.js"))).runDistributedBackfill(flags) : backfill
+        const run = flags.distributed ? (yield* Effect.promise(() => import("../distributed/coordinator.js"))).runDistributedBackfill({ ...flags, concurrency: settings.backfillConcurrency }) : backfill
         return yield* run(observed, {
           startEpoch: Option.getOrUndefined(flags.startEpoch),
           endEpoch: Option.getOrUndefined(flags.endEpoch),
-          concurrency: Option.getOrElse(flags.concurrency, () => defaultConcurrency(availableParallelism())),
+          concurrency: Option.getOrElse(settings.backfillConcurrency, () => defaultConcurrency(availableParallelism())),
           batchSize: settings.batchSize,
           inFlight: settings.inFlight,
           endpoints,
           ogmiosLayer,
-          retries: flags.retries,
-          retryDelay: `${flags.retryDelay} seconds`,
+          retries: settings.epochRetries,
+          retryDelay: `${settings.epochRetryDelaySeconds} seconds`,
           purgeOrphans: flags.purgeOrphans,
           rebaseOrderingBase: flags.rebaseOrderingBase,
           maxUnconsumedEpochs: settings.redisMaxUnconsumedEpochs,

@@ -40,18 +40,6 @@ export const logFormatFlag = Flag.Literals("log-format", ["pretty", "json"] as c
 export const endpointFlag = (description = "Ogmios endpoint ws://host:port (repeatable; default OGMIOS_ENDPOINTS)") =>
   Flag.String("endpoint").pipe(Flag.withDescription(description), Flag.atLeast(0))
 
-/** The further attempts of an epoch that fails (backfill, sync, serve's backfill). */
-export const DEFAULT_EPOCH_RETRIES = 3
-/** Seconds between an epoch's attempts. */
-export const DEFAULT_EPOCH_RETRY_DELAY_S = 10
-
-/** `--retries N`: further attempts per epoch. */
-export const retriesFlag = intFlag("retries").pipe(Flag.withDescription("Further attempts per epoch"), Flag.withDefault(DEFAULT_EPOCH_RETRIES))
-
-/** `--retry-delay S`: seconds between an epoch's attempts. */
-export const retryDelayFlag = (description = "Seconds between attempts") =>
-  intFlag("retry-delay").pipe(Flag.withDescription(description), Flag.withDefault(DEFAULT_EPOCH_RETRY_DELAY_S))
-
 /** The values of the flags most commands share (`--config`, `--endpoint`, `--log-format`) as setting overrides. */
 export const sharedOverrides = (flags: {
   readonly config: Option.Option<string>

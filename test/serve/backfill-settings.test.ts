@@ -76,3 +76,26 @@ describe("serve's backfill settings", () => {
     expect(r.stdout + r.stderr).toContain("HECATE_EPOCH_RETRIES must be an integer from 0 to 1000, got -1 — e.g. HECATE_EPOCH_RETRIES=3")
   }, 60_000)
 })
+
+describe("backfill reads the same settings", () => {
+  const backfillWith = (name: string, env: Record<string, string>, args: ReadonlyArray<string> = []) =>
+    runCli(["backfill", "--simulator", "--redis-prefix", `${base}${name}:bf:`, ...args], {
+      env: { REDIS_URL: TEST_REDIS_URL, HECATE_ENV_FILE: "/dev/null", ...env },
+      timeoutMs: 60_000
+    })
+
+  it("HECATE_BACKFILL_CONCURRENCY sets how many epochs sync at once; --concurrency beats it", async () => {
+    const fromEnv = await backfillWith("env", { HECATE_BACKFILL_CONCURRENCY: "3" })
+    expect(fromEnv.code, fromEnv.stderr.slice(-2000)).toBe(0)
+    expect(fromEnv.stderr).toMatch(/Backfilling epochs 0\.\.\d+ \(\d+ epochs, \d+ blocks\), 3 at a time/)
+    const fromFlag = await backfillWith("flag", { HECATE_BACKFILL_CONCURRENCY: "3" }, ["--concurrency", "2"])
+    expect(fromFlag.code, fromFlag.stderr.slice(-2000)).toBe(0)
+    expect(fromFlag.stderr).toMatch(/\), 2 at a time/)
+  }, 120_000)
+
+  it("a bad HECATE_EPOCH_RETRY_DELAY_S stops it with exit 2 naming the variable", async () => {
+    const r = await backfillWith("bad", { HECATE_EPOCH_RETRY_DELAY_S: "soon" })
+    expect(r.code, r.stdout + r.stderr).toBe(2)
+    expect(r.stdout + r.stderr).toContain("HECATE_EPOCH_RETRY_DELAY_S")
+  }, 60_000)
+})
