@@ -6,7 +6,7 @@
  * src/sinks/print-relay.ts). Which path a sink takes is its capabilities (src/sinks/capabilities.ts).
  * The command is its flags, the settings they override and one program.
  */
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, type Duration, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HecateConfigFile } from "../config/file.js"
 import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
@@ -20,7 +20,7 @@ import { instrumentRelayStore, observabilityFlags, observeRun, runParameters, Te
 import { relay, type RelayFrom } from "../relay/relay.js"
 import { ogmiosRelaySource } from "../relay/source.js"
 import { RelayStore } from "../relay/RelayStore.js"
-import { makeScheduledRefresh, parseInterval } from "../refresh/service.js"
+import { makeScheduledRefresh, refreshIntervalChoice } from "../refresh/service.js"
 import { HecateConfig, type HecateConfigOverrides, InvalidConfiguration } from "../services/HecateConfig.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { OgmiosConnector } from "../services/OgmiosConnector.js"
@@ -93,20 +93,9 @@ export const relayOverrides = (
 /** How the relay's depth is set, named in its messages. */
 export const DEPTH_SETTING = "--depth, HECATE_RELAY_DEPTH or relay.depth in the config file"
 
-/** What else sets when the relay's epoch refresh runs, named in its messages (`--refresh-interval` replaces it). */
-export const REFRESH_SCHEDULE_SETTING = "HECATE_REFRESH_CRON (refresh.cron in the config file)"
-
 /** The epoch refresh on its Effect schedule, for the relay's lifetime (a failed run never stops the relay). */
-const scheduledRefresh = (intervalText: string | undefined) =>
+const scheduledRefresh = (interval: Duration.Duration | undefined) =>
   Effect.gen(function*() {
-    const interval = intervalText === undefined ? undefined : parseInterval(intervalText)
-    if (intervalText !== undefined && interval === undefined) {
-      return yield* new InvalidConfiguration({
-        variable: "--refresh-interval",
-        message: `--refresh-interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(intervalText)}; ` +
-          `it replaces the refresh schedule of ${REFRESH_SCHEDULE_SETTING}: fix it, or leave it out to keep that schedule`
-      })
-    }
     const scheduler = yield* makeScheduledRefresh(yield* HecateConfig, { intervalDuration: interval })
     yield* Effect.forkScoped(scheduler.run)
     yield* Effect.logInfo(`epoch refresh on schedule: ${(yield* scheduler.status).trigger}`)
@@ -115,7 +104,7 @@ const scheduledRefresh = (intervalText: string | undefined) =>
 const program = (flags: Flags) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfig
-    const { config: file } = yield* HecateConfigFile
+    const { config: file, path: configPath } = yield* HecateConfigFile
     const connector = yield* OgmiosConnector
     const from = yield* parseFrom(flags.from)
     const format = Option.orElse(flags.format, () => Option.fromUndefinedOr(file.relay?.format))
@@ -128,7 +117,9 @@ const program = (flags: Flags) =>
       return yield* printRelay({ sink: flags.sink, from, depth, format: Option.getOrElse(format, () => "hecate" as const) }).pipe(Effect.provide(queries))
     }
     const prefix = Option.getOrElse(flags.redisPrefix, () => settings.relayPrefix)
-    if (!flags.noRefresh) yield* scheduledRefresh(Option.getOrUndefined(flags.refreshInterval))
+    // as serve does: --refresh-interval, else the config file's refresh.interval, else the cron
+    const interval = yield* refreshIntervalChoice(Option.getOrUndefined(flags.refreshInterval), { path: configPath, interval: file.refresh?.interval })
+    if (!flags.noRefresh && (file.refresh?.enabled ?? true)) yield* scheduledRefresh(interval?.every)
     const retain = Option.getOrElse(flags.retain, () => file.relay?.retain ?? DEFAULT_RETAIN)
     const layers = Layer.mergeAll(
       queries,

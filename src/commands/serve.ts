@@ -81,7 +81,7 @@ const program = (flags: Flags) =>
       noRefresh: flags.noRefresh,
       refreshInterval: Option.getOrUndefined(flags.refreshInterval),
       refreshCluster: flags.refreshCluster
-    })
+    }, file.path)
     return yield* serve(options).pipe(Effect.provide(Telemetry.layer))
   }).pipe(Effect.scoped)
 

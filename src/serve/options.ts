@@ -4,8 +4,8 @@
  */
 import { type Duration, Effect } from "effect"
 import type { ConfigFile } from "../config/file.js"
-import { parseInterval } from "../refresh/service.js"
-import { type HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
+import { refreshIntervalChoice } from "../refresh/service.js"
+import type { HecateSettings, InvalidConfiguration } from "../services/HecateConfig.js"
 
 export interface ServeOptions {
   readonly settings: HecateSettings
@@ -29,22 +29,18 @@ export interface ServeChoices {
 }
 
 /** Flags first, then the config file; an interval that is not a positive duration is refused (exit 2). */
-export const serveOptions = (settings: HecateSettings, file: ConfigFile, choices: ServeChoices): Effect.Effect<ServeOptions, InvalidConfiguration> => {
-  const text = choices.refreshInterval ?? file.refresh?.interval
-  const every = text === undefined ? undefined : parseInterval(text)
-  if (text !== undefined && every === undefined) {
-    return Effect.fail(new InvalidConfiguration({
-      variable: "--refresh-interval",
-      message: `the refresh interval must be a positive duration like "6 hours" or "30 seconds", got ${JSON.stringify(text)}`
-    }))
-  }
-  return Effect.succeed({
+export const serveOptions = (
+  settings: HecateSettings,
+  file: ConfigFile,
+  choices: ServeChoices,
+  filePath?: string
+): Effect.Effect<ServeOptions, InvalidConfiguration> =>
+  Effect.map(refreshIntervalChoice(choices.refreshInterval, { path: filePath, interval: file.refresh?.interval }), (refreshInterval) => ({
     settings,
     file,
     relayStart: choices.relayStart,
     http: !choices.noHttp && (file.http?.enabled ?? true),
     refresh: !choices.noRefresh && (file.refresh?.enabled ?? true),
-    refreshInterval: text === undefined || every === undefined ? undefined : { text, every },
+    refreshInterval,
     refreshCluster: choices.refreshCluster
-  })
-}
+  }))

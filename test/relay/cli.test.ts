@@ -4,6 +4,9 @@
  * --format, is refused with a message saying what to do), and the Ogmios reconnect log line.
  */
 import type { ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Redis as IORedis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
@@ -89,6 +92,21 @@ describe("relay command", () => {
     )
     expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /)
   })
+
+  it("a bad refresh.interval in the config file is refused naming the key and the file, for relay and serve alike", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hecate-refresh-interval-"))
+    const file = join(dir, "hecate.config.json")
+    writeFileSync(file, JSON.stringify({ refresh: { interval: "soonish" } }))
+    try {
+      for (const command of ["relay", "serve"]) {
+        const bad = await runCli([command, "--endpoint", sim.url, "--redis-prefix", newPrefix(), "--config", file, "--no-http"].filter((a) => command === "serve" || a !== "--no-http"), { env })
+        expect(bad.code, bad.stdout + bad.stderr).toBe(2)
+        expect(bad.stdout + bad.stderr).toContain(`refresh.interval in the config file ${file} must be a positive duration like "6 hours" or "30 seconds", got "soonish"`)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it("refuses --from a point that is not on the node's chain (exit 2, nothing left behind), instead of starting at the tip", async () => {
     const p = newPrefix()
