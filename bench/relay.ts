@@ -10,11 +10,21 @@
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/relay.js [blocks] [intervalMs] [meanBlockBytes]
  *
+ * Two builds compared on a shared machine: load changes from minute to minute, so the builds run in
+ * alternation, round after round, each round measuring every build once per interval:
+ *
+ *   node dist-bench/bench/relay.js --cli /tmp/old/dist/main.js --cli dist/main.js --rounds 3 [blocks] [intervalMs]
+ *
+ * (HECATE_RELAY_CLI=<path to main.js> picks the CLI of `npm run bench -- relay`.) The load average
+ * is printed with every figure.
+ *
  * `runRelayLatencyBench(options)` is the entry point for bench/run.ts.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
+import { createWriteStream, existsSync, writeFileSync } from "node:fs"
+import { loadavg } from "node:os"
+import { resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Redis as IORedis } from "ioredis"
@@ -29,6 +39,14 @@ export interface RelayLatencyOptions {
   /** blocks produced before measuring (default 50) */
   readonly warmup?: number
   readonly redisUrl?: string
+  /** the relay CLI to run (default HECATE_RELAY_CLI, else this checkout's dist/main.js) */
+  readonly cli?: string
+  /** node flags of the relay process, e.g. ["--trace-gc"] (default HECATE_RELAY_NODE_ARGS, split on spaces) */
+  readonly relayNodeArgs?: ReadonlyArray<string>
+  /** a file that receives the relay process's stdout and stderr lines (default HECATE_RELAY_LOG) */
+  readonly relayLog?: string
+  /** a file that receives one `height forgedWallMs latencyMs` line per measured block (default HECATE_RELAY_SAMPLES) */
+  readonly samples?: string
 }
 
 export interface RelayLatencyResult {
@@ -40,6 +58,10 @@ export interface RelayLatencyResult {
   readonly p99Ms: number
   readonly maxMs: number
   readonly meanMs: number
+  /** the relay CLI measured */
+  readonly cli: string
+  /** the 1-minute load average when the run ended */
+  readonly load: number
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
@@ -80,7 +102,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   const warmup = options.warmup ?? 50
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
   const prefix = `hecate-bench:${randomBytes(6).toString("hex")}:`
-  const main = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+  const main = resolve(options.cli ?? process.env["HECATE_RELAY_CLI"] ?? fileURLToPath(new URL("../../dist/main.js", import.meta.url)))
   if (!existsSync(main)) throw new Error(`${main} not found: run \`npm run build\` first (the relay runs as the CLI)`)
 
   // the simulator, in its own process; forge times arrive as `forged <height> <wall-ms>` lines
@@ -111,13 +133,20 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     await Promise.race([simStarted, sim.exited])
 
     // the relay, as deployed: the CLI in its own process
+    const nodeArgs = options.relayNodeArgs ?? (process.env["HECATE_RELAY_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")
     const relayChild = child(
       "relay",
-      [main, "relay", "--endpoint", url, "--from", "origin", "--redis-prefix", prefix, "--depth", "10"],
+      [...nodeArgs, main, "relay", "--endpoint", url, "--from", "origin", "--redis-prefix", prefix, "--depth", "10"],
       { REDIS_URL: redisUrl }
     )
     relayProc = relayChild
     createInterface({ input: relayChild.proc.stdout! }).on("line", relayChild.keep)
+    const relayLog = options.relayLog ?? process.env["HECATE_RELAY_LOG"]
+    if (relayLog !== undefined) {
+      const log = createWriteStream(relayLog)
+      for (const stream of [relayChild.proc.stdout!, relayChild.proc.stderr!]) createInterface({ input: stream }).on("line", (line) => log.write(`${line}\n`))
+      relayChild.proc.once("exit", () => log.end())
+    }
 
     const total = warmup + blocks
     const lastHeight = tipHeight + total
@@ -167,10 +196,16 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     admin.disconnect()
   }
   const latencies: Array<number> = []
+  const lines: Array<string> = []
   for (const [height, at] of received) {
     const t0 = forged.get(height)
-    if (t0 !== undefined && height > tipHeight + warmup) latencies.push(at - t0)
+    if (t0 !== undefined && height > tipHeight + warmup) {
+      latencies.push(at - t0)
+      lines.push(`${height} ${t0.toFixed(3)} ${(at - t0).toFixed(3)}`)
+    }
   }
+  const samples = options.samples ?? process.env["HECATE_RELAY_SAMPLES"]
+  if (samples !== undefined) writeFileSync(samples, `${lines.join("\n")}\n`)
   const sorted = latencies.sort((a, b) => a - b)
   const round = (x: number) => Math.round(x * 1000) / 1000
   return {
@@ -181,20 +216,40 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     p90Ms: round(quantile(sorted, 0.9)),
     p99Ms: round(quantile(sorted, 0.99)),
     maxMs: round(sorted.at(-1) ?? Number.NaN),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length))
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
+    cli: main,
+    load: round(loadavg()[0]!)
   }
 }
 
 export const formatRelayLatency = (r: RelayLatencyResult): string =>
   `relay latency (simulator process forge -> relay CLI process -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms: ` +
-  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms`
+  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms (load ${r.load}, ${r.cli})`
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [blocks, interval, bytes] = process.argv.slice(2).map(Number)
+  const clis: Array<string> = []
+  let rounds = 1
+  const positional: Array<number> = []
+  const args = process.argv.slice(2)
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--cli") clis.push(args[++i]!)
+    else if (args[i] === "--rounds") rounds = Number(args[++i])
+    else positional.push(Number(args[i]))
+  }
+  const [blocks, interval, bytes] = positional
   const run = async () => {
-    for (const intervalMs of interval ? [interval] : [5, 50]) {
-      const r = await runRelayLatencyBench({ ...(blocks ? { blocks } : {}), intervalMs, ...(bytes ? { meanBlockBytes: bytes } : {}) })
-      console.log(formatRelayLatency(r))
+    for (let round = 1; round <= rounds; round++) {
+      for (const intervalMs of interval ? [interval] : [5, 50]) {
+        for (const cli of clis.length > 0 ? clis : [undefined]) {
+          const r = await runRelayLatencyBench({
+            ...(blocks ? { blocks } : {}),
+            intervalMs,
+            ...(bytes ? { meanBlockBytes: bytes } : {}),
+            ...(cli === undefined ? {} : { cli })
+          })
+          console.log(`${rounds > 1 ? `round ${round}: ` : ""}${formatRelayLatency(r)}`)
+        }
+      }
     }
   }
   run().then(

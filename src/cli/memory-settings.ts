@@ -19,6 +19,18 @@
 /** V8's semi-space size (MiB) for the batch commands: the young generation is twice that. */
 export const SEMI_SPACE_MB = 8
 
+/**
+ * V8's semi-space size (MiB) for the tip relay. A scavenge pauses the relay for as long as it takes
+ * to copy what is still alive, and with the default young generation (two 16 MiB semi-spaces once
+ * it has grown) that was 2-5 ms, once every ~0.5 s at 200 blocks/s, with a 7-10 ms mark-compact
+ * every few seconds for what it promoted: the relay's tail. With 1 MiB a scavenge runs every few
+ * blocks but pauses for well under a millisecond, and promotes almost nothing (docs/relay.md, tip
+ * latency).
+ */
+export const RELAY_SEMI_SPACE_MB = 1
+
+const RELAY_COMMANDS = new Set(["relay"])
+
 const BATCH_COMMANDS = new Set(["backfill", "sync", "worker"])
 
 /**
@@ -31,7 +43,22 @@ export const batchCommandRestart = (
   command: string | undefined
 ): ReadonlyArray<string> | undefined => {
   if (command === undefined || !BATCH_COMMANDS.has(command)) return undefined
+  return withSemiSpace(env, execArgv, SEMI_SPACE_MB)
+}
+
+/** The node flags the relay command restarts with (its young generation), as for the batch commands. */
+export const relayCommandRestart = (
+  env: Readonly<Record<string, string | undefined>>,
+  execArgv: ReadonlyArray<string>,
+  command: string | undefined
+): ReadonlyArray<string> | undefined => {
+  if (command === undefined || !RELAY_COMMANDS.has(command)) return undefined
+  return withSemiSpace(env, execArgv, RELAY_SEMI_SPACE_MB)
+}
+
+/** `execArgv` with a semi-space size, or undefined when the process (or the user) set one already. */
+const withSemiSpace = (env: Readonly<Record<string, string | undefined>>, execArgv: ReadonlyArray<string>, mb: number) => {
   const semiFlag = (a: string) => /^--(max-|min-)?semi-space-size/.test(a)
   if (execArgv.some(semiFlag) || (env["NODE_OPTIONS"] ?? "").split(/\s+/).some(semiFlag)) return undefined
-  return [`--max-semi-space-size=${SEMI_SPACE_MB}`, ...execArgv]
+  return [`--max-semi-space-size=${mb}`, ...execArgv]
 }

@@ -31,10 +31,16 @@ export interface OgmiosRelaySourceOptions {
   readonly reconnect?: ReconnectOptions
 }
 
-/** The live source: `chainSync$` over Ogmios, reconnecting and resuming on its own. */
+/**
+ * The live source: `chainSync$` over Ogmios, reconnecting and resuming on its own. The relay only
+ * verifies headers and writes blocks out again, so its blocks keep their frame text
+ * (src/domain/block-text.ts): no parse and re-stringify of every block on the way to Redis, and
+ * the window of recent blocks holds a header and a string each, not an object graph.
+ */
 export const ogmiosRelaySource = (options: OgmiosRelaySourceOptions): RelaySource => (request) =>
   chainSync$({
     endpoints: options.endpoints,
+    blockText: true,
     points: request.points,
     inFlight: request.inFlight,
     ...(options.requestTimeout === undefined ? {} : { requestTimeout: options.requestTimeout }),

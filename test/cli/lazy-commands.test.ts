@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
-import { batchCommandRestart, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
+import { batchCommandRestart, RELAY_SEMI_SPACE_MB, relayCommandRestart, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
 import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
 import { runCli } from "../support/cli.js"
 
@@ -49,6 +49,21 @@ describe("batchCommandRestart", () => {
     expect(batchCommandRestart({}, once, "backfill")).toBeUndefined()
     expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
     expect(batchCommandRestart({ NODE_OPTIONS: "--inspect --semi-space-size=4" }, [], "backfill")).toBeUndefined()
+  })
+})
+
+describe("relayCommandRestart", () => {
+  it("restarts the relay only, with its small young generation, keeping node's other flags", () => {
+    expect(relayCommandRestart({}, ["--enable-source-maps"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--enable-source-maps"])
+    expect(RELAY_SEMI_SPACE_MB).toBeLessThan(SEMI_SPACE_MB)
+    for (const command of ["backfill", "sync", "worker", "status", "serve", undefined]) expect(relayCommandRestart({}, [], command)).toBeUndefined()
+  })
+
+  it("restarts once, and never over the user's own semi-space flag", () => {
+    const once = relayCommandRestart({}, [], "relay")!
+    expect(relayCommandRestart({}, once, "relay")).toBeUndefined()
+    expect(relayCommandRestart({}, ["--max-semi-space-size=16"], "relay")).toBeUndefined()
+    expect(relayCommandRestart({ NODE_OPTIONS: "--min-semi-space-size=4" }, [], "relay")).toBeUndefined()
   })
 })
 
