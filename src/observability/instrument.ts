@@ -47,6 +47,11 @@ export const observeSink = (sink: BlockSink, live: LiveState): BlockSink => {
 }
 
 /** The RelayStore with metrics: write latency, blocks/bytes, rollbacks, tip distance, lag, status. */
+/** The relay's connection state while its writes fail on Redis (back to "following" at the next write). */
+export const WAITING_FOR_REDIS = "waiting for Redis"
+/** How long a relay write may wait before the relay counts as waiting for Redis. */
+const WRITE_STALL_MS = 1_000
+
 export const wrapRelayStore = (store: RelayStoreShape, live: LiveState, command: CommandName = "relay"): RelayStoreShape => {
   let inflight = 0
   return {
@@ -55,6 +60,12 @@ export const wrapRelayStore = (store: RelayStoreShape, live: LiveState, command:
       Effect.suspend(() => {
         const started = performance.now()
         live.observeInflight("redis_writes", ++inflight)
+        // a write that has waited this long means Redis is not answering (the connection waits
+        // and retries rather than failing): the relay follows the chain but cannot write it
+        const stalled = setTimeout(() => {
+          if (live.relay.connection === "following" || live.relay.connection === "paused") live.relay.connection = WAITING_FOR_REDIS
+        }, WRITE_STALL_MS)
+        stalled.unref()
         return store.write(seq, producer, ops, tip).pipe(
           Effect.tap((result) =>
             Effect.sync(() => {
@@ -62,6 +73,7 @@ export const wrapRelayStore = (store: RelayStoreShape, live: LiveState, command:
               live.relay.writes++
               live.relay.lastWriteAt = new Date().toISOString()
               live.relay.lastWriteError = undefined
+              if (live.relay.connection === WAITING_FOR_REDIS) live.relay.connection = "following"
               live.observeLag("relay", result.lag)
               if (result._tag !== "Written") return
               let blocks = 0
@@ -90,8 +102,19 @@ export const wrapRelayStore = (store: RelayStoreShape, live: LiveState, command:
             })
           ),
           // a Redis that answers PING but refuses writes (out of memory) is not "up" for the relay
-          Effect.tapError((e) => Effect.sync(() => (live.relay.lastWriteError = { message: errorText(e), at: new Date().toISOString() }))),
-          Effect.ensuring(Effect.sync(() => live.observeInflight("redis_writes", --inflight)))
+          Effect.tapError((e) =>
+            Effect.sync(() => {
+              live.relay.lastWriteError = { message: errorText(e), at: new Date().toISOString() }
+              // following the chain but unable to write it: say so where operators look (/health, /api/state)
+              if (e._tag === "RedisError" && (live.relay.connection === "following" || live.relay.connection === "paused")) {
+                live.relay.connection = WAITING_FOR_REDIS
+              }
+            })
+          ),
+          Effect.ensuring(Effect.sync(() => {
+            clearTimeout(stalled)
+            live.observeInflight("redis_writes", --inflight)
+          }))
         )
       }),
     setStatus: (fields) =>

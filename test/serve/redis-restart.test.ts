@@ -1,7 +1,8 @@
 // `serve` (built CLI) over a private redis-server that is down at start, comes up, is killed while
 // the relay follows the chain and is started again: the supervisor starts the relay over while
 // Redis is unreachable (at start), its writes wait out the outage later, and once the chain stops
-// the events fold to exactly the simulator's chain (no gap, no duplicate). SIGTERM still exits 0.
+// the events fold to exactly the simulator's chain (no gap, no duplicate). While Redis is down,
+// /health says the relay waits for Redis. SIGTERM still exits 0.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,7 +10,7 @@ import { describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorHandle } from "../../src/simulator/index.js"
 import { caughtUp, expectCanonical, newPrefix, sleep, waitFor } from "../relay/harness.js"
 import { startPrivateRedis } from "../relay/private-redis.js"
-import { startCli } from "../observability/support.js"
+import { httpUrlOf, startCli } from "../observability/support.js"
 
 describe("serve across Redis restarts", () => {
   it("starts the relay over while Redis is down, rides out a kill mid-stream, and ends with the exact chain", async () => {
@@ -21,7 +22,7 @@ describe("serve across Redis restarts", () => {
     const prefix = newPrefix()
     let sim: SimulatorHandle | undefined
     sim = await startSimulator({ network: "custom", securityParameter: 10, initialBlocks: 200, meanBlockBytes: 256, blockIntervalMs: 30 })
-    const running = startCli(["serve", "--relay-start", "origin", "--no-refresh", "--no-http"], {
+    const running = startCli(["serve", "--relay-start", "origin", "--no-refresh", "--http-port", "0"], {
       HECATE_CONFIG: config,
       REDIS_URL: redis.url,
       OGMIOS_ENDPOINTS: JSON.stringify([sim.url]),
@@ -33,12 +34,21 @@ describe("serve across Redis restarts", () => {
       const events = async () => Number(await redis.client.xlen(`${prefix}events`))
       await waitFor("the relay to write once Redis is up", async () => (await events()) > 150, 30_000)
 
-      // killed while the relay follows the growing chain, back 1.5 s later on the same data
+      // killed while the relay follows the growing chain, back a few seconds later on the same data;
+      // meanwhile /health says the relay follows the chain but waits for Redis to write it
+      const base = await httpUrlOf(running)
+      const relayState = async () => ((await (await fetch(`${base}/health`)).json()) as { relay?: { connection?: string } }).relay?.connection
+      expect(await relayState()).toBe("following")
       await redis.kill()
-      await sleep(1_500)
+      await waitFor("/health to say the relay waits for Redis", async () => (await relayState()) === "waiting for Redis", 10_000).catch(async (e) => {
+        console.log(JSON.stringify(await (await fetch(`${base}/health`)).json()), running.output().slice(-3000))
+        throw e
+      })
+      await sleep(500)
       await redis.start()
       const before = await events()
       await waitFor("the relay to write again after the restart", async () => (await events()) > before + 10, 30_000)
+      expect(await relayState()).toBe("following")
       expect(running.child().exitCode).toBeNull()
 
       sim.live.stop()
