@@ -2,7 +2,19 @@
  * How a CLI process ends when the world around it stops it: the reader of its stdout goes away
  * (`hecate backfill --sink jsonl | head`), or its supervisor sends SIGTERM.
  */
-import { Cause, Console, Effect, Exit } from "effect"
+import { Cause, Console, Effect, Exit, Option } from "effect"
+import { HecateConfig } from "../services/HecateConfig.js"
+
+/**
+ * The line a stopped command leaves its user ("Interrupted. Rerun to resume."): plain text, or,
+ * under `--log-format json`, a JSON log line like every other line it wrote, so a log collector
+ * never meets one line it cannot parse.
+ */
+export const stopNotice = (text: string, to: "stdout" | "stderr" = "stderr"): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(HecateConfig), (settings) =>
+    Option.isSome(settings) && settings.value.logFormat === "json" ? Effect.logInfo(text)
+    : to === "stdout" ? Console.log(text)
+    : Console.error(text))
 
 let closedHandlers: Array<() => void> | undefined
 let outputIsClosed = false
@@ -84,7 +96,7 @@ export const exitZeroOnSigterm = (message: string) => <A, E, R>(self: Effect.Eff
         Effect.gen(function*() {
           process.removeListener("SIGTERM", onSigterm)
           if (sigterm && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
-            yield* Console.error(message)
+            yield* stopNotice(message)
             process.exit(0)
           }
         })

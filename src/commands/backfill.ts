@@ -4,11 +4,11 @@
  * newcomer sees it work with nothing but Redis. The command is its flags, the settings they
  * override (src/cli/command.ts) and one program: the library's backfill into the chosen sink.
  */
-import { Console, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { backfillProgram } from "../backfill/run.js"
 import { runCommand } from "../cli/command.js"
-import { isOutputClosed } from "../cli/process.js"
+import { isOutputClosed, stopNotice } from "../cli/process.js"
 import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import type { RangedFlag } from "../config/settings.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
@@ -102,7 +102,7 @@ const run = (flags: Flags) =>
     }),
     Effect.provide(Telemetry.layer),
     // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell
-    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.log("Interrupted. Rerun to resume.")),
+    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : stopNotice("Interrupted. Rerun to resume.", "stdout")),
     runCommand({ overrides: overrides(flags), failure: "Backfill incomplete" })
   )
 

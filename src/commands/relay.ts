@@ -6,13 +6,13 @@
  * src/sinks/print-relay.ts). Which path a sink takes is its capabilities (src/sinks/capabilities.ts).
  * The command is its flags, the settings they override and one program.
  */
-import { Console, type Duration, Effect, Layer, Option } from "effect"
+import { type Duration, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HecateConfigFile } from "../config/file.js"
 import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
 import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
-import { isOutputClosed } from "../cli/process.js"
+import { isOutputClosed, stopNotice } from "../cli/process.js"
 import { parsePoint } from "../domain/point.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { RedisLive } from "../layers/RedisLive.js"
@@ -150,7 +150,7 @@ const run = (flags: Flags) =>
   program(flags).pipe(
     Effect.scoped,
     // a closed pipe (`| head`) ends quietly
-    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : Console.error(interruptedNotice(flags.sink))),
+    Effect.onInterrupt(() => isOutputClosed() ? Effect.void : stopNotice(interruptedNotice(flags.sink))),
     runCommand({ overrides: relayOverrides(flags), failure: "Relay stopped" })
   )
 

@@ -12,11 +12,12 @@
  *   everything after the seam, and backfilling more epochs would publish those blocks twice.
  */
 import { availableParallelism } from "node:os"
-import { Console, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configFlag, endpointFlag, historyPrefixFlag, intFlag, logFormatFlag } from "../config/flags.js"
 import { DEFAULT_MAX_LAG, DEFAULT_RETAIN, defaultConcurrency, type RangedFlag } from "../config/settings.js"
 import { runCommand } from "../cli/command.js"
+import { stopNotice } from "../cli/process.js"
 import { WIRE_FORMATS } from "../domain/wire-format.js"
 import { RedisLive } from "../layers/RedisLive.js"
 import { syncThenRelay } from "../relay/sync.js"
@@ -92,7 +93,7 @@ const program = (flags: Flags) =>
 const run = (flags: Flags) =>
   program(flags).pipe(
     Effect.scoped,
-    Effect.onInterrupt(() => Console.error("Interrupted. Rerun to resume.")),
+    Effect.onInterrupt(() => stopNotice("Interrupted. Rerun to resume.")),
     runCommand({
       overrides: relayOverrides(flags, {
         historyPrefix: Option.getOrUndefined(flags.historyPrefix),

@@ -113,6 +113,29 @@ describe("the CLI's end", () => {
     expect(performance.now() - stoppedAt).toBeLessThan(8_000)
   })
 
+  it("under --log-format json, the line a stopped command leaves is a JSON log line too (relay on Ctrl-C, serve on SIGTERM)", async () => {
+    for (const [command, signal, notice] of [
+      ["relay", "SIGINT", "Interrupted. Rerun to resume from the cursor."],
+      ["serve", "SIGTERM", "serve: stopped on SIGTERM"]
+    ] as const) {
+      const r = await runCli([command, "--endpoint", "ws://127.0.0.1:1", "--redis-prefix", `hecate-test:json-stop-${process.pid}:`, "--no-refresh", "--log-format", "json"], {
+        env: { HECATE_ENV_FILE: "/dev/null" },
+        timeoutMs: 30_000,
+        onSpawn: (child) => {
+          let seen = ""
+          let sent = false
+          child.stderr?.on("data", (d: Buffer) => {
+            seen += d.toString()
+            if (!sent && /retry 2\b/.test(seen)) sent = child.kill(signal)
+          })
+        }
+      })
+      const lines = r.stderr.split("\n").filter((l) => l.trim() !== "")
+      const messages = lines.map((l) => (JSON.parse(l) as { message: string }).message)
+      expect(messages.some((m) => m.includes(notice)), r.stderr).toBe(true)
+    }
+  }, 60_000)
+
   it("simulate exits 0 on SIGTERM (a supervisor's stop) and 130 on SIGINT", async () => {
     for (const [signal, expected] of [["SIGTERM", 0], ["SIGINT", 130]] as const) {
       let out = ""
