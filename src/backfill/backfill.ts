@@ -253,7 +253,8 @@ export const openRun = Effect.fnUntraced(function*(options: BackfillOptions, sto
 export const startBookkeeping = (store: EpochStoreShape, options: BackfillOptions) =>
   Effect.gen(function*() {
     const logged = (what: string) => <E>(e: Effect.Effect<unknown, E>) =>
-      e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed; will try again`, Cause.pretty(cause))))
+      // the cause in one line: a Redis outage or a lost lock is the user's condition, not a stack trace
+      e.pipe(Effect.catchCause((cause) => Effect.logWarning(`${what} failed (${errorMessage(Cause.squash(cause))}); will try again`)))
     yield* store.heartbeat().pipe(logged("heartbeat"), Effect.repeat(Schedule.spaced(options.heartbeatInterval ?? "1 second")), Effect.forkScoped)
     yield* store.cleanupPass().pipe(
       logged("cleanup pass"),

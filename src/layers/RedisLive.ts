@@ -69,12 +69,14 @@ export const makeConnection = (
       },
       catch: (cause) => toRedisError("connect", url, cause, secret)
     }),
+    // QUIT waits for the server's reply; one that does not answer (frozen) must not hold up the
+    // process's stop, so after a second the socket is just closed (a release runs
+    // uninterruptibly: the QUIT is made interruptible for the timeout to end it)
     (client) =>
-      Effect.promise(() =>
-        client.quit().then(
-          () => undefined,
-          () => client.disconnect()
-        )
+      Effect.promise(() => client.quit()).pipe(
+        Effect.interruptible,
+        Effect.timeout("1 second"),
+        Effect.catchCause(() => Effect.sync(() => client.disconnect()))
       )
   ))).pipe(
     Effect.map((client) => {
@@ -235,13 +237,19 @@ export const makeLazyConnection = (options: RedisLazyOptions): Effect.Effect<Red
           catch: (cause) => toRedisError(operation ?? operationOf(cause), url, cause, secret)
         })
     }),
+    // as the live connection's release: a server that does not answer the QUIT (frozen) gets its
+    // socket closed after a second, so a stop never waits on Redis
     () =>
-      Effect.promise(async () => {
+      Effect.suspend(() => {
         closed = true
         const last = client
         client = undefined
-        if (last === undefined) return
-        await last.quit().then(() => undefined, () => last.disconnect())
+        if (last === undefined) return Effect.void
+        return Effect.promise(() => last.quit()).pipe(
+          Effect.interruptible,
+          Effect.timeout("1 second"),
+          Effect.catchCause(() => Effect.sync(() => last.disconnect()))
+        )
       })
   )
 }

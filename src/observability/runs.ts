@@ -399,17 +399,22 @@ export class RunRecorder {
     return this.writing
   }
 
-  /** Final state; tries for up to `timeoutMs` to get it into Redis. */
+  /**
+   * Final state; tries for up to `timeoutMs` in all to get it into Redis (the write in flight
+   * included), so a stopping process never waits longer on a Redis that does not answer.
+   */
   async finish(state: Exclude<RunState, "Running">, error?: string, timeoutMs = 3_000): Promise<boolean> {
     if (this.timer !== undefined) clearInterval(this.timer)
-    if (this.writing !== undefined) await this.writing
+    const deadline = Date.now() + timeoutMs
+    const withinDeadline = (p: Promise<void>): Promise<void> =>
+      Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())])
+    if (this.writing !== undefined) await withinDeadline(this.writing)
     this.record = { ...this.record, state, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) }
     this.dirty = true
-    const deadline = Date.now() + timeoutMs
     for (;;) {
-      await this.flush(true)
-      if (!this.dirty) return true
-      if (Date.now() > deadline) return false
+      if (this.writing === undefined) await withinDeadline(this.flush(true))
+      if (!this.dirty && this.writing === undefined) return true
+      if (Date.now() >= deadline) return false
       await new Promise((r) => setTimeout(r, 200))
     }
   }

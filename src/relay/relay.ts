@@ -22,7 +22,7 @@ import { InvalidResumeWindow, NonContiguousBlock, RollbackTooDeep, UnknownRollba
 import type { WireFormat } from "../domain/wire-format.js"
 import type { ConnectedInfo, ReconnectInfo, ReconnectOptions } from "../ogmios/follower.js"
 import { IntersectionNotFound, isOgmiosError, type OgmiosError, reconnectCause } from "../ogmios/errors.js"
-import { RedisError } from "../services/Redis.js"
+import { bestEffortAtStop, RedisError } from "../services/Redis.js"
 import { Ogmios } from "../services/Ogmios.js"
 import { type ReorgBatch, reorgBatches, type VolatileWindow } from "../streams/reorg.js"
 import {
@@ -403,10 +403,7 @@ export const relay = (options: RelayOptions) =>
       Effect.forever,
       // a stop (signal or fatal error) says so, rather than leaving the last state standing
       Effect.onExit(() =>
-        Effect.suspend(() => store.setStatus({ state: "stopped", since_ms: Date.now(), heartbeat_ms: Date.now() })).pipe(
-          Effect.timeout("2 seconds"),
-          Effect.ignore
-        )
+        Effect.suspend(() => store.setStatus({ state: "stopped", since_ms: Date.now(), heartbeat_ms: Date.now() })).pipe(bestEffortAtStop())
       )
     )
   })

@@ -5,7 +5,7 @@
  *
  * The live implementation is `src/layers/RedisLive.ts`.
  */
-import { Context, Effect, Schema, type Scope } from "effect"
+import { Context, type Duration, Effect, Schema, type Scope } from "effect"
 import type { Redis as IORedis } from "ioredis"
 
 export type RedisClient = IORedis
@@ -128,3 +128,12 @@ export const connectionProblem = (error: RedisError): string | undefined => {
   if (/Connection is closed|Stream isn't writeable|already connect|max retries per request/i.test(text)) return "the connection closed"
   return undefined
 }
+
+/**
+ * A write a stopping process makes on its way out (a status, a lock's release, a flag cleared):
+ * tried for at most `within`, never failing. Finalizers run uninterruptibly, where a timeout could
+ * not end a write to a Redis that does not answer (frozen) and the stop would wait on it: the
+ * write is made interruptible for its timeout to work.
+ */
+export const bestEffortAtStop = (within: Duration.Input = "1 second") => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+  self.pipe(Effect.interruptible, Effect.timeout(within), Effect.ignore)

@@ -5,7 +5,7 @@
  * memory) waits the same way.
  */
 import { Duration, Effect } from "effect"
-import type { RedisError } from "../../services/Redis.js"
+import { bestEffortAtStop, type RedisError } from "../../services/Redis.js"
 import type { ProducerLockLost } from "../errors.js"
 
 export interface BackpressureOptions {
@@ -35,6 +35,6 @@ export const waitForBackpressureWith = (store: BackpressureOps, opts?: Backpress
         yield* Effect.sleep(interval)
         lag = yield* store.unconsumedLag()
       }
-    }).pipe(Effect.ensuring(Effect.ignore(store.setBackpressurePaused(false))))
+    }).pipe(Effect.ensuring(store.setBackpressurePaused(false).pipe(bestEffortAtStop())))
   }).pipe(Effect.withSpan("EpochStore.waitForBackpressure"))
 }

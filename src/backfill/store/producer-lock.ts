@@ -5,7 +5,7 @@
  * (the three lock operations they pass in).
  */
 import { Duration, Effect, Schedule, type Scope } from "effect"
-import type { RedisError } from "../../services/Redis.js"
+import { bestEffortAtStop, type RedisError } from "../../services/Redis.js"
 import { type ProducerLockHeld, ProducerLockLost } from "../errors.js"
 
 /** The lock itself: take or extend, extend only if still ours, compare-and-delete. */
@@ -44,7 +44,8 @@ export const makeProducerLockClient = (prefix: string, ops: ProducerLockOps): Pr
 
   const hold = (owner: string, ttlMs: number): Effect.Effect<void, RedisError | ProducerLockHeld, Scope.Scope> =>
     Effect.gen(function*() {
-      yield* Effect.acquireRelease(acquire(owner, ttlMs), () => Effect.ignore(release(owner)))
+      // a release Redis does not answer is left to the lock's TTL
+      yield* Effect.acquireRelease(acquire(owner, ttlMs), () => release(owner).pipe(bestEffortAtStop()))
       const every = Duration.millis(Math.max(10, Math.floor(ttlMs / 3)))
       // A failed refresh (store unreachable) is logged once and retried: the fence keeps the writes
       // safe meanwhile. A lock found expired or taken over is lost for good: the run must stop.
