@@ -10,7 +10,7 @@
  */
 import { nodeVersionProblem } from "./cli/node-version.js"
 import { startMemoryLog } from "./cli/memory-log.js"
-import { batchCommandRestart, relayCommandRestart } from "./cli/memory-settings.js"
+import { commandRestart } from "./cli/memory-settings.js"
 import { invokedCommand } from "./commands/index.js"
 import { memoryLogSetting, processEnvironment } from "./config/process-environment.js"
 
@@ -23,8 +23,7 @@ if (problem !== undefined) {
   // the batch commands and the relay run with the memory settings they need (src/cli/memory-settings.ts), which only
   // a new process takes: restart in place with them once, before anything else is loaded
   const command = invokedCommand(process.argv.slice(2))
-  const execArgv = batchCommandRestart(processEnvironment(), process.execArgv, command) ??
-    relayCommandRestart(processEnvironment(), process.execArgv, command)
+  const execArgv = commandRestart(processEnvironment(), process.execArgv, command)
   if (execArgv !== undefined && typeof process.execve === "function") {
     process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], processEnvironment())
   }

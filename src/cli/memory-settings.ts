@@ -29,31 +29,25 @@ export const SEMI_SPACE_MB = 8
  */
 export const RELAY_SEMI_SPACE_MB = 1
 
-const RELAY_COMMANDS = new Set(["relay"])
-
-const BATCH_COMMANDS = new Set(["backfill", "sync", "worker"])
-
-/**
- * The node flags to restart with, or undefined when the process already runs with them (or the
- * command, if known, moves no batches).
- */
-export const batchCommandRestart = (
-  env: Readonly<Record<string, string | undefined>>,
-  execArgv: ReadonlyArray<string>,
-  command: string | undefined
-): ReadonlyArray<string> | undefined => {
-  if (command === undefined || !BATCH_COMMANDS.has(command)) return undefined
-  return withSemiSpace(env, execArgv, SEMI_SPACE_MB)
+/** The semi-space size each command restarts with; the others keep V8's default. */
+const SEMI_SPACE_BY_COMMAND: Readonly<Record<string, number>> = {
+  backfill: SEMI_SPACE_MB,
+  sync: SEMI_SPACE_MB,
+  worker: SEMI_SPACE_MB,
+  relay: RELAY_SEMI_SPACE_MB
 }
 
-/** The node flags the relay command restarts with (its young generation), as for the batch commands. */
-export const relayCommandRestart = (
+/**
+ * The node flags to restart `command` with, or undefined when the process already runs with them,
+ * the user set a semi-space size of their own, or the command (if known) needs none.
+ */
+export const commandRestart = (
   env: Readonly<Record<string, string | undefined>>,
   execArgv: ReadonlyArray<string>,
   command: string | undefined
 ): ReadonlyArray<string> | undefined => {
-  if (command === undefined || !RELAY_COMMANDS.has(command)) return undefined
-  return withSemiSpace(env, execArgv, RELAY_SEMI_SPACE_MB)
+  const mb = command === undefined ? undefined : SEMI_SPACE_BY_COMMAND[command]
+  return mb === undefined ? undefined : withSemiSpace(env, execArgv, mb)
 }
 
 /** `execArgv` with a semi-space size, or undefined when the process (or the user) set one already. */

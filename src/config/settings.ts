@@ -210,17 +210,8 @@ const relayDepth: Setting<"relayDepth"> = {
 const runsPrefix = nonEmpty("runsPrefix", "HECATE_RUNS_PREFIX", "hecate:runs:")
 const queuePrefix = nonEmpty("queuePrefix", "HECATE_QUEUE_PREFIX", "bull")
 
-const optionalInt = <K extends "backfillConcurrency">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
-  const i = integer(`${variable}=${example}`, min, max)
-  return {
-    key,
-    variable,
-    parse: (raw) => Result.map(i.parse(raw), Option.some),
-    check: (d) => Option.isNone(d) ? ok(d) : Result.map(i.check(d.value), Option.some)
-  } as Setting<K>
-}
-
-const optionalMillis = <K extends "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
+/** An integer setting that may be unset (none: the program chooses, e.g. half the CPUs). */
+const optionalInt = <K extends "backfillConcurrency" | "lockTtl">(key: K, variable: string, example: string, min: number, max: number): Setting<K> => {
   const i = integer(`${variable}=${example}`, min, max)
   return {
     key,
@@ -258,7 +249,7 @@ export const settings = [
   runsPrefix,
   int("runsKeep", "HECATE_RUNS_KEEP", "200", 1, 1_000_000),
   int("progressIntervalMs", "HECATE_PROGRESS_INTERVAL_MS", "10000", 100, 86_400_000),
-  optionalMillis("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
+  optionalInt("lockTtl", "HECATE_LOCK_TTL_MS", "10000", 300, 3_600_000),
   int("healthMaxDistance", "HECATE_HEALTH_MAX_DISTANCE", "5", 0, 1_000_000),
   // the backfill of sync / serve; the same ranges as --concurrency / --retries / --retry-delay
   { ...optionalInt("backfillConcurrency", "HECATE_BACKFILL_CONCURRENCY", "4", 1, MAX_CONCURRENCY), flag: "--concurrency" },

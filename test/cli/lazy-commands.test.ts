@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
-import { batchCommandRestart, RELAY_SEMI_SPACE_MB, relayCommandRestart, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
+import { commandRestart, RELAY_SEMI_SPACE_MB, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
 import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
 import { runCli } from "../support/cli.js"
 
@@ -35,35 +35,36 @@ describe("invokedCommand", () => {
   })
 })
 
-describe("batchCommandRestart", () => {
+describe("commandRestart: the batch commands", () => {
   it("restarts the batch commands only, with smaller semi-spaces, keeping node's other flags", () => {
-    expect(batchCommandRestart({}, ["--enable-source-maps"], "backfill")).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"])
-    expect(batchCommandRestart({}, [], "worker")).toBeDefined()
-    expect(batchCommandRestart({}, [], "sync")).toBeDefined()
-    expect(batchCommandRestart({}, [], "status")).toBeUndefined()
-    expect(batchCommandRestart({}, [], undefined)).toBeUndefined()
+    expect(commandRestart({}, ["--enable-source-maps"], "backfill")).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`, "--enable-source-maps"])
+    expect(commandRestart({}, [], "worker")).toBeDefined()
+    expect(commandRestart({}, [], "sync")).toBeDefined()
+    expect(commandRestart({}, [], "status")).toBeUndefined()
+    expect(commandRestart({}, [], undefined)).toBeUndefined()
   })
 
   it("does not restart a process that runs with it already (so it restarts once), nor override the user's flag", () => {
-    const once = batchCommandRestart({}, [], "backfill")!
-    expect(batchCommandRestart({}, once, "backfill")).toBeUndefined()
-    expect(batchCommandRestart({}, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
-    expect(batchCommandRestart({ NODE_OPTIONS: "--inspect --semi-space-size=4" }, [], "backfill")).toBeUndefined()
+    const once = commandRestart({}, [], "backfill")!
+    expect(commandRestart({}, once, "backfill")).toBeUndefined()
+    expect(commandRestart({}, ["--max-semi-space-size=32"], "backfill")).toBeUndefined()
+    expect(commandRestart({ NODE_OPTIONS: "--inspect --semi-space-size=4" }, [], "backfill")).toBeUndefined()
   })
 })
 
-describe("relayCommandRestart", () => {
+describe("commandRestart: the relay", () => {
   it("restarts the relay only, with its small young generation, keeping node's other flags", () => {
-    expect(relayCommandRestart({}, ["--enable-source-maps"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--enable-source-maps"])
+    expect(commandRestart({}, ["--enable-source-maps"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--enable-source-maps"])
     expect(RELAY_SEMI_SPACE_MB).toBeLessThan(SEMI_SPACE_MB)
-    for (const command of ["backfill", "sync", "worker", "status", "serve", undefined]) expect(relayCommandRestart({}, [], command)).toBeUndefined()
+    for (const command of ["status", "serve", undefined]) expect(commandRestart({}, [], command)).toBeUndefined()
+    for (const command of ["backfill", "sync", "worker"]) expect(commandRestart({}, [], command)).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`])
   })
 
   it("restarts once, and never over the user's own semi-space flag", () => {
-    const once = relayCommandRestart({}, [], "relay")!
-    expect(relayCommandRestart({}, once, "relay")).toBeUndefined()
-    expect(relayCommandRestart({}, ["--max-semi-space-size=16"], "relay")).toBeUndefined()
-    expect(relayCommandRestart({ NODE_OPTIONS: "--min-semi-space-size=4" }, [], "relay")).toBeUndefined()
+    const once = commandRestart({}, [], "relay")!
+    expect(commandRestart({}, once, "relay")).toBeUndefined()
+    expect(commandRestart({}, ["--max-semi-space-size=16"], "relay")).toBeUndefined()
+    expect(commandRestart({ NODE_OPTIONS: "--min-semi-space-size=4" }, [], "relay")).toBeUndefined()
   })
 })
 
