@@ -17,6 +17,9 @@ import { makeRunHistory, type RunRecord, settle } from "../observability/runs.js
 import { statusText } from "../observability/status-view.js"
 import { Redis } from "../services/Redis.js"
 
+/** The most one read of `status` waits for Redis. */
+const STATUS_TIMEOUT_MS = 5_000
+
 const flags = {
   redisPrefix: Flag.String("redis-prefix").pipe(Flag.withDescription("Key prefix (default hecate:history:)"), Flag.optional),
   relayPrefix: Flag.String("relay-prefix").pipe(Flag.withDescription("Relay key prefix (default HECATE_RELAY_PREFIX, hecate:relay:)"), Flag.optional),
@@ -36,7 +39,8 @@ export const statusCommand = Command.make("status", flags, ({ redisPrefix, relay
       // the latest runs are extra: a history that cannot be read leaves them out
       const runs: Array<RunRecord> = yield* makeRunHistory(redis, { prefix: settings.runsPrefix }).list(5).pipe(Effect.orElseSucceed(() => []))
       return { status, overview, runs }
-    }).pipe(Effect.provide(RedisLive.layer({ url: settings.redisUrl })))
+      // every read has a time limit: a Redis that does not answer (frozen) is reported, not waited on
+    }).pipe(Effect.provide(RedisLive.lazy({ url: settings.redisUrl, connectionName: "hecate-status", timeoutMs: STATUS_TIMEOUT_MS })))
     const relayUsed = overview.relay !== undefined && (overview.relay.state !== undefined || overview.relay.streams.some((s) => s.length > 0))
     if (json) {
       return yield* Console.log(JSON.stringify({

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest"
 import { startSimulator } from "../../src/simulator/index.js"
 import { startCli } from "../observability/support.js"
+import { runCli } from "../support/cli.js"
 import { caughtUp, expectCanonical, newPrefix, sleep, waitFor } from "../relay/harness.js"
 import { startPrivateRedis } from "../relay/private-redis.js"
 
@@ -80,4 +81,20 @@ describe("a command stopped while Redis is frozen", () => {
       await redis.stop()
     }
   }, 180_000)
+
+  it("status reports a Redis that does not answer (exit 1, one line) instead of waiting on it", async () => {
+    const redis = await startPrivateRedis()
+    try {
+      redis.freeze()
+      const started = performance.now()
+      const r = await runCli(["status"], { env: { REDIS_URL: redis.url, HECATE_ENV_FILE: "/dev/null" }, timeoutMs: 60_000 })
+      expect(performance.now() - started).toBeLessThan(30_000)
+      expect(r.code, r.stdout + r.stderr).toBe(1)
+      expect(r.stdout + r.stderr).toMatch(/Status unavailable: Redis at redis:\/\/127\.0\.0\.1:\d+\S* did not answer in time/)
+      expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /)
+    } finally {
+      redis.thaw()
+      await redis.stop()
+    }
+  }, 60_000)
 })
