@@ -57,3 +57,35 @@ export const isAcknowledged = async (
   const done = Number((await redis.hget(progressKey(options.history, options.group), `${epoch}:${entry}`)) ?? 0)
   return index < done
 }
+
+/** `a` < `b` for stream entry ids (`<ms>-<seq>`). */
+const entryBefore = (a: string, b: string): boolean => {
+  const [am = 0, as = 0] = a.split("-").map(Number)
+  const [bm = 0, bs = 0] = b.split("-").map(Number)
+  return am < bm || (am === bm && as < bs)
+}
+
+/**
+ * Whether the group was ever handed an item (its stream still holds the group, and the group's
+ * last delivered entry is at or past the item's): a file line whose item the group was never
+ * handed was written for another group. A stream that is gone says nothing (fully consumed).
+ */
+export const wasHanded = async (redis: Redis, group: string, item: HandedItem): Promise<boolean> => {
+  const id = item.id
+  const key = item.source === "history" ? id.slice(0, id.lastIndexOf("/", id.lastIndexOf("/") - 1)) : id.slice(0, id.lastIndexOf("/"))
+  const entry = item.source === "history" ? id.slice(key.length + 1, id.lastIndexOf("/")) : id.slice(key.length + 1)
+  let groups: Array<Array<unknown>>
+  try {
+    groups = (await redis.xinfo("GROUPS", key)) as Array<Array<unknown>>
+  } catch (error) {
+    if (/no such key/i.test(String(error))) return true
+    throw error
+  }
+  for (const fields of groups) {
+    const info = new Map<string, unknown>()
+    for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1])
+    if (info.get("name") !== group) continue
+    return !entryBefore(String(info.get("last-delivered-id") ?? "0-0"), entry)
+  }
+  return false
+}

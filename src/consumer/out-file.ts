@@ -9,7 +9,7 @@
 import { Effect, type Scope } from "effect"
 import type { RedisClient, RedisConnection } from "../services/Redis.js"
 import { InvalidConfiguration } from "../services/HecateConfig.js"
-import { isAcknowledged } from "./acknowledged.js"
+import { isAcknowledged, wasHanded } from "./acknowledged.js"
 import { ConsumerError, consumerCall } from "./errors.js"
 import { type FileSink, OutFileProblem, openFileSink } from "./file-sink.js"
 import { groupPosition } from "./group-position.js"
@@ -34,7 +34,17 @@ export const openOutFile = (
     const { path, history, group } = options
     const sink = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => openFileSink(path, (item) => isAcknowledged(client, { history, group }, item)),
+        try: () =>
+          openFileSink(path, async (item) => {
+            // one file per group: a line whose item this group was never handed is another group's,
+            // and appending this group's items after it would write them twice
+            if (!(await wasHanded(client, group, item))) {
+              throw new OutFileProblem(
+                `--out ${path}: its last lines hold items group ${group} was never handed: the file was written for another group — give each group its own file`
+              )
+            }
+            return isAcknowledged(client, { history, group }, item)
+          }),
         catch: (error) =>
           error instanceof OutFileProblem
             ? new InvalidConfiguration({ variable: "--out", message: error.message })

@@ -141,6 +141,24 @@ describe("hecate consume: where an item counts as delivered", () => {
     expect(new Set(written.map((l) => l.id)).size).toBe(hashes.length)
   }, 120_000)
 
+  it("--out FILE another group wrote: refused (exit 2), nothing appended, so no item is in it twice", async () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const hashes = await writeHistory(redis, prefix, 2, 20, 5)
+    const file = join(dir, "other-group.jsonl")
+    const first = await consumeCli(history(prefix, "writer", "--out", file, "--max", String(hashes.length))).done
+    expect(first.code, first.stderr).toBe(0)
+    expect(parseLines(readFileSync(file, "utf8")).map((l) => l.hash)).toEqual(hashes)
+
+    // a second group pointed at the same file would hand out the file's items again
+    const second = await consumeCli(history(prefix, "newcomer", "--out", file, "--max", "3")).done
+    expect(second.code, second.stderr).toBe(2)
+    expect(second.stderr).toContain(`--out ${file}: its last lines hold items group newcomer was never handed: the file was written for another group`)
+    const lines = parseLines(readFileSync(file, "utf8"))
+    expect(lines.map((l) => l.hash)).toEqual(hashes)
+    expect(new Set(lines.map((l) => l.id)).size).toBe(hashes.length)
+  }, 60_000)
+
   it("--out FILE that lost lines the group acknowledged (cut, an older backup, a new file): exit 2 naming both positions; --accept-gap goes on", async () => {
     const prefix = newPrefix()
     prefixes.push(prefix)
