@@ -49,7 +49,20 @@ export interface BackfillRun {
   readonly simulator: boolean
   /** queue the epochs for `hecate worker` processes instead of syncing them here */
   readonly distributed?: { readonly detach: boolean; readonly queue: Option.Option<string> } | undefined
+  /** `--detach` given without `--distributed` (refused: it would be ignored) */
+  readonly detachAlone?: boolean | undefined
 }
+
+/** Flags that only mean something with another one: refused rather than silently ignored. */
+const flagWithoutItsMode = (options: BackfillRun): InvalidConfiguration | undefined =>
+  options.output !== undefined && options.sink !== "jsonl"
+    ? new InvalidConfiguration({
+      variable: "--output",
+      message: `--output applies to --sink jsonl only (--sink ${options.sink} does not write a file): add --sink jsonl, or drop --output — e.g. --sink jsonl --output ${options.output}`
+    })
+    : options.detachAlone === true
+    ? new InvalidConfiguration({ variable: "--detach", message: "--detach applies to --distributed only: add --distributed, or drop --detach — e.g. --distributed --detach" })
+    : undefined
 
 /** An embedded simulator for the run's lifetime. */
 const embeddedSimulator = Effect.gen(function*() {
@@ -74,6 +87,8 @@ export const backfillProgram = (options: BackfillRun) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfig
     const connector = yield* OgmiosConnector
+    const misplaced = flagWithoutItsMode(options)
+    if (misplaced !== undefined) return yield* misplaced
     if (options.startEpoch !== undefined && options.endEpoch !== undefined && options.startEpoch > options.endEpoch) {
       return yield* emptyRange(options.startEpoch, options.endEpoch)
     }

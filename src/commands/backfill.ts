@@ -85,7 +85,8 @@ const run = (flags: Flags) =>
     purgeOrphans: flags.purgeOrphans,
     rebaseOrderingBase: flags.rebaseOrderingBase,
     simulator: flags.simulator,
-    distributed: flags.distributed ? { detach: flags.detach, queue: flags.queue } : undefined
+    distributed: flags.distributed ? { detach: flags.detach, queue: flags.queue } : undefined,
+    detachAlone: flags.detach && !flags.distributed
   }).pipe(
     Effect.scoped,
     observeRun({

@@ -47,6 +47,9 @@ export interface ConsumeRun {
 export const consumeProgram = (run: ConsumeRun) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfig
+    if (run.acceptGap && run.out === undefined) {
+      return yield* new InvalidConfiguration({ variable: "--accept-gap", message: "--accept-gap applies to --out FILE only (a file that lost lines): add --out FILE, or drop --accept-gap — e.g. --out blocks.jsonl --accept-gap" })
+    }
     if (run.out !== undefined && run.format === "cli") {
       return yield* new InvalidConfiguration({ variable: "--out", message: "--out writes jsonl lines (its exactly-once resume reads them back): drop --sink cli" })
     }

@@ -68,7 +68,11 @@ const cases: ReadonlyArray<Case> = [
   { args: ["simulate", "--port", "0", "--network", "mainnet-shaped", "--k", "20"], setting: "--k applies to --network custom only" },
   { args: ["simulate", "--port", "0", "--era", "byron", "--epoch-length", "7"], setting: "a Byron epoch is 10·k slots" },
   { args: ["simulate", "--port", "0", "--era", "byron", "--epoch-length", "300", "--k", "20"], setting: "use --epoch-length 200" },
-  { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "5", "--end-epoch", "3"], setting: "--start-epoch 5 is after --end-epoch 3" }
+  { args: ["backfill", "--endpoint", DEAD, "--start-epoch", "5", "--end-epoch", "3"], setting: "--start-epoch 5 is after --end-epoch 3" },
+  // a flag that means something only with another is refused, not silently ignored
+  { args: ["backfill", "--endpoint", DEAD, "--output", "/tmp/never-written.jsonl"], setting: "--output applies to --sink jsonl only" },
+  { args: ["backfill", "--endpoint", DEAD, "--detach"], setting: "--detach applies to --distributed only" },
+  { args: ["consume", "--group", "g", "--accept-gap"], setting: "--accept-gap applies to --out FILE only" }
 ]
 
 describe("bad input: exit 2 with the setting named", () => {
