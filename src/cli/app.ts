@@ -29,8 +29,8 @@ const invalidInvocationPresenter = CliOutput.layerPresenter({
   present: (event) =>
     event._tag === "InvalidInvocation"
       ? Effect.gen(function*() {
-        const formatter = yield* CliOutput.Formatter
-        yield* Console.error(formatter.formatErrors(event.errors))
+        // one line per problem, named by the command it is about
+        for (const error of event.errors) yield* Console.error(`${event.commandPath.join(" ")}: ${error.message}`)
         yield* Console.error(`Run \`hecate ${event.commandPath.slice(1).concat("--help").join(" ")}\` for the flags and their defaults.`)
       })
       : CliOutput.defaultPresenter.present(event)

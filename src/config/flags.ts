@@ -8,14 +8,30 @@ import { Flag } from "effect/cli"
 import type { HecateConfigOverrides } from "../services/HecateConfig.js"
 import { flagProblem, type RangedFlag } from "./settings.js"
 
-const ranged = (name: RangedFlag, flag: Flag.Flag<number>): Flag.Flag<number> =>
-  flag.pipe(Flag.filter((n) => flagProblem(name, n) === undefined, (n) => flagProblem(name, n) ?? `--${name}: ${n}`))
+/** A decimal number as typed (`4`, `-1`, `0.5`, `1e3`); anything else is not one. */
+const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i
 
-/** `Flag.Int(name)` restricted to its range in the settings table. */
-export const intFlag = (name: RangedFlag): Flag.Flag<number> => ranged(name, Flag.Int(name))
+/**
+ * A numeric flag read as text and checked against its range in one step, so "abc", "1.5" or "0"
+ * all get the same message: the flag, its range, what was given and an example.
+ */
+const ranged = (name: RangedFlag, metavar: "integer" | "number"): Flag.Flag<number> =>
+  Flag.String(name).pipe(
+    Flag.withMetavar(metavar),
+    Flag.filterMap(
+      (text) => {
+        const n = NUMBER.test(text.trim()) ? Number(text) : Number.NaN
+        return flagProblem(name, n) === undefined ? Option.some(n) : Option.none()
+      },
+      (text) => flagProblem(name, NUMBER.test(text.trim()) ? Number(text) : Number.NaN, JSON.stringify(text)) ?? `--${name}: ${text}`
+    )
+  )
 
-/** `Flag.Finite(name)` restricted to its range in the settings table. */
-export const numberFlag = (name: RangedFlag): Flag.Flag<number> => ranged(name, Flag.Finite(name))
+/** An integer flag restricted to its range in the settings table. */
+export const intFlag = (name: RangedFlag): Flag.Flag<number> => ranged(name, "integer")
+
+/** A number flag restricted to its range in the settings table. */
+export const numberFlag = (name: RangedFlag): Flag.Flag<number> => ranged(name, "number")
 
 /** `--config FILE`: the config file every command reads (else HECATE_CONFIG, else ./hecate.config.json). */
 export const configFlag = Flag.String("config").pipe(

@@ -330,12 +330,12 @@ export const flagRanges = {
 export type RangedFlag = keyof typeof flagRanges
 
 /** The problem with a numeric flag value, or undefined when it is in range. */
-export const flagProblem = (name: RangedFlag, value: number): string | undefined => {
+export const flagProblem = (name: RangedFlag, value: number, given: string = String(value)): string | undefined => {
   const r: FlagRange = flagRanges[name]
   const inRange = Number.isFinite(value) && (!r.integer || Number.isSafeInteger(value)) && value >= r.min && value <= r.max
   if (inRange) return undefined
   const range = r.max === Number.MAX_SAFE_INTEGER ? `>= ${r.min}` : `from ${r.min} to ${r.max}`
-  return `--${name} must be ${r.integer ? "an integer" : "a number"} ${range}, got ${value} — e.g. ${r.example}`
+  return `--${name} must be ${r.integer ? "an integer" : "a number"} ${range}, got ${given} — e.g. ${r.example}`
 }
 
 /** `a..b` or `a`: the epochs a mainnet-shaped simulator lays out (the first Shelley epoch is 208). */
