@@ -144,7 +144,7 @@ type CommitMsg = { readonly _tag: "Commit"; readonly epoch: number; readonly las
  * coordinating store: seed / narrow / refuse / rebase, then reclaim below the window). Shared by
  * the local and the distributed backfill.
  */
-export const planWindow = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined) {
+export const planWindow = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined, deliveredThrough?: number) {
   const index = yield* EpochIndex
   const currentEpoch = yield* Effect.flatMap(Ogmios, (o) => o.queryLedgerStateEpoch())
   const lastFinalized = currentEpoch - 1
@@ -161,6 +161,11 @@ export const planWindow = Effect.fnUntraced(function*(options: BackfillOptions, 
   // Epochs past the index (mainnet beyond the shipped CSVs, or any other network) come from the chain.
   yield* ensureIndexedThrough(target)
 
+  if (store === undefined && deliveredThrough !== undefined && deliveredThrough >= start) {
+    yield* Effect.logInfo(`resuming after epoch ${deliveredThrough}: epochs ${start}..${Math.min(deliveredThrough, target)} are already delivered to the sink`)
+    start = deliveredThrough + 1
+    if (start > target) return { start, target, empty: true as const, reason: `epochs up to ${deliveredThrough} are already delivered` }
+  }
   if (store !== undefined) {
     const existing = yield* store.getLastSyncedEpoch()
     const decision = decideOrderingBase({ base: existing, start, end: target, rebase: options.rebaseOrderingBase })
@@ -230,12 +235,12 @@ export interface OpenedRun {
  * The opening every backfill run shares (local and distributed): the producer lock (coordinating
  * stores), the window plan, and the rows of its epochs. `undefined` when there is nothing to do.
  */
-export const openRun = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined, owner: string) {
+export const openRun = Effect.fnUntraced(function*(options: BackfillOptions, store: EpochStoreShape | undefined, owner: string, deliveredThrough?: number) {
   const index = yield* EpochIndex
   if (store !== undefined) {
     yield* takeProducerLock(store, owner, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, options.lockWaitMs ?? 60_000)
   }
-  const window = yield* planWindow(options, store)
+  const window = yield* planWindow(options, store, deliveredThrough)
   if (window.empty) {
     yield* Effect.logInfo(`No epochs to process: ${window.reason}`)
     options.onProgress?.({ _tag: "NothingToDo", reason: window.reason })
@@ -279,7 +284,8 @@ const runBackfill = (sink: BlockSink, options: BackfillOptions) =>
   Effect.scoped(Effect.gen(function*() {
     const emit = options.onProgress ?? (() => {})
     const store = sink.coordinator
-    const opened = yield* openRun(options, store, options.owner ?? producerToken())
+    const delivered = sink.deliveredThrough === undefined ? undefined : yield* sink.deliveredThrough()
+    const opened = yield* openRun(options, store, options.owner ?? producerToken(), delivered)
     if (opened === undefined) return { target: undefined, epochs: 0, blocks: 0 } satisfies BackfillResult
     const { start, target, epochs, rows, plannedBlocks } = opened
     tuneHeapForBackfill()

@@ -42,4 +42,9 @@ export interface BlockSink extends Sink {
   }
   /** Present when the sink is a coordinator (redis): the store behind it. */
   readonly coordinator?: EpochStoreShape
+  /**
+   * A sink without an epoch store that still keeps its own progress (redis-list's cursor): the
+   * last epoch an earlier run delivered, so a rerun resumes after it instead of syncing it again.
+   */
+  readonly deliveredThrough?: () => Effect.Effect<number | undefined, SinkFailure>
 }

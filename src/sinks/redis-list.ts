@@ -157,6 +157,9 @@ export const makeRedisListSink = (redis: RedisConnection, options: RedisListSink
     writeBatch,
     endEpoch,
     close: () => Effect.void,
+    // the list's cursor is the next epoch to append: every one below it is in the list
+    deliveredThrough: () =>
+      Effect.map(redis.use((c) => c.get(keys.nextEpoch), `GET ${keys.nextEpoch}`), (next) => next === null ? undefined : Number(next) - 1),
     getStatus: () =>
       Effect.map(
         redis.use((c) => c.multi().llen(keys.blocks).hget(keys.status, "last_block_hash").hget(keys.status, "last_block_slot").exec(), "redis-list status"),

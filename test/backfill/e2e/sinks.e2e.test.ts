@@ -42,6 +42,13 @@ describe("sinks and formats (CLI)", () => {
     const rerun = await t.backfill(["--endpoint", sim.url, "--sink", "redis-list", "--start-epoch", "0"])
     expect(rerun.code, output(rerun)).toBe(0)
     expect(await t.redis.llen(`${t.prefix}blocks`)).toBe(list.length)
+
+    // and a plain rerun (no --start-epoch) resumes after the list's cursor: nothing synced again
+    const resumed = await t.backfill(["--endpoint", sim.url, "--sink", "redis-list"])
+    expect(resumed.code, output(resumed)).toBe(0)
+    expect(resumed.stderr).toContain(`No epochs to process: epochs up to ${target} are already delivered`)
+    expect(resumed.stderr).not.toContain("was already appended")
+    expect(await t.redis.llen(`${t.prefix}blocks`)).toBe(list.length)
   })
 
   it("jsonl to a file: every block once, in order, one line each; nothing in Redis", async () => {
