@@ -24,25 +24,20 @@ export interface HandedItem {
   readonly source: "history" | "events" | "final"
 }
 
+/** The stream, entry and (history: block index in the batch entry) an item's id names. */
+const entryOf = (item: HandedItem): { readonly key: string; readonly entry: string; readonly index: number | undefined } => {
+  const last = item.id.lastIndexOf("/")
+  if (item.source !== "history") return { key: item.id.slice(0, last), entry: item.id.slice(last + 1), index: undefined }
+  const mid = item.id.lastIndexOf("/", last - 1)
+  return { key: item.id.slice(0, mid), entry: item.id.slice(mid + 1, last), index: Number(item.id.slice(last + 1)) }
+}
+
 export const isAcknowledged = async (
   redis: Redis,
   options: { readonly history?: string | undefined; readonly group: string },
   item: HandedItem
 ): Promise<boolean> => {
-  let key: string
-  let entry: string
-  let index: number | undefined
-  if (item.source === "history") {
-    const last = item.id.lastIndexOf("/")
-    const mid = item.id.lastIndexOf("/", last - 1)
-    key = item.id.slice(0, mid)
-    entry = item.id.slice(mid + 1, last)
-    index = Number(item.id.slice(last + 1))
-  } else {
-    const last = item.id.lastIndexOf("/")
-    key = item.id.slice(0, last)
-    entry = item.id.slice(last + 1)
-  }
+  const { key, entry, index } = entryOf(item)
   let pending: Array<unknown>
   try {
     pending = (await redis.xpending(key, options.group, entry, entry, 1)) as Array<unknown>
@@ -71,9 +66,7 @@ const entryBefore = (a: string, b: string): boolean => {
  * handed was written for another group. A stream that is gone says nothing (fully consumed).
  */
 export const wasHanded = async (redis: Redis, group: string, item: HandedItem): Promise<boolean> => {
-  const id = item.id
-  const key = item.source === "history" ? id.slice(0, id.lastIndexOf("/", id.lastIndexOf("/") - 1)) : id.slice(0, id.lastIndexOf("/"))
-  const entry = item.source === "history" ? id.slice(key.length + 1, id.lastIndexOf("/")) : id.slice(key.length + 1)
+  const { key, entry } = entryOf(item)
   let groups: Array<Array<unknown>>
   try {
     groups = (await redis.xinfo("GROUPS", key)) as Array<Array<unknown>>

@@ -34,17 +34,21 @@ export const openOutFile = (
     const { path, history, group } = options
     const sink = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () =>
-          openFileSink(path, async (item) => {
+        try: () => {
+          let newestChecked = false
+          return openFileSink(path, async (item) => {
             // one file per group: a line whose item this group was never handed is another group's,
-            // and appending this group's items after it would write them twice
-            if (!(await wasHanded(client, group, item))) {
-              throw new OutFileProblem(
+            // and appending this group's items after it would write them twice. The file is read
+            // newest line first and a group is handed items in order: checking the newest suffices
+            if (!newestChecked) {
+              newestChecked = true
+              if (!(await wasHanded(client, group, item))) throw new OutFileProblem(
                 `--out ${path}: its last lines hold items group ${group} was never handed: the file was written for another group — give each group its own file`
               )
             }
             return isAcknowledged(client, { history, group }, item)
-          }),
+          })
+        },
         catch: (error) =>
           error instanceof OutFileProblem
             ? new InvalidConfiguration({ variable: "--out", message: error.message })
