@@ -25,6 +25,19 @@ export interface RedisLiveOptions {
   readonly connectTimeoutMs?: number
 }
 
+/**
+ * QUIT, as a scope's release. QUIT waits for the server's reply, and one that does not answer
+ * (frozen) must not hold up the process's stop: after a second the socket is just closed. A
+ * release runs uninterruptibly, so the QUIT is made interruptible for the timeout to end it.
+ */
+const closeClient = (client: IORedis): Effect.Effect<void> =>
+  Effect.promise(() => client.quit()).pipe(
+    Effect.interruptible,
+    Effect.timeout("1 second"),
+    Effect.asVoid,
+    Effect.catchCause(() => Effect.sync(() => client.disconnect()))
+  )
+
 /** Opens one connection for the current scope (connect on acquire, QUIT on release). */
 export const makeConnection = (
   options: RedisLiveOptions
@@ -69,15 +82,7 @@ export const makeConnection = (
       },
       catch: (cause) => toRedisError("connect", url, cause, secret)
     }),
-    // QUIT waits for the server's reply; one that does not answer (frozen) must not hold up the
-    // process's stop, so after a second the socket is just closed (a release runs
-    // uninterruptibly: the QUIT is made interruptible for the timeout to end it)
-    (client) =>
-      Effect.promise(() => client.quit()).pipe(
-        Effect.interruptible,
-        Effect.timeout("1 second"),
-        Effect.catchCause(() => Effect.sync(() => client.disconnect()))
-      )
+    closeClient
   ))).pipe(
     Effect.map((client) => {
       const use = <A>(f: (client: RedisClient) => Promise<A>, operation?: string): Effect.Effect<A, RedisError> =>
@@ -237,19 +242,12 @@ export const makeLazyConnection = (options: RedisLazyOptions): Effect.Effect<Red
           catch: (cause) => toRedisError(operation ?? operationOf(cause), url, cause, secret)
         })
     }),
-    // as the live connection's release: a server that does not answer the QUIT (frozen) gets its
-    // socket closed after a second, so a stop never waits on Redis
     () =>
       Effect.suspend(() => {
         closed = true
         const last = client
         client = undefined
-        if (last === undefined) return Effect.void
-        return Effect.promise(() => last.quit()).pipe(
-          Effect.interruptible,
-          Effect.timeout("1 second"),
-          Effect.catchCause(() => Effect.sync(() => last.disconnect()))
-        )
+        return last === undefined ? Effect.void : closeClient(last)
       })
   )
 }
