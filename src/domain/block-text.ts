@@ -1,8 +1,12 @@
 /**
- * A block kept as the text Ogmios sent: only its header fields are parsed (the Block the session
- * verifies), the rest stays in the frame text, where the encoder finds it (src/domain/wire-format.ts).
- * A relay that writes blocks out again needs no object graph for them: the `ogmios` format is the
- * block's own text, the `hecate` format is spliced from its members.
+ * A block kept as the bytes Ogmios sent: only its header fields are parsed (the Block the session
+ * verifies), the rest stays in the block's UTF-8 bytes, where the encoder finds it
+ * (src/domain/wire-format.ts). A relay that writes blocks out again needs no object graph for them:
+ * the `ogmios` format is the block's own bytes, the `hecate` format is spliced from its members.
+ *
+ * The bytes live outside the JavaScript heap (a Buffer of just the block, not the frame): blocks
+ * waiting in flight or in the volatile window are not copied by every scavenge nor promoted to
+ * the old generation, and they go to Redis without being encoded to UTF-8 again.
  *
  * Only text that a parse and stringify would give back unchanged is kept this way
  * (src/json/canonical.ts), so the bytes written are the same as from the parsed block.
@@ -10,11 +14,9 @@
 import type { Block } from "./block.js"
 
 export interface BlockText {
-  /** the frame holding the block */
-  readonly text: string
-  readonly start: number
-  readonly end: number
-  /** (keyStart, valueStart, valueEnd) per member of the block, keyStart at the key's quote */
+  /** the block's UTF-8 bytes, exactly as in the frame */
+  readonly bytes: Buffer
+  /** (keyStart, valueStart, valueEnd) per member of the block, byte offsets into `bytes`, keyStart at the key's quote */
   readonly members: ReadonlyArray<number>
   /** per element of `transactions`: its members' ranges (if an object), then (-1, start, end) */
   readonly transactions: ReadonlyArray<number>

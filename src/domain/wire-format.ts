@@ -93,10 +93,10 @@ export type WireFormat = "hecate" | "ogmios"
 
 export const WIRE_FORMATS: ReadonlyArray<WireFormat> = ["hecate", "ogmios"]
 
-/** The parsed block behind a header-only block kept as text (or the block itself). */
+/** The parsed block behind a header-only block kept as bytes (or the block itself). */
 export const fullBlock = (block: Block): Block => {
   const kept = blockText(block)
-  return kept === undefined ? block : (parse(kept.text.slice(kept.start, kept.end)) as Block)
+  return kept === undefined ? block : (parse(kept.bytes.toString()) as Block)
 }
 
 const encodeParsed = (block: Block, format: WireFormat): string =>
@@ -107,76 +107,134 @@ const OGMIOS_SOURCE: Record<(typeof HECATE_HEAD)[number], string> = {
   slot: "slot", hash: "id", blocktype: "type", era: "era", ancestor: "ancestor", nonce: "nonce", height: "height", size: "size",
   protocol: "protocol", transactions: "transactions"
 }
-/** Written as null when Ogmios omits them (or sends null) — `?? null` in prepareBlock. */
-const NULL_WHEN_ABSENT = new Set(["nonce", "size", "protocol"])
 const DEPOSIT_TYPES = /"stakeCredential(?:Registration|Deregistration)"/
 
+const bytesOf = (text: string) => Buffer.from(text, "latin1")
+/** `{"slot":`, `,"hash":`, …: each field's key as the wire format writes it */
+const HEAD_KEYS = HECATE_HEAD.map((field) => bytesOf(`${field === "slot" ? "{" : ","}"${field}":`))
+const NULL = bytesOf("null")
+const EMPTY_ARRAY = bytesOf("[]")
+const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA] = ["{", "}", "[", "]", ","].map(bytesOf) as [Buffer, Buffer, Buffer, Buffer, Buffer]
+
 /**
- * One transaction of a kept block in the hecate format, from its members' text: the dropped keys
- * left out. A transaction that may need a deposit injected is parsed and prepared as a value.
+ * A block's encoding spliced from ranges of its bytes and a few literals, copied once into a
+ * buffer of the exact size: no string of the block is built on the way.
  */
-const hecateTransaction = (kept: BlockText, from: number, to: number, elementStart: number, elementEnd: number): string => {
-  const text = kept.text
-  if (from === to) return text.slice(elementStart, elementEnd) // not an object (or {}): as it is
-  let out = "{"
-  for (let i = from; i < to; i += 3) {
-    const keyStart = kept.transactions[i]!
-    const valueStart = kept.transactions[i + 1]!
-    const name = text.slice(keyStart + 1, valueStart - 2)
-    if (DROPPED_TX_KEYS.has(name)) continue
-    if (name === "certificates" && DEPOSIT_TYPES.test(text.slice(valueStart, kept.transactions[i + 2]!))) {
-      const tx = parse(text.slice(elementStart, elementEnd)) as object
-      return withRawBigInts(tx, () => stringify(prepareTransaction(tx)))
-    }
-    out += `${out.length > 1 ? "," : ""}${text.slice(keyStart, kept.transactions[i + 2]!)}`
+class Splice {
+  /** a literal, or a (from, to) range of the source */
+  private readonly parts: Array<Buffer | number> = []
+  private length = 0
+  constructor(private readonly source: Buffer) {}
+  literal(bytes: Buffer): void {
+    this.parts.push(bytes)
+    this.length += bytes.length
   }
-  return `${out}}`
+  range(from: number, to: number): void {
+    this.parts.push(from, to)
+    this.length += to - from
+  }
+  bytes(): Buffer {
+    const out = Buffer.allocUnsafe(this.length)
+    let at = 0
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i]!
+      if (typeof part === "number") at += this.source.copy(out, at, part, this.parts[++i] as number)
+      else at += part.copy(out, at)
+    }
+    return out
+  }
 }
 
-/** `prepareBlock` + stringify, spliced from a kept block's text; undefined where that is not certain. */
-const hecateFromText = (block: Block, kept: BlockText): string | undefined => {
-  const text = kept.text
-  const value = new Map<string, string>()
-  for (let i = 0; i < kept.members.length; i += 3) {
-    value.set(text.slice(kept.members[i]! + 1, kept.members[i + 1]! - 2), text.slice(kept.members[i + 1]!, kept.members[i + 2]!))
+/** A member's key (between its quotes) as latin1: compared with the wire format's ASCII names only. */
+const keyName = (bytes: Buffer, keyStart: number, valueStart: number) => bytes.toString("latin1", keyStart + 1, valueStart - 2)
+
+/**
+ * One transaction of a kept block in the hecate format, from its members' bytes: the dropped keys
+ * left out. A transaction that may need a deposit injected is parsed and prepared as a value.
+ */
+const hecateTransaction = (kept: BlockText, out: Splice, from: number, to: number, elementStart: number, elementEnd: number): void => {
+  const { bytes, transactions } = kept
+  if (from === to) return out.range(elementStart, elementEnd) // not an object (or {}): as it is
+  const members: Array<number> = []
+  for (let i = from; i < to; i += 3) {
+    const keyStart = transactions[i]!
+    const valueStart = transactions[i + 1]!
+    const name = keyName(bytes, keyStart, valueStart)
+    if (DROPPED_TX_KEYS.has(name)) continue
+    if (name === "certificates" && DEPOSIT_TYPES.test(bytes.toString("latin1", valueStart, transactions[i + 2]!))) {
+      const tx = parse(bytes.toString("utf8", elementStart, elementEnd)) as object
+      return out.literal(Buffer.from(withRawBigInts(tx, () => stringify(prepareTransaction(tx)))))
+    }
+    members.push(keyStart, transactions[i + 2]!)
   }
+  out.literal(OPEN_BRACE)
+  for (let i = 0; i < members.length; i += 2) {
+    if (i > 0) out.literal(COMMA)
+    out.range(members[i]!, members[i + 1]!)
+  }
+  out.literal(CLOSE_BRACE)
+}
+
+/** `prepareBlock` + stringify, spliced from a kept block's bytes; undefined where that is not certain. */
+const hecateFromBytes = (block: Block, kept: BlockText): Buffer | undefined => {
+  const { bytes, members, transactions } = kept
+  const value = new Map<string, number>() // name -> index of its (keyStart, valueStart, valueEnd) in members
+  for (let i = 0; i < members.length; i += 3) value.set(keyName(bytes, members[i]!, members[i + 1]!), i)
   // the header fields were checked by the frame decoder; a slot that is not a plain number is null
   if (!value.has("id") || !value.has("type") || !value.has("era") || !value.has("ancestor") || !value.has("height")) return undefined
-  let out = "{"
-  for (const field of HECATE_HEAD) {
-    const source = OGMIOS_SOURCE[field]
-    let v = value.get(source)
-    if (field === "slot") v = typeof block.slot === "number" ? v : "null"
-    else if (NULL_WHEN_ABSENT.has(field)) v ??= "null"
-    else if (field === "transactions") {
-      if (v === undefined || !v.startsWith("[")) v = "[]"
-      else {
-        const txs: Array<string> = []
-        let from = 0
-        for (let i = 0; i < kept.transactions.length; i += 3) {
-          if (kept.transactions[i] !== -1) continue
-          txs.push(hecateTransaction(kept, from, i, kept.transactions[i + 1]!, kept.transactions[i + 2]!))
-          from = i + 3
-        }
-        v = `[${txs.join(",")}]`
+  const out = new Splice(bytes)
+  HECATE_HEAD.forEach((field, f) => {
+    out.literal(HEAD_KEYS[f]!)
+    const at = value.get(OGMIOS_SOURCE[field])
+    const whole = () => out.range(members[at! + 1]!, members[at! + 2]!)
+    if (field === "slot") return typeof block.slot === "number" ? whole() : out.literal(NULL)
+    if (field === "transactions") {
+      if (at === undefined || bytes[members[at + 1]!] !== 0x5b) return out.literal(EMPTY_ARRAY)
+      out.literal(OPEN_BRACKET)
+      let from = 0
+      let first = true
+      for (let i = 0; i < transactions.length; i += 3) {
+        if (transactions[i] !== -1) continue
+        if (!first) out.literal(COMMA)
+        first = false
+        hecateTransaction(kept, out, from, i, transactions[i + 1]!, transactions[i + 2]!)
+        from = i + 3
       }
+      return out.literal(CLOSE_BRACKET)
     }
-    out += `${field === "slot" ? "" : ","}"${field}":${v}`
-  }
-  return `${out}}`
+    // absent: nonce, size or protocol (the others were checked above)
+    if (at === undefined) return out.literal(NULL)
+    return whole()
+  })
+  out.literal(CLOSE_BRACE)
+  return out.bytes()
 }
+
+/** A kept block's encoding in `format` as bytes; undefined where only the parse path is certain. */
+const keptBytes = (block: Block, kept: BlockText, format: WireFormat): Buffer | undefined =>
+  format === "ogmios" ? kept.bytes : hecateFromBytes(block, kept)
 
 /**
  * One block's JSON text in `format` (redis-list elements, jsonl lines, and the pieces of a stream
  * entry). The bigints the parser restored are written through JSON.rawJSON, so the block stays on
  * the native JSON.stringify path (the replacer fallback is for bigints from elsewhere). A block
- * kept as text (src/domain/block-text.ts) is written from its text: the same bytes, no parse.
+ * kept as bytes (src/domain/block-text.ts) is written from its bytes: the same text, no parse.
  */
 export const encodeBlock = (block: Block, format: WireFormat = "hecate"): string => {
   const kept = blockText(block)
   if (kept === undefined) return encodeParsed(block, format)
-  if (format === "ogmios") return kept.text.slice(kept.start, kept.end)
-  return hecateFromText(block, kept) ?? encodeParsed(fullBlock(block), format)
+  return keptBytes(block, kept, format)?.toString() ?? encodeParsed(fullBlock(block), format)
+}
+
+/**
+ * `encodeBlock` for a writer that takes bytes as well as text (a Redis argument): a kept block's
+ * bytes as they are (ogmios) or spliced (hecate), with no string of the block built; any other
+ * block's text.
+ */
+export const encodeBlockData = (block: Block, format: WireFormat = "hecate"): Buffer | string => {
+  const kept = blockText(block)
+  if (kept === undefined) return encodeParsed(block, format)
+  return keptBytes(block, kept, format) ?? encodeParsed(fullBlock(block), format)
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Socket } from "node:net"
 import WebSocket from "ws"
 import { stringify } from "../json/lossless.js"
 import { connectionLost, ConnectionLost, couldNotConnect, MalformedFrame, noAnswer, type OgmiosError } from "./errors.js"
-import { decodeForwardText, decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
+import { decodeForwardBytes, decodeFrame, isErrorFrame, malformed, type ResponseFrame } from "./frame.js"
 import { fromRpcError, Method, NEXT_BLOCK_FRAME, request } from "./protocol.js"
 
 export interface ConnectionOptions {
@@ -221,10 +221,11 @@ export class OgmiosConnection {
 
   private readonly onMessage = (data: WebSocket.RawData) => {
     this.alive = true
-    const text = data.toString()
-    // a forward frame is a chain-sync reply (id null): the text path needs none of the checks below
-    const forward = this.blockText ? decodeForwardText(text) : undefined
-    if (forward !== undefined) return this.onChainSync?.(forward, text)
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
+    // a forward frame is a chain-sync reply (id null): the bytes path needs none of the checks below
+    const forward = this.blockText ? decodeForwardBytes(bytes) : undefined
+    if (forward !== undefined) return this.onChainSync?.(forward.frame, forward.text)
+    const text = bytes.toString()
     const frame = decodeFrame(text)
     if (frame instanceof MalformedFrame) return this.terminate(frame)
     const id = frame.id

@@ -70,15 +70,26 @@ const FORWARD_TAIL = /^,"tip":(\{[^{}]*\})\},"id":null\}$/
 /** The header fields a session reads (src/ogmios/frame.ts isBlockHeader, the backfill's checks). */
 const HEADER_FIELDS = new Set(["type", "era", "id", "ancestor", "height", "slot", "size"])
 
+const FORWARD_HEAD_BYTES = Buffer.from(FORWARD_HEAD, "latin1")
+/** `,"tip":`: where the tip's text starts after the block */
+const TIP_OFFSET = 7
+
 /**
- * A `nextBlock` forward frame with the block left as text (src/domain/block-text.ts): the block
+ * A `nextBlock` forward frame with the block left as bytes (src/domain/block-text.ts): the block
  * is scanned, not parsed, and only its header fields are parsed. Undefined when the frame is not
  * laid out as Ogmios writes it or the block's text is not canonical: the caller then decodes it
  * as any other frame (decodeFrame), which reaches the same verdict on what it holds.
+ *
+ * The scan reads the frame as latin1, one character per byte, so its offsets are byte offsets.
+ * The WebSocket accepts only valid UTF-8 text frames, and in valid UTF-8 every byte of a
+ * multi-byte character is 0x80 or above: no quote, backslash, digit or control character, no
+ * surrogate; so the latin1 text is canonical exactly when the UTF-8 text is. `text` (the latin1
+ * view) is returned for error excerpts only.
  */
-export const decodeForwardText = (text: string): ResultFrame | undefined => {
-  if (!text.startsWith(FORWARD_HEAD)) return undefined
-  const start = FORWARD_HEAD.length
+export const decodeForwardBytes = (data: Buffer): { readonly frame: ResultFrame; readonly text: string } | undefined => {
+  const start = FORWARD_HEAD_BYTES.length
+  if (data.length <= start || data.compare(FORWARD_HEAD_BYTES, 0, start, 0, start) !== 0) return undefined
+  const text = data.toString("latin1")
   const members: Array<number> = []
   const transactions: Array<number> = []
   const end = scanCanonicalObject(text, start, members, "transactions", transactions)
@@ -88,16 +99,19 @@ export const decodeForwardText = (text: string): ResultFrame | undefined => {
   let tip: unknown
   const header: Record<string, unknown> = {}
   try {
-    tip = parse(tail[1]!)
+    tip = parse(data.toString("utf8", end + TIP_OFFSET, end + TIP_OFFSET + tail[1]!.length))
     for (let i = 0; i < members.length; i += 3) {
       const name = text.slice(members[i]! + 1, members[i + 1]! - 2)
-      if (HEADER_FIELDS.has(name)) header[name] = parse(text.slice(members[i + 1]!, members[i + 2]!))
+      if (HEADER_FIELDS.has(name)) header[name] = parse(data.toString("utf8", members[i + 1]!, members[i + 2]!))
     }
   } catch {
     return undefined
   }
-  const block = keepBlockText(header as unknown as Block, { text, start, end, members, transactions })
-  return { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block, tip }, id: null }
+  // the block's own bytes, copied out of the frame (which may share a larger socket buffer)
+  for (let i = 0; i < members.length; i++) members[i]! -= start
+  for (let i = 0; i < transactions.length; i++) if (transactions[i]! >= 0) transactions[i]! -= start
+  const block = keepBlockText(header as unknown as Block, { bytes: Buffer.from(data.subarray(start, end)), members, transactions })
+  return { frame: { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block, tip }, id: null }, text }
 }
 
 const isPoint = (u: unknown): u is PointOrOrigin =>

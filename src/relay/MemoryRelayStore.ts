@@ -138,7 +138,7 @@ export const makeMemoryRelayStore = (options: RelayStoreOptions = {}): MemoryRel
     for (const op of ops) {
       if (op._tag === "A") {
         const id = `${seq}-${ev++}`
-        const fields = ["type", "apply", "slot", String(op.slot), "height", String(op.height), "hash", op.hash, "era", op.era, "block", op.block]
+        const fields = ["type", "apply", "slot", String(op.slot), "height", String(op.height), "hash", op.hash, "era", op.era, "block", typeof op.block === "string" ? op.block : op.block.toString()]
         const entry = `${op.height} ${op.slot} ${op.hash} ${id}`
         pushed.push({ hash: op.hash, fields, id, entry })
         planned.push({ kind: "A", id, entry, fields })

@@ -59,7 +59,7 @@ export interface RelayCursor {
 
 /** One operation of a write, in the order of the reorg operator's batch. */
 export type RelayOp =
-  | { readonly _tag: "A"; readonly slot: number; readonly height: number; readonly hash: string; readonly era: string; readonly block: string }
+  | { readonly _tag: "A"; readonly slot: number; readonly height: number; readonly hash: string; readonly era: string; readonly block: string | Buffer }
   | { readonly _tag: "U"; readonly hash: string }
   | { readonly _tag: "F"; readonly hash: string }
   /** the start point moves back to a rollback point (the window is empty by then) */
@@ -257,7 +257,7 @@ export const makeRelayStore = (redis: RedisConnection, options: RelayStoreOption
     })
 
   const write: RelayStoreShape["write"] = (seq, producer, ops, tip) => {
-    const args: Array<string | number> = [
+    const args: Array<string | number | Buffer> = [
       producer,
       seq,
       retain,

@@ -5,25 +5,26 @@
  */
 import type { TipOrOrigin } from "../domain/point.js"
 import type { Apply } from "../domain/reorg-event.js"
-import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
+import { encodeBlockData, type WireFormat } from "../domain/wire-format.js"
 import type { ReorgBatch } from "../streams/reorg.js"
 import { type RelayOp, restartOp } from "./RelayStore.js"
 
-/** The op of an Apply: the entry fields, the block encoded in `format`. */
+/** The op of an Apply: the entry fields, the block encoded in `format` (text or UTF-8 bytes). */
 const applyOp = (event: Apply, slot: number, format: WireFormat): RelayOp => ({
   _tag: "A",
   slot,
   height: event.block.height,
   hash: event.block.id,
   era: event.block.era,
-  block: encodeBlock(event.block, format)
+  // a block kept as bytes goes to Redis as bytes (src/domain/block-text.ts)
+  block: encodeBlockData(event.block, format)
 })
 
 export interface BatchOps {
   readonly ops: ReadonlyArray<RelayOp>
   /** the node's tip at the batch's last apply (undefined: the batch applies nothing) */
   readonly tip: TipOrOrigin | undefined
-  /** the block bytes the ops carry (the bound of a grouped write) */
+  /** the block bytes the ops carry (the bound of a grouped write; a string block counts its length) */
   readonly bytes: number
 }
 
@@ -39,7 +40,7 @@ export const batchOps = (batch: ReorgBatch, format: WireFormat): BatchOps => {
       case "Apply": {
         tip = event.tip
         const op = applyOp(event, batch.points[i]!.slot, format)
-        bytes += (op as { block: string }).block.length
+        bytes += (op as { block: string | Buffer }).block.length
         return op
       }
       case "Undo":

@@ -8,7 +8,7 @@ import type { Block } from "../../src/domain/block.js"
 import { blockText } from "../../src/domain/block-text.js"
 import { encodeBlock, encodeBlocks, fullBlock, prepareBlock, WIRE_FORMATS } from "../../src/domain/wire-format.js"
 import { stringify } from "../../src/json/lossless.js"
-import { decodeForwardText, decodeFrame, decodeNextBlock } from "../../src/ogmios/frame.js"
+import { decodeForwardBytes, decodeFrame, decodeNextBlock } from "../../src/ogmios/frame.js"
 import { Chain } from "../../src/simulator/index.js"
 import { propertyRuns } from "../../src/testing/check.js"
 
@@ -19,7 +19,7 @@ const frameOf = (block: string, tip = '{"slot":1,"id":"t","height":1}') =>
 
 /** Today's path: the whole frame parsed, the block encoded from its object graph. */
 const parsedBlock = (frame: string): Block => (decodeFrame(frame) as { result: { block: Block } }).result.block
-const textBlock = (frame: string): Block | undefined => (decodeForwardText(frame)?.result as { block: Block } | undefined)?.block
+const textBlock = (frame: string): Block | undefined => (decodeForwardBytes(Buffer.from(frame))?.frame.result as { block: Block } | undefined)?.block
 
 const chains: ReadonlyArray<[string, Chain]> = [
   ["byron (EBB, bft)", new Chain({ era: "byron", epochLength: 200 })],
@@ -127,6 +127,41 @@ describe("generated blocks (fast-check)", () => {
       { numRuns }
     )
     expect(kept).toBeGreaterThan(numRuns / 2)
+  })
+
+  it("a block with any text (multi-byte UTF-8, escapes, lone surrogates) encodes from its bytes as from the parsed frame", () => {
+    // the frame arrives as UTF-8 bytes (a WebSocket text frame is valid UTF-8): both paths read those bytes
+    const text = fc.string({ unit: "binary", maxLength: 12 })
+    const withText = fc.record({
+      type: fc.constant("praos"),
+      era: fc.constant("conway"),
+      id: hex,
+      ancestor: hex,
+      height: fc.nat(),
+      slot: fc.nat(),
+      transactions: fc.array(
+        fc.record({ id: hex, metadata: fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 })), { maxKeys: 3 }), datums: text }),
+        { maxLength: 3 }
+      ),
+      note: text
+    })
+    let kept = 0
+    let multiByte = 0
+    fc.assert(
+      fc.property(withText, (b) => {
+        const bytes = Buffer.from(frameOf(write(b)))
+        const t = (decodeForwardBytes(bytes)?.frame.result as { block: Block } | undefined)?.block
+        if (t === undefined) return
+        kept++
+        if (bytes.some((x) => x >= 0x80)) multiByte++
+        const p = parsedBlock(bytes.toString())
+        for (const field of ["id", "ancestor", "height", "slot"]) expect(t[field], field).toEqual(p[field])
+        for (const format of WIRE_FORMATS) expect(encodeBlock(t, format), format).toBe(encodeBlock(p, format))
+      }),
+      { numRuns }
+    )
+    expect(kept).toBeGreaterThan(numRuns / 4)
+    expect(multiByte).toBeGreaterThan(0)
   })
 
   it("frames not laid out as Ogmios writes them are left to the full decoder", () => {
