@@ -4,7 +4,9 @@
  * deployed: the simulator (bench/relaySimulator.ts, standing in for the node/Ogmios), the relay as
  * the real CLI (`node dist/main.js relay`, so `npm run build` first) and the consumer, this process.
  * Latency = the consumer's receive wall-clock ms - the simulator's forge wall-clock ms for the same
- * height (performance.timeOrigin + performance.now() on both sides, one host). Redis is the real
+ * height (performance.timeOrigin + performance.now() on both sides, one host), and the same from
+ * the moment the simulator handed the block's frame to the relay's socket: the relay's own latency,
+ * without the simulator generating the block (a node serves a block it already holds). Redis is the real
  * server (REDIS_URL, default 127.0.0.1:6379) under a throwaway prefix. Figures are printed, never
  * asserted.
  *
@@ -49,15 +51,21 @@ export interface RelayLatencyOptions {
   readonly samples?: string
 }
 
-export interface RelayLatencyResult {
-  readonly blocks: number
-  readonly intervalMs: number
-  readonly meanBlockBytes: number
+/** Quantiles of one latency distribution (ms). */
+export interface LatencyFigures {
   readonly p50Ms: number
   readonly p90Ms: number
   readonly p99Ms: number
   readonly maxMs: number
   readonly meanMs: number
+}
+
+export interface RelayLatencyResult extends LatencyFigures {
+  readonly blocks: number
+  readonly intervalMs: number
+  readonly meanBlockBytes: number
+  /** from the frame handed to the relay's socket to the consumer */
+  readonly fromSent: LatencyFigures
   /** the relay CLI measured */
   readonly cli: string
   /** the 1-minute load average when the run ended */
@@ -108,6 +116,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   // the simulator, in its own process; forge times arrive as `forged <height> <wall-ms>` lines
   const sim = child("relaySimulator", [fileURLToPath(new URL("./relaySimulator.js", import.meta.url)), String(meanBlockBytes)])
   const forged = new Map<number, number>()
+  const sent = new Map<number, number>()
   let url = ""
   let tipHeight = -1
   let simDone: () => void = () => undefined
@@ -117,6 +126,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   createInterface({ input: sim.proc.stdout! }).on("line", (line) => {
     const [kind, a, b] = line.split(" ")
     if (kind === "forged") forged.set(Number(a), Number(b))
+    else if (kind === "sent") sent.set(Number(a), Number(b))
     else if (kind === "url") url = a!
     else if (kind === "tip") {
       tipHeight = Number(a)
@@ -196,35 +206,48 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     admin.disconnect()
   }
   const latencies: Array<number> = []
+  const fromSent: Array<number> = []
   const lines: Array<string> = []
   for (const [height, at] of received) {
     const t0 = forged.get(height)
     if (t0 !== undefined && height > tipHeight + warmup) {
       latencies.push(at - t0)
-      lines.push(`${height} ${t0.toFixed(3)} ${(at - t0).toFixed(3)}`)
+      const t1 = sent.get(height)
+      if (t1 !== undefined) fromSent.push(at - t1)
+      lines.push(`${height} ${t0.toFixed(3)} ${(at - t0).toFixed(3)} ${t1 === undefined ? "-" : (at - t1).toFixed(3)}`)
     }
   }
   const samples = options.samples ?? process.env["HECATE_RELAY_SAMPLES"]
   if (samples !== undefined) writeFileSync(samples, `${lines.join("\n")}\n`)
-  const sorted = latencies.sort((a, b) => a - b)
-  const round = (x: number) => Math.round(x * 1000) / 1000
   return {
-    blocks: sorted.length,
+    blocks: latencies.length,
     intervalMs,
     meanBlockBytes,
+    ...figures(latencies),
+    fromSent: figures(fromSent),
+    cli: main,
+    load: Math.round(loadavg()[0]! * 1000) / 1000
+  }
+}
+
+const figures = (latencies: Array<number>): LatencyFigures => {
+  const sorted = [...latencies].sort((a, b) => a - b)
+  const round = (x: number) => Math.round(x * 1000) / 1000
+  return {
     p50Ms: round(quantile(sorted, 0.5)),
     p90Ms: round(quantile(sorted, 0.9)),
     p99Ms: round(quantile(sorted, 0.99)),
     maxMs: round(sorted.at(-1) ?? Number.NaN),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
-    cli: main,
-    load: round(loadavg()[0]!)
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length))
   }
 }
 
+const formatFigures = (f: LatencyFigures) => `p50 ${f.p50Ms} ms, p90 ${f.p90Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms, mean ${f.meanMs} ms`
+
 export const formatRelayLatency = (r: RelayLatencyResult): string =>
-  `relay latency (simulator process forge -> relay CLI process -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms: ` +
-  `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, mean ${r.meanMs} ms (load ${r.load}, ${r.cli})`
+  `relay latency (simulator process -> relay CLI process -> XREAD BLOCK consumer), ${r.blocks} blocks of ~${Math.round(r.meanBlockBytes / 1024)} KiB every ${r.intervalMs} ms (load ${r.load}, ${r.cli})\n` +
+  `  from the frame sent (the relay's latency): ${formatFigures(r.fromSent)}\n` +
+  `  from forge (+ the simulator generating the block): ${formatFigures(r)}`
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const clis: Array<string> = []

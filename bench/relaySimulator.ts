@@ -14,7 +14,10 @@
  *   quit                      stop the server and exit (so does closing stdin)
  *
  * Every block printed as `forged <height> <wall-ms>`, wall-ms = performance.timeOrigin +
- * performance.now() taken just before `sim.forge(1)`, comparable across processes on one host.
+ * performance.now() taken just before `sim.forge(1)`, comparable across processes on one host, and
+ * as `sent <height> <wall-ms>` once the server handed its frame to the relay's socket (the server
+ * sends on the next turn of the event loop; a node serves a block it already holds, so the time
+ * the simulator spends generating one is not the relay's).
  */
 import { createInterface } from "node:readline"
 import { startSimulator } from "../src/simulator/index.js"
@@ -29,8 +32,14 @@ const height = () => sim.chain.heightOf(sim.chain.tipIndex)
 
 const forgeOne = () => {
   const t0 = wallMs()
+  const served = sim.stats().blocksServed
   sim.forge(1)
-  out(`forged ${height()} ${t0.toFixed(3)}`)
+  const h = height()
+  out(`forged ${h} ${t0.toFixed(3)}`)
+  // queued behind the server's own send of the new block (also a setImmediate)
+  setImmediate(() => {
+    if (sim.stats().blocksServed > served) out(`sent ${h} ${wallMs().toFixed(3)}`)
+  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
