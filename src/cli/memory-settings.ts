@@ -1,5 +1,5 @@
 /**
- * The memory settings of the commands that move epoch batches (backfill, sync, worker), which the
+ * The memory settings of the commands that move blocks (backfill, sync, worker, relay), which the
  * process can only be given when it starts.
  *
  * V8's young generation grows to two 16 MiB semi-spaces as soon as a run allocates fast, which a
@@ -20,39 +20,56 @@
 export const SEMI_SPACE_MB = 8
 
 /**
- * V8's semi-space size (MiB) for the tip relay. A scavenge pauses the relay for as long as it takes
- * to copy what is still alive, and with the default young generation (two 16 MiB semi-spaces once
- * it has grown) that was 2-5 ms, once every ~0.5 s at 200 blocks/s, with a 7-10 ms mark-compact
- * every few seconds for what it promoted: the relay's tail. With 1 MiB a scavenge runs every few
- * blocks but pauses for well under a millisecond, and promotes almost nothing (docs/relay.md, tip
- * latency).
+ * The relay's too. Its blocks are kept as bytes outside the heap (src/domain/block-text.ts), so
+ * what a scavenge copies is small whatever the young generation's size; 1 MiB semi-spaces (once
+ * chosen for short pauses, when the blocks were strings on the heap) made a catch-up spend 15-20 %
+ * more CPU in scavenges and showed no shorter tail at the tip (docs/relay.md, tip latency).
  */
-export const RELAY_SEMI_SPACE_MB = 1
+export const RELAY_SEMI_SPACE_MB = SEMI_SPACE_MB
 
-/** The semi-space size each command restarts with; the others keep V8's default. */
-const SEMI_SPACE_BY_COMMAND: Readonly<Record<string, number>> = {
-  backfill: SEMI_SPACE_MB,
-  sync: SEMI_SPACE_MB,
-  worker: SEMI_SPACE_MB,
-  relay: RELAY_SEMI_SPACE_MB
+/**
+ * How far V8 lets the relay's heap grow past what a mark-compact left alive before it starts the
+ * next (`--heap-growing-percent`). The relay's heap is small (~35 MiB), so V8 allowed it only
+ * ~25 % (~8 MiB) more, and it counts the buffers the relay allocates per block (frames, block
+ * bytes, Redis commands: ~6.5 MiB/s at 200 blocks/s) against that: a 6-10 ms mark-compact every
+ * second at the tip, the relay's latency tail. With 100 % one runs every ~4 s; the heap and the
+ * buffers stay below ~50 and ~35 MiB (docs/relay.md, tip latency).
+ */
+export const RELAY_HEAP_GROWING_PERCENT = 100
+
+/** A node flag a command restarts with, unless the user set that flag (in any spelling) already. */
+interface NodeFlag {
+  readonly arg: string
+  readonly given: RegExp
+}
+
+const semiSpace = (mb: number): NodeFlag => ({ arg: `--max-semi-space-size=${mb}`, given: /^--(max-|min-)?semi-space-size/ })
+const heapGrowing = (percent: number): NodeFlag => ({ arg: `--heap-growing-percent=${percent}`, given: /^--heap[-_]growing[-_]percent/ })
+
+/** The node flags each command restarts with; the others keep V8's defaults. */
+const FLAGS_BY_COMMAND: Readonly<Record<string, ReadonlyArray<NodeFlag>>> = {
+  backfill: [semiSpace(SEMI_SPACE_MB)],
+  sync: [semiSpace(SEMI_SPACE_MB)],
+  worker: [semiSpace(SEMI_SPACE_MB)],
+  relay: [semiSpace(RELAY_SEMI_SPACE_MB), heapGrowing(RELAY_HEAP_GROWING_PERCENT)]
 }
 
 /**
  * The node flags to restart `command` with, or undefined when the process already runs with them,
- * the user set a semi-space size of their own, or the command (if known) needs none.
+ * the user set every one of them (a flag the user set is theirs; a semi-space flag of the user's
+ * keeps the process as it is), or the command (if known) needs none.
  */
 export const commandRestart = (
   env: Readonly<Record<string, string | undefined>>,
   execArgv: ReadonlyArray<string>,
   command: string | undefined
 ): ReadonlyArray<string> | undefined => {
-  const mb = command === undefined ? undefined : SEMI_SPACE_BY_COMMAND[command]
-  return mb === undefined ? undefined : withSemiSpace(env, execArgv, mb)
-}
-
-/** `execArgv` with a semi-space size, or undefined when the process (or the user) set one already. */
-const withSemiSpace = (env: Readonly<Record<string, string | undefined>>, execArgv: ReadonlyArray<string>, mb: number) => {
-  const semiFlag = (a: string) => /^--(max-|min-)?semi-space-size/.test(a)
-  if (execArgv.some(semiFlag) || (env["NODE_OPTIONS"] ?? "").split(/\s+/).some(semiFlag)) return undefined
-  return [`--max-semi-space-size=${mb}`, ...execArgv]
+  const flags = command === undefined ? undefined : FLAGS_BY_COMMAND[command]
+  if (flags === undefined) return undefined
+  const given = [...execArgv, ...(env["NODE_OPTIONS"] ?? "").split(/\s+/)]
+  const isGiven = (flag: NodeFlag) => given.some((a) => flag.given.test(a))
+  // the user's own young generation size means they tuned the process's memory: leave it alone
+  if (isGiven(flags[0]!)) return undefined
+  const missing = flags.filter((flag) => !isGiven(flag))
+  return missing.length === 0 ? undefined : [...missing.map((flag) => flag.arg), ...execArgv]
 }

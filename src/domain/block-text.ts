@@ -17,9 +17,9 @@ export interface BlockText {
   /** the block's UTF-8 bytes, exactly as in the frame */
   readonly bytes: Buffer
   /** (keyStart, valueStart, valueEnd) per member of the block, byte offsets into `bytes`, keyStart at the key's quote */
-  readonly members: ReadonlyArray<number>
+  readonly members: ArrayLike<number>
   /** per element of `transactions`: its members' ranges (if an object), then (-1, start, end) */
-  readonly transactions: ReadonlyArray<number>
+  readonly transactions: ArrayLike<number>
 }
 
 const TEXTS = new WeakMap<Block, BlockText>()

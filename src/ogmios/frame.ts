@@ -96,21 +96,28 @@ export const decodeForwardBytes = (data: Buffer): { readonly frame: ResultFrame;
   if (end < 0) return undefined
   const tail = FORWARD_TAIL.exec(text.slice(end))
   if (tail === null) return undefined
+  // the tip and the header members, parsed at once as `[tip,{header}]`
+  let parts = `[${data.toString("utf8", end + TIP_OFFSET, end + TIP_OFFSET + tail[1]!.length)},{`
+  let fields = 0
+  for (let i = 0; i < members.length; i += 3) {
+    if (!HEADER_FIELDS.has(text.slice(members[i]! + 1, members[i + 1]! - 2))) continue
+    parts += `${fields++ > 0 ? "," : ""}${data.toString("utf8", members[i]!, members[i + 2]!)}`
+  }
   let tip: unknown
-  const header: Record<string, unknown> = {}
+  let header: Record<string, unknown>
   try {
-    tip = parse(data.toString("utf8", end + TIP_OFFSET, end + TIP_OFFSET + tail[1]!.length))
-    for (let i = 0; i < members.length; i += 3) {
-      const name = text.slice(members[i]! + 1, members[i + 1]! - 2)
-      if (HEADER_FIELDS.has(name)) header[name] = parse(data.toString("utf8", members[i + 1]!, members[i + 2]!))
-    }
+    ;[tip, header] = parse(`${parts}}]`) as [unknown, Record<string, unknown>]
   } catch {
     return undefined
   }
-  // the block's own bytes, copied out of the frame (which may share a larger socket buffer)
-  for (let i = 0; i < members.length; i++) members[i]! -= start
-  for (let i = 0; i < transactions.length; i++) if (transactions[i]! >= 0) transactions[i]! -= start
-  const block = keepBlockText(header as unknown as Block, { bytes: Buffer.from(data.subarray(start, end)), members, transactions })
+  // the block's own bytes, copied out of the frame (which may share a larger socket buffer), and
+  // its offsets into them in typed arrays: a block in the volatile window keeps no per-member
+  // heap objects alive (arrays of thousands of offsets were promoted with every block)
+  const block = keepBlockText(header as unknown as Block, {
+    bytes: Buffer.from(data.subarray(start, end)),
+    members: Int32Array.from(members, (at) => at - start),
+    transactions: Int32Array.from(transactions, (at) => (at < 0 ? at : at - start))
+  })
   return { frame: { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block, tip }, id: null }, text }
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
-import { commandRestart, RELAY_SEMI_SPACE_MB, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
+import { commandRestart, RELAY_HEAP_GROWING_PERCENT, RELAY_SEMI_SPACE_MB, SEMI_SPACE_MB } from "../../src/cli/memory-settings.js"
 import { COMMAND_NAMES, invokedCommand } from "../../src/commands/index.js"
 import { runCli } from "../support/cli.js"
 
@@ -53,51 +53,21 @@ describe("commandRestart: the batch commands", () => {
 })
 
 describe("commandRestart: the relay", () => {
-  it("restarts the relay only, with its small young generation, keeping node's other flags", () => {
-    expect(commandRestart({}, ["--enable-source-maps"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--enable-source-maps"])
-    expect(RELAY_SEMI_SPACE_MB).toBeLessThan(SEMI_SPACE_MB)
+  it("restarts the relay with the batch commands' young generation and a wider heap growth, keeping node's other flags", () => {
+    expect(commandRestart({}, ["--enable-source-maps"], "relay")).toEqual([
+      `--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`,
+      `--heap-growing-percent=${RELAY_HEAP_GROWING_PERCENT}`,
+      "--enable-source-maps"
+    ])
     for (const command of ["status", "serve", undefined]) expect(commandRestart({}, [], command)).toBeUndefined()
     for (const command of ["backfill", "sync", "worker"]) expect(commandRestart({}, [], command)).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`])
   })
 
-  it("restarts once, and never over the user's own semi-space flag", () => {
+  it("restarts once, never over the user's own semi-space flag, and keeps the user's heap growth", () => {
     const once = commandRestart({}, [], "relay")!
     expect(commandRestart({}, once, "relay")).toBeUndefined()
     expect(commandRestart({}, ["--max-semi-space-size=16"], "relay")).toBeUndefined()
     expect(commandRestart({ NODE_OPTIONS: "--min-semi-space-size=4" }, [], "relay")).toBeUndefined()
-  })
-})
-
-describe("one command's modules", () => {
-  // a preload that records every module the run resolves, printed when it exits
-  const dir = mkdtempSync(join(tmpdir(), "hecate-test-modules-"))
-  const preload = join(dir, "record.mjs")
-  writeFileSync(preload, [
-    'import { registerHooks } from "node:module"',
-    "const seen = new Set()",
-    "registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.add(r.url); return r } })",
-    'process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify([...seen]) + "\\n"))'
-  ].join("\n"))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  const loaded = async (args: ReadonlyArray<string>) => {
-    const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` } })
-    expect(r.code).toBe(0)
-    const line = r.stderr.split("\n").find((l) => l.startsWith("LOADED "))
-    expect(line, r.stderr).toBeDefined()
-    return JSON.parse(line!.slice("LOADED ".length)) as Array<string>
-  }
-  const heavy = (urls: ReadonlyArray<string>) => ({
-    bullmq: urls.some((u) => u.includes("/node_modules/bullmq/")),
-    dashboard: urls.some((u) => u.endsWith("/observability/dashboard.js")),
-    simulator: urls.some((u) => u.includes("/dist/simulator/")),
-    platformIndex: urls.some((u) => /\/@effect\/platform-node\/dist\/index\.js$/.test(u))
-  })
-
-  it("backfill loads neither the job queue, the dashboard, the simulator nor the platform's index", async () => {
-    expect(heavy(await loaded(["backfill", "--help"]))).toEqual({ bullmq: false, dashboard: false, simulator: false, platformIndex: false })
-  })
-
-  it("the top-level help loads every command (and so the job queue, the dashboard and the simulator)", async () => {
-    expect(heavy(await loaded(["--help"]))).toEqual({ bullmq: true, dashboard: true, simulator: true, platformIndex: false })
+    expect(commandRestart({}, ["--heap-growing-percent=30"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--heap-growing-percent=30"])
   })
 })
