@@ -17,6 +17,8 @@
  *
  *   node dist-bench/bench/relay.js --cli /tmp/old/dist/main.js --cli dist/main.js --rounds 3 [blocks] [intervalMs]
  *
+ * (`--cli bare` runs the floor in the relay's place: bench/relayBare.ts, one XADD per block.)
+ *
  * (HECATE_RELAY_CLI=<path to main.js> picks the CLI of `npm run bench -- relay`.) The load average
  * is printed with every figure.
  *
@@ -43,6 +45,11 @@ export interface RelayLatencyOptions {
   readonly redisUrl?: string
   /** the relay CLI to run (default HECATE_RELAY_CLI, else this checkout's dist/main.js) */
   readonly cli?: string
+  /**
+   * Run the floor instead of the relay: bench/relayBare.ts, a bare chain-sync client doing one
+   * XADD per block (no reorg handling, no cursor, no atomic script), in the relay's place.
+   */
+  readonly bare?: boolean
   /** node flags of the relay process, e.g. ["--trace-gc"] (default HECATE_RELAY_NODE_ARGS, split on spaces) */
   readonly relayNodeArgs?: ReadonlyArray<string>
   /** a file that receives the relay process's stdout and stderr lines (default HECATE_RELAY_LOG) */
@@ -142,15 +149,22 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
   try {
     await Promise.race([simStarted, sim.exited])
 
-    // the relay, as deployed: the CLI in its own process
+    // the relay, as deployed: the CLI in its own process (or the bare floor, which starts at the tip)
     const nodeArgs = options.relayNodeArgs ?? (process.env["HECATE_RELAY_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")
-    const relayChild = child(
-      "relay",
-      [...nodeArgs, main, "relay", "--endpoint", url, "--from", "origin", "--redis-prefix", prefix, "--depth", "10"],
-      { REDIS_URL: redisUrl }
-    )
+    const relayChild = options.bare === true
+      ? child("relayBare", [...nodeArgs, fileURLToPath(new URL("./relayBare.js", import.meta.url)), url, redisUrl, prefix])
+      : child(
+        "relay",
+        [...nodeArgs, main, "relay", "--endpoint", url, "--from", "origin", "--redis-prefix", prefix, "--depth", "10"],
+        { REDIS_URL: redisUrl }
+      )
     relayProc = relayChild
-    createInterface({ input: relayChild.proc.stdout! }).on("line", relayChild.keep)
+    let following: () => void = () => undefined
+    const bareFollowing = new Promise<void>((resolve) => (following = resolve))
+    createInterface({ input: relayChild.proc.stdout! }).on("line", (line) => {
+      if (line === "following") following()
+      relayChild.keep(line)
+    })
     const relayLog = options.relayLog ?? process.env["HECATE_RELAY_LOG"]
     if (relayLog !== undefined) {
       const log = createWriteStream(relayLog)
@@ -184,6 +198,8 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     })()
     // wait for the relay to reach the initial tip, then have the simulator produce at a steady interval
     const caughtUp = (async () => {
+      // the bare client starts at the tip: ready once its nextBlock requests are out
+      if (options.bare === true) return bareFollowing
       for (;;) {
         const w = await admin.lrange(`${prefix}window`, -1, -1)
         if (Number(w[0]?.split(" ")[0] ?? -1) >= tipHeight) return
@@ -225,7 +241,7 @@ export const runRelayLatencyBench = async (options: RelayLatencyOptions = {}): P
     meanBlockBytes,
     ...figures(latencies),
     fromSent: figures(fromSent),
-    cli: main,
+    cli: options.bare === true ? "bare chain-sync client, one XADD per block (bench/relayBare.ts)" : main,
     load: Math.round(loadavg()[0]! * 1000) / 1000
   }
 }
@@ -268,7 +284,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
             ...(blocks ? { blocks } : {}),
             intervalMs,
             ...(bytes ? { meanBlockBytes: bytes } : {}),
-            ...(cli === undefined ? {} : { cli })
+            ...(cli === undefined ? {} : cli === "bare" ? { bare: true } : { cli })
           })
           console.log(`${rounds > 1 ? `round ${round}: ` : ""}${formatRelayLatency(r)}`)
         }

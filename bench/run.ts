@@ -37,7 +37,15 @@ export const BENCHES: ReadonlyArray<Bench> = [
       runLosslessParseBench()
     }
   },
-  { name: "relay", run: async () => { for (const intervalMs of [5, 50]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs }))) } },
+  {
+    name: "relay",
+    // the relay CLI, then the floor under it on this machine (a bare client doing one XADD per block)
+    run: async () => {
+      for (const intervalMs of [5, 50]) {
+        for (const bare of [false, true]) console.log(formatRelayLatency(await runRelayLatencyBench({ intervalMs, bare })))
+      }
+    }
+  },
   { name: "relayCatchup", run: () => runRelayCatchupBench() },
   { name: "relayMemory", run: async () => console.log(formatRelayMemory(await runRelayMemoryBench())) },
   { name: "encode", run: async () => runEncodeBench() },
@@ -72,7 +80,7 @@ export const BENCHES: ReadonlyArray<Bench> = [
 ]
 
 /** Scripts spawned by the benches above, and helpers they share: not benches themselves. */
-const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "relayCatchupChild", "redis-keys", "first-line"])
+const CHILDREN = new Set(["run", "chainsyncClient", "chainsyncServer", "backfillServer", "backfillSyncOnly", "relaySimulator", "relayCatchupChild", "relayBare", "redis-keys", "first-line"])
 
 const unlisted = (): Array<string> => {
   const dir = fileURLToPath(new URL(".", import.meta.url))
