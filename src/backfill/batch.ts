@@ -15,7 +15,7 @@
  * process holds two parts per session, whatever the batch size or the block size.
  */
 import type { Block } from "../domain/block.js"
-import { encodeBlock, type WireFormat } from "../domain/wire-format.js"
+import { encodeBlockData, type WireFormat } from "../domain/wire-format.js"
 import { returnPartBuffer, takePartBuffer } from "./part-buffers.js"
 
 /** Collects one batch at a time: `add` the epoch's blocks in order, `take` hands the batch over. */
@@ -119,7 +119,17 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, par
   return {
     blockText: true,
     add: (block) => {
-      const text = encodeBlock(block, format)
+      const data = encodeBlockData(block, format)
+      if (typeof data !== "string") {
+        // a block kept as bytes: copied into the part as they are, no string of it built
+        const b = reserve(data.length + 2)
+        b[length++] = count === 0 ? OPEN : COMMA
+        length += data.copy(b, length)
+        count++
+        lastHeight = block.height
+        return
+      }
+      const text = data
       // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]". Near
       // the end of the buffer the exact length decides, so a big block does not grow it for nothing
       const bound = text.length * 3 + 2

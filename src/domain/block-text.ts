@@ -4,9 +4,9 @@
  * (src/domain/wire-format.ts). A relay that writes blocks out again needs no object graph for them:
  * the `ogmios` format is the block's own bytes, the `hecate` format is spliced from its members.
  *
- * The bytes live outside the JavaScript heap (a Buffer of just the block, not the frame): blocks
- * waiting in flight or in the volatile window are not copied by every scavenge nor promoted to
- * the old generation, and they go to Redis without being encoded to UTF-8 again.
+ * The bytes live outside the JavaScript heap (a view of the block's range of the frame's buffer):
+ * blocks waiting in flight or in the volatile window are not copied by every scavenge nor
+ * promoted to the old generation, and they go to Redis without being encoded to UTF-8 again.
  *
  * Only text that a parse and stringify would give back unchanged is kept this way
  * (src/json/canonical.ts), so the bytes written are the same as from the parsed block.
@@ -14,7 +14,7 @@
 import type { Block } from "./block.js"
 
 export interface BlockText {
-  /** the block's UTF-8 bytes, exactly as in the frame */
+  /** the block's UTF-8 bytes, exactly as in the frame (a view into the frame's buffer: never written to) */
   readonly bytes: Buffer
   /** (keyStart, valueStart, valueEnd) per member of the block, byte offsets into `bytes`, keyStart at the key's quote */
   readonly members: ArrayLike<number>

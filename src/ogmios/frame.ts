@@ -87,21 +87,23 @@ const TIP_OFFSET = 7
  * view) is returned for error excerpts only.
  */
 export const decodeForwardBytes = (data: Buffer): { readonly frame: ResultFrame; readonly text: string } | undefined => {
-  const start = FORWARD_HEAD_BYTES.length
-  if (data.length <= start || data.compare(FORWARD_HEAD_BYTES, 0, start, 0, start) !== 0) return undefined
-  const text = data.toString("latin1")
+  const head = FORWARD_HEAD_BYTES.length
+  if (data.length <= head || data.compare(FORWARD_HEAD_BYTES, 0, head, 0, head) !== 0) return undefined
+  // from the block on: the scan's offsets are then the block's own
+  const view = data.subarray(head)
+  const text = view.toString("latin1")
   const members: Array<number> = []
   const transactions: Array<number> = []
-  const end = scanCanonicalObject(text, start, members, "transactions", transactions)
+  const end = scanCanonicalObject(text, 0, members, "transactions", transactions)
   if (end < 0) return undefined
   const tail = FORWARD_TAIL.exec(text.slice(end))
   if (tail === null) return undefined
   // the tip and the header members, parsed at once as `[tip,{header}]`
-  let parts = `[${data.toString("utf8", end + TIP_OFFSET, end + TIP_OFFSET + tail[1]!.length)},{`
+  let parts = `[${view.toString("utf8", end + TIP_OFFSET, end + TIP_OFFSET + tail[1]!.length)},{`
   let fields = 0
   for (let i = 0; i < members.length; i += 3) {
     if (!HEADER_FIELDS.has(text.slice(members[i]! + 1, members[i + 1]! - 2))) continue
-    parts += `${fields++ > 0 ? "," : ""}${data.toString("utf8", members[i]!, members[i + 2]!)}`
+    parts += `${fields++ > 0 ? "," : ""}${view.toString("utf8", members[i]!, members[i + 2]!)}`
   }
   let tip: unknown
   let header: Record<string, unknown>
@@ -110,13 +112,14 @@ export const decodeForwardBytes = (data: Buffer): { readonly frame: ResultFrame;
   } catch {
     return undefined
   }
-  // the block's own bytes, copied out of the frame (which may share a larger socket buffer), and
-  // its offsets into them in typed arrays: a block in the volatile window keeps no per-member
-  // heap objects alive (arrays of thousands of offsets were promoted with every block)
+  // the block's own bytes, a view into the frame (no copy: the frame is one socket read or the
+  // fragments joined, so a view holds little more than the block), and its offsets into them in
+  // typed arrays: a block in the volatile window keeps no per-member heap objects alive (arrays
+  // of thousands of offsets were promoted with every block)
   const block = keepBlockText(header as unknown as Block, {
-    bytes: Buffer.from(data.subarray(start, end)),
-    members: Int32Array.from(members, (at) => at - start),
-    transactions: Int32Array.from(transactions, (at) => (at < 0 ? at : at - start))
+    bytes: view.subarray(0, end),
+    members: new Int32Array(members),
+    transactions: new Int32Array(transactions)
   })
   return { frame: { jsonrpc: "2.0", method: "nextBlock", result: { direction: "forward", block, tip }, id: null }, text }
 }
