@@ -107,18 +107,19 @@ const OGMIOS_SOURCE: Record<(typeof HECATE_HEAD)[number], string> = {
   slot: "slot", hash: "id", blocktype: "type", era: "era", ancestor: "ancestor", nonce: "nonce", height: "height", size: "size",
   protocol: "protocol", transactions: "transactions"
 }
-const DEPOSIT_TYPES = /"stakeCredential(?:Registration|Deregistration)"/
 
 const bytesOf = (text: string) => Buffer.from(text, "latin1")
 /** `{"slot":`, `,"hash":`, …: each field's key as the wire format writes it */
 const HEAD_KEYS = HECATE_HEAD.map((field) => bytesOf(`${field === "slot" ? "{" : ","}"${field}":`))
 const NULL = bytesOf("null")
 const EMPTY_ARRAY = bytesOf("[]")
-const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA] = ["{", "}", "[", "]", ","].map(bytesOf) as [Buffer, Buffer, Buffer, Buffer, Buffer]
+const CLOSE_BRACE = bytesOf("}")
 
 /**
  * A block's encoding spliced from ranges of its bytes and a few literals, copied once into a
- * buffer of the exact size: no string of the block is built on the way.
+ * buffer of the exact size: no string of the block is built on the way. Ranges that meet are
+ * joined, so what the format leaves as it is (most transactions, whole runs of them) is copied at
+ * once, commas and brackets taken from the source.
  */
 class Splice {
   /** a literal, or a (from, to) range of the source */
@@ -130,8 +131,10 @@ class Splice {
     this.length += bytes.length
   }
   range(from: number, to: number): void {
-    this.parts.push(from, to)
     this.length += to - from
+    const n = this.parts.length
+    if (n >= 2 && this.parts[n - 1] === from && typeof this.parts[n - 2] === "number") this.parts[n - 1] = to
+    else this.parts.push(from, to)
   }
   bytes(): Buffer {
     const out = Buffer.allocUnsafe(this.length)
@@ -148,9 +151,22 @@ class Splice {
 /** A member's key (between its quotes) as latin1: compared with the wire format's ASCII names only. */
 const keyName = (bytes: Buffer, keyStart: number, valueStart: number) => bytes.toString("latin1", keyStart + 1, valueStart - 2)
 
+/** The lengths of the transaction keys the format drops or looks into: other keys are not read. */
+const TX_KEY_LENGTHS = new Set([...DROPPED_TX_KEYS, "certificates"].map((k) => k.length))
+const DEPOSIT_TYPE_BYTES = ["stakeCredentialRegistration", "stakeCredentialDeregistration"].map((t) => Buffer.from(`"${t}"`, "latin1"))
+
+/** Whether the certificates at from..to name a type that may need the injected deposit. */
+const mayNeedDeposit = (bytes: Buffer, from: number, to: number): boolean =>
+  DEPOSIT_TYPE_BYTES.some((type) => {
+    const at = bytes.indexOf(type, from)
+    return at >= 0 && at + type.length <= to
+  })
+
 /**
  * One transaction of a kept block in the hecate format, from its members' bytes: the dropped keys
- * left out. A transaction that may need a deposit injected is parsed and prepared as a value.
+ * left out, each kept member with the comma before it, the braces from the source (a transaction
+ * with nothing to drop is one range). A transaction that may need a deposit injected is parsed
+ * and prepared as a value.
  */
 const hecateTransaction = (kept: BlockText, out: Splice, from: number, to: number, elementStart: number, elementEnd: number): void => {
   const { bytes, transactions } = kept
@@ -159,20 +175,20 @@ const hecateTransaction = (kept: BlockText, out: Splice, from: number, to: numbe
   for (let i = from; i < to; i += 3) {
     const keyStart = transactions[i]!
     const valueStart = transactions[i + 1]!
-    const name = keyName(bytes, keyStart, valueStart)
-    if (DROPPED_TX_KEYS.has(name)) continue
-    if (name === "certificates" && DEPOSIT_TYPES.test(bytes.toString("latin1", valueStart, transactions[i + 2]!))) {
-      const tx = parse(bytes.toString("utf8", elementStart, elementEnd)) as object
-      return out.literal(Buffer.from(withRawBigInts(tx, () => stringify(prepareTransaction(tx)))))
+    const valueEnd = transactions[i + 2]!
+    if (TX_KEY_LENGTHS.has(valueStart - keyStart - 3)) {
+      const name = keyName(bytes, keyStart, valueStart)
+      if (DROPPED_TX_KEYS.has(name)) continue
+      if (name === "certificates" && mayNeedDeposit(bytes, valueStart, valueEnd)) {
+        const tx = parse(bytes.toString("utf8", elementStart, elementEnd)) as object
+        return out.literal(Buffer.from(withRawBigInts(tx, () => stringify(prepareTransaction(tx)))))
+      }
     }
-    members.push(keyStart, transactions[i + 2]!)
+    members.push(keyStart, valueEnd)
   }
-  out.literal(OPEN_BRACE)
-  for (let i = 0; i < members.length; i += 2) {
-    if (i > 0) out.literal(COMMA)
-    out.range(members[i]!, members[i + 1]!)
-  }
-  out.literal(CLOSE_BRACE)
+  out.range(elementStart, elementStart + 1) // {
+  for (let i = 0; i < members.length; i += 2) out.range(i === 0 ? members[i]! : members[i]! - 1, members[i + 1]!)
+  out.range(elementEnd - 1, elementEnd) // }
 }
 
 /** `prepareBlock` + stringify, spliced from a kept block's bytes; undefined where that is not certain. */
@@ -189,18 +205,18 @@ const hecateFromBytes = (block: Block, kept: BlockText): Buffer | undefined => {
     const whole = () => out.range(members[at! + 1]!, members[at! + 2]!)
     if (field === "slot") return typeof block.slot === "number" ? whole() : out.literal(NULL)
     if (field === "transactions") {
-      if (at === undefined || bytes[members[at + 1]!] !== 0x5b) return out.literal(EMPTY_ARRAY)
-      out.literal(OPEN_BRACKET)
+      const arrayStart = at === undefined ? -1 : members[at + 1]!
+      if (at === undefined || bytes[arrayStart] !== 0x5b) return out.literal(EMPTY_ARRAY)
+      out.range(arrayStart, arrayStart + 1) // [
       let from = 0
-      let first = true
       for (let i = 0; i < transactions.length; i += 3) {
         if (transactions[i] !== -1) continue
-        if (!first) out.literal(COMMA)
-        first = false
-        hecateTransaction(kept, out, from, i, transactions[i + 1]!, transactions[i + 2]!)
+        const elementStart = transactions[i + 1]!
+        if (from > 0) out.range(elementStart - 1, elementStart) // the comma before it
+        hecateTransaction(kept, out, from, i, elementStart, transactions[i + 2]!)
         from = i + 3
       }
-      return out.literal(CLOSE_BRACKET)
+      return out.range(members[at + 2]! - 1, members[at + 2]!) // ]
     }
     // absent: nonce, size or protocol (the others were checked above)
     if (at === undefined) return out.literal(NULL)
