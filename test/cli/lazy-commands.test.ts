@@ -71,3 +71,37 @@ describe("commandRestart: the relay", () => {
     expect(commandRestart({}, ["--heap-growing-percent=30"], "relay")).toEqual([`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, "--heap-growing-percent=30"])
   })
 })
+
+describe("one command's modules", () => {
+  // a preload that records every module the run resolves, printed when it exits
+  const dir = mkdtempSync(join(tmpdir(), "hecate-test-modules-"))
+  const preload = join(dir, "record.mjs")
+  writeFileSync(preload, [
+    'import { registerHooks } from "node:module"',
+    "const seen = new Set()",
+    "registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); seen.add(r.url); return r } })",
+    'process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify([...seen]) + "\\n"))'
+  ].join("\n"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const loaded = async (args: ReadonlyArray<string>) => {
+    const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` } })
+    expect(r.code).toBe(0)
+    const line = r.stderr.split("\n").find((l) => l.startsWith("LOADED "))
+    expect(line, r.stderr).toBeDefined()
+    return JSON.parse(line!.slice("LOADED ".length)) as Array<string>
+  }
+  const heavy = (urls: ReadonlyArray<string>) => ({
+    bullmq: urls.some((u) => u.includes("/node_modules/bullmq/")),
+    dashboard: urls.some((u) => u.endsWith("/observability/dashboard.js")),
+    simulator: urls.some((u) => u.includes("/dist/simulator/")),
+    platformIndex: urls.some((u) => /\/@effect\/platform-node\/dist\/index\.js$/.test(u))
+  })
+
+  it("backfill loads neither the job queue, the dashboard, the simulator nor the platform's index", async () => {
+    expect(heavy(await loaded(["backfill", "--help"]))).toEqual({ bullmq: false, dashboard: false, simulator: false, platformIndex: false })
+  })
+
+  it("the top-level help loads every command (and so the job queue, the dashboard and the simulator)", async () => {
+    expect(heavy(await loaded(["--help"]))).toEqual({ bullmq: true, dashboard: true, simulator: true, platformIndex: false })
+  })
+})
