@@ -18,6 +18,7 @@
  * `transactions` as [], and Byron-only fields (delegate, operationalCertificates, issuer) are
  * dropped.
  */
+import { scanCanonicalObject } from "../json/canonical.js"
 import { parse, stringify, withRawBigInts } from "../json/lossless.js"
 import type { Block } from "./block.js"
 import { blockText, type BlockText } from "./block-text.js"
@@ -162,16 +163,52 @@ const mayNeedDeposit = (bytes: Buffer, from: number, to: number): boolean =>
     return at >= 0 && at + type.length <= to
   })
 
+/** What prepare_block appends to a stake credential (de)registration certificate without a deposit. */
+const DEPOSIT_MEMBER = bytesOf(`,"deposit":${JSON.stringify(STAKE_CREDENTIAL_DEPOSIT)}`)
+const DEPOSIT_TYPE_VALUES = new Set(['"stakeCredentialRegistration"', '"stakeCredentialDeregistration"'])
+
+/**
+ * Where the deposit goes in the certificates array at valueStart..valueEnd: before the closing
+ * brace of each certificate `needsDeposit` picks (an object whose `type` is one of the two and
+ * that has no `deposit`), as block offsets; undefined when the array cannot be scanned here (the
+ * caller then parses the transaction).
+ */
+const depositPoints = (bytes: Buffer, valueStart: number, valueEnd: number): Array<number> | undefined => {
+  if (bytes[valueStart] !== 0x5b) return undefined
+  // the array as the one member of an object, so the scanner records its elements' members
+  const wrapped = `{"c":${bytes.toString("latin1", valueStart, valueEnd)}}`
+  const shift = valueStart - 5 // `{"c":` precedes the array
+  const members: Array<number> = []
+  const certificates: Array<number> = []
+  if (scanCanonicalObject(wrapped, 0, members, "c", certificates) !== wrapped.length) return undefined
+  const points: Array<number> = []
+  let from = 0
+  for (let i = 0; i < certificates.length; i += 3) {
+    if (certificates[i] !== -1) continue
+    let typed = false
+    let deposit = false
+    for (let m = from; m < i; m += 3) {
+      const name = wrapped.slice(certificates[m]! + 1, certificates[m + 1]! - 2)
+      if (name === "deposit") deposit = true
+      else if (name === "type") typed = DEPOSIT_TYPE_VALUES.has(wrapped.slice(certificates[m + 1]!, certificates[m + 2]!))
+    }
+    if (typed && !deposit) points.push(certificates[i + 2]! - 1 + shift)
+    from = i + 3
+  }
+  return points
+}
+
 /**
  * One transaction of a kept block in the hecate format, from its members' bytes: the dropped keys
  * left out, each kept member with the comma before it, the braces from the source (a transaction
- * with nothing to drop is one range). A transaction that may need a deposit injected is parsed
- * and prepared as a value.
+ * with nothing to drop is one range), and the deposit spliced into the certificates that need it.
+ * A transaction whose certificates cannot be scanned here is parsed and prepared as a value.
  */
 const hecateTransaction = (kept: BlockText, out: Splice, from: number, to: number, elementStart: number, elementEnd: number): void => {
   const { bytes, transactions } = kept
   if (from === to) return out.range(elementStart, elementEnd) // not an object (or {}): as it is
   const members: Array<number> = []
+  let deposits: Array<number> | undefined
   for (let i = from; i < to; i += 3) {
     const keyStart = transactions[i]!
     const valueStart = transactions[i + 1]!
@@ -180,14 +217,27 @@ const hecateTransaction = (kept: BlockText, out: Splice, from: number, to: numbe
       const name = keyName(bytes, keyStart, valueStart)
       if (DROPPED_TX_KEYS.has(name)) continue
       if (name === "certificates" && mayNeedDeposit(bytes, valueStart, valueEnd)) {
-        const tx = parse(bytes.toString("utf8", elementStart, elementEnd)) as object
-        return out.literal(Buffer.from(withRawBigInts(tx, () => stringify(prepareTransaction(tx)))))
+        deposits = depositPoints(bytes, valueStart, valueEnd)
+        if (deposits === undefined) {
+          const tx = parse(bytes.toString("utf8", elementStart, elementEnd)) as object
+          return out.literal(Buffer.from(withRawBigInts(tx, () => stringify(prepareTransaction(tx)))))
+        }
       }
     }
     members.push(keyStart, valueEnd)
   }
   out.range(elementStart, elementStart + 1) // {
-  for (let i = 0; i < members.length; i += 2) out.range(i === 0 ? members[i]! : members[i]! - 1, members[i + 1]!)
+  let next = 0 // the next deposit point
+  for (let i = 0; i < members.length; i += 2) {
+    let at = i === 0 ? members[i]! : members[i]! - 1
+    const end = members[i + 1]!
+    for (; deposits !== undefined && next < deposits.length && deposits[next]! < end; next++) {
+      out.range(at, deposits[next]!)
+      out.literal(DEPOSIT_MEMBER)
+      at = deposits[next]!
+    }
+    out.range(at, end)
+  }
   out.range(elementEnd - 1, elementEnd) // }
 }
 
