@@ -109,15 +109,18 @@ export class OgmiosConnection {
     ws.on("message", this.onMessage)
     ws.on("pong", this.markAlive)
     let oversize: number | undefined
+    let unreadable: string | undefined
     ws.once("close", (code: number, reason: Buffer) => {
       const cause = oversize !== undefined
         ? `frame of ${formatBytes(oversize)} exceeds the ${formatBytes(this.maxPayload)} limit`
-        : midFrame(ws)
+        : unreadable ?? midFrame(ws)
       this.end(cause === undefined ? connectionLost(url, code, reason.toString()) : connectionLost(url, code, "", cause))
     })
     ws.on("error", (error: Error & { code?: string }) => {
-      // 'close' follows every 'error' and is what we report; an oversized frame is named there
+      // 'close' follows every 'error' and is what we report; a frame the WebSocket refused is named there
       if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") oversize = announcedLength(ws) ?? this.maxPayload + 1
+      else if (error.code === "WS_ERR_INVALID_UTF8") unreadable = "received a text frame that is not valid UTF-8"
+      else if (error.code?.startsWith("WS_ERR_") === true) unreadable = `received a frame the WebSocket refused: ${error.message}`
     })
     if (keepAliveInterval > 0) {
       this.keepAlive = setInterval(() => {

@@ -24,7 +24,8 @@ const CAUSES: Partial<Record<FaultKind, RegExp>> = {
   truncate: /Ogmios connection lost \(malformed Ogmios frame: not JSON\)/,
   changeId: /Ogmios connection lost \(malformed Ogmios frame: a reply to no request sent \(id \d+\)\)/,
   oversize: /Ogmios connection lost \(.*frame of 140 MB exceeds the 128 MiB limit/,
-  closeMidFrame: /Ogmios connection lost \(.*closed mid-frame/
+  closeMidFrame: /Ogmios connection lost \(.*closed mid-frame/,
+  invalidUtf8: /Ogmios connection lost \(.*received a text frame that is not valid UTF-8/
 }
 
 describe("relay: a malformed frame is a dropped connection (CLI, fault proxy)", () => {
@@ -40,10 +41,20 @@ describe("relay: a malformed frame is a dropped connection (CLI, fault proxy)", 
     expect(events).toHaveLength(BLOCKS)
   })
 
+  it("a text frame that is not valid UTF-8 is named as such (not as a frame cut short), and the relay recovers", async () => {
+    const { prefix, result, fired } = await relayThrough({ kind: "invalidUtf8", at: { height: 11 } })
+    expect(result.code, result.stdout + result.stderr).toBe(130)
+    expect(fired).toBe(1)
+    expect(result.stderr).toMatch(CAUSES.invalidUtf8!)
+    expect(result.stderr).not.toMatch(/closed mid-frame/)
+    const { events } = await expectCanonical(t.client, prefix, t.sim)
+    expect(events).toHaveLength(BLOCKS)
+  })
+
   it("property: connection fault × block × once/every connection always ends on the canonical chain", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom<FaultKind>("corrupt", "truncate", "changeId", "oversize", "closeMidFrame"),
+        fc.constantFrom<FaultKind>("corrupt", "truncate", "changeId", "oversize", "closeMidFrame", "invalidUtf8"),
         fc.integer({ min: 1, max: BLOCKS - 2 }),
         fc.boolean(),
         async (kind, position, everyConnection) => {

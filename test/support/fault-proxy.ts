@@ -27,6 +27,7 @@
  *   stall          this frame and every later one are dropped; the socket stays open and answers pings
  *   closeMidFrame  a frame header with the true length, half the payload, then the TCP connection ends
  *   changeId       the frame's `id` is replaced (null ↔ a number nobody asked for)
+ *   invalidUtf8    a complete text frame with two bytes that are not UTF-8 inside its first string
  *   jumpHeight     a forward's block height +1 (ancestor hash untouched): not parent height + 1
  *   breakParent    a forward's block ancestor replaced by a hash that is no block's
  *   rollbackUnknown  a forward replaced by a backward to a point that is not on the chain
@@ -45,12 +46,13 @@ export type FaultKind =
   | "stall"
   | "closeMidFrame"
   | "changeId"
+  | "invalidUtf8"
   | "jumpHeight"
   | "breakParent"
   | "rollbackUnknown"
 
 export const FAULT_KINDS: ReadonlyArray<FaultKind> = [
-  "corrupt", "truncate", "oversize", "delay", "stall", "closeMidFrame", "changeId", "jumpHeight", "breakParent", "rollbackUnknown"
+  "corrupt", "truncate", "oversize", "delay", "stall", "closeMidFrame", "changeId", "invalidUtf8", "jumpHeight", "breakParent", "rollbackUnknown"
 ]
 
 export type FaultTrigger =
@@ -211,6 +213,10 @@ export const startFaultProxy = async (target: string, initial?: Fault): Promise<
       switch (fault.kind) {
         case "corrupt":
           return send(() => client.send(`#not json# ${text.slice(1)}`))
+        case "invalidUtf8": {
+          const at = text.indexOf('"', 1) + 1 // just inside the first key
+          return send(() => client.send(Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xff, 0xfe]), Buffer.from(text.slice(at))]), { binary: false }))
+        }
         case "truncate":
           return send(() => client.send(text.slice(0, Math.floor(text.length / 2))))
         case "oversize": {
