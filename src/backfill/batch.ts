@@ -125,17 +125,14 @@ export const jsonArrayBatcher = (format: WireFormat, initialBytes = 1 << 20, par
         const b = reserve(data.length + 2)
         b[length++] = count === 0 ? OPEN : COMMA
         length += data.copy(b, length)
-        count++
-        lastHeight = block.height
-        return
+      } else {
+        // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]". Near
+        // the end of the buffer the exact length decides, so a big block does not grow it for nothing
+        const bound = data.length * 3 + 2
+        const b = reserve(buf !== undefined && buf.length - length < bound ? Buffer.byteLength(data, "utf8") + 2 : bound)
+        b[length++] = count === 0 ? OPEN : COMMA
+        length += b.write(data, length, "utf8")
       }
-      const text = data
-      // a UTF-16 code unit is at most 3 UTF-8 bytes; one more for the separator, one for "]". Near
-      // the end of the buffer the exact length decides, so a big block does not grow it for nothing
-      const bound = text.length * 3 + 2
-      const b = reserve(buf !== undefined && buf.length - length < bound ? Buffer.byteLength(text, "utf8") + 2 : bound)
-      b[length++] = count === 0 ? OPEN : COMMA
-      length += b.write(text, length, "utf8")
       count++
       lastHeight = block.height
     },

@@ -43,7 +43,10 @@ interface NodeFlag {
   readonly given: RegExp
 }
 
-const semiSpace = (mb: number): NodeFlag => ({ arg: `--max-semi-space-size=${mb}`, given: /^--(max-|min-)?semi-space-size/ })
+/** Any young generation size: a user who set one tuned the process's memory themselves. */
+const SEMI_SPACE_GIVEN = /^--(max-|min-)?semi-space-size/
+
+const semiSpace = (mb: number): NodeFlag => ({ arg: `--max-semi-space-size=${mb}`, given: SEMI_SPACE_GIVEN })
 const heapGrowing = (percent: number): NodeFlag => ({ arg: `--heap-growing-percent=${percent}`, given: /^--heap[-_]growing[-_]percent/ })
 
 /** The node flags each command restarts with; the others keep V8's defaults. */
@@ -67,9 +70,8 @@ export const commandRestart = (
   const flags = command === undefined ? undefined : FLAGS_BY_COMMAND[command]
   if (flags === undefined) return undefined
   const given = [...execArgv, ...(env["NODE_OPTIONS"] ?? "").split(/\s+/)]
-  const isGiven = (flag: NodeFlag) => given.some((a) => flag.given.test(a))
   // the user's own young generation size means they tuned the process's memory: leave it alone
-  if (isGiven(flags[0]!)) return undefined
-  const missing = flags.filter((flag) => !isGiven(flag))
+  if (given.some((a) => SEMI_SPACE_GIVEN.test(a))) return undefined
+  const missing = flags.filter((flag) => !given.some((a) => flag.given.test(a)))
   return missing.length === 0 ? undefined : [...missing.map((flag) => flag.arg), ...execArgv]
 }

@@ -154,7 +154,9 @@ const keyName = (bytes: Buffer, keyStart: number, valueStart: number) => bytes.t
 
 /** The lengths of the transaction keys the format drops or looks into: other keys are not read. */
 const TX_KEY_LENGTHS = new Set([...DROPPED_TX_KEYS, "certificates"].map((k) => k.length))
-const DEPOSIT_TYPE_BYTES = ["stakeCredentialRegistration", "stakeCredentialDeregistration"].map((t) => Buffer.from(`"${t}"`, "latin1"))
+/** The certificate types that get the deposit, as their `type` values are written (quoted) */
+const DEPOSIT_TYPE_VALUES = new Set([...DEPOSIT_CERTIFICATE_TYPES].map((t) => `"${t}"`))
+const DEPOSIT_TYPE_BYTES = [...DEPOSIT_TYPE_VALUES].map(bytesOf)
 
 /** Whether the certificates at from..to name a type that may need the injected deposit. */
 const mayNeedDeposit = (bytes: Buffer, from: number, to: number): boolean =>
@@ -165,7 +167,6 @@ const mayNeedDeposit = (bytes: Buffer, from: number, to: number): boolean =>
 
 /** What prepare_block appends to a stake credential (de)registration certificate without a deposit. */
 const DEPOSIT_MEMBER = bytesOf(`,"deposit":${JSON.stringify(STAKE_CREDENTIAL_DEPOSIT)}`)
-const DEPOSIT_TYPE_VALUES = new Set(['"stakeCredentialRegistration"', '"stakeCredentialDeregistration"'])
 
 /**
  * Where the deposit goes in the certificates array at valueStart..valueEnd: before the closing
