@@ -32,11 +32,17 @@ export class EraMismatch extends Schema.TaggedError<EraMismatch>()("EraMismatch"
   readonly exitCode: number = 1
 }
 
-/** 2002: e.g. a Shelley-only query while the node is still in Byron. */
+/**
+ * 2002: a ledger-state query while the node's ledger is in the Byron era, which has none of them
+ * (the current epoch, era summaries, …). A node syncing from genesis answers it for hours, so it
+ * reads as "rerun later" (10), in one line that says why.
+ */
 export class QueryUnavailableInCurrentEra extends Schema.TaggedError<QueryUnavailableInCurrentEra>()(
   "QueryUnavailableInCurrentEra",
   { message: Schema.String }
-) {}
+) {
+  readonly exitCode: number = 10
+}
 
 /** Any other JSON-RPC error response (-32600, -32603, 2000, 2003, 2004, ...). */
 export class OgmiosRpcError extends Schema.TaggedError<OgmiosRpcError>()("OgmiosRpcError", {

@@ -93,7 +93,11 @@ export const fromRpcError = (error: RpcErrorObject, method: string | undefined):
       }
       break
     case ErrorCode.queryUnavailableInCurrentEra:
-      return new QueryUnavailableInCurrentEra({ message: error.message })
+      return new QueryUnavailableInCurrentEra({
+        message: `Ogmios cannot answer ${method ?? "the query"} in the node's current era (${error.message}): ` +
+          `the node's ledger is still in the Byron era, which has no ledger-state queries. ` +
+          `Rerun once the node has synced past Byron (into Shelley or later)`
+      })
   }
   return new OgmiosRpcError({
     message: error.message,
