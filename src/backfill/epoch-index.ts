@@ -13,9 +13,9 @@
  */
 import { randomBytes } from "node:crypto"
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { dirname, join } from "node:path"
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
+import { packageDataDir } from "../config/data-dir.js"
 import {
   cachedRows,
   emptyCache,
@@ -66,8 +66,8 @@ export interface EpochIndexOptions {
   readonly cachePath?: string
 }
 
-/** The package's `data/` directory (src/backfill/.. /.. or dist/backfill/../..). */
-export const DEFAULT_DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "data")
+/** The package's `data/` directory (src/config/data-dir.ts). */
+export const DEFAULT_DATA_DIR = packageDataDir()
 
 const describeRange = (rows: ReadonlyArray<EpochRow>): string =>
   rows.length === 0 ? "none" : `${rows[0]!.epoch}..${rows[rows.length - 1]!.epoch}`

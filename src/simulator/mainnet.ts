@@ -3,10 +3,10 @@
  * arithmetic, and the real epoch boundary blocks from data/epoch_boundaries.csv.
  * Sources: shared/spec/ogmios-protocol.md §3 and §5, and the CSVs in data/.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { Result } from "effect"
+import { findPackageDataDir } from "../config/data-dir.js"
 import { type EpochBoundary, parseBlocksCsv, parseBoundariesCsv } from "../backfill/epoch-index-data.js"
 import type { EpochIndexInvalid } from "../backfill/errors.js"
 
@@ -90,16 +90,12 @@ export const mainnetRelativeSeconds = (slot: number): number =>
 /** One row of data/epoch_boundaries.csv: the real first and last block of an epoch. */
 export type { EpochBoundary }
 
-/** Finds the repository's data/ folder from this module (src/, dist/ or dist-bench/src/). */
+/** The data/ folder: `explicit`, else the package's (src/config/data-dir.ts). */
 export const findDataDir = (explicit?: string): string => {
   if (explicit !== undefined) return explicit
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, "data")
-    if (existsSync(join(candidate, "epoch_boundaries.csv"))) return candidate
-    dir = resolve(dir, "..")
-  }
-  throw new Error("simulator: cannot find data/epoch_boundaries.csv; pass dataDir")
+  const found = findPackageDataDir()
+  if (found === undefined) throw new Error("simulator: cannot find data/epoch_boundaries.csv; pass dataDir")
+  return found
 }
 
 /** The shipped CSVs, parsed and checked by the epoch index's own parsers (a broken row names itself). */
