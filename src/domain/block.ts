@@ -39,3 +39,14 @@ export const blockPoint = (block: Block, previousSlot = -1, byronEpochLength = B
   slot: blockSlot(block, previousSlot, byronEpochLength),
   id: block.id
 })
+
+/**
+ * The block's header fields only (type, era, id, ancestor, height, slot): what identifies it and
+ * places it on the chain, with none of its content (transactions, or the bytes a block kept as
+ * text refers to), e.g. for a window that outlives the block's write.
+ */
+export const blockHeader = (block: Block): Block => {
+  const header: { -readonly [K in keyof Block]: Block[K] } = { type: block.type, era: block.era, id: block.id, ancestor: block.ancestor, height: block.height }
+  if (block.slot !== undefined) header.slot = block.slot
+  return header
+}

@@ -16,7 +16,7 @@
  * session starts over from the stored cursor.
  */
 import { Duration, Effect, Schedule } from "effect"
-import type { Block } from "../domain/block.js"
+import { type Block, blockHeader } from "../domain/block.js"
 import { formatPoint, type Point, type PointOrOrigin, type TipOrOrigin } from "../domain/point.js"
 import { InvalidResumeWindow, NonContiguousBlock, RollbackTooDeep, UnknownRollbackPoint } from "../domain/reorg-event.js"
 import type { WireFormat } from "../domain/wire-format.js"
@@ -96,7 +96,10 @@ export interface RelayOptions {
   readonly heartbeatInterval?: Duration.Input
   /** Extra cursor fields written when a fresh cursor is created (the seam of `sync`). */
   readonly initFields?: Readonly<Record<string, string>>
-  /** Observes every committed write (after backpressure), e.g. for progress or tests. */
+  /**
+   * Observes every committed write (after backpressure), e.g. for progress or tests. An Undo's or
+   * a Final's block is its header only: the window keeps no more (its content is in `events`).
+   */
   readonly onWrite?: RelayWriteObserver
 }
 
@@ -271,7 +274,9 @@ export const relay = (options: RelayOptions) =>
             ))
         })
         const subscription = source.pipe(
-          reorgBatches({ depth, resume: start.resume, ...(byronEpochLength === undefined ? {} : { byronEpochLength }) }),
+          // the window keeps headers only: an undo or final entry is copied in Redis from the apply
+          // entry, so a block's frame and offsets are freed once its write is sent
+          reorgBatches({ depth, resume: start.resume, windowBlock: blockHeader, ...(byronEpochLength === undefined ? {} : { byronEpochLength }) }),
           makeRelayRedisSink({
             store,
             producer: cursor.producer,

@@ -86,6 +86,14 @@ export interface ReorgOptions {
   readonly checkAncestry?: boolean
   /** Slots per Byron epoch, for the points of EBBs. Default 21600 (mainnet's). */
   readonly byronEpochLength?: number
+  /**
+   * What the window keeps of an applied block, and so what its Undo and Final carry. Default: the
+   * block itself. A sink that has written the block by the time it is undone or final and needs
+   * only its point then (the Redis relay: an undo entry is copied server-side from the apply
+   * entry) keeps `blockHeader`, so the block's content is freed once written instead of living
+   * `depth` blocks long. `snapshot` then persists what the window kept.
+   */
+  readonly windowBlock?: (block: Block) => Block
 }
 
 interface Entry {
@@ -106,7 +114,8 @@ class Core {
   constructor(
     readonly ring: Ring<Entry>,
     public anchor: Anchor,
-    readonly byronEpochLength: number | undefined
+    readonly byronEpochLength: number | undefined,
+    readonly windowBlock: ((block: Block) => Block) | undefined
   ) {}
 }
 
@@ -140,7 +149,7 @@ export const initialState = (options: ReorgOptions = {}): ReorgState => {
   const ring = new Ring<Entry>(Math.min(depth + 1, 64))
   const resume = options.resume
   if (resume === undefined) {
-    return new ReorgState(depth, checkAncestry, new Core(ring, { point: "origin", height: null, final: false }, options.byronEpochLength), 0)
+    return new ReorgState(depth, checkAncestry, new Core(ring, { point: "origin", height: null, final: false }, options.byronEpochLength, options.windowBlock), 0)
   }
   if (resume.blocks.length > depth) {
     throw new InvalidResumeWindow({ reason: `it holds ${resume.blocks.length} volatile blocks, more than depth ${depth}` })
@@ -163,7 +172,7 @@ export const initialState = (options: ReorgOptions = {}): ReorgState => {
     previousSlot = point.slot
     expectedAncestor = block.id
   }
-  return new ReorgState(depth, checkAncestry, new Core(ring, anchor, options.byronEpochLength), 0)
+  return new ReorgState(depth, checkAncestry, new Core(ring, anchor, options.byronEpochLength, options.windowBlock), 0)
 }
 
 const takeCore = (state: ReorgState): Core => {
@@ -216,7 +225,7 @@ const stepWith = (state: ReorgState, event: ChainSyncEvent, points: Array<Point>
       }
     }
     const point = blockPoint(block, newest !== undefined ? newest.point.slot : anchorSlot(core.anchor), core.byronEpochLength)
-    ring.pushNewest({ block, point })
+    ring.pushNewest({ block: core.windowBlock === undefined ? block : core.windowBlock(block), point })
     const out: Array<ReorgEvent> = [Apply(block, event.tip)]
     points?.push(point)
     while (ring.size > state.depth) {

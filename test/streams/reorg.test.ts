@@ -1,7 +1,8 @@
 import { Effect, Exit, Result, Stream } from "effect"
 import { config, from, type OperatorFunction } from "rxjs"
 import { describe, expect, it } from "vitest"
-import type { Block } from "../../src/domain/block.js"
+import { type Block, blockHeader } from "../../src/domain/block.js"
+import { blockText, keepBlockText } from "../../src/domain/block-text.js"
 import { type ChainSyncEvent, RollBackward } from "../../src/domain/chain-event.js"
 import {
   InvalidResumeWindow,
@@ -295,3 +296,34 @@ describe("reorg operators: a malformed event errors the Observable (never RxJS's
   })
 })
 
+
+describe("reorg: what the window keeps (windowBlock)", () => {
+  const fork = chainOf(1, 3, main[3])
+  const events = [back("origin"), ...main.slice(0, 7).map(fwd), back(main[3]!), ...fork.map(fwd)]
+
+  it("Apply carries the block itself, Undo and Final only what the window kept; the events are the same", () => {
+    const full = runSteps(events, { depth: 3 })
+    const kept = runSteps(events, { depth: 3, windowBlock: blockHeader })
+    const points = (batch: ReadonlyArray<ReorgEvent>) => batch.map((e) => `${e._tag}:${e.block.height}:${e.block.id}`)
+    expect(kept.batches.map(points)).toEqual(full.batches.map(points))
+    const byTag = (tag: ReorgEvent["_tag"]) => kept.flat.filter((e) => e._tag === tag)
+    expect(byTag("Undo").length).toBeGreaterThan(0)
+    expect(byTag("Final").length).toBeGreaterThan(0)
+    const original = new Map([...main, ...fork].map((b) => [b.id, b]))
+    for (const e of byTag("Apply")) expect(e.block).toBe(original.get(e.block.id))
+    for (const e of [...byTag("Undo"), ...byTag("Final")]) {
+      expect(e.block).toEqual(blockHeader(original.get(e.block.id)!))
+      expect(e.block["transactions"]).toBeUndefined()
+    }
+  })
+
+  it("blockHeader keeps what places a block on the chain and drops its content, the text of a kept block included", () => {
+    const block = main[2]!
+    expect(blockHeader(block)).toEqual({ type: "praos", era: "conway", id: block.id, ancestor: block.ancestor, height: 2, slot: block.slot })
+    const ebb = { type: "ebb", era: "byron", id: "e".repeat(64), ancestor: "genesis", height: 0 }
+    expect(blockHeader(ebb)).toEqual(ebb) // no slot of its own: none made up
+    const text = keepBlockText({ ...ebb }, { bytes: Buffer.from("{}"), members: [], transactions: [] })
+    expect(blockText(text)).toBeDefined()
+    expect(blockText(blockHeader(text))).toBeUndefined()
+  })
+})
