@@ -1,6 +1,6 @@
 /**
  * Backfill throughput: ≥ 100 000 blocks of realistic size (mean 14 KB of JSON) from the simulator
- * into Redis, through the built CLI (`dist-bench/src/main.js backfill`, a child process whose RSS
+ * into Redis, through the built CLI (`dist/main.js backfill`, so `npm run build` first; a child process whose RSS
  * is sampled from /proc), at concurrency 1, 2 and 4 — against a chain-sync-only pass over the same
  * chain with the same client (`syncEpoch` over OgmiosLive, blocks dropped), at the same concurrency.
  *
@@ -92,7 +92,8 @@ export interface BackfillBenchRow {
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-export const MAIN = here("../src/main.js")
+/** The command line as `npm run build` ships it (the bundle of rolldown.config.ts), not the benches' own tsc copy of src/. */
+export const MAIN = here("../../dist/main.js")
 const REPO = here("../..")
 
 /**
@@ -113,6 +114,10 @@ export const buildBaseline = (ref: string): { main: string; dispose: () => void 
   execFileSync("sh", ["-c", `git -C "${REPO}" archive "${ref}" | tar -x -C "${dir}"`], { stdio: ["ignore", "ignore", "inherit"] })
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"))
   execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { stdio: "inherit" })
+  // a ref that ships its command line as a bundle builds it as its `npm run build` does
+  if (existsSync(join(dir, "rolldown.config.ts"))) {
+    execFileSync(process.execPath, [join(REPO, "node_modules/rolldown/bin/cli.mjs"), "-c", "rolldown.config.ts"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] })
+  }
   const main = join(dir, "dist/main.js")
   if (!existsSync(main)) throw new Error(`baseline ${ref}: no ${main} after the build`)
   const handle = {

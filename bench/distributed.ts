@@ -36,7 +36,7 @@ import { deleteByPrefix } from "./redis-keys.js"
 import { firstLine } from "./first-line.js"
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-const MAIN = here("../src/main.js")
+const MAIN = here("../../dist/main.js") // the shipped command line (`npm run build`)
 const CSV = here("../../data/epoch_blocks.csv")
 
 interface ServerInfo {

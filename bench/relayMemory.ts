@@ -40,7 +40,7 @@ export interface RelayMemoryRow {
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-const MAIN = here("../src/main.js")
+const MAIN = here("../../dist/main.js") // the shipped command line (`npm run build`)
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
