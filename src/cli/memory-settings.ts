@@ -32,10 +32,12 @@ export const RELAY_SEMI_SPACE_MB = SEMI_SPACE_MB
  * next (`--heap-growing-percent`). The relay's heap is small (~35 MiB), so V8 allowed it only
  * ~25 % (~8 MiB) more, and it counts the buffers the relay allocates per block (frames, block
  * bytes, Redis commands: ~6.5 MiB/s at 200 blocks/s) against that: a 6-10 ms mark-compact every
- * second at the tip, the relay's latency tail. With 100 % one runs every ~4 s; the heap and the
- * buffers stay below ~50 and ~35 MiB (docs/relay.md, tip latency).
+ * second at the tip, the relay's latency tail. With 100 % one ran every ~4 s at the tip, but a
+ * catch-up (~70 MiB/s of frames) still met one every ~700 blocks; 300 % catches up 10-12 % faster
+ * than 100 % (and than V8's own choice) for ~40 MiB more peak RSS (docs/relay.md, catch-up and
+ * tip latency).
  */
-export const RELAY_HEAP_GROWING_PERCENT = 100
+export const RELAY_HEAP_GROWING_PERCENT = 300
 
 /** A node flag a command restarts with, unless the user set that flag (in any spelling) already. */
 interface NodeFlag {
