@@ -8,6 +8,7 @@
  * (which imports nothing) and loads the real entry (src/cli/app.ts) dynamically. `npm start -- …` always runs the Node 22 that
  * `npm ci` installs as a devDependency.
  */
+import { missingPackageProblem } from "./cli/install-problem.js"
 import { nodeVersionProblem } from "./cli/node-version.js"
 import { startMemoryLog } from "./cli/memory-log.js"
 import { commandRestart } from "./cli/memory-settings.js"
@@ -29,6 +30,14 @@ if (problem !== undefined) {
   }
   const memory = startMemoryLog(memoryLogSetting())
   memory("start")
-  await import("./cli/app.js")
+  try {
+    await import("./cli/app.js")
+  } catch (error) {
+    const missing = missingPackageProblem(error, process.argv[1] ?? "dist/main.js")
+    if (missing === undefined) throw error
+    process.stderr.write(`${missing}\n`)
+    // 2: a configuration error (docs: exit codes)
+    process.exitCode = 2
+  }
   memory("loaded")
 }
