@@ -94,7 +94,12 @@ export type { EpochBoundary }
 export const findDataDir = (explicit?: string): string => {
   if (explicit !== undefined) return explicit
   const found = findPackageDataDir()
-  if (found === undefined) throw new Error("simulator: cannot find data/epoch_boundaries.csv; pass dataDir")
+  if (found === undefined) {
+    throw new Error(
+      "cannot find the shipped mainnet data (data/epoch_boundaries.csv) in any folder above the program: " +
+        "the package's data/ folder must stay beside its dist/ (a copy of dist/ alone has none)"
+    )
+  }
   return found
 }
 
