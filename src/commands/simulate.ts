@@ -29,8 +29,8 @@ const flags = {
   initialBlocks: intFlag("initial-blocks").pipe(Flag.withDescription("blocks generated up front (custom)"), Flag.withDefault(1000)),
   blockInterval: intFlag("block-interval").pipe(Flag.withDescription("ms between produced blocks (0 = no live production)"), Flag.withDefault(1000)),
   forkRate: numberFlag("fork-rate").pipe(Flag.withDescription("probability that a produced block is a fork switch"), Flag.withDefault(0)),
-  maxRollback: intFlag("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k)"), Flag.withDefault(10)),
-  meanBlockBytes: intFlag("mean-block-bytes").pipe(Flag.withDefault(16_384)),
+  maxRollback: intFlag("max-rollback").pipe(Flag.withDescription("deepest live fork (<= k; default 10, or k when k is smaller)"), Flag.optional),
+  meanBlockBytes: intFlag("mean-block-bytes").pipe(Flag.withDescription("mean size of a generated block's JSON, bytes"), Flag.withDefault(16_384)),
   epochLength: intFlag("epoch-length").pipe(Flag.withDescription("slots per epoch (custom; default 10k/f; byron: 10k, the only length)"), Flag.optional),
   slotLength: intFlag("slot-length").pipe(Flag.withDescription("slot length in ms (custom; default 1000, byron 20000)"), Flag.optional),
   k: intFlag("k").pipe(Flag.withDescription("security parameter (custom; default 100, byron: --epoch-length / 10 when only that is given)"), Flag.optional)
@@ -48,7 +48,6 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
       initialBlocks: f.initialBlocks,
       blockIntervalMs: f.blockInterval,
       forkRate: f.forkRate,
-      maxRollback: f.maxRollback,
       meanBlockBytes: f.meanBlockBytes,
       ...(Option.isSome(f.slotLength) ? { slotLengthMs: f.slotLength.value } : {})
     }
@@ -81,7 +80,7 @@ export const simulateCommand = Command.make("simulate", flags, (f) =>
         (first && last ? `, epochs ${first.epoch}..${last.epoch} (${epochInfos.map((e) => `${e.epoch}:${e.blocks}`).join(" ")})` : "")
     )
     yield* Console.log(tip === "origin" ? "tip: origin" : `tip: slot ${tip.slot} height ${tip.height} id ${tip.id} (era ${chain.eraAt(chain.tipIndex)})`)
-    if (f.blockInterval > 0) yield* Console.log(`producing a block every ${f.blockInterval} ms, fork rate ${f.forkRate}, max rollback ${f.maxRollback}`)
+    if (f.blockInterval > 0) yield* Console.log(`producing a block every ${f.blockInterval} ms, fork rate ${f.forkRate}, max rollback ${network.maxRollback}`)
     return yield* Effect.never
   }).pipe(Effect.scoped, reportExpectedFailures("Simulator not started"), exitZeroOnSigterm("simulate: stopped on SIGTERM"))
 ).pipe(Command.withDescription("Run a forking Ogmios-protocol chain simulator (a local devnet) until interrupted"))

@@ -25,8 +25,12 @@ export interface NetworkFlags {
   readonly epochLength: Option.Option<number>
   readonly slotLength: Option.Option<number>
   readonly k: Option.Option<number>
-  readonly maxRollback: number
+  /** none: 10, or k when k is smaller (a fork is never deeper than k) */
+  readonly maxRollback: Option.Option<number>
 }
+
+/** The deepest live fork when --max-rollback is not given (k when k is smaller). */
+export const DEFAULT_MAX_ROLLBACK = 10
 
 /** A flag the user gave that does not fit the others: the flag and a one-line message with an example. */
 export interface FlagProblem {
@@ -39,7 +43,9 @@ export interface FlagProblem {
  * the other network kind, a bad --epochs range, a Byron epoch length that is not 10·k, a
  * --max-rollback deeper than k.
  */
-export const networkOptions = (f: NetworkFlags): FlagProblem | Pick<SimulatorOptions, "network" | "epochs" | "era" | "epochLength" | "securityParameter"> => {
+export const networkOptions = (
+  f: NetworkFlags
+): FlagProblem | Pick<SimulatorOptions, "network" | "epochs" | "era" | "epochLength" | "securityParameter" | "maxRollback"> => {
   if (f.network === "custom") {
     if (Option.isSome(f.epochs)) {
       return {
@@ -71,11 +77,12 @@ export const networkOptions = (f: NetworkFlags): FlagProblem | Pick<SimulatorOpt
       epochLength ??= 10 * k
     }
     k ??= 100
-    if (f.maxRollback > k) {
+    const maxRollback = Option.getOrElse(f.maxRollback, () => Math.min(DEFAULT_MAX_ROLLBACK, k))
+    if (maxRollback > k) {
       // the node never rolls back more than k blocks; a deeper fork is not a chain Cardano makes
-      return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than --k ${k}: forks are at most k blocks deep — e.g. --max-rollback ${k} --k ${k}` }
+      return { variable: "--max-rollback", message: `--max-rollback ${maxRollback} is deeper than --k ${k}: forks are at most k blocks deep — e.g. --max-rollback ${k} --k ${k}` }
     }
-    return { network: "custom", era, securityParameter: k, ...(epochLength !== undefined ? { epochLength } : {}) }
+    return { network: "custom", era, securityParameter: k, maxRollback, ...(epochLength !== undefined ? { epochLength } : {}) }
   }
   const customOnly: ReadonlyArray<readonly [string, Option.Option<unknown>]> = [
     ["--era", f.era],
@@ -94,8 +101,9 @@ export const networkOptions = (f: NetworkFlags): FlagProblem | Pick<SimulatorOpt
   if (problem !== undefined || epochs === undefined) {
     return { variable: "--epochs", message: problem ?? `--epochs must look like a..b with a <= b, got ${JSON.stringify(text)} — e.g. --epochs 208..210` }
   }
-  if (f.maxRollback > MAINNET.securityParameter) {
-    return { variable: "--max-rollback", message: `--max-rollback ${f.maxRollback} is deeper than mainnet's k ${MAINNET.securityParameter}: forks are at most k blocks deep — e.g. --max-rollback 10` }
+  const maxRollback = Option.getOrElse(f.maxRollback, () => DEFAULT_MAX_ROLLBACK)
+  if (maxRollback > MAINNET.securityParameter) {
+    return { variable: "--max-rollback", message: `--max-rollback ${maxRollback} is deeper than mainnet's k ${MAINNET.securityParameter}: forks are at most k blocks deep — e.g. --max-rollback 10` }
   }
-  return { network: "mainnet-shaped", epochs }
+  return { network: "mainnet-shaped", epochs, maxRollback }
 }

@@ -77,7 +77,7 @@ const flags = (over: Partial<Parameters<typeof networkOptions>[0]> = {}): Parame
   epochLength: Option.none(),
   slotLength: Option.none(),
   k: Option.none(),
-  maxRollback: 10,
+  maxRollback: Option.none(),
   ...over
 })
 
@@ -91,15 +91,15 @@ it("flags of the other network kind are refused, not ignored", () => {
   ] as const) {
     expect(networkOptions(flags({ network: "mainnet-shaped", ...over }))).toMatchObject({ variable: flag, message: expect.stringContaining("custom only") })
   }
-  expect(networkOptions(flags({ network: "mainnet-shaped" }))).toEqual({ network: "mainnet-shaped", epochs: { from: 507, to: 507 } })
+  expect(networkOptions(flags({ network: "mainnet-shaped" }))).toEqual({ network: "mainnet-shaped", epochs: { from: 507, to: 507 }, maxRollback: 10 })
   // a mainnet-shaped chain's k is mainnet's 2160, so a rollback deeper than 100 is fine
-  expect(networkOptions(flags({ network: "mainnet-shaped", maxRollback: 500 }))).toMatchObject({ network: "mainnet-shaped" })
+  expect(networkOptions(flags({ network: "mainnet-shaped", maxRollback: Option.some(500) }))).toMatchObject({ network: "mainnet-shaped" })
 })
 
 it("a custom Byron network's epoch is 10·k slots: any combination of --epoch-length and --k either fits the rule or is refused naming it", () => {
   fc.assert(
     fc.property(fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }), fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }), (epochLength, k) => {
-      const out = networkOptions(flags({ era: Option.some("byron"), epochLength: Option.fromUndefinedOr(epochLength), k: Option.fromUndefinedOr(k), maxRollback: 1 }))
+      const out = networkOptions(flags({ era: Option.some("byron"), epochLength: Option.fromUndefinedOr(epochLength), k: Option.fromUndefinedOr(k), maxRollback: Option.some(1) }))
       if ("variable" in out) {
         expect(out.variable).toBe("--epoch-length")
         expect(out.message).toContain("a Byron epoch is 10·k slots")
@@ -118,14 +118,21 @@ it("a custom Byron network's epoch is 10·k slots: any combination of --epoch-le
     { numRuns: propertyRuns(300) }
   )
   expect(networkOptions(flags({ era: Option.some("byron"), epochLength: Option.some(7) }))).toMatchObject({ variable: "--epoch-length", message: expect.stringContaining("e.g. --epoch-length 1000") })
-  expect(networkOptions(flags({ era: Option.some("byron"), epochLength: Option.some(200), k: Option.some(20) }))).toEqual({ network: "custom", era: "byron", epochLength: 200, securityParameter: 20 })
-  expect(networkOptions(flags({ era: Option.some("byron") }))).toEqual({ network: "custom", era: "byron", epochLength: 1000, securityParameter: 100 })
+  expect(networkOptions(flags({ era: Option.some("byron"), epochLength: Option.some(200), k: Option.some(20) }))).toEqual({ network: "custom", era: "byron", epochLength: 200, securityParameter: 20, maxRollback: 10 })
+  expect(networkOptions(flags({ era: Option.some("byron") }))).toEqual({ network: "custom", era: "byron", epochLength: 1000, securityParameter: 100, maxRollback: 10 })
   // other eras keep any epoch length (10k/f by default)
-  expect(networkOptions(flags({ epochLength: Option.some(7) }))).toEqual({ network: "custom", era: "conway", epochLength: 7, securityParameter: 100 })
+  expect(networkOptions(flags({ epochLength: Option.some(7) }))).toEqual({ network: "custom", era: "conway", epochLength: 7, securityParameter: 100, maxRollback: 10 })
+})
+
+it("--max-rollback defaults to 10, or to k when k is smaller; one given deeper than k is refused", () => {
+  expect(networkOptions(flags({ era: Option.some("byron"), k: Option.some(5) }))).toMatchObject({ securityParameter: 5, maxRollback: 5 })
+  expect(networkOptions(flags({ k: Option.some(3) }))).toMatchObject({ securityParameter: 3, maxRollback: 3 })
+  expect(networkOptions(flags({ k: Option.some(50) }))).toMatchObject({ maxRollback: 10 })
+  expect(networkOptions(flags({ k: Option.some(5), maxRollback: Option.some(6) }))).toMatchObject({ variable: "--max-rollback", message: expect.stringContaining("deeper than --k 5") })
 })
 
 it("a Byron chain laid out by the rule has an EBB opening every epoch, none skipped", () => {
-  const options = networkOptions(flags({ era: Option.some("byron"), k: Option.some(3), maxRollback: 1 }))
+  const options = networkOptions(flags({ era: Option.some("byron"), k: Option.some(3), maxRollback: Option.some(1) }))
   if ("variable" in options) throw new Error(options.message)
   const chain = new Chain({ ...options, initialBlocks: 400, meanBlockBytes: 500 })
   const ebbEpochs = Array.from({ length: chain.length }, (_, i) => i).filter((i) => chain.isEbb(i)).map((i) => chain.slotAt(i) / options.epochLength!)
