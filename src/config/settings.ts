@@ -169,7 +169,7 @@ const logLevel: Setting<"logLevel"> = {
     const level = LOG_LEVELS[raw.trim().toLowerCase()]
     return level !== undefined
       ? ok(level)
-      : bad(`must be one of trace, debug, info, warn, error, fatal, none (any case), got ${show(raw)} — e.g. HECATE_LOG_LEVEL=debug`)
+      : bad(`must be one of ${Object.keys(LOG_LEVELS).join(", ")} (any case), got ${show(raw)} — e.g. HECATE_LOG_LEVEL=debug`)
   },
   check: ok
 }

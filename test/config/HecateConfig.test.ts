@@ -196,7 +196,7 @@ describe("HecateConfig", () => {
     ["HECATE_IN_FLIGHT", "0", "HECATE_IN_FLIGHT must be an integer >= 1"],
     ["HECATE_REQUEST_TIMEOUT_MS", "30s", `HECATE_REQUEST_TIMEOUT_MS must be an integer >= 1, got "30s" — e.g. HECATE_REQUEST_TIMEOUT_MS=30000`],
     ["HECATE_RECONNECT_MAX_DELAY_MS", "0", "HECATE_RECONNECT_MAX_DELAY_MS must be an integer >= 1"],
-    ["HECATE_LOG_LEVEL", "loud", `HECATE_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, none (any case), got "loud"`],
+    ["HECATE_LOG_LEVEL", "loud", `HECATE_LOG_LEVEL must be one of all, trace, debug, info, warn, warning, error, fatal, critical, none, off (any case), got "loud"`],
     ["HECATE_LOG_FORMAT", "xml", `HECATE_LOG_FORMAT must be pretty or json, got "xml"`],
     ["HECATE_HTTP_HOST", "my host", "HECATE_HTTP_HOST must be a non-empty value without spaces"],
     ["HECATE_HTTP_PORT", "70000", "HECATE_HTTP_PORT must be an integer from 0 to 65535, got 70000"],
