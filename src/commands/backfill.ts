@@ -4,6 +4,7 @@
  * newcomer sees it work with nothing but Redis. The command is its flags, the settings they
  * override (src/cli/command.ts) and one program: the library's backfill into the chosen sink.
  */
+import { open } from "node:fs/promises"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { backfillProgram } from "../backfill/run.js"
@@ -17,6 +18,7 @@ import { Telemetry } from "../observability/Telemetry.js"
 import { observabilityFlags, observeRun, runParameters } from "../observability/run.js"
 import { BACKFILL_SINK_CAPABILITIES, SINK_KINDS, type SinkKind } from "../sinks/capabilities.js"
 import { DEFAULT_LIST_PREFIX } from "../sinks/redis-list.js"
+import { InvalidConfiguration } from "../services/HecateConfig.js"
 
 const optionalInt = (name: RangedFlag, description: string) =>
   intFlag(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -74,7 +76,30 @@ const overrides = (flags: Flags) => ({
   epochRetryDelaySeconds: Option.getOrUndefined(flags.retryDelay)
 })
 
-const run = (flags: Flags) =>
+/**
+ * The jsonl sink's --output, opened for appending (and closed) before anything runs: a path the
+ * sink cannot write is the user's to fix (exit 2), not something to find after the simulator
+ * started, the run was recorded and the first epoch was synced.
+ */
+const checkOutput = (flags: Flags) => {
+  const path = Option.getOrUndefined(flags.output)
+  if (flags.sink !== "jsonl" || path === undefined || path === "-") return Effect.void
+  return Effect.tryPromise({
+    try: async () => {
+      const handle = await open(path, "a")
+      await handle.close()
+    },
+    catch: (cause) =>
+      new InvalidConfiguration({
+        variable: "--output",
+        message: `--output ${path}: cannot open it for appending (${(cause as NodeJS.ErrnoException).code ?? String(cause)}): ` +
+          `check the directory exists and is writable — e.g. --output ./blocks.jsonl`
+      })
+  })
+}
+
+/** The backfill with its run record. */
+const recordedBackfill = (flags: Flags) =>
   backfillProgram({
     startEpoch: Option.getOrUndefined(flags.startEpoch),
     endEpoch: Option.getOrUndefined(flags.endEpoch),
@@ -100,7 +125,12 @@ const run = (flags: Flags) =>
         : undefined,
       distributed: flags.distributed ? { queue: Option.getOrUndefined(flags.queue) } : undefined,
       ...(flags.endpoint.length > 0 ? { endpoints: flags.endpoint } : {})
-    }),
+    })
+  )
+
+const run = (flags: Flags) =>
+  checkOutput(flags).pipe(
+    Effect.andThen(recordedBackfill(flags)),
     Effect.provide(Telemetry.layer),
     // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell
     Effect.onInterrupt(() => isOutputClosed() ? Effect.void : stopNotice("Interrupted. Rerun to resume.", "stdout")),

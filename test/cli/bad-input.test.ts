@@ -42,6 +42,7 @@ const cases: ReadonlyArray<Case> = [
   { args: ["relay", "--endpoint", DEAD, "--http-port", "-1"], setting: "--http-port" },
   { args: ["relay", "--endpoint", DEAD, "--http-port", "70000"], setting: "--http-port" },
   { args: ["backfill", "--endpoint", DEAD, "--concurrency", "0"], setting: "--concurrency" },
+  { args: ["backfill", "--endpoint", DEAD, "--sink", "jsonl", "--output", "/nonexistent-hecate-dir/blocks.jsonl"], setting: "--output" },
   { args: ["backfill", "--endpoint", DEAD, "--concurrency", "-1"], setting: "--concurrency" },
   { args: ["backfill", "--endpoint", DEAD, "--concurrency", "1000000000"], setting: "--concurrency" },
   { args: ["backfill", "--endpoint", DEAD, "--retries", "-3"], setting: "--retries" },
