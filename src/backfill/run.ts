@@ -83,15 +83,22 @@ const emptyRange = (start: number, end: number) =>
     message: `--start-epoch ${start} is after --end-epoch ${end}: the range is empty — e.g. --start-epoch ${end} --end-epoch ${start}`
   })
 
+/**
+ * What the options alone get wrong (a flag without its mode, a range empty by its own bounds):
+ * the command checks it before it records a run, the program again for any other caller.
+ */
+export const backfillRunProblem = (options: BackfillRun): InvalidConfiguration | undefined =>
+  flagWithoutItsMode(options) ??
+    (options.startEpoch !== undefined && options.endEpoch !== undefined && options.startEpoch > options.endEpoch
+      ? emptyRange(options.startEpoch, options.endEpoch)
+      : undefined)
+
 export const backfillProgram = (options: BackfillRun) =>
   Effect.gen(function*() {
     const settings = yield* HecateConfig
     const connector = yield* OgmiosConnector
-    const misplaced = flagWithoutItsMode(options)
-    if (misplaced !== undefined) return yield* misplaced
-    if (options.startEpoch !== undefined && options.endEpoch !== undefined && options.startEpoch > options.endEpoch) {
-      return yield* emptyRange(options.startEpoch, options.endEpoch)
-    }
+    const problem = backfillRunProblem(options)
+    if (problem !== undefined) return yield* problem
     const simulator = options.simulator ? yield* embeddedSimulator : undefined
     const endpoints = simulator !== undefined ? [simulator.url] : connector.endpoints
     const ogmiosLayer = (eps: ReadonlyArray<string>) => connector.layer("bounded", eps)

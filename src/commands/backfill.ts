@@ -7,7 +7,7 @@
 import { open } from "node:fs/promises"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { backfillProgram } from "../backfill/run.js"
+import { backfillProgram, backfillRunProblem, type BackfillRun } from "../backfill/run.js"
 import { runCommand } from "../cli/command.js"
 import { isOutputClosed, stopNotice } from "../cli/process.js"
 import { configFlag, endpointFlag, intFlag, logFormatFlag, sharedOverrides } from "../config/flags.js"
@@ -98,21 +98,23 @@ const checkOutput = (flags: Flags) => {
   })
 }
 
+const runOptions = (flags: Flags): BackfillRun => ({
+  startEpoch: Option.getOrUndefined(flags.startEpoch),
+  endEpoch: Option.getOrUndefined(flags.endEpoch),
+  sink: flags.sink,
+  redisPrefix: Option.getOrUndefined(flags.redisPrefix),
+  format: flags.format,
+  output: Option.getOrUndefined(flags.output),
+  purgeOrphans: flags.purgeOrphans,
+  rebaseOrderingBase: flags.rebaseOrderingBase,
+  simulator: flags.simulator,
+  distributed: flags.distributed ? { detach: flags.detach, queue: flags.queue } : undefined,
+  detachAlone: flags.detach && !flags.distributed
+})
+
 /** The backfill with its run record. */
 const recordedBackfill = (flags: Flags) =>
-  backfillProgram({
-    startEpoch: Option.getOrUndefined(flags.startEpoch),
-    endEpoch: Option.getOrUndefined(flags.endEpoch),
-    sink: flags.sink,
-    redisPrefix: Option.getOrUndefined(flags.redisPrefix),
-    format: flags.format,
-    output: Option.getOrUndefined(flags.output),
-    purgeOrphans: flags.purgeOrphans,
-    rebaseOrderingBase: flags.rebaseOrderingBase,
-    simulator: flags.simulator,
-    distributed: flags.distributed ? { detach: flags.detach, queue: flags.queue } : undefined,
-    detachAlone: flags.detach && !flags.distributed
-  }).pipe(
+  backfillProgram(runOptions(flags)).pipe(
     Effect.scoped,
     observeRun({
       command: "backfill",
@@ -130,6 +132,11 @@ const recordedBackfill = (flags: Flags) =>
 
 const run = (flags: Flags) =>
   checkOutput(flags).pipe(
+    // a usage error is refused before a run is recorded: the history holds runs, not typos
+    Effect.andThen(Effect.suspend(() => {
+      const problem = backfillRunProblem(runOptions(flags))
+      return problem === undefined ? Effect.void : Effect.fail(problem)
+    })),
     Effect.andThen(recordedBackfill(flags)),
     Effect.provide(Telemetry.layer),
     // a closed pipe (`--sink jsonl | head`) ends quietly: there is no one to tell

@@ -85,6 +85,24 @@ describe("bad input: exit 2 with the setting named", () => {
   }
 })
 
+describe("a backfill refused for its flags records no run", () => {
+  const redis = new IORedis(TEST_REDIS_URL)
+  afterAll(() => redis.disconnect())
+  for (const [label, args] of [
+    ["an empty epoch range", ["--start-epoch", "5", "--end-epoch", "2"]],
+    ["a jsonl --output it cannot append to", ["--sink", "jsonl", "--output", "/nonexistent-hecate-dir/blocks.jsonl"]],
+    ["--output without the jsonl sink", ["--output", "blocks.jsonl"]]
+  ] as const) {
+    it(label, async () => {
+      const runs = `${newPrefix()}runs:`
+      const r = await runCli(["backfill", "--endpoint", DEAD, ...args], { env: { ...env, HECATE_RUNS_PREFIX: runs } })
+      expect(r.code, r.stdout + r.stderr).toBe(2)
+      expect(r.stderr).not.toContain("run started")
+      expect(await redis.keys(`${runs}*`)).toEqual([])
+    })
+  }
+})
+
 describe("REDIS_URL naming a database the server does not have", () => {
   const client = new IORedis(TEST_REDIS_URL)
   const prefix = newPrefix()
