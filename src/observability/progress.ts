@@ -14,6 +14,11 @@ export interface ProgressSnapshot {
   readonly blocksTotal: number
   readonly blocksPerSecond: number
   readonly failed: number
+  /**
+   * Set while the run waits for its consumers (backpressure): the unconsumed epochs it saw. Its
+   * rate then reads 0 and its ETA "?" for a reason the line says, not for a stall.
+   */
+  readonly paused?: { readonly unconsumedEpochs: number }
 }
 
 export const formatDuration = (seconds: number): string => {
@@ -30,6 +35,10 @@ export const eta = (p: ProgressSnapshot): number => {
   return left === 0 ? 0 : p.blocksPerSecond > 0 ? left / p.blocksPerSecond : Number.POSITIVE_INFINITY
 }
 
+/** What a paused run waits for, in the words of the setting that paused it. */
+const pausedText = (paused: { readonly unconsumedEpochs: number }): string =>
+  `paused: consumers have not read ${paused.unconsumedEpochs} published epoch(s) (REDIS_MAX_UNCONSUMED_EPOCHS)`
+
 /** The bar line (no control characters). */
 export const renderBar = (p: ProgressSnapshot, width = 24): string => {
   const fraction = p.blocksTotal > 0 ? Math.min(1, p.blocksDone / p.blocksTotal) : p.epochsTotal > 0 ? p.epochsDone / p.epochsTotal : 0
@@ -37,14 +46,14 @@ export const renderBar = (p: ProgressSnapshot, width = 24): string => {
   const bar = "█".repeat(filled) + "░".repeat(width - filled)
   const done = p.epochsDone >= p.epochsTotal && p.epochsTotal > 0
   return `backfill ${bar} ${p.epochsDone}/${p.epochsTotal} epochs · ${Math.round(p.blocksPerSecond).toLocaleString("en-US")} blocks/s · ` +
-    (done ? "done" : `ETA ${formatDuration(eta(p))}`) + (p.failed > 0 ? ` · ${p.failed} failed` : "")
+    (done ? "done" : p.paused !== undefined ? pausedText(p.paused) : `ETA ${formatDuration(eta(p))}`) + (p.failed > 0 ? ` · ${p.failed} failed` : "")
 }
 
 /** The log line of the non-TTY mode. */
 export const renderLine = (p: ProgressSnapshot): string =>
   `progress: ${p.epochsDone}/${p.epochsTotal} epochs, ${p.blocksDone}/${p.blocksTotal} blocks (${
     p.blocksTotal > 0 ? Math.floor((p.blocksDone / p.blocksTotal) * 100) : 0
-  }%), ${Math.round(p.blocksPerSecond)} blocks/s, ETA ${formatDuration(eta(p))}`
+  }%), ${Math.round(p.blocksPerSecond)} blocks/s, ${p.paused !== undefined ? pausedText(p.paused) : `ETA ${formatDuration(eta(p))}`}`
 
 export interface ProgressReporterOptions {
   readonly tty: boolean
@@ -72,6 +81,8 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
   let epochsDone = 0
   let blocksDone = 0
   let failed = 0
+  // the backpressure pause, until the next batch shows the run moving again
+  let paused: { readonly unconsumedEpochs: number } | undefined
   let planned = false
   const samples: Array<{ t: number; blocks: number }> = []
   let lastDraw = 0
@@ -84,7 +95,15 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
     const first = samples[0]!
     return t > first.t ? ((blocksDone - first.blocks) * 1000) / (t - first.t) : 0
   }
-  const snapshot = (): ProgressSnapshot => ({ epochsDone, epochsTotal, blocksDone, blocksTotal, blocksPerSecond: rate(), failed })
+  const snapshot = (): ProgressSnapshot => ({
+    epochsDone,
+    epochsTotal,
+    blocksDone,
+    blocksTotal,
+    blocksPerSecond: rate(),
+    failed,
+    ...(paused === undefined ? {} : { paused })
+  })
   let ended = false
   let linesLogged = 0
   const draw = (force = false) => {
@@ -114,6 +133,7 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
           ended = false
           epochsTotal = event.epochs
           blocksTotal = event.blocks
+          paused = undefined
           samples.length = 0
           rate()
           if (!options.tty) {
@@ -127,7 +147,12 @@ export const makeProgressReporter = (options: ProgressReporterOptions): Progress
           return
         case "EpochBatch":
           blocksDone += event.blocks
+          paused = undefined
           draw()
+          return
+        case "BackpressurePaused":
+          paused = { unconsumedEpochs: event.lag }
+          draw(true)
           return
         case "EpochRetry":
           draw()

@@ -47,6 +47,31 @@ describe("backfill progress", () => {
     expect(formatDuration(3725)).toBe("1:02:05")
   })
 
+  it("a run paused by backpressure says so instead of 0 blocks/s and ETA ?, until the next batch moves it", () => {
+    vi.useFakeTimers()
+    try {
+      const lines: Array<string> = []
+      const bars: Array<string> = []
+      const p = makeProgressReporter({ tty: false, status: () => {}, endStatus: () => {}, log: (l) => lines.push(l), intervalMs: 1000, now: () => 0 })
+      const bar = makeProgressReporter({ tty: true, status: (b) => bars.push(b), endStatus: () => {}, log: () => {}, now: () => 0 })
+      for (const r of [p, bar]) {
+        r.onEvent({ _tag: "Planned", start: 0, target: 2, epochs: 3, blocks: 30 })
+        r.onEvent({ _tag: "EpochBatch", epoch: 0, blocks: 10 })
+        r.onEvent({ _tag: "BackpressurePaused", lag: 5 })
+      }
+      vi.advanceTimersByTime(1000)
+      expect(lines.at(-1)).toBe("progress: 0/3 epochs, 10/30 blocks (33%), 0 blocks/s, paused: consumers have not read 5 published epoch(s) (REDIS_MAX_UNCONSUMED_EPOCHS)")
+      expect(bars.at(-1)).toContain("· paused: consumers have not read 5 published epoch(s)")
+      p.onEvent({ _tag: "EpochBatch", epoch: 1, blocks: 10 })
+      vi.advanceTimersByTime(1000)
+      expect(lines.at(-1)).toBe("progress: 0/3 epochs, 20/30 blocks (66%), 0 blocks/s, ETA ?")
+      p.stop()
+      bar.stop()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it("not a TTY: a line every interval, and a last one when the last epoch is done", () => {
     vi.useFakeTimers()
     try {
