@@ -8,9 +8,10 @@
  * (docs/backfill.md, memory). The library's own entry points (`hecate`, `hecate/testing`, …) stay
  * the plain `tsc` modules: an application bundles those itself.
  *
- * - Commands still load on demand: each dynamic import of src/commands/index.ts is its own chunk
- *   in dist/chunks/; the simulator and the dashboard are named chunks, so a test can see that
- *   `backfill` loads neither.
+ * - Commands still load on demand: each dynamic import (a command of src/commands/index.ts, the
+ *   simulator of `backfill --simulator`, the HTTP server of `--http-port`) is its own chunk in
+ *   dist/chunks/, so `backfill` still loads neither the dashboard, BullMQ nor the simulator
+ *   (test/cli/lazy-commands.test.ts).
  * - Only the ESM packages are bundled (effect, @effect/*, rxjs). The others (ioredis, bullmq, ws,
  *   cbor-x, blake2b, …) are CommonJS with optional native parts and load from node_modules as before.
  * - Names are kept (`keepNames`), so errors and logs read as in the sources; source maps are written

@@ -18,6 +18,9 @@ export interface LiveOptions {
   readonly rollbackDistribution?: "geometric" | "uniform"
 }
 
+/** The deepest live fork when none is asked for (never deeper than the network's k). */
+export const DEFAULT_MAX_ROLLBACK = 10
+
 export class LiveProducer {
   private timer: NodeJS.Timeout | undefined
   private readonly rng: Rng
@@ -35,7 +38,7 @@ export class LiveProducer {
     this.rng = Rng.fromString(`${chain.seed}/live`)
     this.intervalMs = options.blockIntervalMs ?? 0
     this.forkRate = options.forkRate ?? 0
-    this.maxRollback = Math.min(options.maxRollback ?? 10, chain.network.securityParameter)
+    this.maxRollback = Math.min(options.maxRollback ?? DEFAULT_MAX_ROLLBACK, chain.network.securityParameter)
     this.distribution = options.rollbackDistribution ?? "geometric"
   }
 

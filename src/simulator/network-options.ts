@@ -5,6 +5,7 @@
  */
 import { Option } from "effect"
 import { epochRangeProblem } from "../config/settings.js"
+import { DEFAULT_MAX_ROLLBACK } from "./live.js"
 import { MAINNET } from "./mainnet.js"
 import type { SimulatorOptions } from "./index.js"
 
@@ -28,9 +29,6 @@ export interface NetworkFlags {
   /** none: 10, or k when k is smaller (a fork is never deeper than k) */
   readonly maxRollback: Option.Option<number>
 }
-
-/** The deepest live fork when --max-rollback is not given (k when k is smaller). */
-export const DEFAULT_MAX_ROLLBACK = 10
 
 /** A flag the user gave that does not fit the others: the flag and a one-line message with an example. */
 export interface FlagProblem {
